@@ -1,0 +1,166 @@
+// ExternalSecret: which remote keys to read, from which store, and how to write them.
+import {
+  arrayOf,
+  boolean,
+  enumOf,
+  integer,
+  mapOf,
+  object,
+  required,
+  string,
+  type TypeOf,
+  timestamp,
+} from '../schema.ts';
+import { conditions, GO_DURATION_PATTERN } from './common.ts';
+
+export const SECRET_KEY_PATTERN = '^[-._a-zA-Z0-9]+$';
+
+const remoteRefFields = {
+  key: required(
+    string('Name, path or ARN of the secret in the provider (e.g. an AWS secret name or ARN).', {
+      minLength: 1,
+      maxLength: 2048,
+    }),
+  ),
+  property: string(
+    'Key inside a JSON value to use instead of the whole value. A dotted path (`a.b.c`) reaches into nested objects; a key that itself contains dots is tried first.',
+    { maxLength: 1024 },
+  ),
+  version: string(
+    'Version to read. AWS: a version stage (default AWSCURRENT) or, prefixed `uuid/`, a VersionId; the fake provider: the declared version. Default: the current version.',
+    { maxLength: 256 },
+  ),
+  decodingStrategy: enumOf(
+    'How the fetched value is decoded before it is written. None (default) writes it as is; Base64 and Base64URL decode it and fail on invalid input; Auto decodes when the value is valid base64 and writes it unchanged otherwise.',
+    ['None', 'Base64', 'Base64URL', 'Auto'] as const,
+  ),
+  conversionStrategy: enumOf(
+    'Key-name conversion, accepted for ESO compatibility. Only Default (no conversion) is supported.',
+    ['Default'] as const,
+  ),
+  metadataPolicy: enumOf(
+    'Whether provider metadata is read instead of the value, accepted for ESO compatibility. Only None is supported.',
+    ['None'] as const,
+  ),
+};
+
+const dataItem = object('One key of the target Secret and the remote value it comes from.', {
+  secretKey: required(
+    string('Key written in the target Secret. Letters, digits, `-`, `_` and `.` only.', {
+      pattern: SECRET_KEY_PATTERN,
+      minLength: 1,
+      maxLength: 253,
+    }),
+  ),
+  remoteRef: required(object('The remote value written under secretKey.', remoteRefFields)),
+});
+
+const dataFromItem = object('A remote JSON object whose top-level keys all become keys of the target Secret.', {
+  extract: required(
+    object(
+      'The remote secret to expand. Its value must be a JSON object; `property` selects a nested object inside it.',
+      remoteRefFields,
+    ),
+  ),
+});
+
+const template = object('Shape of the Secret Ferry writes.', {
+  type: string('Secret type, e.g. Opaque (default) or kubernetes.io/tls.', { maxLength: 253 }),
+  engineVersion: enumOf('Template engine version, accepted for ESO compatibility. Only v2.', ['v2'] as const),
+  mergePolicy: enumOf('Accepted for ESO compatibility; has no effect until template data is supported.', [
+    'Replace',
+    'Merge',
+  ] as const),
+  metadata: object('Labels and annotations added to the Secret.', {
+    labels: mapOf('Labels added to the Secret.', string('Label value.', { maxLength: 63 })),
+    annotations: mapOf('Annotations added to the Secret.', string('Annotation value.')),
+  }),
+});
+
+const target = object(
+  'The Kubernetes Secret that receives the values. Defaults: name = the ExternalSecret name, creationPolicy Owner, deletionPolicy Retain.',
+  {
+    name: string('Name of the Secret. Defaults to the ExternalSecret name.', { maxLength: 253 }),
+    creationPolicy: enumOf(
+      'Owner (default): create the Secret and make the ExternalSecret its owner, so it is garbage-collected with it. Orphan: create it without an owner. Merge: only write keys into a Secret that already exists, keeping its other keys. None: write no Secret (values are delivered by the CSI driver only).',
+      ['Owner', 'Orphan', 'Merge', 'None'] as const,
+    ),
+    deletionPolicy: enumOf(
+      'What happens when every remote key is confirmed gone. Retain (default): keep the Secret and report the error. Delete: delete the Secret (needs creationPolicy Owner). Merge: remove only the keys whose remote value is gone.',
+      ['Retain', 'Delete', 'Merge'] as const,
+    ),
+    immutable: boolean(
+      'Write an immutable Secret. A changed value replaces the Secret (delete and re-create) because the API forbids editing it; pods see the new value after they restart.',
+    ),
+    template,
+  },
+  {
+    validations: [
+      {
+        rule: "!has(self.deletionPolicy) || self.deletionPolicy != 'Delete' || !has(self.creationPolicy) || self.creationPolicy == 'Owner'",
+        message: 'deletionPolicy Delete requires creationPolicy Owner',
+        fieldPath: '.deletionPolicy',
+      },
+      {
+        rule: "!has(self.deletionPolicy) || self.deletionPolicy != 'Merge' || !has(self.creationPolicy) || self.creationPolicy != 'None'",
+        message: 'deletionPolicy Merge cannot be combined with creationPolicy None',
+        fieldPath: '.deletionPolicy',
+      },
+    ],
+  },
+);
+
+export const externalSecretSpec = object(
+  'Which remote values to read, from which store, and how to write them into a Secret.',
+  {
+    secretStoreRef: required(
+      object('The store to read from.', {
+        name: required(string('Name of the SecretStore or ClusterSecretStore.', { minLength: 1, maxLength: 253 })),
+        kind: enumOf('Kind of the store. Default SecretStore (in the same namespace).', [
+          'SecretStore',
+          'ClusterSecretStore',
+        ] as const),
+      }),
+    ),
+    refreshInterval: string(
+      'How often the values are read again, as a Go duration (`1h`, `15m`, `1h30m`). `0` syncs once. Default 1h. Refreshes are spread with jitter.',
+      { pattern: GO_DURATION_PATTERN, maxLength: 64 },
+    ),
+    refreshPolicy: enumOf(
+      'Periodic (default): re-read every refreshInterval. OnChange: re-read only when the ExternalSecret changes. CreatedOnce: read once and never again.',
+      ['Periodic', 'OnChange', 'CreatedOnce'] as const,
+    ),
+    target,
+    data: arrayOf('Remote values, one per key of the target Secret. secretKeys must be unique.', dataItem, {
+      listMapKeys: ['secretKey'],
+      maxItems: 500,
+    }),
+    dataFrom: arrayOf('Remote JSON objects expanded into keys, applied in order; later ones win.', dataFromItem, {
+      maxItems: 50,
+    }),
+  },
+  {
+    validations: [
+      {
+        rule: '(has(self.data) && size(self.data) > 0) || (has(self.dataFrom) && size(self.dataFrom) > 0)',
+        message: 'at least one of spec.data or spec.dataFrom is required',
+        fieldPath: '.data',
+        reason: 'FieldValueRequired',
+      },
+    ],
+  },
+);
+
+export const externalSecretStatus = object('Observed state, written by the controller.', {
+  conditions,
+  refreshTime: timestamp('When the values were last read from the provider and written.'),
+  syncedResourceVersion: string(
+    'Generation and data hash of the ExternalSecret the last successful sync was made from.',
+  ),
+  observedGeneration: integer('Generation of the spec the controller last acted on.', { format: 'int64' }),
+});
+
+export type ExternalSecretSpec = TypeOf<typeof externalSecretSpec>;
+export type ExternalSecretStatus = TypeOf<typeof externalSecretStatus>;
+export type DataItem = NonNullable<ExternalSecretSpec['data']>[number];
+export type RemoteRef = DataItem['remoteRef'];

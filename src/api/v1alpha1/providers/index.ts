@@ -1,0 +1,13 @@
+// Every provider schema a store may use, keyed by its field under spec.provider.
+import type { StoreScope } from '../common.ts';
+import { awsProvider } from './aws.ts';
+import { fakeProvider } from './fake.ts';
+
+export function providerSchemas(scope: StoreScope) {
+  return {
+    aws: awsProvider(scope),
+    fake: fakeProvider(),
+  };
+}
+
+export type ProviderName = keyof ReturnType<typeof providerSchemas>;

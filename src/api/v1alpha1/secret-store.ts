@@ -1,0 +1,95 @@
+// SecretStore and ClusterSecretStore: how to reach and authenticate to one provider.
+import { arrayOf, enumOf, integer, mapOf, object, required, string, type TypeOf } from '../schema.ts';
+import { conditions, GO_DURATION_PATTERN, type StoreScope } from './common.ts';
+import { providerSchemas } from './providers/index.ts';
+
+function provider(scope: StoreScope) {
+  const schemas = providerSchemas(scope);
+  const names = Object.keys(schemas);
+  const count = names.map((n) => `(has(self.${n}) ? 1 : 0)`).join(' + ');
+  return object('The provider this store reads from. Exactly one must be set.', schemas, {
+    validations: [
+      {
+        rule: `${count} == 1`,
+        message: `exactly one provider must be set: one of ${names.join(', ')}`,
+      },
+    ],
+  });
+}
+
+const retrySettings = object('How often a failed provider call is retried within one sync.', {
+  maxRetries: integer('Retries after the first attempt. Default 3.', { format: 'int32', minimum: 0 }),
+  retryInterval: string('Wait before the first retry, as a Go duration; doubled (with jitter) on each retry.', {
+    pattern: GO_DURATION_PATTERN,
+    maxLength: 64,
+  }),
+});
+
+const labelSelector = object('A Kubernetes label selector.', {
+  matchLabels: mapOf('Labels that must all match.', string('Label value.', { maxLength: 63 })),
+  matchExpressions: arrayOf(
+    'Set-based requirements that must all match.',
+    object('One requirement.', {
+      key: required(string('Label key.', { maxLength: 317 })),
+      operator: required(enumOf('How key and values relate.', ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const)),
+      values: arrayOf('Values for In and NotIn.', string('A label value.', { maxLength: 63 }), { maxItems: 64 }),
+    }),
+    { maxItems: 32 },
+  ),
+});
+
+const storeConditions = arrayOf(
+  'Namespaces allowed to use this ClusterSecretStore. An ExternalSecret may use it when any entry matches its namespace; with no entries, every namespace may.',
+  object('One rule; within it, every field that is set must match.', {
+    namespaceSelector: labelSelector,
+    namespaces: arrayOf('Namespace names.', string('A namespace name.', { maxLength: 63 }), { maxItems: 256 }),
+    namespaceRegexes: arrayOf(
+      'Regular expressions (RE2) matched against the whole namespace name.',
+      string('A regular expression.', { maxLength: 256 }),
+      { maxItems: 64 },
+    ),
+  }),
+  { maxItems: 32 },
+);
+
+function storeSpec(scope: StoreScope) {
+  const fields = {
+    controller: string('Name of the Ferry controller class that serves this store; empty means the default.', {
+      maxLength: 253,
+    }),
+    provider: required(provider(scope)),
+    retrySettings,
+    refreshInterval: integer(
+      'Seconds between re-validations of the store’s configuration and credentials. Default 300.',
+      {
+        format: 'int32',
+        minimum: 0,
+      },
+    ),
+  };
+  return fields;
+}
+
+export const secretStoreSpec = object(
+  'Connection and authentication for one provider, usable by ExternalSecrets in the same namespace.',
+  storeSpec('Namespaced'),
+);
+
+export const clusterSecretStoreSpec = object(
+  'Connection and authentication for one provider, usable by ExternalSecrets in the namespaces its conditions allow.',
+  { ...storeSpec('Cluster'), conditions: storeConditions },
+);
+
+export const storeStatus = object('Observed state, written by the controller.', {
+  conditions,
+  capabilities: enumOf('What Ferry can do with this store. Always ReadOnly.', [
+    'ReadOnly',
+    'WriteOnly',
+    'ReadWrite',
+  ] as const),
+});
+
+export type SecretStoreSpec = TypeOf<typeof secretStoreSpec>;
+export type ClusterSecretStoreSpec = TypeOf<typeof clusterSecretStoreSpec>;
+export type StoreStatus = TypeOf<typeof storeStatus>;
+export type ProviderSpec = SecretStoreSpec['provider'] | ClusterSecretStoreSpec['provider'];

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// CLI entry: `ferry <command> [flags]`, one module per command under cli/.
+import { logger } from './observability/logger.ts';
+
+interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const commands: Record<string, () => Promise<Command>> = {
+  crds: async () => (await import('./cli/crds.ts')).command,
+  demo: async () => (await import('./cli/demo.ts')).command,
+};
+
+function usage(): string {
+  return ['usage: ferry <command> [flags]', '', 'commands:']
+    .concat(Object.keys(commands).map((name) => `  ${name}`))
+    .join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const load = name ? commands[name] : undefined;
+  if (!load) {
+    process.stderr.write(`${usage()}\n`);
+    return name === undefined || name === 'help' || name === '--help' ? 0 : 2;
+  }
+  return (await load()).run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    logger.fatal({ err }, 'ferry failed');
+    process.exitCode = 1;
+  },
+);

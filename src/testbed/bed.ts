@@ -1,0 +1,75 @@
+// The whole test bed: etcd + kube-apiserver (+ moto), started together and stopped together.
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Etcd, startEtcd } from './etcd.ts';
+import { type KubeAccess, type KubeApiServer, startKubeApiServer } from './kube-apiserver.ts';
+import { type AwsAccess, type Moto, startMoto } from './moto.ts';
+import { createPki, type Pki } from './pki.ts';
+
+/** What a test needs to reach the bed; plain data so it can cross into test workers. */
+export interface TestBedInfo {
+  runDir: string;
+  etcdUrl: string;
+  pkiDir: string;
+  kube: KubeAccess;
+  aws?: AwsAccess;
+}
+
+export interface TestBed {
+  info: TestBedInfo;
+  pki: Pki;
+  etcd: Etcd;
+  apiserver: KubeApiServer;
+  moto?: Moto;
+  stop(): Promise<void>;
+}
+
+export async function startTestBed(opts: { moto?: boolean; runDir?: string } = {}): Promise<TestBed> {
+  const runDir = opts.runDir ?? join(tmpdir(), `ferry-testbed-${randomBytes(4).toString('hex')}`);
+  await mkdir(runDir, { recursive: true });
+  const started: { stop(): Promise<void> }[] = [];
+  const stopAll = async () => {
+    for (const s of started.reverse()) await s.stop();
+  };
+  const track = <T extends { process: { stop(): Promise<void> } }>(server: T): T => {
+    started.push(server.process);
+    return server;
+  };
+  try {
+    // allSettled, not all: a server that finishes starting after another failed must still be stopped.
+    const [pki, etcd, moto] = await settleAll([
+      createPki(join(runDir, 'pki')),
+      startEtcd(runDir).then(track),
+      opts.moto ? startMoto(runDir).then(track) : Promise.resolve(undefined),
+    ] as const);
+    const apiserver = track(await startKubeApiServer({ runDir, pki, etcdUrl: etcd.url }));
+    const info: TestBedInfo = { runDir, etcdUrl: etcd.url, pkiDir: pki.dir, kube: apiserver.access, aws: moto?.access };
+    return {
+      info,
+      pki,
+      etcd,
+      apiserver,
+      moto,
+      async stop() {
+        await stopAll();
+        if (!process.env.FERRY_KEEP_TESTBED) await rm(runDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function settleAll<T extends readonly unknown[]>(
+  promises: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>;
+  };
+}

@@ -1,0 +1,43 @@
+// Where the test bed's servers are cached, and which versions it expects (versions.env).
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export type ToolName = 'etcd' | 'kube-apiserver' | 'moto';
+
+function readVersions(): Record<string, string> {
+  const text = readFileSync(new URL('./versions.env', import.meta.url), 'utf8');
+  const entries = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => line.split('=', 2) as [string, string]);
+  return Object.fromEntries(entries);
+}
+
+const versions = readVersions();
+
+export function cacheDir(): string {
+  return process.env.FERRY_CACHE ?? join(homedir(), '.cache', 'ferry');
+}
+
+const binaryNames: Record<ToolName, () => string> = {
+  etcd: () => `etcd-${versions.ETCD_VERSION}`,
+  'kube-apiserver': () => `kube-apiserver-${versions.K8S_VERSION}`,
+  moto: () => `moto_server-${versions.MOTO_VERSION}`,
+};
+
+/** Path of a provisioned tool; throws a message that says how to provision it when missing. */
+export function toolPath(tool: ToolName): string {
+  const path = join(cacheDir(), 'bin', binaryNames[tool]());
+  if (!existsSync(path)) {
+    throw new Error(
+      `${tool} is not provisioned (expected ${path}). Run \`npm run testbed:setup\`; its build log is under ${join(cacheDir(), 'logs')}.`,
+    );
+  }
+  return path;
+}
+
+export function kubernetesVersion(): string {
+  return versions.K8S_VERSION ?? 'unknown';
+}

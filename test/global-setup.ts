@@ -1,0 +1,24 @@
+// Starts the shared test bed (etcd, kube-apiserver, moto) once per run and stops it at the end,
+// on failure too. Tests reach it through inject('testbed').
+import type { TestProject } from 'vitest/node';
+import { startTestBed, type TestBed, type TestBedInfo } from '../src/testbed/bed.ts';
+import { installCrds } from '../src/testbed/install-crds.ts';
+import { kubeConfigFor } from './support/kubeconfig.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    testbed: TestBedInfo;
+  }
+}
+
+let bed: TestBed | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  bed = await startTestBed({ moto: true });
+  await installCrds(kubeConfigFor(bed.info.kube));
+  project.provide('testbed', bed.info);
+}
+
+export async function teardown(): Promise<void> {
+  await bed?.stop();
+}

@@ -1,0 +1,64 @@
+// What integration tests use to reach the shared test bed and to make isolated objects in it.
+import { randomBytes } from 'node:crypto';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
+import type { TestBedInfo } from '../../src/testbed/bed.ts';
+import { type Moto, resetMoto, startMoto } from '../../src/testbed/moto.ts';
+import { kubeConfigFor } from './kubeconfig.ts';
+
+export { kubeConfigFor };
+
+export function testbed(): TestBedInfo {
+  return inject('testbed');
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/** A fresh namespace; namespaces are never reused between tests. */
+export async function createNamespace(kc: KubeConfig, prefix = 't'): Promise<string> {
+  const name = uniqueName(prefix);
+  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  return name;
+}
+
+/**
+ * A moto server owned by one test file: reset before each test, and free to be stopped to
+ * simulate an outage without disturbing other files.
+ */
+export function usePrivateMoto(): { get(): Moto } {
+  let moto: Moto | undefined;
+  beforeAll(async () => {
+    moto = await startMoto(testbed().runDir);
+  });
+  beforeEach(async () => {
+    if (moto && !moto.process.running) await moto.process.start();
+    if (moto) await resetMoto(moto.access.endpoint);
+  });
+  afterAll(async () => {
+    await moto?.process.stop();
+  });
+  return {
+    get() {
+      if (!moto) throw new Error('private moto is not started yet (use it inside a test)');
+      return moto;
+    },
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `; last error: ${String(last)}` : ''}`);
+}
