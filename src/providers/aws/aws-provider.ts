@@ -1,0 +1,115 @@
+// AWS Secrets Manager: GetSecretValue by stage or VersionId, BatchGetSecretValue (≤ 20 ids) for
+// current versions, STS GetCallerIdentity to validate credentials.
+import {
+  BatchGetSecretValueCommand,
+  type BatchGetSecretValueCommandOutput,
+  GetSecretValueCommand,
+  type GetSecretValueCommandInput,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { TypeOf } from '../../api/schema.ts';
+import type { awsProvider as awsSchema } from '../../api/v1alpha1/providers/aws.ts';
+import { SecretValue } from '../../values.ts';
+import { type FetchedValue, type Provider, type ProviderClient, ProviderError, type RemoteRef } from '../provider.ts';
+import { refIdentity } from '../references.ts';
+import { awsCredentials } from './credentials.ts';
+import { classifyAwsError } from './errors.ts';
+
+export type AwsSpec = TypeOf<ReturnType<typeof awsSchema>>;
+
+const VERSION_ID_PREFIX = 'uuid/';
+const REQUEST_TIMEOUT_MS = 10_000;
+
+function secretValueOf(out: { SecretString?: string; SecretBinary?: Uint8Array }, key: string): SecretValue {
+  if (out.SecretString !== undefined) return SecretValue.fromString(out.SecretString);
+  if (out.SecretBinary !== undefined) return SecretValue.fromBytes(out.SecretBinary);
+  throw new ProviderError('Invalid', `AWS secret "${key}" has neither SecretString nor SecretBinary`);
+}
+
+function isCurrent(ref: RemoteRef): boolean {
+  return ref.version === undefined || ref.version === 'AWSCURRENT';
+}
+
+export const awsProvider: Provider<AwsSpec> = {
+  name: 'aws',
+
+  identity(spec, ns) {
+    const { secretRef, jwt } = spec.auth ?? {};
+    const who = secretRef
+      ? `keys:${refIdentity(secretRef.accessKeyIDSecretRef, ns)}:${refIdentity(secretRef.secretAccessKeySecretRef, ns)}`
+      : jwt
+        ? `jwt:${refIdentity(jwt.serviceAccountRef, ns)}`
+        : 'default-chain';
+    return `${spec.region}|${spec.role ?? ''}|${spec.externalID ?? ''}|${spec.prefix ?? ''}|${who}`;
+  },
+
+  async createClient(spec, ctx): Promise<ProviderClient> {
+    const credentials = await awsCredentials(spec, ctx);
+    const common = {
+      region: spec.region,
+      credentials,
+      // Ferry retries itself, under the store's rate budget, so every call is counted and paced.
+      maxAttempts: 1,
+      requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: 5_000 },
+    };
+    const sm = new SecretsManagerClient(common);
+    const sts = new STSClient(common);
+    const prefix = spec.prefix ?? '';
+
+    return {
+      maxBatch: 20,
+      batchable: isCurrent,
+
+      async read(ref, signal) {
+        const input: GetSecretValueCommandInput = { SecretId: prefix + ref.key };
+        if (ref.version?.startsWith(VERSION_ID_PREFIX)) input.VersionId = ref.version.slice(VERSION_ID_PREFIX.length);
+        else if (ref.version) input.VersionStage = ref.version;
+        try {
+          const out = await sm.send(new GetSecretValueCommand(input), { abortSignal: signal });
+          return { value: secretValueOf(out, ref.key), versionId: out.VersionId };
+        } catch (err) {
+          throw classifyAwsError(err, `reading "${ref.key}"`);
+        }
+      },
+
+      async readMany(refs, signal) {
+        const ids = refs.map((r) => prefix + r.key);
+        let out: BatchGetSecretValueCommandOutput;
+        try {
+          out = await sm.send(new BatchGetSecretValueCommand({ SecretIdList: ids }), { abortSignal: signal });
+        } catch (err) {
+          const error = classifyAwsError(err, `reading ${refs.length} secrets in one batch`);
+          return refs.map(() => error);
+        }
+        return ids.map((id, i): FetchedValue | ProviderError => {
+          const key = refs[i]?.key ?? id;
+          const hit = out.SecretValues?.find((v) => v.Name === id || v.ARN === id);
+          if (hit) {
+            try {
+              return { value: secretValueOf(hit, key), versionId: hit.VersionId };
+            } catch (err) {
+              return err as ProviderError;
+            }
+          }
+          const miss = out.Errors?.find((e) => e.SecretId === id);
+          if (miss) return classifyAwsError({ name: miss.ErrorCode, message: miss.Message }, `reading "${key}"`);
+          return new ProviderError('Transient', `AWS BatchGetSecretValue returned nothing for "${key}"`);
+        });
+      },
+
+      async validate(signal) {
+        try {
+          await sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal });
+        } catch (err) {
+          throw classifyAwsError(err, 'checking credentials with sts:GetCallerIdentity');
+        }
+      },
+
+      close() {
+        sm.destroy();
+        sts.destroy();
+      },
+    };
+  },
+};

@@ -1,0 +1,59 @@
+// AWS SDK errors → Ferry's error classes. Names are the SDK's exception names; the message
+// keeps AWS's own text, shortened, which describes the failure and never contains a value.
+import { ProviderError, type ProviderErrorKind, providerMessage } from '../provider.ts';
+
+const KIND_BY_NAME: Record<string, ProviderErrorKind> = {
+  ResourceNotFoundException: 'NotFound',
+  AccessDeniedException: 'Denied',
+  UnrecognizedClientException: 'Denied',
+  InvalidSignatureException: 'Denied',
+  SignatureDoesNotMatch: 'Denied',
+  IncompleteSignature: 'Denied',
+  MissingAuthenticationToken: 'Denied',
+  InvalidClientTokenId: 'Denied',
+  ExpiredTokenException: 'Denied',
+  ExpiredToken: 'Denied',
+  DecryptionFailure: 'Denied',
+  CredentialsProviderError: 'Denied',
+  ThrottlingException: 'Throttled',
+  Throttling: 'Throttled',
+  TooManyRequestsException: 'Throttled',
+  RequestLimitExceeded: 'Throttled',
+  InvalidParameterException: 'Invalid',
+  ValidationException: 'Invalid',
+  InvalidNextTokenException: 'Invalid',
+  InternalServiceError: 'Transient',
+  ServiceUnavailable: 'Transient',
+};
+
+interface AwsLikeError {
+  name?: string;
+  message?: string;
+  code?: string;
+  $metadata?: { httpStatusCode?: number };
+  $response?: { headers?: Record<string, string | undefined> };
+}
+
+function retryAfterMs(err: AwsLikeError): number | undefined {
+  const header = err.$response?.headers?.['retry-after'];
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
+export function classifyAwsError(err: unknown, what: string): ProviderError {
+  if (err instanceof ProviderError) return err;
+  const e = (err ?? {}) as AwsLikeError;
+  const name = e.name ?? 'Error';
+  const status = e.$metadata?.httpStatusCode;
+  const text = providerMessage(e.message);
+  let kind: ProviderErrorKind = KIND_BY_NAME[name] ?? 'Transient';
+  // A secret scheduled for deletion is gone for a reader (AWS answers InvalidRequestException).
+  if (name === 'InvalidRequestException') kind = /marked for deletion/i.test(text) ? 'NotFound' : 'Invalid';
+  if (status === 429) kind = 'Throttled';
+  if (status === 403 && kind === 'Transient') kind = 'Denied';
+  const where = status ? ` (HTTP ${status})` : '';
+  return new ProviderError(kind, `AWS ${name}${where} ${what}: ${text}`, { retryAfterMs: retryAfterMs(e) });
+}

@@ -1,0 +1,87 @@
+// The contract every provider implements, and the error classes the controller's data-safety
+// rules switch on. Providers return whole remote values; `property` and decoding are applied
+// later (render), so one read serves every property of the same remote secret.
+import type { ProviderName } from '../api/v1alpha1/providers/index.ts';
+import type { SecretValue } from '../values.ts';
+
+export type ProviderErrorKind = 'NotFound' | 'Denied' | 'Throttled' | 'Invalid' | 'Transient';
+
+/** A provider failure. Its message names keys and the provider's error code, never a value. */
+export class ProviderError extends Error {
+  readonly kind: ProviderErrorKind;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(kind: ProviderErrorKind, message: string, opts: { retryAfterMs?: number; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = `ProviderError(${kind})`;
+    this.kind = kind;
+    this.retryAfterMs = opts.retryAfterMs;
+  }
+}
+
+export interface RemoteRef {
+  key: string;
+  /** Provider-specific version selector; undefined means the current version. */
+  version?: string;
+}
+
+export interface FetchedValue {
+  value: SecretValue;
+  /** The provider's identifier of the version that was read, when it reports one. */
+  versionId?: string;
+}
+
+export interface ProviderClient {
+  /** Reads one remote secret, whole. Throws ProviderError. */
+  read(ref: RemoteRef, signal: AbortSignal): Promise<FetchedValue>;
+  /** Reads several refs in one call; each slot is a value or that ref's error. */
+  readMany?(refs: RemoteRef[], signal: AbortSignal): Promise<(FetchedValue | ProviderError)[]>;
+  /** Refs readMany accepts, and how many per call. */
+  batchable?(ref: RemoteRef): boolean;
+  readonly maxBatch?: number;
+  /** A cheap call that proves reachability and credentials. */
+  validate(signal: AbortSignal): Promise<void>;
+  close(): void;
+}
+
+/** A reference to a key of a Kubernetes Secret, as written in a store spec. */
+export interface SecretKeyRef {
+  name: string;
+  key: string;
+  namespace?: string;
+}
+
+export interface ServiceAccountRef {
+  name: string;
+  namespace?: string;
+  audiences?: string[];
+}
+
+/** What a provider may ask of Kubernetes while building a client: reads, never writes. */
+export interface StoreContext {
+  storeKind: 'SecretStore' | 'ClusterSecretStore';
+  storeName: string;
+  /** Namespace that namespace-less references resolve in (see resolveNamespace). */
+  defaultNamespace: string;
+  readSecretKey(ref: SecretKeyRef): Promise<SecretValue>;
+  requestToken(ref: ServiceAccountRef, defaultAudiences: string[], expirationSeconds?: number): Promise<string>;
+  signal: AbortSignal;
+}
+
+export interface Provider<Spec> {
+  readonly name: ProviderName;
+  /**
+   * Identifies the credentials a client for `spec` uses, given the namespace namespace-less
+   * references resolve in. Reads are shared only between clients with the same identity.
+   */
+  identity(spec: Spec, defaultNamespace: string): string;
+  createClient(spec: Spec, ctx: StoreContext): Promise<ProviderClient>;
+}
+
+/** Message text from a provider, cut short so a verbose error can never carry much. */
+export function providerMessage(text: unknown): string {
+  const s = String(text ?? '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return s.length > 300 ? `${s.slice(0, 300)}…` : s;
+}

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { Metrics } from '../observability/metrics.ts';
+import { TokenBucket } from '../rate-limit.ts';
+import { SecretValue } from '../values.ts';
+import { type FetchedValue, type ProviderClient, ProviderError, type RemoteRef } from './provider.ts';
+import { SharedReads, type StoreHandle } from './shared-reads.ts';
+
+function countingClient(opts: { batch?: boolean; fail?: (ref: RemoteRef) => ProviderError | undefined } = {}) {
+  const calls: string[] = [];
+  const value = (ref: RemoteRef): FetchedValue => ({ value: SecretValue.fromString(`v-${ref.key}`) });
+  const client: ProviderClient = {
+    async read(ref) {
+      calls.push(`read:${ref.key}`);
+      await new Promise((r) => setTimeout(r, 5));
+      const error = opts.fail?.(ref);
+      if (error) throw error;
+      return value(ref);
+    },
+    ...(opts.batch && {
+      maxBatch: 20,
+      batchable: (ref: RemoteRef) => ref.version === undefined,
+      async readMany(refs: RemoteRef[]) {
+        calls.push(`many:${refs.length}`);
+        return refs.map((ref) => opts.fail?.(ref) ?? value(ref));
+      },
+    }),
+    async validate() {},
+    close() {},
+  };
+  return { client, calls };
+}
+
+function setup(client: ProviderClient, key = 'store-1') {
+  const metrics = new Metrics();
+  const reads = new SharedReads({ metrics, signal: new AbortController().signal });
+  const store: StoreHandle = { key, providerName: 'test', client, budget: new TokenBucket(1000, 1000) };
+  return { reads, store, metrics };
+}
+
+describe('SharedReads', () => {
+  it('makes one call for many concurrent readers of the same key', async () => {
+    const { client, calls } = countingClient();
+    const { reads, store } = setup(client);
+    const results = await Promise.all(Array.from({ length: 50 }, () => reads.read(store, { key: 'db' }, 0)));
+    expect(calls).toEqual(['read:db']);
+    expect(results.every((r) => r.value.revealText() === 'v-db')).toBe(true);
+  });
+
+  it('reuses a finished read only while it is fresh enough for the caller', async () => {
+    const { client, calls } = countingClient();
+    const { reads, store } = setup(client);
+    await reads.read(store, { key: 'db' }, 0);
+    await reads.read(store, { key: 'db' }, Date.now() - 60_000);
+    expect(calls).toHaveLength(1);
+    await reads.read(store, { key: 'db' }, Date.now() + 1);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('keeps versions and stores apart', async () => {
+    const { client, calls } = countingClient();
+    const { reads, store } = setup(client);
+    const other = { ...store, key: 'store-2' };
+    await Promise.all([
+      reads.read(store, { key: 'db' }, 0),
+      reads.read(store, { key: 'db', version: 'v1' }, 0),
+      reads.read(other, { key: 'db' }, 0),
+    ]);
+    expect(calls).toHaveLength(3);
+  });
+
+  it('never reuses a failed read', async () => {
+    let fail = true;
+    const { client, calls } = countingClient({
+      fail: () => (fail ? new ProviderError('Transient', 'down') : undefined),
+    });
+    const { reads, store } = setup(client);
+    await expect(reads.read(store, { key: 'db' }, 0)).rejects.toThrow('down');
+    fail = false;
+    await expect(reads.read(store, { key: 'db' }, 0)).resolves.toBeDefined();
+    expect(calls).toHaveLength(2);
+  });
+
+  it('batches reads of one store that are due together, up to maxBatch per call', async () => {
+    const { client, calls } = countingClient({ batch: true });
+    const { reads, store, metrics } = setup(client);
+    const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
+    const results = await Promise.all(keys.map((key) => reads.read(store, { key }, 0)));
+    expect(calls.sort()).toEqual(['many:10', 'many:20']);
+    expect(results.map((r) => r.value.revealText())).toEqual(keys.map((k) => `v-${k}`));
+    expect(await metrics.total(metrics.providerCalls, { operation: 'read_many' })).toBe(2);
+  });
+
+  it('gives each ref of a batch its own error', async () => {
+    const { client } = countingClient({
+      batch: true,
+      fail: (ref) => (ref.key === 'gone' ? new ProviderError('NotFound', 'no gone') : undefined),
+    });
+    const { reads, store } = setup(client);
+    const [ok, gone] = await Promise.allSettled([
+      reads.read(store, { key: 'ok' }, 0),
+      reads.read(store, { key: 'gone' }, 0),
+    ]);
+    expect(ok.status).toBe('fulfilled');
+    expect(gone.status === 'rejected' && (gone.reason as ProviderError).kind).toBe('NotFound');
+  });
+
+  it('pauses the store budget for Retry-After when the provider throttles', async () => {
+    const { client } = countingClient({
+      fail: () => new ProviderError('Throttled', 'slow down', { retryAfterMs: 30_000 }),
+    });
+    const { reads, store } = setup(client);
+    await expect(reads.read(store, { key: 'db' }, 0)).rejects.toThrow('slow down');
+    expect(store.budget.pausedForMs).toBeGreaterThan(29_000);
+  });
+});

@@ -1,0 +1,162 @@
+// One provider read per unique (store identity, key, version), shared by every reconcile that
+// needs it: concurrent requests join the read in flight, later ones within the freshness window
+// reuse its result, and reads of one store due together are batched when the provider can.
+// Every call goes through the store's rate budget, which a Throttled answer pauses.
+import type { Metrics } from '../observability/metrics.ts';
+import type { TokenBucket } from '../rate-limit.ts';
+import { type FetchedValue, type ProviderClient, ProviderError, type RemoteRef } from './provider.ts';
+
+/** A ready provider client and everything reads through it share. */
+export interface StoreHandle {
+  /** Store UID, generation and credential identity: reads are shared only under the same key. */
+  key: string;
+  providerName: string;
+  client: ProviderClient;
+  budget: TokenBucket;
+}
+
+interface Entry {
+  startedAt: number;
+  promise: Promise<FetchedValue>;
+  failed: boolean;
+}
+
+interface PendingBatch {
+  store: StoreHandle;
+  items: { ref: RemoteRef; resolve(v: FetchedValue): void; reject(e: unknown): void }[];
+  timer: NodeJS.Timeout;
+}
+
+export interface SharedReadsOptions {
+  metrics: Metrics;
+  /** Aborts provider calls on shutdown. */
+  signal: AbortSignal;
+  callTimeoutMs?: number;
+  /** How long reads of one store wait for company before a batch call. */
+  batchWindowMs?: number;
+  /** Pause applied on a throttle that names no Retry-After. */
+  defaultThrottlePauseMs?: number;
+}
+
+const RETAIN_MS = 15 * 60_000;
+
+export class SharedReads {
+  private readonly entries = new Map<string, Entry>();
+  private readonly batches = new Map<string, PendingBatch>();
+  private readonly opts: Required<SharedReadsOptions>;
+  private sweepAt = Date.now() + 60_000;
+
+  constructor(opts: SharedReadsOptions) {
+    this.opts = { callTimeoutMs: 15_000, batchWindowMs: 5, defaultThrottlePauseMs: 1000, ...opts };
+  }
+
+  /**
+   * The value of `ref` read no earlier than `notBefore` (epoch ms). A read started at or after
+   * `notBefore`, in flight or finished successfully, is reused; otherwise a new one is made.
+   */
+  read(store: StoreHandle, ref: RemoteRef, notBefore: number): Promise<FetchedValue> {
+    const id = `${store.key}\u0000${ref.key}\u0000${ref.version ?? ''}`;
+    const existing = this.entries.get(id);
+    if (existing && !existing.failed && existing.startedAt >= notBefore) {
+      this.opts.metrics.sharedReads.inc({ provider: store.providerName, served: 'shared' });
+      return existing.promise;
+    }
+    this.opts.metrics.sharedReads.inc({ provider: store.providerName, served: 'call' });
+    const entry: Entry = { startedAt: Date.now(), promise: this.fetch(store, ref), failed: false };
+    entry.promise.catch(() => {
+      entry.failed = true;
+    });
+    this.entries.set(id, entry);
+    this.sweep();
+    return entry.promise;
+  }
+
+  /** Forgets every result read under a store key (the store changed or its credentials failed). */
+  forgetStore(storeKey: string): void {
+    const prefix = `${storeKey}\u0000`;
+    for (const id of this.entries.keys()) if (id.startsWith(prefix)) this.entries.delete(id);
+  }
+
+  private fetch(store: StoreHandle, ref: RemoteRef): Promise<FetchedValue> {
+    const { client } = store;
+    if (client.readMany && client.batchable?.(ref)) return this.enqueueBatch(store, ref);
+    return this.call(store, 'read', async (signal) => client.read(ref, signal));
+  }
+
+  private enqueueBatch(store: StoreHandle, ref: RemoteRef): Promise<FetchedValue> {
+    return new Promise((resolve, reject) => {
+      let batch = this.batches.get(store.key);
+      if (!batch) {
+        const timer = setTimeout(() => this.flush(store.key), this.opts.batchWindowMs);
+        batch = { store, items: [], timer };
+        this.batches.set(store.key, batch);
+      }
+      batch.items.push({ ref, resolve, reject });
+      if (batch.items.length >= (store.client.maxBatch ?? 20)) this.flush(store.key);
+    });
+  }
+
+  private flush(storeKey: string): void {
+    const batch = this.batches.get(storeKey);
+    if (!batch) return;
+    this.batches.delete(storeKey);
+    clearTimeout(batch.timer);
+    const { store, items } = batch;
+    const readMany = store.client.readMany;
+    if (items.length === 1 || !readMany) {
+      for (const item of items) {
+        this.call(store, 'read', (signal) => store.client.read(item.ref, signal)).then(item.resolve, item.reject);
+      }
+      return;
+    }
+    const refs = items.map((i) => i.ref);
+    this.call(store, 'read_many', (signal) => readMany.call(store.client, refs, signal)).then(
+      (results) => {
+        results.forEach((result, i) => {
+          const item = items[i];
+          if (!item) return;
+          if (result instanceof ProviderError) {
+            this.noteThrottle(store, result);
+            item.reject(result);
+          } else item.resolve(result);
+        });
+      },
+      (err: unknown) => {
+        for (const item of items) item.reject(err);
+      },
+    );
+  }
+
+  private async call<T>(store: StoreHandle, operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const signal = AbortSignal.any([this.opts.signal, AbortSignal.timeout(this.opts.callTimeoutMs)]);
+    await store.budget.take(this.opts.signal);
+    try {
+      const result = await fn(signal);
+      this.opts.metrics.providerCalls.inc({ provider: store.providerName, operation, outcome: 'ok' });
+      return result;
+    } catch (err) {
+      const error =
+        err instanceof ProviderError
+          ? err
+          : new ProviderError(
+              'Transient',
+              `${store.providerName} ${operation} failed: ${(err as Error)?.name ?? 'error'}`,
+            );
+      this.opts.metrics.providerCalls.inc({ provider: store.providerName, operation, outcome: error.kind });
+      this.noteThrottle(store, error);
+      throw error;
+    }
+  }
+
+  private noteThrottle(store: StoreHandle, error: ProviderError): void {
+    if (error.kind !== 'Throttled') return;
+    store.budget.pauseUntil(Date.now() + (error.retryAfterMs ?? this.opts.defaultThrottlePauseMs));
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    if (now < this.sweepAt) return;
+    this.sweepAt = now + 60_000;
+    for (const [id, entry] of this.entries) if (now - entry.startedAt > RETAIN_MS) this.entries.delete(id);
+  }
+}

@@ -1,0 +1,56 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { backoffDelay, TokenBucket } from './rate-limit.ts';
+
+/** How many of `takes` have resolved after `ms` of fake time. */
+async function resolvedAfter(takes: Promise<void>[], ms: number): Promise<number> {
+  let done = 0;
+  for (const t of takes) void t.then(() => done++);
+  await vi.advanceTimersByTimeAsync(ms);
+  return done;
+}
+
+describe('TokenBucket', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('lets a burst through at once, then paces at qps', async () => {
+    const bucket = new TokenBucket(10, 5);
+    const takes = Array.from({ length: 8 }, () => bucket.take());
+    expect(await resolvedAfter(takes, 0)).toBe(5);
+    // 10 qps: one more token every 100 ms.
+    expect(await resolvedAfter(takes, 100)).toBe(6);
+    expect(await resolvedAfter(takes, 200)).toBe(8);
+  });
+
+  it('holds every caller until a pause (Retry-After) has passed', async () => {
+    const bucket = new TokenBucket(1000, 10);
+    bucket.pauseUntil(Date.now() + 2000);
+    const takes = [bucket.take(), bucket.take()];
+    expect(await resolvedAfter(takes, 1999)).toBe(0);
+    expect(await resolvedAfter(takes, 1)).toBe(2);
+  });
+
+  it('stops waiting when the signal aborts', async () => {
+    const bucket = new TokenBucket(1, 1);
+    await bucket.take();
+    const ac = new AbortController();
+    const waiting = bucket.take(ac.signal);
+    ac.abort(new Error('shutdown'));
+    await expect(waiting).rejects.toThrow('shutdown');
+  });
+});
+
+describe('backoffDelay', () => {
+  it('grows exponentially, stays within [ceiling/2, ceiling] and respects the cap', () => {
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const ceiling = Math.min(60_000, 1000 * 2 ** attempt);
+      const d = backoffDelay(attempt, 1000, 60_000);
+      expect(d).toBeGreaterThanOrEqual(ceiling / 2);
+      expect(d).toBeLessThanOrEqual(ceiling);
+    }
+  });
+});
