@@ -57,7 +57,7 @@ export interface ServiceAccountRef {
   audiences?: string[];
 }
 
-/** What a provider may ask of Kubernetes while building a client: reads, never writes. */
+/** What a provider may ask of Kubernetes, while building a client or later: reads, never writes. */
 export interface StoreContext {
   storeKind: 'SecretStore' | 'ClusterSecretStore';
   storeName: string;
@@ -65,7 +65,6 @@ export interface StoreContext {
   defaultNamespace: string;
   readSecretKey(ref: SecretKeyRef): Promise<SecretValue>;
   requestToken(ref: ServiceAccountRef, defaultAudiences: string[], expirationSeconds?: number): Promise<string>;
-  signal: AbortSignal;
 }
 
 export interface Provider<Spec> {

@@ -39,12 +39,12 @@ const labelSelector = object('A Kubernetes label selector.', {
 });
 
 const storeConditions = arrayOf(
-  'Namespaces allowed to use this ClusterSecretStore. An ExternalSecret may use it when any entry matches its namespace; with no entries, every namespace may.',
-  object('One rule; within it, every field that is set must match.', {
+  'Namespaces allowed to use this ClusterSecretStore. An ExternalSecret may use it when its namespace matches any namespaceSelector, any listed name or any regex of any entry; with no entries, every namespace may.',
+  object('One rule; its namespace is admitted by any field that matches.', {
     namespaceSelector: labelSelector,
     namespaces: arrayOf('Namespace names.', string('A namespace name.', { maxLength: 63 }), { maxItems: 256 }),
     namespaceRegexes: arrayOf(
-      'Regular expressions (RE2) matched against the whole namespace name.',
+      'Regular expressions matched against the namespace name; they match anywhere unless anchored with ^ and $.',
       string('A regular expression.', { maxLength: 256 }),
       { maxItems: 64 },
     ),

@@ -1,0 +1,324 @@
+// Wires informers, indexes and work queues into the running controller. Secrets are watched
+// only with Ferry's managed label, never cluster-wide (ESO #2608, VSO #982).
+import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import {
+  type AnyStore,
+  API_VERSION,
+  type ClusterSecretStore,
+  type ExternalSecret,
+  type SecretStore,
+} from '../api/v1alpha1/types.ts';
+import { KubeClient } from '../kube/client.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { Informer, objectKey } from '../kube/informer.ts';
+import { WorkQueue } from '../kube/work-queue.ts';
+import type { Logger } from '../observability/logger.ts';
+import { Metrics } from '../observability/metrics.ts';
+import { SharedReads } from '../providers/shared-reads.ts';
+import { MANAGED_LABEL, SecretWriter } from '../sinks/secret/secret-writer.ts';
+import { isIntact } from './externalsecret/drift.ts';
+import { type ExternalSecretDeps, type ObjectState, reconcileExternalSecret } from './externalsecret/reconcile.ts';
+import type { StoreLookup } from './externalsecret/resolve-store.ts';
+import { refreshSeed, settingsOf } from './externalsecret/settings.ts';
+import { nextRefreshAt } from './schedule.ts';
+import { reconcileStore } from './secretstore/reconcile.ts';
+import { objectVersion } from './status.ts';
+import { StoreClients } from './store-clients.ts';
+
+export interface ControllerConfig {
+  /** Watch ExternalSecrets, SecretStores and Secrets of this namespace only. */
+  namespace?: string;
+  concurrency: number;
+  kubeQps: number;
+  kubeBurst: number;
+  providerQps: number;
+  providerBurst: number;
+  shareWindowMs: number;
+}
+
+type Store = SecretStore | ClusterSecretStore;
+
+function storeKeyOf(es: ExternalSecret): string {
+  const ref = es.spec.secretStoreRef;
+  return ref.kind === 'ClusterSecretStore'
+    ? `ClusterSecretStore/${ref.name}`
+    : `SecretStore/${es.metadata.namespace}/${ref.name}`;
+}
+
+function storeKey(store: Store): string {
+  return store.kind === 'ClusterSecretStore'
+    ? `ClusterSecretStore/${store.metadata.name}`
+    : `SecretStore/${objectKey(store)}`;
+}
+
+function targetKeyOf(es: ExternalSecret): string | undefined {
+  try {
+    const s = settingsOf(es);
+    return s.creationPolicy === 'None' ? undefined : `${es.metadata.namespace}/${s.targetName}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A Map of Sets, for the store → ExternalSecrets and Secret → ExternalSecrets indexes. */
+class Index {
+  private readonly map = new Map<string, Set<string>>();
+  add(key: string | undefined, value: string): void {
+    if (key === undefined) return;
+    const set = this.map.get(key) ?? new Set<string>();
+    this.map.set(key, set);
+    set.add(value);
+  }
+  remove(key: string | undefined, value: string): void {
+    if (key === undefined) return;
+    const set = this.map.get(key);
+    set?.delete(value);
+    if (set?.size === 0) this.map.delete(key);
+  }
+  get(key: string): string[] {
+    return [...(this.map.get(key) ?? [])];
+  }
+}
+
+export class Controller {
+  readonly metrics = new Metrics();
+  private readonly logger: Logger;
+  private readonly config: ControllerConfig;
+  private readonly kube: KubeClient;
+  private readonly externalSecrets: Informer<ExternalSecret>;
+  private readonly secretStores: Informer<SecretStore>;
+  private readonly clusterSecretStores: Informer<ClusterSecretStore>;
+  private readonly secrets: Informer<V1Secret>;
+  private readonly esQueue: WorkQueue;
+  private readonly storeQueue: WorkQueue;
+  private readonly states = new Map<string, ObjectState>();
+  private readonly byStore = new Index();
+  private readonly byTarget = new Index();
+  private readonly namespaceLabels = new Map<string, { labels: Record<string, string>; at: number }>();
+  private readonly stop = new AbortController();
+  private deps!: ExternalSecretDeps;
+  private clients!: StoreClients;
+  ready = false;
+
+  constructor(kc: KubeConfig, config: ControllerConfig, logger: Logger) {
+    this.logger = logger;
+    this.config = config;
+    this.kube = new KubeClient(kc, { qps: config.kubeQps, burst: config.kubeBurst, metrics: this.metrics });
+    const ns = config.namespace;
+    const ferry = (plural: string) => `/apis/${API_VERSION}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
+    const common = { kc, logger, metrics: this.metrics };
+    this.externalSecrets = new Informer({ ...common, path: ferry('externalsecrets'), resource: 'externalsecrets' });
+    this.secretStores = new Informer({ ...common, path: ferry('secretstores'), resource: 'secretstores' });
+    this.clusterSecretStores = new Informer({
+      ...common,
+      path: `/apis/${API_VERSION}/clustersecretstores`,
+      resource: 'clustersecretstores',
+    });
+    this.secrets = new Informer({
+      ...common,
+      path: ns ? `/api/v1/namespaces/${ns}/secrets` : '/api/v1/secrets',
+      resource: 'secrets',
+      labelSelector: `${MANAGED_LABEL}=true`,
+    });
+    const onError = (key: string, err: unknown) => this.logger.error({ key, err: String(err) }, 'reconcile crashed');
+    this.esQueue = new WorkQueue({
+      name: 'externalsecrets',
+      concurrency: config.concurrency,
+      metrics: this.metrics,
+      onError,
+      handler: (key) => this.reconcileExternalSecret(key),
+    });
+    this.storeQueue = new WorkQueue({
+      name: 'stores',
+      concurrency: Math.max(1, Math.ceil(config.concurrency / 4)),
+      metrics: this.metrics,
+      onError,
+      handler: (key) => this.reconcileStore(key),
+    });
+  }
+
+  /** Runs until `signal` aborts; in-flight reconciles finish before it resolves. */
+  async run(signal: AbortSignal): Promise<void> {
+    const stop = this.stop.signal;
+    signal.addEventListener('abort', () => this.stop.abort(signal.reason), { once: true });
+    const reads = new SharedReads({ metrics: this.metrics, signal: stop });
+    this.clients = new StoreClients({
+      kube: this.kube,
+      sharedReads: reads,
+      logger: this.logger,
+      providerQps: this.config.providerQps,
+      providerBurst: this.config.providerBurst,
+    });
+    this.deps = {
+      stores: this.storeLookup(),
+      clients: this.clients,
+      reads,
+      writer: new SecretWriter(this.kube),
+      kube: this.kube,
+      events: new EventRecorder(this.kube, this.logger),
+      metrics: this.metrics,
+      logger: this.logger,
+      managedSecret: (namespace, name) => this.secrets.get(`${namespace}/${name}`),
+      shareWindowMs: this.config.shareWindowMs,
+    };
+    this.wireHandlers();
+
+    const loops = [this.secrets, this.secretStores, this.clusterSecretStores].map((i) => i.run(stop));
+    await Promise.race([
+      Promise.all([this.secrets.synced, this.secretStores.synced, this.clusterSecretStores.synced]),
+      aborted(stop),
+    ]);
+    // ExternalSecrets last: deciding whether one needs a sync now looks at its Secret and store.
+    loops.push(this.externalSecrets.run(stop));
+    await Promise.race([this.externalSecrets.synced, aborted(stop)]);
+    if (!stop.aborted) {
+      this.ready = true;
+      this.logger.info({ namespace: this.config.namespace ?? '(all)' }, 'controller started');
+    }
+    await Promise.all([this.esQueue.run(stop), this.storeQueue.run(stop), ...loops]);
+    this.clients.closeAll();
+    this.ready = false;
+    this.logger.info('controller stopped');
+  }
+
+  /** Resolves when no reconcile is queued or running (for tests and the benchmark). */
+  async idle(): Promise<void> {
+    await Promise.all([this.esQueue.idle(), this.storeQueue.idle()]);
+  }
+
+  private state(key: string): ObjectState {
+    const s = this.states.get(key) ?? {};
+    this.states.set(key, s);
+    return s;
+  }
+
+  private wireHandlers(): void {
+    this.externalSecrets.on({
+      add: (es) => {
+        const key = objectKey(es);
+        this.byStore.add(storeKeyOf(es), key);
+        this.byTarget.add(targetKeyOf(es), key);
+        this.scheduleFirst(es);
+      },
+      update: (es, old) => {
+        const key = objectKey(es);
+        this.byStore.remove(storeKeyOf(old), key);
+        this.byTarget.remove(targetKeyOf(old), key);
+        this.byStore.add(storeKeyOf(es), key);
+        this.byTarget.add(targetKeyOf(es), key);
+        if (objectVersion(es) === objectVersion(old)) return; // only status or resourceVersion moved
+        if (JSON.stringify(es.metadata.annotations) !== JSON.stringify(old.metadata.annotations)) {
+          this.state(key).freshAfter = Date.now(); // force-sync: re-read the provider now
+        }
+        this.esQueue.add(key, 'urgent');
+      },
+      delete: (es) => {
+        const key = objectKey(es);
+        this.byStore.remove(storeKeyOf(es), key);
+        this.byTarget.remove(targetKeyOf(es), key);
+        this.esQueue.forget(key);
+        this.states.delete(key);
+        this.metrics.externalSecretReady.remove({
+          namespace: es.metadata.namespace ?? '',
+          name: es.metadata.name ?? '',
+        });
+      },
+    });
+
+    const onStore = {
+      add: (store: Store) => this.storeChanged(store, true),
+      update: (store: Store, old: Store) => {
+        if (store.metadata.generation !== old.metadata.generation) this.storeChanged(store, true);
+      },
+      delete: (store: Store) => this.storeChanged(store, false),
+    };
+    this.secretStores.on(onStore);
+    this.clusterSecretStores.on(onStore);
+
+    this.secrets.on({
+      update: (secret) => this.secretChanged(secret, false),
+      delete: (secret) => this.secretChanged(secret, true),
+    });
+  }
+
+  /** After a restart an ExternalSecret synced recently waits for its next refresh, not a sync now. */
+  private scheduleFirst(es: ExternalSecret): void {
+    const key = objectKey(es);
+    try {
+      const s = settingsOf(es);
+      const ready = es.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+      const refreshed = Date.parse(es.status?.refreshTime ?? '');
+      const secret =
+        s.creationPolicy === 'None' ? undefined : this.secrets.get(`${es.metadata.namespace}/${s.targetName}`);
+      const intact = s.creationPolicy === 'None' || (secret !== undefined && isIntact(secret, s, this.state(key)));
+      if (ready && intact && es.status?.syncedResourceVersion === objectVersion(es) && Number.isFinite(refreshed)) {
+        if (s.refreshIntervalMs > 0) {
+          const at = nextRefreshAt(refreshed, s.refreshIntervalMs, refreshSeed(es));
+          this.esQueue.addAfter(key, Math.max(0, at - Date.now()), 'periodic');
+        }
+        return;
+      }
+    } catch {
+      // An unparsable spec is reported by the reconcile.
+    }
+    this.esQueue.add(key, 'urgent');
+  }
+
+  private storeChanged(store: Store, exists: boolean): void {
+    this.clients?.forgetStore(store.metadata.uid ?? '');
+    if (exists) this.storeQueue.add(storeKey(store), 'urgent');
+    else this.storeQueue.forget(storeKey(store));
+    for (const key of this.byStore.get(storeKey(store))) this.esQueue.add(key, 'urgent');
+  }
+
+  private secretChanged(secret: V1Secret, deleted: boolean): void {
+    for (const key of this.byTarget.get(objectKey(secret))) {
+      const es = this.externalSecrets.get(key);
+      if (!es) continue;
+      if (deleted || !isIntact(secret, settingsOf(es), this.state(key))) {
+        this.logger.info({ key, secret: objectKey(secret), deleted }, 'target Secret drifted; restoring');
+        this.esQueue.add(key, 'urgent');
+      }
+    }
+  }
+
+  private async reconcileExternalSecret(key: string) {
+    const es = this.externalSecrets.get(key);
+    if (!es) {
+      this.states.delete(key);
+      return undefined;
+    }
+    return reconcileExternalSecret(es, this.state(key), this.deps);
+  }
+
+  private async reconcileStore(key: string) {
+    const [kind, ...rest] = key.split('/');
+    const store: AnyStore | undefined =
+      kind === 'ClusterSecretStore'
+        ? this.clusterSecretStores.get(rest.join('/'))
+        : this.secretStores.get(rest.join('/'));
+    if (!store) return undefined;
+    return reconcileStore(store, this.deps);
+  }
+
+  private storeLookup(): StoreLookup {
+    return {
+      secretStore: (namespace, name) => this.secretStores.get(`${namespace}/${name}`),
+      clusterSecretStore: (name) => this.clusterSecretStores.get(name),
+      namespaceLabels: async (namespace) => {
+        const cached = this.namespaceLabels.get(namespace);
+        if (cached && Date.now() - cached.at < 30_000) return cached.labels;
+        const labels = (await this.kube.readNamespace(namespace)).metadata?.labels ?? {};
+        this.namespaceLabels.set(namespace, { labels, at: Date.now() });
+        return labels;
+      },
+    };
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}

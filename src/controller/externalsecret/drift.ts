@@ -1,0 +1,27 @@
+// Telling Ferry's own writes, and harmless metadata edits by others, from drift that must be
+// repaired: a Secret is intact when its data still hashes to what Ferry wrote.
+import type { V1Secret } from '@kubernetes/client-node';
+import { dataHash, HASH_ANNOTATION } from '../../sinks/secret/secret-writer.ts';
+import { type SecretData, SecretValue } from '../../values.ts';
+import type { ObjectState } from './reconcile.ts';
+import type { Settings } from './settings.ts';
+
+function dataOf(secret: V1Secret, keys?: string[]): SecretData {
+  const entries = Object.entries(secret.data ?? {}).filter(([k]) => !keys || keys.includes(k));
+  return new Map(entries.map(([k, v]) => [k, SecretValue.fromBytes(Buffer.from(v, 'base64'))]));
+}
+
+/** The record of a write, in the form isIntact compares against. */
+export function writtenRecord(s: Settings, data: SecretData): NonNullable<ObjectState['written']> {
+  return { hash: dataHash(s.creationPolicy === 'Merge' ? '' : s.type, data), keys: [...data.keys()] };
+}
+
+export function isIntact(secret: V1Secret, s: Settings, state: ObjectState): boolean {
+  if (s.creationPolicy === 'Merge') {
+    const written = state.written;
+    return written !== undefined && dataHash('', dataOf(secret, written.keys)) === written.hash;
+  }
+  const actual = dataHash(secret.type ?? 'Opaque', dataOf(secret));
+  const recorded = state.written?.hash ?? secret.metadata?.annotations?.[HASH_ANNOTATION];
+  return actual === recorded;
+}

@@ -1,0 +1,303 @@
+// One reconcile of an ExternalSecret: resolve the store, fetch, render, write, report.
+// Data safety: any provider error (down, timeout, denied, throttled, invalid) stops before the
+// write, so the existing Secret stays exactly as it is. Only a not-found, with deletionPolicy
+// Delete or Merge, seen again at least one refresh later, removes anything.
+import type { V1Secret } from '@kubernetes/client-node';
+import type { ExternalSecretSpec } from '../../api/v1alpha1/external-secret.ts';
+import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
+import { apiErrorMessage, isConflict, type KubeClient } from '../../kube/client.ts';
+import type { EventRecorder } from '../../kube/events.ts';
+import type { ReconcileResult } from '../../kube/work-queue.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import { ProviderError } from '../../providers/provider.ts';
+import type { SharedReads } from '../../providers/shared-reads.ts';
+import type { SecretWriter } from '../../sinks/secret/secret-writer.ts';
+import { TargetConflictError } from '../../sinks/secret/secret-writer.ts';
+import type { SecretData } from '../../values.ts';
+import { nextRefreshAt } from '../schedule.ts';
+import { type Condition, objectVersion, sameCondition, withTransitionTime } from '../status.ts';
+import type { StoreClients } from '../store-clients.ts';
+import { isIntact, writtenRecord } from './drift.ts';
+import { describeErrors, type FetchOutcome, fetchRemoteValues } from './fetch.ts';
+import { RenderError, readId, renderSecretData } from './render.ts';
+import { resolveStore, type StoreLookup, StoreRefError } from './resolve-store.ts';
+import { refreshSeed, type Settings, settingsOf } from './settings.ts';
+
+export interface ExternalSecretDeps {
+  stores: StoreLookup;
+  clients: StoreClients;
+  reads: SharedReads;
+  writer: SecretWriter;
+  kube: KubeClient;
+  events: EventRecorder;
+  metrics: Metrics;
+  logger: Logger;
+  /** The target Secret from the managed-Secret cache. */
+  managedSecret(namespace: string, name: string): V1Secret | undefined;
+  /** How old a shared read may be and still serve a refresh. */
+  shareWindowMs: number;
+}
+
+/** What the controller remembers about one ExternalSecret between reconciles (memory only). */
+export interface ObjectState {
+  /** Reads must have started after this (force-sync, annotation change). */
+  freshAfter?: number;
+  /** Reads found missing, and when first seen, to confirm a deletion on a later refresh. */
+  missing?: { ids: string; firstAt: number };
+  /** What Ferry last wrote, to tell its own writes from drift. */
+  written?: { hash: string; keys: string[] };
+}
+
+interface Report {
+  reason: string;
+  message: string;
+  ready: boolean;
+  synced?: boolean;
+}
+
+const MAX_CONFIRM_MS = 5 * 60_000;
+
+function confirmDelay(s: Settings): number {
+  return s.refreshIntervalMs > 0 ? Math.min(s.refreshIntervalMs, MAX_CONFIRM_MS) : 30_000;
+}
+
+function without(spec: ExternalSecretSpec, gone: Set<string>): ExternalSecretSpec {
+  return {
+    ...spec,
+    data: spec.data?.filter((d) => !gone.has(readId(d.remoteRef))),
+    dataFrom: spec.dataFrom?.filter((d) => !gone.has(readId(d.extract))),
+  };
+}
+
+export async function reconcileExternalSecret(
+  es: ExternalSecret,
+  state: ObjectState,
+  deps: ExternalSecretDeps,
+): Promise<ReconcileResult> {
+  const started = Date.now();
+  const namespace = es.metadata.namespace ?? '';
+  const name = es.metadata.name ?? '';
+  const log = deps.logger.child({ namespace, name });
+
+  const report = async (r: Report): Promise<void> => {
+    await writeStatus(es, r, started, deps);
+    deps.metrics.externalSecretReady.set({ namespace, name }, r.ready ? 1 : 0);
+  };
+  const fail = async (reason: string, message: string, retryAfterMs?: number): Promise<ReconcileResult> => {
+    log.warn({ reason, error: message }, 'sync failed; the target Secret is left as it was');
+    deps.events.record(es, 'Warning', reason === 'SecretMissing' ? 'MissingProviderSecret' : 'UpdateFailed', message);
+    await report({ reason, message, ready: false });
+    deps.metrics.reconciles.inc({ kind: 'ExternalSecret', result: 'error' });
+    return { failed: true, retryAfterMs };
+  };
+
+  let settings: Settings;
+  try {
+    settings = settingsOf(es);
+  } catch (err) {
+    return fail('SecretSyncedError', `spec.refreshInterval: ${(err as Error).message}`);
+  }
+  const schedule = (): ReconcileResult =>
+    settings.refreshIntervalMs > 0
+      ? { requeueAfterMs: nextRefreshAt(Date.now(), settings.refreshIntervalMs, refreshSeed(es)) - Date.now() }
+      : {};
+
+  const target = settings.creationPolicy === 'None' ? undefined : deps.managedSecret(namespace, settings.targetName);
+  if (settings.refreshIntervalMs === 0 && state.freshAfter === undefined) {
+    const synced = es.status?.syncedResourceVersion;
+    const intact = settings.creationPolicy === 'None' || (target !== undefined && isIntact(target, settings, state));
+    const upToDate = settings.refreshPolicy === 'CreatedOnce' ? synced !== undefined : synced === objectVersion(es);
+    if (upToDate && intact) return {};
+  }
+
+  let handle: Awaited<ReturnType<StoreClients['handle']>>;
+  try {
+    const store = await resolveStore(es, deps.stores);
+    handle = await deps.clients.handle(store, namespace);
+  } catch (err) {
+    if (err instanceof StoreRefError) return fail('SecretSyncedError', err.message);
+    if (err instanceof ProviderError)
+      return fail('SecretSyncedError', `store: ${err.kind}: ${err.message}`, err.retryAfterMs);
+    return fail('SecretSyncedError', `store: ${apiErrorMessage(err)}`);
+  }
+
+  const notBefore = Math.max(started - deps.shareWindowMs, state.freshAfter ?? 0);
+  const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, notBefore);
+  if ([...fetched.errors.values()].some((e) => e.kind === 'Denied')) deps.clients.invalidate(handle);
+
+  let spec = es.spec;
+  let missingNote = '';
+  if (fetched.errors.size > 0) {
+    const onlyMissing = [...fetched.errors.values()].every((e) => e.kind === 'NotFound');
+    const retryAfter = Math.max(0, ...[...fetched.errors.values()].map((e) => e.retryAfterMs ?? 0));
+    if (!onlyMissing) return fail('SecretSyncedError', describeErrors(fetched), retryAfter || undefined);
+    const decision = decideMissing(fetched, settings, state, started);
+    if (decision.kind === 'wait') {
+      const result = await fail('SecretMissing', `${describeErrors(fetched)}${decision.note}`);
+      return decision.retryInMs === undefined ? result : { ...result, retryAfterMs: decision.retryInMs };
+    }
+    if (decision.kind === 'delete') return deleteTarget(es, settings, target, fetched, deps, report, schedule);
+    spec = without(es.spec, decision.gone);
+    missingNote = `; removed keys whose remote value is gone (deletionPolicy Merge): ${describeErrors(fetched)}`;
+  } else {
+    state.missing = undefined;
+  }
+
+  let data: SecretData;
+  try {
+    data = renderSecretData(spec, fetched.values);
+  } catch (err) {
+    if (err instanceof RenderError) return fail('SecretSyncedError', err.message);
+    throw err;
+  }
+
+  if (settings.creationPolicy !== 'None') {
+    const plan = {
+      namespace,
+      name: settings.targetName,
+      creationPolicy: settings.creationPolicy,
+      immutable: settings.immutable,
+      type: settings.type,
+      labels: settings.labels,
+      annotations: settings.annotations,
+      externalSecretName: name,
+      fieldManager: `ferry-${es.metadata.uid}`,
+      ownerReference:
+        settings.creationPolicy === 'Owner'
+          ? {
+              apiVersion: es.apiVersion,
+              kind: es.kind,
+              name,
+              uid: es.metadata.uid ?? '',
+              controller: true,
+              blockOwnerDeletion: true,
+            }
+          : undefined,
+    };
+    try {
+      const outcome = await deps.writer.write(plan, data, target);
+      state.written = writtenRecord(settings, data);
+      if (outcome !== 'unchanged') {
+        const what = outcome === 'replaced' ? 'replaced (immutable Secret)' : outcome;
+        log.info({ target: settings.targetName, outcome, keys: data.size }, `Secret ${what}`);
+        deps.events.record(
+          es,
+          'Normal',
+          outcome === 'created' ? 'Created' : 'Updated',
+          `Secret "${settings.targetName}" ${what}`,
+        );
+      }
+    } catch (err) {
+      if (err instanceof TargetConflictError) return fail('SecretSyncedError', err.message);
+      if (isConflict(err)) return { failed: true, retryAfterMs: 0 };
+      return fail('SecretSyncedError', `writing Secret "${settings.targetName}": ${apiErrorMessage(err)}`);
+    }
+  }
+
+  state.freshAfter = undefined;
+  const where =
+    settings.creationPolicy === 'None'
+      ? 'fetched (creationPolicy None writes no Secret)'
+      : `written to Secret "${settings.targetName}"`;
+  await report(
+    missingNote
+      ? { reason: 'SecretMissing', message: `${data.size} keys ${where}${missingNote}`, ready: false, synced: true }
+      : { reason: 'SecretSynced', message: `${data.size} keys ${where}`, ready: true, synced: true },
+  );
+  deps.metrics.reconciles.inc({ kind: 'ExternalSecret', result: 'synced' });
+  deps.metrics.reconcileSeconds.observe({ kind: 'ExternalSecret' }, (Date.now() - started) / 1000);
+  return schedule();
+}
+
+type MissingDecision =
+  | { kind: 'wait'; note: string; retryInMs?: number }
+  | { kind: 'delete' }
+  | { kind: 'merge'; gone: Set<string> };
+
+/** Not-found only counts when seen again at least one refresh later (and deletion is opted into). */
+function decideMissing(fetched: FetchOutcome, s: Settings, state: ObjectState, now: number): MissingDecision {
+  if (s.deletionPolicy === 'Retain') return { kind: 'wait', note: ' (deletionPolicy Retain keeps the Secret)' };
+  const ids = [...fetched.errors.keys()].sort().join('|');
+  if (state.missing?.ids !== ids) state.missing = { ids, firstAt: now };
+  const remaining = state.missing.firstAt + confirmDelay(s) - now;
+  if (remaining > 0) {
+    return {
+      kind: 'wait',
+      note: `; if still missing at the next refresh, deletionPolicy ${s.deletionPolicy} will remove it`,
+      retryInMs: remaining,
+    };
+  }
+  if (s.deletionPolicy === 'Merge') return { kind: 'merge', gone: new Set(fetched.errors.keys()) };
+  if (fetched.values.size > 0) {
+    return { kind: 'wait', note: '; deletionPolicy Delete removes the Secret only when every remote key is gone' };
+  }
+  return { kind: 'delete' };
+}
+
+async function deleteTarget(
+  es: ExternalSecret,
+  s: Settings,
+  target: V1Secret | undefined,
+  fetched: FetchOutcome,
+  deps: ExternalSecretDeps,
+  report: (r: Report) => Promise<void>,
+  schedule: () => ReconcileResult,
+): Promise<ReconcileResult> {
+  const namespace = es.metadata.namespace ?? '';
+  if (target?.metadata?.uid) {
+    await deps.kube.deleteSecret(namespace, s.targetName, target.metadata.uid);
+    deps.logger.info(
+      { namespace, name: es.metadata.name, target: s.targetName },
+      'Secret deleted: every remote key is gone',
+    );
+    deps.events.record(
+      es,
+      'Normal',
+      'Deleted',
+      `Secret "${s.targetName}" deleted: every remote key is gone (deletionPolicy Delete)`,
+    );
+  }
+  await report({
+    reason: 'SecretDeleted',
+    message: `Secret "${s.targetName}" deleted (deletionPolicy Delete): ${describeErrors(fetched)}`,
+    ready: false,
+  });
+  return schedule();
+}
+
+async function writeStatus(es: ExternalSecret, r: Report, started: number, deps: ExternalSecretDeps): Promise<void> {
+  const now = new Date(started);
+  const generation = es.metadata.generation;
+  const previous = es.status?.conditions as Condition[] | undefined;
+  const ready = withTransitionTime(
+    {
+      type: 'Ready',
+      status: r.ready ? 'True' : 'False',
+      reason: r.reason,
+      message: r.message,
+      observedGeneration: generation,
+    },
+    previous,
+    now,
+  );
+  const unchanged =
+    sameCondition(
+      ready,
+      previous?.find((c) => c.type === 'Ready'),
+    ) && es.status?.observedGeneration === generation;
+  if (unchanged && !r.synced) return;
+  const status: Record<string, unknown> = { conditions: [ready], observedGeneration: generation };
+  if (r.synced) {
+    status.refreshTime = now.toISOString();
+    status.syncedResourceVersion = objectVersion(es);
+  }
+  try {
+    await deps.kube.patchStatus('externalsecrets', es.metadata.namespace, es.metadata.name ?? '', status);
+  } catch (err) {
+    deps.logger.warn(
+      { namespace: es.metadata.namespace, name: es.metadata.name, error: apiErrorMessage(err) },
+      'status not written',
+    );
+  }
+}

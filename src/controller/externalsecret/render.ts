@@ -1,0 +1,111 @@
+// Turns fetched remote values into the target's data: `property` selection, decoding, dataFrom
+// expansion, key validation and the size limit. Errors name the key, never the value.
+import type { ExternalSecretSpec, RemoteRef as SpecRemoteRef } from '../../api/v1alpha1/external-secret.ts';
+import type { FetchedValue } from '../../providers/provider.ts';
+import { type SecretData, SecretValue } from '../../values.ts';
+
+/** A Secret holds at most 1 MiB; Ferry keeps data under that with room for metadata. */
+export const MAX_SECRET_DATA_BYTES = 1024 * 1024 - 16 * 1024;
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+export class RenderError extends Error {
+  override name = 'RenderError';
+}
+
+/** Identifies one remote read: the same (key, version) is read once however many properties use it. */
+export function readId(ref: { key: string; version?: string }): string {
+  return `${ref.key}\u0000${ref.version ?? ''}`;
+}
+
+function parseJson(value: SecretValue, what: string): unknown {
+  try {
+    return JSON.parse(value.revealText());
+  } catch {
+    throw new RenderError(`${what}: the remote value is not valid JSON, so its properties cannot be read`);
+  }
+}
+
+/** A key of the JSON object, or a dotted path into nested objects (a literal key wins). */
+function lookup(doc: unknown, property: string): unknown {
+  if (doc !== null && typeof doc === 'object' && property in doc) return (doc as Record<string, unknown>)[property];
+  let node: unknown = doc;
+  for (const part of property.split('.')) {
+    if (node === null || typeof node !== 'object' || !(part in node)) return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+function leafValue(node: unknown): SecretValue {
+  return SecretValue.fromString(typeof node === 'string' ? node : JSON.stringify(node));
+}
+
+export function selectProperty(value: SecretValue, property: string | undefined, what: string): SecretValue {
+  if (!property) return value;
+  const node = lookup(parseJson(value, what), property);
+  if (node === undefined) throw new RenderError(`${what}: property "${property}" is not in the remote value`);
+  return leafValue(node);
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const BASE64URL = /^[A-Za-z0-9_-]*={0,2}$/;
+
+function strictBase64(text: string, url: boolean): Buffer | undefined {
+  const clean = text.trim();
+  if (clean.length % 4 === 1 || !(url ? BASE64URL : BASE64).test(clean)) return undefined;
+  return Buffer.from(clean, url ? 'base64url' : 'base64');
+}
+
+export function decode(value: SecretValue, strategy: SpecRemoteRef['decodingStrategy'], what: string): SecretValue {
+  if (!strategy || strategy === 'None') return value;
+  const text = value.revealText();
+  if (strategy === 'Auto') {
+    const bytes = strictBase64(text, false) ?? strictBase64(text, true);
+    return bytes && text.trim().length > 0 ? SecretValue.fromBytes(bytes) : value;
+  }
+  const bytes = strictBase64(text, strategy === 'Base64URL');
+  if (!bytes) throw new RenderError(`${what}: decodingStrategy ${strategy} failed, the value is not valid ${strategy}`);
+  return SecretValue.fromBytes(bytes);
+}
+
+/** Every (key, version) the spec reads, once each. */
+export function remoteReads(spec: ExternalSecretSpec): { key: string; version?: string }[] {
+  const refs = [...(spec.data ?? []).map((d) => d.remoteRef), ...(spec.dataFrom ?? []).map((d) => d.extract)];
+  const unique = new Map(refs.map((r) => [readId(r), { key: r.key, version: r.version }]));
+  return [...unique.values()];
+}
+
+export function renderSecretData(spec: ExternalSecretSpec, fetched: Map<string, FetchedValue>): SecretData {
+  const out: SecretData = new Map();
+  const remoteValue = (ref: { key: string; version?: string }) => {
+    const f = fetched.get(readId(ref));
+    if (!f) throw new RenderError(`remote key "${ref.key}" was not fetched`);
+    return f.value;
+  };
+  for (const [i, from] of (spec.dataFrom ?? []).entries()) {
+    const what = `dataFrom[${i}].extract (remote key "${from.extract.key}")`;
+    const doc = parseJson(selectProperty(remoteValue(from.extract), from.extract.property, what), what);
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+      throw new RenderError(`${what}: the remote value must be a JSON object to expand into keys`);
+    }
+    for (const [key, node] of Object.entries(doc)) {
+      if (!SECRET_KEY.test(key)) {
+        throw new RenderError(`${what}: key "${key}" is not a valid Secret key (letters, digits, -, _ and . only)`);
+      }
+      out.set(key, decode(leafValue(node), from.extract.decodingStrategy, `${what} key "${key}"`));
+    }
+  }
+  for (const item of spec.data ?? []) {
+    const what = `data secretKey "${item.secretKey}" (remote key "${item.remoteRef.key}")`;
+    const selected = selectProperty(remoteValue(item.remoteRef), item.remoteRef.property, what);
+    out.set(item.secretKey, decode(selected, item.remoteRef.decodingStrategy, what));
+  }
+  let size = 0;
+  for (const [key, value] of out) size += key.length + value.byteLength;
+  if (size > MAX_SECRET_DATA_BYTES) {
+    throw new RenderError(
+      `the rendered data is ${size} bytes, over the ${MAX_SECRET_DATA_BYTES}-byte limit of a Secret`,
+    );
+  }
+  return out;
+}

@@ -1,0 +1,44 @@
+// The controller-side defaults of an ExternalSecret (the CRD sets none, to avoid GitOps drift).
+import { parseDuration } from '../../api/duration.ts';
+import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
+
+export const DEFAULT_REFRESH_INTERVAL_MS = 3_600_000;
+
+export interface Settings {
+  targetName: string;
+  creationPolicy: 'Owner' | 'Orphan' | 'Merge' | 'None';
+  deletionPolicy: 'Retain' | 'Delete' | 'Merge';
+  refreshPolicy: 'Periodic' | 'OnChange' | 'CreatedOnce';
+  /** 0 when the object is not refreshed periodically. */
+  refreshIntervalMs: number;
+  immutable: boolean;
+  type: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export function settingsOf(es: ExternalSecret): Settings {
+  const target = es.spec.target ?? {};
+  const interval =
+    es.spec.refreshInterval === undefined ? DEFAULT_REFRESH_INTERVAL_MS : parseDuration(es.spec.refreshInterval);
+  const refreshPolicy = es.spec.refreshPolicy ?? 'Periodic';
+  return {
+    targetName: target.name ?? es.metadata.name ?? '',
+    creationPolicy: target.creationPolicy ?? 'Owner',
+    deletionPolicy: target.deletionPolicy ?? 'Retain',
+    refreshPolicy,
+    refreshIntervalMs: refreshPolicy === 'Periodic' ? interval : 0,
+    immutable: target.immutable ?? false,
+    type: target.template?.type ?? 'Opaque',
+    labels: target.template?.metadata?.labels ?? {},
+    annotations: target.template?.metadata?.annotations ?? {},
+  };
+}
+
+/** Seed of the refresh phase: objects reading the same first key of the same store share it. */
+export function refreshSeed(es: ExternalSecret): string {
+  const ref = es.spec.secretStoreRef;
+  const storeId = ref.kind === 'ClusterSecretStore' ? `css/${ref.name}` : `ss/${es.metadata.namespace}/${ref.name}`;
+  const first = es.spec.data?.[0]?.remoteRef.key ?? es.spec.dataFrom?.[0]?.extract.key ?? '';
+  return `${storeId}/${first}`;
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { nextRefreshAt, phaseMs } from './schedule.ts';
+
+const HOUR = 3_600_000;
+
+describe('refresh schedule', () => {
+  it('keeps refreshes exactly one interval apart once on the grid', () => {
+    const first = nextRefreshAt(Date.UTC(2026, 0, 1), HOUR, 'store/db');
+    expect(nextRefreshAt(first, HOUR, 'store/db') - first).toBe(HOUR);
+  });
+
+  it('joins the grid between half and one and a half intervals after a sync', () => {
+    for (let i = 0; i < 200; i++) {
+      const last = Date.UTC(2026, 0, 1) + i * 7919;
+      const next = nextRefreshAt(last, HOUR, `seed-${i}`);
+      expect(next - last).toBeGreaterThanOrEqual(HOUR / 2);
+      expect(next - last).toBeLessThan(1.5 * HOUR);
+    }
+  });
+
+  it('gives objects that share a key the same refresh instants', () => {
+    const a = nextRefreshAt(Date.UTC(2026, 0, 1, 0, 10), HOUR, 'aws/prod-db');
+    const b = nextRefreshAt(Date.UTC(2026, 0, 1, 0, 20), HOUR, 'aws/prod-db');
+    expect(a).toBe(b);
+  });
+
+  it('spreads different keys evenly over the interval (no herd after a restart)', () => {
+    const buckets = new Array(10).fill(0);
+    for (let i = 0; i < 10_000; i++) buckets[Math.floor((phaseMs(`ns/es-${i}`, HOUR) / HOUR) * 10)]++;
+    // Uniform would be 1,000 per tenth of the hour.
+    expect(Math.max(...buckets)).toBeLessThan(1150);
+    expect(Math.min(...buckets)).toBeGreaterThan(850);
+  });
+});

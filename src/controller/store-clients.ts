@@ -1,0 +1,143 @@
+// Provider clients per store: built once per (store UID, generation, credential identity) and
+// reused by every reconcile, rebuilt after a while so rotated credentials are picked up, and
+// dropped when the store changes or its credentials are refused. One rate budget per store.
+import type { AnyStore } from '../api/v1alpha1/types.ts';
+import { apiErrorMessage, type KubeClient } from '../kube/client.ts';
+import type { Logger } from '../observability/logger.ts';
+import { ProviderError, type SecretKeyRef, type ServiceAccountRef, type StoreContext } from '../providers/provider.ts';
+import { resolveNamespace } from '../providers/references.ts';
+import { selectProvider } from '../providers/registry.ts';
+import type { SharedReads, StoreHandle } from '../providers/shared-reads.ts';
+import { TokenBucket } from '../rate-limit.ts';
+import { SecretValue } from '../values.ts';
+
+export interface StoreClientsOptions {
+  kube: KubeClient;
+  sharedReads: SharedReads;
+  logger: Logger;
+  /** Provider calls per second per store, and burst. */
+  providerQps: number;
+  providerBurst: number;
+  clientTtlMs?: number;
+}
+
+interface CachedHandle {
+  handle: Promise<StoreHandle>;
+  createdAt: number;
+}
+
+/** A store reference that needs the consuming ExternalSecret's namespace, used where there is none. */
+export class NeedsConsumerNamespaceError extends Error {}
+
+export class StoreClients {
+  private readonly handles = new Map<string, CachedHandle>();
+  private readonly budgets = new Map<string, TokenBucket>();
+  private readonly opts: Required<StoreClientsOptions>;
+
+  constructor(opts: StoreClientsOptions) {
+    this.opts = { clientTtlMs: 10 * 60_000, ...opts };
+  }
+
+  /**
+   * A client for `store` as used from `consumerNamespace` (the ExternalSecret's namespace;
+   * empty when validating a ClusterSecretStore on its own).
+   */
+  handle(store: AnyStore, consumerNamespace: string): Promise<StoreHandle> {
+    const { provider, spec } = selectProvider(store.spec.provider);
+    const defaultNamespace = store.kind === 'SecretStore' ? (store.metadata.namespace ?? '') : consumerNamespace;
+    const uid = store.metadata.uid ?? `${store.kind}/${store.metadata.namespace}/${store.metadata.name}`;
+    const key = `${uid}/${store.metadata.generation ?? 0}/${provider.identity(spec, defaultNamespace)}`;
+    const cached = this.handles.get(key);
+    if (cached && Date.now() - cached.createdAt < this.opts.clientTtlMs) return cached.handle;
+    if (cached) this.retire(key, cached);
+
+    const ctx = this.context(store, defaultNamespace);
+    const handle = provider
+      .createClient(spec, ctx)
+      .then((client): StoreHandle => ({ key, providerName: provider.name, client, budget: this.budget(uid) }));
+    const entry = { handle, createdAt: Date.now() };
+    this.handles.set(key, entry);
+    handle.catch(() => {
+      if (this.handles.get(key) === entry) this.handles.delete(key);
+    });
+    return handle;
+  }
+
+  /** Drops the client behind `handle` (its credentials were refused) so the next use rebuilds it. */
+  invalidate(handle: StoreHandle): void {
+    const cached = this.handles.get(handle.key);
+    if (cached) this.retire(handle.key, cached);
+  }
+
+  /** Drops every client of a store (it changed or was deleted). */
+  forgetStore(uid: string): void {
+    for (const [key, cached] of this.handles) if (key.startsWith(`${uid}/`)) this.retire(key, cached);
+    this.budgets.delete(uid);
+  }
+
+  closeAll(): void {
+    for (const [key, cached] of this.handles) this.retire(key, cached);
+  }
+
+  private retire(key: string, cached: CachedHandle): void {
+    this.handles.delete(key);
+    this.opts.sharedReads.forgetStore(key);
+    // Reads in flight may still use the client; close it once they have had time to finish.
+    const timer = setTimeout(
+      () =>
+        cached.handle.then(
+          (h) => h.client.close(),
+          () => {},
+        ),
+      60_000,
+    );
+    timer.unref();
+  }
+
+  private budget(uid: string): TokenBucket {
+    let bucket = this.budgets.get(uid);
+    if (!bucket) {
+      bucket = new TokenBucket(this.opts.providerQps, this.opts.providerBurst);
+      this.budgets.set(uid, bucket);
+    }
+    return bucket;
+  }
+
+  private context(store: AnyStore, defaultNamespace: string): StoreContext {
+    const { kube } = this.opts;
+    const namespaceOf = (ref: { namespace?: string }, what: string) => {
+      const ns = resolveNamespace(ref, defaultNamespace);
+      if (!ns)
+        throw new NeedsConsumerNamespaceError(
+          `${what} has no namespace; it is resolved in each ExternalSecret's namespace`,
+        );
+      return ns;
+    };
+    return {
+      storeKind: store.kind,
+      storeName: store.metadata.name ?? '',
+      defaultNamespace,
+      async readSecretKey(ref: SecretKeyRef) {
+        const ns = namespaceOf(ref, `Secret reference "${ref.name}"`);
+        const secret = await kube.readSecret(ns, ref.name);
+        if (!secret) throw new ProviderError('Invalid', `credentials Secret ${ns}/${ref.name} does not exist`);
+        const encoded = secret.data?.[ref.key];
+        if (encoded === undefined)
+          throw new ProviderError('Invalid', `credentials Secret ${ns}/${ref.name} has no key "${ref.key}"`);
+        return SecretValue.fromBytes(Buffer.from(encoded, 'base64'));
+      },
+      async requestToken(ref: ServiceAccountRef, defaultAudiences: string[], expirationSeconds = 600) {
+        const ns = namespaceOf(ref, `ServiceAccount reference "${ref.name}"`);
+        const audiences = ref.audiences?.length ? ref.audiences : defaultAudiences;
+        try {
+          return await kube.requestToken(ns, ref.name, audiences, expirationSeconds);
+        } catch (err) {
+          throw new ProviderError(
+            'Denied',
+            `could not get a token for ServiceAccount ${ns}/${ref.name}: ${apiErrorMessage(err)}`,
+          );
+        }
+      },
+    };
+  }
+}

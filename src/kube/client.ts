@@ -1,0 +1,150 @@
+// The API-server calls Ferry makes, each paced by a client-side token bucket (QPS/burst) —
+// @kubernetes/client-node has none — and counted in metrics.
+import {
+  ApiException,
+  CoreV1Api,
+  type CoreV1Event,
+  CustomObjectsApi,
+  type KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Namespace,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import type { Metrics } from '../observability/metrics.ts';
+import { TokenBucket } from '../rate-limit.ts';
+
+export const FIELD_MANAGER = 'ferry';
+
+export interface KubeClientOptions {
+  qps: number;
+  burst: number;
+  metrics: Metrics;
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof ApiException && err.code === 404;
+}
+
+export function isConflict(err: unknown): boolean {
+  return err instanceof ApiException && err.code === 409;
+}
+
+/** The API server's own message from an ApiException, for status and logs. */
+export function apiErrorMessage(err: unknown): string {
+  if (err instanceof ApiException) {
+    try {
+      const body = typeof err.body === 'string' ? JSON.parse(err.body) : err.body;
+      if (body?.message) return `HTTP ${err.code}: ${body.message}`;
+    } catch {}
+    return `HTTP ${err.code}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class KubeClient {
+  readonly kc: KubeConfig;
+  private readonly core: CoreV1Api;
+  private readonly custom: CustomObjectsApi;
+  private readonly objects: KubernetesObjectApi;
+  private readonly limiter: TokenBucket;
+  private readonly metrics: Metrics;
+
+  constructor(kc: KubeConfig, opts: KubeClientOptions) {
+    this.kc = kc;
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.objects = kc.makeApiClient(KubernetesObjectApi);
+    this.limiter = new TokenBucket(opts.qps, opts.burst);
+    this.metrics = opts.metrics;
+  }
+
+  private async paced(verb: string, resource: string): Promise<void> {
+    await this.limiter.take();
+    this.metrics.kubeRequests.inc({ verb, resource });
+  }
+
+  /** Server-side apply: fields `fieldManager` does not set are left alone. */
+  async applySecret(secret: V1Secret, fieldManager: string): Promise<V1Secret> {
+    await this.paced('apply', 'secrets');
+    return this.objects.patch(
+      { apiVersion: 'v1', kind: 'Secret', ...secret },
+      undefined,
+      undefined,
+      fieldManager,
+      true,
+      PatchStrategy.ServerSideApply,
+    );
+  }
+
+  /** PUT under the object's resourceVersion: fails with 409 if it changed since it was read. */
+  async replaceSecret(secret: V1Secret): Promise<V1Secret> {
+    await this.paced('update', 'secrets');
+    return this.core.replaceNamespacedSecret({
+      namespace: secret.metadata?.namespace ?? '',
+      name: secret.metadata?.name ?? '',
+      body: secret,
+      fieldManager: FIELD_MANAGER,
+    });
+  }
+
+  async createSecret(secret: V1Secret): Promise<V1Secret> {
+    await this.paced('create', 'secrets');
+    return this.core.createNamespacedSecret({
+      namespace: secret.metadata?.namespace ?? '',
+      body: secret,
+      fieldManager: FIELD_MANAGER,
+    });
+  }
+
+  async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    await this.paced('get', 'secrets');
+    try {
+      return await this.core.readNamespacedSecret({ namespace, name });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Deletes a Secret only if it is still the object with `uid`. */
+  async deleteSecret(namespace: string, name: string, uid: string): Promise<void> {
+    await this.paced('delete', 'secrets');
+    try {
+      await this.core.deleteNamespacedSecret({ namespace, name, body: { preconditions: { uid } } });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async readNamespace(name: string): Promise<V1Namespace> {
+    await this.paced('get', 'namespaces');
+    return this.core.readNamespace({ name });
+  }
+
+  async patchStatus(plural: string, namespace: string | undefined, name: string, status: unknown): Promise<void> {
+    await this.paced('patch', `${plural}/status`);
+    const common = { group: 'ferry.dev', version: 'v1alpha1', plural, name, body: { status } };
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    if (namespace) await this.custom.patchNamespacedCustomObjectStatus({ ...common, namespace }, merge);
+    else await this.custom.patchClusterCustomObjectStatus(common, merge);
+  }
+
+  async createEvent(event: CoreV1Event): Promise<void> {
+    await this.paced('create', 'events');
+    await this.core.createNamespacedEvent({ namespace: event.metadata.namespace ?? 'default', body: event });
+  }
+
+  async requestToken(namespace: string, name: string, audiences: string[], expirationSeconds: number): Promise<string> {
+    await this.paced('create', 'serviceaccounts/token');
+    const res = await this.core.createNamespacedServiceAccountToken({
+      namespace,
+      name,
+      body: { spec: { audiences, expirationSeconds } },
+    });
+    const token = res.status?.token;
+    if (!token) throw new Error(`TokenRequest for ServiceAccount ${namespace}/${name} returned no token`);
+    return token;
+  }
+}

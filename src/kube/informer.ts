@@ -1,0 +1,225 @@
+// A list-then-watch cache of one resource, built because @kubernetes/client-node's ListWatch
+// stops on non-410 errors, never asks for bookmarks and lists without pagination
+// (failure-modes §1e, §2 items 18–21). This one lists in pages, watches with bookmarks and a
+// server-side timeout, treats silence longer than the bookmark interval as a dead connection,
+// relists once on 410 Gone, reconnects after any other error with jittered backoff, and
+// turns a relist into the add/update/delete events the watch missed.
+import { HttpMethod, type KubeConfig, type KubernetesObject, RequestContext, Watch } from '@kubernetes/client-node';
+import { fetch } from 'undici';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { backoffDelay, sleep } from '../rate-limit.ts';
+
+export interface InformerOptions {
+  kc: KubeConfig;
+  /** Collection path, e.g. /api/v1/secrets or /apis/ferry.dev/v1alpha1/namespaces/x/externalsecrets. */
+  path: string;
+  /** Short resource name for logs and metrics. */
+  resource: string;
+  labelSelector?: string;
+  logger: Logger;
+  metrics: Metrics;
+  pageSize?: number;
+  /** A watch that receives nothing (not even a bookmark) for this long is restarted. */
+  inactivityMs?: number;
+}
+
+export interface InformerHandler<T> {
+  add?(obj: T): void;
+  update?(obj: T, old: T): void;
+  delete?(obj: T): void;
+}
+
+interface ListResponse<T> {
+  metadata: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+class GoneError extends Error {}
+
+export function objectKey(obj: { metadata?: { namespace?: string; name?: string } }): string {
+  const m = obj.metadata ?? {};
+  return m.namespace ? `${m.namespace}/${m.name}` : (m.name ?? '');
+}
+
+export class Informer<T extends KubernetesObject> {
+  private readonly cache = new Map<string, T>();
+  private readonly handlers: InformerHandler<T>[] = [];
+  private resourceVersion = '';
+  private syncedResolve!: () => void;
+  /** Resolves once the first list has filled the cache. */
+  readonly synced: Promise<void> = new Promise((r) => {
+    this.syncedResolve = r;
+  });
+  private readonly opts: Required<Omit<InformerOptions, 'labelSelector'>> & InformerOptions;
+
+  constructor(opts: InformerOptions) {
+    this.opts = { pageSize: 500, inactivityMs: 150_000, ...opts };
+  }
+
+  on(handler: InformerHandler<T>): void {
+    this.handlers.push(handler);
+  }
+
+  get(key: string): T | undefined {
+    return this.cache.get(key);
+  }
+
+  list(): T[] {
+    return [...this.cache.values()];
+  }
+
+  /** Keeps the cache current until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { logger, metrics, resource } = this.opts;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        if (!this.resourceVersion) await this.relist(signal);
+        const started = Date.now();
+        const reason = await this.watch(signal);
+        if (signal.aborted) break;
+        metrics.watchRestarts.inc({ resource, reason });
+        // A watch the server ends at once, again and again, must not become a busy loop.
+        if (Date.now() - started < 1000) await sleep(backoffDelay(failures++, 500, 30_000), signal).catch(() => {});
+        else failures = 0;
+      } catch (err) {
+        if (signal.aborted) break;
+        if (err instanceof GoneError) {
+          logger.info({ resource }, 'watch resource version too old (410); relisting');
+          this.resourceVersion = '';
+          metrics.watchRestarts.inc({ resource, reason: 'gone' });
+          continue;
+        }
+        const delay = backoffDelay(failures++, 500, 30_000);
+        logger.warn({ resource, err: describe(err), retryInMs: Math.round(delay) }, 'watch failed; reconnecting');
+        metrics.watchRestarts.inc({ resource, reason: 'error' });
+        await sleep(delay, signal).catch(() => {});
+      }
+    }
+  }
+
+  private async relist(signal: AbortSignal): Promise<void> {
+    const fresh = new Map<string, T>();
+    let continueToken: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = await this.get_<ListResponse<T>>(
+        { limit: this.opts.pageSize, continue: continueToken, labelSelector: this.opts.labelSelector },
+        signal,
+      );
+      for (const item of page.items) fresh.set(objectKey(item), item);
+      continueToken = page.metadata.continue || undefined;
+      resourceVersion = page.metadata.resourceVersion ?? '';
+    } while (continueToken);
+    this.opts.metrics.relists.inc({ resource: this.opts.resource });
+    const old = new Map(this.cache);
+    this.cache.clear();
+    for (const [key, obj] of fresh) {
+      this.cache.set(key, obj);
+      const before = old.get(key);
+      if (!before) this.emit('add', obj);
+      else if (before.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit('update', obj, before);
+    }
+    for (const [key, obj] of old) if (!fresh.has(key)) this.emit('delete', obj);
+    this.resourceVersion = resourceVersion;
+    this.syncedResolve();
+  }
+
+  /** One watch connection; resolves with why it ended, rejects on errors. */
+  private watch(signal: AbortSignal): Promise<string> {
+    const watcher = new Watch(this.opts.kc);
+    // Private in the typings; the inactivity timer must outlast the ~1/min bookmark interval.
+    (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = this.opts.inactivityMs;
+    // Like client-go: end each watch after 5–10 min so connections are renewed regularly.
+    const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+    return new Promise((resolve, reject) => {
+      let gone = false;
+      let controller: AbortController | undefined;
+      const onAbort = () => controller?.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      const finish = (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (gone) reject(new GoneError());
+        else if (signal.aborted) resolve('stopped');
+        else if (err && (err as Error).name === 'TimeoutError') resolve('inactive');
+        else if (err) reject(err);
+        else resolve('closed');
+      };
+      watcher
+        .watch(
+          this.opts.path,
+          {
+            allowWatchBookmarks: true,
+            resourceVersion: this.resourceVersion,
+            timeoutSeconds,
+            labelSelector: this.opts.labelSelector,
+          },
+          (type: string, obj: T & { code?: number }) => {
+            if (type === 'ERROR') {
+              if (obj.code === 410) {
+                gone = true;
+                controller?.abort();
+              }
+              return;
+            }
+            const rv = obj.metadata?.resourceVersion;
+            if (rv) this.resourceVersion = rv;
+            if (type === 'BOOKMARK') return;
+            this.apply(type, obj);
+          },
+          finish,
+        )
+        .then((c) => {
+          controller = c;
+          if (signal.aborted) c.abort();
+        }, reject);
+    });
+  }
+
+  private apply(type: string, obj: T): void {
+    const key = objectKey(obj);
+    const old = this.cache.get(key);
+    if (type === 'DELETED') {
+      this.cache.delete(key);
+      this.emit('delete', obj);
+    } else if (type === 'ADDED' || type === 'MODIFIED') {
+      this.cache.set(key, obj);
+      if (old) this.emit('update', obj, old);
+      else this.emit('add', obj);
+    }
+  }
+
+  private emit(event: 'add' | 'update' | 'delete', obj: T, old?: T): void {
+    for (const h of this.handlers) {
+      try {
+        if (event === 'update') h.update?.(obj, old as T);
+        else h[event]?.(obj);
+      } catch (err) {
+        this.opts.logger.error({ resource: this.opts.resource, err: describe(err) }, 'informer handler failed');
+      }
+    }
+  }
+
+  private async get_<R>(query: Record<string, string | number | undefined>, signal: AbortSignal): Promise<R> {
+    const cluster = this.opts.kc.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    const url = new URL(cluster.server + this.opts.path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+    const ctx = new RequestContext(url.toString(), HttpMethod.GET);
+    await this.opts.kc.applySecurityAuthentication(ctx);
+    const res = await fetch(url, {
+      headers: ctx.getHeaders(),
+      dispatcher: ctx.getDispatcher(),
+      signal: AbortSignal.any([signal, AbortSignal.timeout(60_000)]),
+    });
+    if (res.status === 410) throw new GoneError();
+    if (!res.ok) throw new Error(`list ${this.opts.resource}: HTTP ${res.status}`);
+    return (await res.json()) as R;
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}

@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { WorkQueue } from './work-queue.ts';
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+describe('WorkQueue', () => {
+  it('serves urgent items before periodic ones, whatever the order they arrived in', async () => {
+    const order: string[] = [];
+    const gate = deferred();
+    const q = new WorkQueue({
+      name: 't',
+      concurrency: 1,
+      handler: async (key) => {
+        if (key === 'blocker') await gate.promise;
+        order.push(key);
+        return undefined;
+      },
+    });
+    const ac = new AbortController();
+    const running = q.run(ac.signal);
+    q.add('blocker');
+    await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 5; i++) q.add(`refresh-${i}`, 'periodic');
+    q.add('new-1', 'urgent');
+    q.add('new-2', 'urgent');
+    gate.resolve();
+    await q.idle();
+    ac.abort();
+    await running;
+    expect(order.slice(0, 3)).toEqual(['blocker', 'new-1', 'new-2']);
+    expect(order.slice(3)).toEqual(['refresh-0', 'refresh-1', 'refresh-2', 'refresh-3', 'refresh-4']);
+  });
+
+  it('queues a key once, never runs it twice at the same time, and re-runs it if it changed meanwhile', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    const runs: string[] = [];
+    const gate = deferred();
+    const q = new WorkQueue({
+      name: 't',
+      concurrency: 4,
+      handler: async (key) => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        runs.push(key);
+        if (runs.length === 1) await gate.promise;
+        running--;
+        return undefined;
+      },
+    });
+    const ac = new AbortController();
+    const done = q.run(ac.signal);
+    q.add('a');
+    await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 10; i++) q.add('a'); // while a is processing: marks it dirty once
+    gate.resolve();
+    await q.idle();
+    ac.abort();
+    await done;
+    expect(runs).toEqual(['a', 'a']);
+    expect(maxRunning).toBe(1);
+  });
+
+  it('moves a periodic item to the urgent lane when it changes', async () => {
+    const order: string[] = [];
+    const gate = deferred();
+    const q = new WorkQueue({
+      name: 't',
+      concurrency: 1,
+      handler: async (key) => {
+        if (key === 'blocker') await gate.promise;
+        order.push(key);
+        return undefined;
+      },
+    });
+    const ac = new AbortController();
+    const done = q.run(ac.signal);
+    q.add('blocker');
+    await new Promise((r) => setTimeout(r, 5));
+    q.add('x', 'periodic');
+    q.add('y', 'periodic');
+    q.add('y', 'urgent');
+    gate.resolve();
+    await q.idle();
+    ac.abort();
+    await done;
+    expect(order).toEqual(['blocker', 'y', 'x']);
+  });
+
+  it('retries a failed item with growing backoff and forgets failures after a success', async () => {
+    const attempts: number[] = [];
+    let calls = 0;
+    const q = new WorkQueue({
+      name: 't',
+      concurrency: 1,
+      backoffBaseMs: 20,
+      backoffMaxMs: 1000,
+      handler: async () => {
+        attempts.push(Date.now());
+        calls++;
+        return calls < 4 ? { failed: true } : undefined;
+      },
+    });
+    const ac = new AbortController();
+    const done = q.run(ac.signal);
+    q.add('flaky');
+    while (calls < 4) await new Promise((r) => setTimeout(r, 10));
+    ac.abort();
+    await done;
+    const gaps = attempts.slice(1).map((t, i) => t - (attempts[i] ?? t));
+    // Backoff ceilings 20, 40, 80 ms with jitter in [ceiling/2, ceiling].
+    expect(gaps[0]).toBeGreaterThanOrEqual(9);
+    expect(gaps[2]).toBeGreaterThanOrEqual(39);
+    expect(q.scheduledAt('flaky')).toBeUndefined();
+  });
+
+  it('honours a requested retry-after over a shorter backoff', () => {
+    const q = new WorkQueue({ name: 't', concurrency: 1, handler: async () => undefined });
+    q.addAfter('k', 30_000);
+    q.addAfter('k', 60_000); // a later add does not push an earlier one back
+    const at = q.scheduledAt('k') ?? 0;
+    expect(at - Date.now()).toBeLessThanOrEqual(30_000);
+    expect(at - Date.now()).toBeGreaterThan(29_000);
+    q.forget('k');
+    expect(q.scheduledAt('k')).toBeUndefined();
+  });
+});

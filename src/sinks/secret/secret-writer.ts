@@ -1,0 +1,206 @@
+// Writes rendered data into the target Secret, and only when something differs.
+//   Owner / Orphan: the Secret is Ferry's alone. Created with POST; an existing Secret is taken
+//     over only when Ferry already manages it for this ExternalSecret. Updated with PUT from the
+//     cached object under its resourceVersion, so labels and annotations others set are kept.
+//   Merge: server-side apply of Ferry's keys into a Secret that must already exist, with a field
+//     manager per ExternalSecret so several ExternalSecrets can merge into one Secret.
+//   immutable: a data change deletes (uid precondition) and re-creates the Secret.
+import { createHash } from 'node:crypto';
+import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import { isConflict, type KubeClient } from '../../kube/client.ts';
+import type { SecretData } from '../../values.ts';
+
+export const MANAGED_LABEL = 'ferry.dev/managed';
+export const OWNER_ANNOTATION = 'ferry.dev/external-secret';
+export const HASH_ANNOTATION = 'ferry.dev/data-hash';
+
+export interface TargetPlan {
+  namespace: string;
+  name: string;
+  creationPolicy: 'Owner' | 'Orphan' | 'Merge';
+  immutable: boolean;
+  type: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** Name of the ExternalSecret writing this target, recorded on Secrets it owns. */
+  externalSecretName: string;
+  ownerReference?: V1OwnerReference;
+  /** Field manager for server-side apply (Merge). */
+  fieldManager: string;
+}
+
+export type WriteOutcome = 'created' | 'updated' | 'replaced' | 'unchanged';
+
+export class TargetConflictError extends Error {
+  override name = 'TargetConflictError';
+}
+
+export function dataHash(type: string, data: SecretData): string {
+  const h = createHash('sha256').update(type).update('\0');
+  for (const key of [...data.keys()].sort()) {
+    h.update(key)
+      .update('\0')
+      .update(data.get(key)?.reveal() ?? Buffer.alloc(0))
+      .update('\0');
+  }
+  return h.digest('hex').slice(0, 32);
+}
+
+function encode(data: SecretData): Record<string, string> {
+  return Object.fromEntries([...data].map(([k, v]) => [k, v.reveal().toString('base64')]));
+}
+
+function sameData(
+  existing: Record<string, string> | undefined,
+  wanted: Record<string, string>,
+  onlyWanted: boolean,
+): boolean {
+  const have = existing ?? {};
+  for (const [k, v] of Object.entries(wanted)) if (have[k] !== v) return false;
+  return onlyWanted || Object.keys(have).length === Object.keys(wanted).length;
+}
+
+function includes(have: Record<string, string> | undefined, want: Record<string, string>): boolean {
+  return Object.entries(want).every(([k, v]) => have?.[k] === v);
+}
+
+function ownedMetadata(plan: TargetPlan, hash: string) {
+  return {
+    labels: { ...plan.labels, [MANAGED_LABEL]: 'true' },
+    annotations: { ...plan.annotations, [OWNER_ANNOTATION]: plan.externalSecretName, [HASH_ANNOTATION]: hash },
+  };
+}
+
+/** Keys of `data` that `fieldManager` set by server-side apply, read from managedFields. */
+export function appliedKeys(existing: V1Secret, fieldManager: string): string[] {
+  const entry = existing.metadata?.managedFields?.find((m) => m.manager === fieldManager && m.operation === 'Apply');
+  const fields = (entry?.fieldsV1 as { 'f:data'?: Record<string, unknown> } | undefined)?.['f:data'] ?? {};
+  return Object.keys(fields)
+    .filter((k) => k.startsWith('f:'))
+    .map((k) => k.slice(2));
+}
+
+/** Whether `existing` already holds exactly what `plan` and `data` describe. */
+export function isUpToDate(existing: V1Secret, plan: TargetPlan, data: SecretData): boolean {
+  const wanted = encode(data);
+  if (plan.creationPolicy === 'Merge') {
+    const dropped = appliedKeys(existing, plan.fieldManager).some((k) => !(k in wanted));
+    return (
+      !dropped &&
+      sameData(existing.data, wanted, true) &&
+      includes(existing.metadata?.labels, { ...plan.labels, [MANAGED_LABEL]: 'true' })
+    );
+  }
+  const meta = ownedMetadata(plan, dataHash(plan.type, data));
+  return (
+    sameData(existing.data, wanted, false) &&
+    (existing.type ?? 'Opaque') === plan.type &&
+    Boolean(existing.immutable) === plan.immutable &&
+    includes(existing.metadata?.labels, meta.labels) &&
+    includes(existing.metadata?.annotations, meta.annotations) &&
+    (!plan.ownerReference ||
+      Boolean(existing.metadata?.ownerReferences?.some((r) => r.uid === plan.ownerReference?.uid)))
+  );
+}
+
+export class SecretWriter {
+  private readonly kube: KubeClient;
+
+  constructor(kube: KubeClient) {
+    this.kube = kube;
+  }
+
+  /**
+   * Brings the target in line with `data`. `cached` is the Secret from the managed-Secret cache;
+   * undefined means Ferry does not know it (it may still exist unmanaged).
+   */
+  async write(plan: TargetPlan, data: SecretData, cached: V1Secret | undefined): Promise<WriteOutcome> {
+    if (plan.creationPolicy === 'Merge') return this.merge(plan, data, cached);
+    const existing = cached ?? undefined;
+    if (!existing) return this.create(plan, data);
+    return this.update(plan, data, existing);
+  }
+
+  private desired(plan: TargetPlan, data: SecretData, base?: V1Secret): V1Secret {
+    const meta = ownedMetadata(plan, dataHash(plan.type, data));
+    const baseMeta = base?.metadata ?? {};
+    const owners = (baseMeta.ownerReferences ?? []).filter((r) => r.uid !== plan.ownerReference?.uid);
+    return {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        ...baseMeta,
+        name: plan.name,
+        namespace: plan.namespace,
+        labels: { ...baseMeta.labels, ...meta.labels },
+        annotations: { ...baseMeta.annotations, ...meta.annotations },
+        ownerReferences: plan.ownerReference ? [...owners, plan.ownerReference] : owners,
+      },
+      type: plan.type,
+      immutable: plan.immutable || undefined,
+      data: encode(data),
+    };
+  }
+
+  private async create(plan: TargetPlan, data: SecretData): Promise<WriteOutcome> {
+    try {
+      await this.kube.createSecret(this.desired(plan, data));
+      return 'created';
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+    // It exists but is not in the managed cache: someone else's Secret, or ours not yet seen.
+    const existing = await this.kube.readSecret(plan.namespace, plan.name);
+    if (!existing) return this.create(plan, data);
+    const ours =
+      existing.metadata?.labels?.[MANAGED_LABEL] === 'true' &&
+      existing.metadata?.annotations?.[OWNER_ANNOTATION] === plan.externalSecretName;
+    if (!ours) {
+      throw new TargetConflictError(
+        `Secret ${plan.namespace}/${plan.name} already exists and is not managed by this ExternalSecret; Ferry will not take it over (use target.creationPolicy Merge to write keys into it)`,
+      );
+    }
+    return this.update(plan, data, existing);
+  }
+
+  private async update(plan: TargetPlan, data: SecretData, existing: V1Secret): Promise<WriteOutcome> {
+    const owner = existing.metadata?.annotations?.[OWNER_ANNOTATION];
+    if (owner !== undefined && owner !== plan.externalSecretName) {
+      throw new TargetConflictError(
+        `Secret ${plan.namespace}/${plan.name} is managed by ExternalSecret "${owner}"; two ExternalSecrets cannot own one Secret`,
+      );
+    }
+    if (isUpToDate(existing, plan, data)) return 'unchanged';
+    const dataChanged = !sameData(existing.data, encode(data), false) || (existing.type ?? 'Opaque') !== plan.type;
+    // The API forbids changing an immutable Secret's data or making it mutable again.
+    if (existing.immutable && (dataChanged || !plan.immutable)) {
+      await this.kube.deleteSecret(plan.namespace, plan.name, existing.metadata?.uid ?? '');
+      const fresh = this.desired(plan, data, existing);
+      for (const field of ['resourceVersion', 'uid', 'creationTimestamp', 'managedFields'] as const) {
+        delete fresh.metadata?.[field];
+      }
+      await this.kube.createSecret(fresh);
+      return 'replaced';
+    }
+    await this.kube.replaceSecret(this.desired(plan, data, existing));
+    return 'updated';
+  }
+
+  private async merge(plan: TargetPlan, data: SecretData, cached: V1Secret | undefined): Promise<WriteOutcome> {
+    const existing = cached ?? (await this.kube.readSecret(plan.namespace, plan.name));
+    if (!existing) {
+      throw new TargetConflictError(
+        `Secret ${plan.namespace}/${plan.name} does not exist; creationPolicy Merge only writes into an existing Secret`,
+      );
+    }
+    if (isUpToDate(existing, plan, data)) return 'unchanged';
+    await this.kube.applySecret(
+      {
+        metadata: { name: plan.name, namespace: plan.namespace, labels: { ...plan.labels, [MANAGED_LABEL]: 'true' } },
+        data: encode(data),
+      },
+      plan.fieldManager,
+    );
+    return 'updated';
+  }
+}

@@ -1,0 +1,59 @@
+// Runs a Ferry controller in the test process, scoped to one namespace, with every log line
+// captured so tests can search it (canary checks).
+import type { KubeConfig } from '@kubernetes/client-node';
+import pino from 'pino';
+import { Controller, type ControllerConfig } from '../../src/controller/controller.ts';
+import type { KubeAccess } from '../../src/testbed/kube-apiserver.ts';
+import { kubeConfigFor } from './kubeconfig.ts';
+
+export interface RunningController {
+  controller: Controller;
+  logs: string[];
+  kc: KubeConfig;
+  stop(): Promise<void>;
+}
+
+export async function startController(
+  access: KubeAccess,
+  config: Partial<ControllerConfig> = {},
+): Promise<RunningController> {
+  const logs: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => logs.push(line) });
+  const kc = kubeConfigFor(access);
+  const controller = new Controller(
+    kc,
+    {
+      concurrency: 8,
+      kubeQps: 200,
+      kubeBurst: 400,
+      providerQps: 100,
+      providerBurst: 200,
+      shareWindowMs: 1000,
+      ...config,
+    },
+    logger,
+  );
+  const ac = new AbortController();
+  const done = controller.run(ac.signal);
+  const deadline = Date.now() + 30_000;
+  while (!controller.ready) {
+    if (Date.now() > deadline) throw new Error(`controller did not become ready:\n${logs.slice(-20).join('')}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    controller,
+    logs,
+    kc,
+    async stop() {
+      ac.abort();
+      await done;
+    },
+  };
+}
+
+/** Secret writes (create, update, replace) the controller sent for one ExternalSecret. */
+export function secretWrites(ctl: RunningController, name: string): number {
+  return ctl.logs
+    .map((l) => JSON.parse(l) as { name?: string; outcome?: string })
+    .filter((l) => l.name === name && l.outcome !== undefined).length;
+}
