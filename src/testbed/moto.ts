@@ -40,3 +40,9 @@ export async function resetMoto(endpoint: string): Promise<void> {
   const res = await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
   if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}`);
 }
+
+/** Turns moto's IAM enforcement on (every request checked) or off (every request allowed). */
+export async function enforceMotoAuth(endpoint: string, on: boolean): Promise<void> {
+  const res = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: on ? '0' : 'inf' });
+  if (!res.ok) throw new Error(`moto reset-auth failed: HTTP ${res.status}`);
+}

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import type { TestBedInfo } from '../../src/testbed/bed.ts';
-import { type Moto, resetMoto, startMoto } from '../../src/testbed/moto.ts';
+import { enforceMotoAuth, type Moto, resetMoto, startMoto } from '../../src/testbed/moto.ts';
 import { kubeConfigFor } from './kubeconfig.ts';
 
 export { kubeConfigFor };
@@ -34,7 +34,10 @@ export function usePrivateMoto(): { get(): Moto } {
   });
   beforeEach(async () => {
     if (moto && !moto.process.running) await moto.process.start();
-    if (moto) await resetMoto(moto.access.endpoint);
+    if (moto) {
+      await resetMoto(moto.access.endpoint);
+      await enforceMotoAuth(moto.access.endpoint, false);
+    }
   });
   afterAll(async () => {
     await moto?.process.stop();

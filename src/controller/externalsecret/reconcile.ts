@@ -122,7 +122,11 @@ export async function reconcileExternalSecret(
     return fail('SecretSyncedError', `store: ${apiErrorMessage(err)}`);
   }
 
-  const notBefore = Math.max(started - deps.shareWindowMs, state.freshAfter ?? 0);
+  // A shared read must be younger than half this object's interval, or a refresh could be served
+  // the value read for the previous refresh.
+  const window =
+    settings.refreshIntervalMs > 0 ? Math.min(deps.shareWindowMs, settings.refreshIntervalMs / 2) : deps.shareWindowMs;
+  const notBefore = Math.max(started - window, state.freshAfter ?? 0);
   const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, notBefore);
   if ([...fetched.errors.values()].some((e) => e.kind === 'Denied')) deps.clients.invalidate(handle);
 

@@ -48,7 +48,10 @@ export function classifyAwsError(err: unknown, what: string): ProviderError {
   const e = (err ?? {}) as AwsLikeError;
   const name = e.name ?? 'Error';
   const status = e.$metadata?.httpStatusCode;
-  const text = providerMessage(e.message);
+  // An answer the SDK could not parse (a proxy's HTML, an XML error page): only its status is known,
+  // and a bare status is never taken as not-found, which could lead to a deletion.
+  const unparsable = name === 'SyntaxError' && e.$response !== undefined;
+  const text = unparsable ? 'the response body could not be parsed' : providerMessage(e.message);
   let kind: ProviderErrorKind = KIND_BY_NAME[name] ?? 'Transient';
   // A secret scheduled for deletion is gone for a reader (AWS answers InvalidRequestException).
   if (name === 'InvalidRequestException') kind = /marked for deletion/i.test(text) ? 'NotFound' : 'Invalid';

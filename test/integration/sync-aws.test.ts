@@ -1,0 +1,265 @@
+// AWS Secrets Manager end to end: the real SDK against moto, the controller against the real
+// API server. moto is private to this file, so tests can reset and stop it.
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { enforceMotoAuth } from '../../src/testbed/moto.ts';
+import { type RunningController, secretWrites, startController } from '../support/controller.ts';
+import { Objects } from '../support/objects.ts';
+import { createNamespace, kubeConfigFor, testbed, uniqueName, usePrivateMoto } from '../support/testbed.ts';
+import { eventually } from '../support/wait.ts';
+
+const moto = usePrivateMoto();
+let ctl: RunningController;
+let o: Objects;
+let sm: SecretsManagerClient;
+
+function sdkConfig(endpoint = moto.get().access.endpoint) {
+  const { region, accessKeyId, secretAccessKey } = moto.get().access;
+  return { region, endpoint, credentials: { accessKeyId, secretAccessKey } };
+}
+
+beforeAll(async () => {
+  const kc = kubeConfigFor(testbed().kube);
+  const namespace = await createNamespace(kc, 'aws');
+  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = moto.get().access.endpoint;
+  process.env.AWS_ENDPOINT_URL_STS = moto.get().access.endpoint;
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  ctl = await startController(testbed().kube, { namespace });
+  o = new Objects(kc, namespace);
+});
+
+beforeEach(() => {
+  sm = new SecretsManagerClient(sdkConfig());
+});
+
+afterAll(async () => {
+  await ctl?.stop();
+});
+
+/** A SecretStore with static keys read from a Secret in the namespace. */
+async function awsStore(keys = { id: 'test', secret: 'test' }): Promise<string> {
+  const name = uniqueName('aws');
+  await o.core.createNamespacedSecret({
+    namespace: o.namespace,
+    body: { metadata: { name: `${name}-creds` }, stringData: { id: keys.id, secret: keys.secret } },
+  });
+  await o.secretStore(name, {
+    aws: {
+      region: moto.get().access.region,
+      auth: {
+        secretRef: {
+          accessKeyIDSecretRef: { name: `${name}-creds`, key: 'id' },
+          secretAccessKeySecretRef: { name: `${name}-creds`, key: 'secret' },
+        },
+      },
+    },
+  });
+  return name;
+}
+
+const awsReads = async () => {
+  const { metrics } = ctl.controller;
+  const reads = await metrics.total(metrics.providerCalls, { provider: 'aws', operation: 'read' });
+  return reads + (await metrics.total(metrics.providerCalls, { provider: 'aws', operation: 'read_many' }));
+};
+
+describe('AWS Secrets Manager', () => {
+  it('syncs properties, whole JSON objects, binary values, stages and version ids', async () => {
+    const db = await sm.send(new CreateSecretCommand({ Name: 'prod/db', SecretString: '{"user":"app","pass":"p1"}' }));
+    await sm.send(new CreateSecretCommand({ Name: 'prod/cert', SecretBinary: Buffer.from([0, 1, 2, 250]) }));
+    await sm.send(new PutSecretValueCommand({ SecretId: 'prod/db', SecretString: '{"user":"app","pass":"p2"}' }));
+    const store = await awsStore();
+    await o.externalSecret('aws-all', {
+      secretStoreRef: { name: store },
+      data: [
+        { secretKey: 'pass', remoteRef: { key: 'prod/db', property: 'pass' } },
+        { secretKey: 'previous', remoteRef: { key: 'prod/db', property: 'pass', version: 'AWSPREVIOUS' } },
+        { secretKey: 'first', remoteRef: { key: 'prod/db', property: 'pass', version: `uuid/${db.VersionId}` } },
+        { secretKey: 'cert', remoteRef: { key: 'prod/cert' } },
+      ],
+      dataFrom: [{ extract: { key: 'prod/db' } }],
+    });
+    const secret = await o.waitForSecret('aws-all', (d) => d.pass === 'p2', 'the synced Secret');
+    const text = await o.secretText('aws-all');
+    expect(text).toMatchObject({ pass: 'p2', previous: 'p1', first: 'p1', user: 'app' });
+    expect(Buffer.from(secret.data?.cert ?? '', 'base64')).toEqual(Buffer.from([0, 1, 2, 250]));
+    const store_ = await eventually('store validated', async () => {
+      const s = await o.getSecretStore(store);
+      return s.status?.conditions?.find((c) => c.type === 'Ready');
+    });
+    expect(store_).toMatchObject({ status: 'True', reason: 'Valid' });
+  });
+
+  it('rotates: a new AWSCURRENT version reaches the Secret on the next refresh', async () => {
+    await sm.send(new CreateSecretCommand({ Name: 'rotating', SecretString: 'one' }));
+    const store = await awsStore();
+    await o.externalSecret('aws-rotating', {
+      secretStoreRef: { name: store },
+      refreshInterval: '1s',
+      data: [{ secretKey: 'v', remoteRef: { key: 'rotating' } }],
+    });
+    await o.waitForSecret('aws-rotating', (d) => d.v === 'one', 'first value');
+    await sm.send(new PutSecretValueCommand({ SecretId: 'rotating', SecretString: 'two' }));
+    await o.waitForSecret('aws-rotating', (d) => d.v === 'two', 'the rotated value');
+  });
+
+  it('reads each remote key once for many ExternalSecrets, in batches', async () => {
+    for (const k of ['s1', 's2', 's3'])
+      await sm.send(new CreateSecretCommand({ Name: `shared/${k}`, SecretString: `value-${k}` }));
+    const store = await awsStore();
+    const before = await awsReads();
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        o.externalSecret(`fan-${i}`, {
+          secretStoreRef: { name: store },
+          data: [{ secretKey: 'v', remoteRef: { key: `shared/s${(i % 3) + 1}` } }],
+        }),
+      ),
+    );
+    for (let i = 0; i < 30; i++) await o.waitForSecret(`fan-${i}`, (d) => d.v === `value-s${(i % 3) + 1}`, `fan-${i}`);
+    // 30 objects, 3 unique keys: at most one call per key, fewer when batched.
+    const reads = (await awsReads()) - before;
+    expect(reads).toBeGreaterThanOrEqual(1);
+    expect(reads).toBeLessThanOrEqual(3);
+  });
+
+  it('leaves the Secret untouched while AWS is down, says why, and recovers by itself', async () => {
+    await sm.send(new CreateSecretCommand({ Name: 'outage', SecretString: 'steady' }));
+    const store = await awsStore();
+    await o.externalSecret('aws-outage', {
+      secretStoreRef: { name: store },
+      refreshInterval: '1s',
+      data: [{ secretKey: 'v', remoteRef: { key: 'outage' } }],
+    });
+    const before = await o.waitForSecret('aws-outage', (d) => d.v === 'steady', 'first sync');
+    await moto.get().process.stop();
+    const { ready } = await o.waitForReady('aws-outage', { status: 'False', reason: 'SecretSyncedError' });
+    expect(ready.message).toMatch(/remote key "outage": Transient/);
+    const during = await o.secret('aws-outage');
+    expect(during?.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    expect(await o.secretText('aws-outage')).toEqual({ v: 'steady' });
+
+    await moto.get().process.start();
+    // moto keeps its data in memory: the provider comes back with the secret re-created.
+    await new SecretsManagerClient(sdkConfig()).send(
+      new CreateSecretCommand({ Name: 'outage', SecretString: 'steady' }),
+    );
+    await o.waitForReady('aws-outage', { status: 'True', reason: 'SecretSynced' }, 60_000);
+    expect((await o.secret('aws-outage'))?.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    expect(secretWrites(ctl, 'aws-outage')).toBe(1);
+  });
+
+  it('keeps the Secret and reports Denied when access is revoked', async () => {
+    await sm.send(new CreateSecretCommand({ Name: 'guarded', SecretString: 'ok' }));
+    const iam = new IAMClient(sdkConfig());
+    await iam.send(new CreateUserCommand({ UserName: 'reader' }));
+    // The reader may only ask who it is; once moto enforces IAM, every read is refused.
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: 'reader',
+        PolicyName: 'whoami-only',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'sts:GetCallerIdentity', Resource: '*' }],
+        }),
+      }),
+    );
+    const key = await iam.send(new CreateAccessKeyCommand({ UserName: 'reader' }));
+    const store = await awsStore({
+      id: key.AccessKey?.AccessKeyId ?? '',
+      secret: key.AccessKey?.SecretAccessKey ?? '',
+    });
+    await o.externalSecret('aws-denied', {
+      secretStoreRef: { name: store },
+      refreshInterval: '1s',
+      target: { deletionPolicy: 'Delete' },
+      data: [{ secretKey: 'a', remoteRef: { key: 'guarded' } }],
+    });
+    const before = await o.waitForSecret('aws-denied', (d) => d.a === 'ok', 'the first sync');
+    await enforceMotoAuth(moto.get().access.endpoint, true);
+    const { ready } = await o.waitForReady('aws-denied', { status: 'False', message: /remote key "guarded": Denied/ });
+    expect(ready.message).toMatch(/HTTP 403/);
+    // Denied is never taken for not-found: even with deletionPolicy Delete the Secret stays.
+    await eventually('two more refreshes', async () => {
+      const es = await o.getExternalSecret('aws-denied');
+      const since = Date.parse(es.status?.conditions?.[0]?.lastTransitionTime ?? '');
+      return Date.now() - since > 2500 ? true : undefined;
+    });
+    expect((await o.secret('aws-denied'))?.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+  });
+
+  it('honours throttling: keeps the Secret, waits out Retry-After for the whole store, recovers', async () => {
+    await sm.send(new CreateSecretCommand({ Name: 'busy', SecretString: 'calm' }));
+    const proxy = await throttlingProxy(moto.get().access.endpoint, 'busy');
+    process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = proxy.url;
+    try {
+      const store = await awsStore();
+      await o.externalSecret('aws-throttled', {
+        secretStoreRef: { name: store },
+        refreshInterval: '1s',
+        data: [{ secretKey: 'v', remoteRef: { key: 'busy' } }],
+      });
+      const before = await o.waitForSecret('aws-throttled', (d) => d.v === 'calm', 'first sync');
+      proxy.throttle = true;
+      const { ready } = await o.waitForReady('aws-throttled', { status: 'False', message: /Throttled/ });
+      expect(ready.message).toMatch(/ThrottlingException/);
+      const throttledAt = proxy.throttled;
+      // Retry-After is 3 s: while it runs, the store makes no further calls.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(proxy.throttled).toBe(throttledAt);
+      expect((await o.secret('aws-throttled'))?.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+      proxy.throttle = false;
+      await o.waitForReady('aws-throttled', { status: 'True' }, 30_000);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = moto.get().access.endpoint;
+      proxy.server.close();
+    }
+  });
+});
+
+/**
+ * An HTTP proxy to moto that, on demand, answers reads of `secretId` with ThrottlingException
+ * and Retry-After: 3 (moto itself never throttles).
+ */
+async function throttlingProxy(
+  target: string,
+  secretId: string,
+): Promise<{ url: string; server: Server; throttle: boolean; throttled: number }> {
+  const state = { throttle: false, throttled: 0 };
+  const upstream = new URL(target);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const op = String(req.headers['x-amz-target'] ?? '');
+      if (state.throttle && /GetSecretValue/.test(op) && body.includes(`"${secretId}"`)) {
+        state.throttled++;
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'retry-after': '3' });
+        res.end(JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }));
+        return;
+      }
+      const forward = httpRequest(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      forward.on('error', () => {
+        res.writeHead(502);
+        res.end();
+      });
+      forward.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return Object.assign(state, { url: `http://127.0.0.1:${port}`, server }) as typeof state & {
+    url: string;
+    server: Server;
+  };
+}
