@@ -1,0 +1,121 @@
+// A canary value travels through every path Ferry has — successful syncs from the fake provider
+// and AWS, and each way a value can be rejected — and must then appear nowhere but the Secret.
+import { randomBytes } from 'node:crypto';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningController, startController } from '../support/controller.ts';
+import { Objects } from '../support/objects.ts';
+import { createNamespace, kubeConfigFor, testbed, uniqueName, usePrivateMoto } from '../support/testbed.ts';
+
+const CANARY = `canary-${randomBytes(8).toString('hex')}`;
+const moto = usePrivateMoto();
+let ctl: RunningController;
+let o: Objects;
+
+beforeAll(async () => {
+  const kc = kubeConfigFor(testbed().kube);
+  const namespace = await createNamespace(kc, 'canary');
+  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = moto.get().access.endpoint;
+  process.env.AWS_ENDPOINT_URL_STS = moto.get().access.endpoint;
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  ctl = await startController(testbed().kube, { namespace });
+  o = new Objects(kc, namespace);
+});
+
+afterAll(async () => {
+  await ctl?.stop();
+});
+
+describe('secret values never leak', () => {
+  it('keeps a canary value out of logs, events, status, conditions, metrics and errors', async () => {
+    const { region, endpoint, accessKeyId, secretAccessKey } = moto.get().access;
+    const sm = new SecretsManagerClient({ region, endpoint, credentials: { accessKeyId, secretAccessKey } });
+    await sm.send(new CreateSecretCommand({ Name: 'canary/plain', SecretString: CANARY }));
+    await sm.send(new CreateSecretCommand({ Name: 'canary/json', SecretString: JSON.stringify({ token: CANARY }) }));
+    await sm.send(new CreateSecretCommand({ Name: 'canary/broken-json', SecretString: `{"token": "${CANARY}"` }));
+    await sm.send(
+      new CreateSecretCommand({ Name: 'canary/bad-key', SecretString: JSON.stringify({ 'bad key': CANARY }) }),
+    );
+
+    await o.core.createNamespacedSecret({
+      namespace: o.namespace,
+      body: { metadata: { name: 'aws-creds' }, stringData: { id: accessKeyId, secret: secretAccessKey } },
+    });
+    const aws = uniqueName('aws');
+    await o.secretStore(aws, {
+      aws: {
+        region,
+        auth: {
+          secretRef: {
+            accessKeyIDSecretRef: { name: 'aws-creds', key: 'id' },
+            secretAccessKeySecretRef: { name: 'aws-creds', key: 'secret' },
+          },
+        },
+      },
+    });
+    const fake = uniqueName('fake');
+    await o.secretStore(fake, { fake: { data: [{ key: 'canary', value: CANARY }] } });
+
+    const ok = [
+      { name: 'aws-ok', store: aws, data: [{ secretKey: 'plain', remoteRef: { key: 'canary/plain' } }] },
+      {
+        name: 'aws-prop',
+        store: aws,
+        data: [{ secretKey: 'token', remoteRef: { key: 'canary/json', property: 'token' } }],
+      },
+      { name: 'fake-ok', store: fake, data: [{ secretKey: 'v', remoteRef: { key: 'canary' } }] },
+    ];
+    const failing = [
+      {
+        name: 'bad-json',
+        store: aws,
+        data: [{ secretKey: 't', remoteRef: { key: 'canary/broken-json', property: 'token' } }],
+      },
+      {
+        name: 'bad-b64',
+        store: aws,
+        data: [{ secretKey: 't', remoteRef: { key: 'canary/plain', decodingStrategy: 'Base64' as const } }],
+      },
+      { name: 'bad-prop', store: fake, data: [{ secretKey: 't', remoteRef: { key: 'canary', property: 'nope' } }] },
+    ];
+    for (const es of [...ok, ...failing]) {
+      await o.externalSecret(es.name, { secretStoreRef: { name: es.store }, refreshInterval: '1s', data: es.data });
+    }
+    await o.externalSecret('bad-key', {
+      secretStoreRef: { name: aws },
+      refreshInterval: '1s',
+      dataFrom: [{ extract: { key: 'canary/bad-key' } }],
+    });
+
+    // The canary did flow: every successful target holds it.
+    for (const es of ok) {
+      await o.waitForSecret(es.name, (d) => Object.values(d).includes(CANARY), `${es.name} synced`);
+      await o.waitForReady(es.name, { status: 'True' });
+    }
+    for (const name of [...failing.map((f) => f.name), 'bad-key']) await o.waitForReady(name, { status: 'False' });
+
+    const statuses = await Promise.all(
+      [...ok, ...failing, { name: 'bad-key' }].map(async (es) =>
+        JSON.stringify((await o.getExternalSecret(es.name)).status),
+      ),
+    );
+    const stores = await Promise.all([aws, fake].map(async (s) => JSON.stringify((await o.getSecretStore(s)).status)));
+    const events = JSON.stringify(await o.events());
+    const metrics = await ctl.controller.metrics.registry.metrics();
+    const logs = ctl.logs.join('');
+
+    const haystacks = { logs, events, statuses: statuses.join('\n'), stores: stores.join('\n'), metrics };
+    const needles = [CANARY, Buffer.from(CANARY).toString('base64')];
+    for (const [where, text] of Object.entries(haystacks)) {
+      for (const needle of needles) expect(text.includes(needle), `canary found in ${where}`).toBe(false);
+    }
+    // The failures were reported, so the search above covered real error text.
+    const messages = statuses
+      .map((st) => (JSON.parse(st) as { conditions: { message: string }[] }).conditions[0]?.message)
+      .join('\n');
+    expect(messages).toMatch(/not valid JSON/);
+    expect(messages).toMatch(/not valid Base64/);
+    expect(messages).toMatch(/key "bad key" is not a valid Secret key/);
+    expect(logs).toMatch(/sync failed/);
+  });
+});

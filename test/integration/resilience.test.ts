@@ -1,0 +1,125 @@
+// The controller survives what the API server does to it: a restart mid-run, and a clean
+// shutdown of the `ferry controller` process on SIGTERM.
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installCrds } from '../../src/testbed/install-crds.ts';
+import { type KubeApiServer, startKubeApiServer } from '../../src/testbed/kube-apiserver.ts';
+import { loadPki } from '../../src/testbed/pki.ts';
+import { freePort } from '../../src/testbed/ports.ts';
+import { type RunningController, startController } from '../support/controller.ts';
+import { Objects } from '../support/objects.ts';
+import { createNamespace, kubeConfigFor, testbed } from '../support/testbed.ts';
+import { eventually } from '../support/wait.ts';
+
+describe('API server restart', () => {
+  let own: KubeApiServer;
+  let ctl: RunningController;
+  let o: Objects;
+
+  beforeAll(async () => {
+    // A private API server (fresh etcd prefix): this test restarts it and watches every namespace.
+    own = await startKubeApiServer({
+      runDir: testbed().runDir,
+      pki: await loadPki(testbed().pkiDir),
+      etcdUrl: testbed().etcdUrl,
+    });
+    const kc = kubeConfigFor(own.access);
+    await installCrds(kc);
+    ctl = await startController(own.access);
+    o = new Objects(kc, await createNamespace(kc, 'restart'));
+  });
+
+  afterAll(async () => {
+    await ctl?.stop();
+    await own?.process.stop();
+  });
+
+  it('reconnects its watches and keeps syncing after the API server restarts', async () => {
+    await o.secretStore('store', { fake: { data: [{ key: 'k', value: 'before' }] } });
+    await o.externalSecret('first', {
+      secretStoreRef: { name: 'store' },
+      refreshInterval: '1s',
+      data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
+    });
+    await o.waitForSecret('first', (d) => d.k === 'before', 'sync before the restart');
+
+    const restartsBefore = await ctl.controller.metrics.total(ctl.controller.metrics.watchRestarts);
+    await own.process.restart();
+
+    // New objects and changes made after the restart reach the controller through new watches.
+    await o.externalSecret('second', {
+      secretStoreRef: { name: 'store' },
+      data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
+    });
+    await o.waitForSecret('second', (d) => d.k === 'before', 'an ExternalSecret created after the restart');
+    await o.patch('secretstores', 'store', { spec: { provider: { fake: { data: [{ key: 'k', value: 'after' }] } } } });
+    await o.waitForSecret('first', (d) => d.k === 'after', 'a store change made after the restart');
+    await o.core.deleteNamespacedSecret({ namespace: o.namespace, name: 'second' });
+    await o.waitForSecret('second', (d) => d.k === 'after', 'drift repair after the restart');
+    expect(await ctl.controller.metrics.total(ctl.controller.metrics.watchRestarts)).toBeGreaterThan(restartsBefore);
+  });
+});
+
+describe('ferry controller process', () => {
+  it('serves /readyz and /metrics, and exits 0 on SIGTERM after draining', async () => {
+    const kc = kubeConfigFor(testbed().kube);
+    const namespace = await createNamespace(kc, 'cli');
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        'src/main.ts',
+        'controller',
+        '--kubeconfig',
+        testbed().kube.kubeconfigPath,
+        '--namespace',
+        namespace,
+        '--metrics-addr',
+        `127.0.0.1:${port}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const output: string[] = [];
+    child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
+    child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await eventually(
+        '/readyz to answer 200',
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+          return res?.status === 200 ? true : undefined;
+        },
+        30_000,
+      );
+      const o = new Objects(kc, namespace);
+      await o.secretStore('s', { fake: { data: [{ key: 'k', value: 'v' }] } });
+      await o.externalSecret('e', {
+        secretStoreRef: { name: 's' },
+        data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
+      });
+      await o.waitForSecret('e', (d) => d.k === 'v', 'a sync by the ferry process');
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toMatch(/ferry_reconcile_total\{kind="ExternalSecret",result="synced"\} [1-9]/);
+      expect(metrics).toMatch(/ferry_kube_requests_total\{verb="create",resource="secrets"\} 1/);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(output.join('')).toMatch(/controller stopped/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('rejects a bad flag with exit code 2, naming the flag', async () => {
+    const child = spawn(process.execPath, ['src/main.ts', 'controller', '--concurrency', 'lots'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--concurrency must be a positive number, got "lots"/);
+  });
+});
