@@ -15,5 +15,6 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY crds ./crds
 USER node
-ENTRYPOINT ["node", "/app/dist/main.js"]
+# Same flag as the ferry bin: see src/main.ts.
+ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/main.js"]
 CMD ["controller"]

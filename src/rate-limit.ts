@@ -23,6 +23,15 @@ export class TokenBucket {
     return turn;
   }
 
+  /** Takes a token if one is free right now, without waiting or queueing. */
+  tryTake(): boolean {
+    const now = Date.now();
+    this.refill(now);
+    if (now < this.pausedUntil || this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
   pauseUntil(epochMs: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, epochMs);
   }

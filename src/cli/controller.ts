@@ -4,6 +4,7 @@ import { CONTROLLER_USAGE, ConfigError, parseControllerConfig } from '../config.
 import { Controller } from '../controller/controller.ts';
 import { startHttpServer } from '../observability/http-server.ts';
 import { createLogger } from '../observability/logger.ts';
+import { Metrics } from '../observability/metrics.ts';
 
 export const command = {
   summary: 'run the operator',
@@ -23,7 +24,7 @@ export const command = {
     const kc = new KubeConfig();
     if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
     else kc.loadFromDefault();
-    const controller = new Controller(kc, config, logger);
+    const controller = new Controller(kc, config, logger, new Metrics({ processMetrics: true }));
     const server = config.metricsAddr
       ? await startHttpServer(config.metricsAddr, controller.metrics, () => controller.ready)
       : undefined;

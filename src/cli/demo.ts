@@ -1,8 +1,26 @@
-// `ferry demo`: a local control plane from the test bed, Ferry's CRDs applied, and sample
-// objects created, so a newcomer sees Ferry's API enforced by a real API server.
-import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+// `ferry demo`: Ferry's main job on an embedded default. A local control plane and moto from
+// the test bed, the CRDs, the controller; then a Secret synced and rotated from the built-in
+// fake provider and from AWS Secrets Manager (moto). Everything is stopped at the end.
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import pino from 'pino';
+import type { ExternalSecret } from '../api/v1alpha1/types.ts';
+import { Controller } from '../controller/controller.ts';
 import { startTestBed } from '../testbed/bed.ts';
 import { installCrds } from '../testbed/install-crds.ts';
+
+const NAMESPACE = 'demo';
+const REFRESH = '5s';
+const group = { group: 'ferry.dev', version: 'v1alpha1', namespace: NAMESPACE };
 
 function step(text: string): void {
   process.stdout.write(`\n==> ${text}\n`);
@@ -12,54 +30,193 @@ function say(text: string): void {
   process.stdout.write(`    ${text}\n`);
 }
 
+async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`demo: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export const command = {
-  summary: 'run Ferry against a local control plane it starts and stops itself',
+  summary: 'sync and rotate Secrets on a local control plane it starts and stops itself',
   async run(): Promise<number> {
-    step('Starting a local control plane (etcd + kube-apiserver from the test bed)');
-    const bed = await startTestBed();
+    step('Starting a local control plane (etcd + kube-apiserver) and moto (a local AWS)');
+    const bed = await startTestBed({ moto: true });
+    const stop = new AbortController();
+    let running: Promise<void> | undefined;
     try {
-      say(`API server: ${bed.info.kube.server}`);
-      say(`kubeconfig: ${bed.info.kube.kubeconfigPath} (valid while the demo runs)`);
+      const aws = bed.info.aws;
+      if (!aws) throw new Error('the test bed started without moto');
+      say(`API server  ${bed.info.kube.server}`);
+      say(`kubeconfig  ${bed.info.kube.kubeconfigPath}  (kubectl --kubeconfig … get es -A, while the demo runs)`);
+      say(`moto        ${aws.endpoint}`);
       const kc = new KubeConfig();
       kc.loadFromFile(bed.info.kube.kubeconfigPath);
+      const core = kc.makeApiClient(CoreV1Api);
+      const custom = kc.makeApiClient(CustomObjectsApi);
 
       step('Applying the CRDs from crds/');
       for (const name of await installCrds(kc)) say(`established ${name}`);
 
-      const namespace = 'demo';
-      await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: namespace } } });
-      const custom = kc.makeApiClient(CustomObjectsApi);
-      const group = { group: 'ferry.dev', version: 'v1alpha1', namespace, fieldValidation: 'Strict' };
+      step('Starting the Ferry controller');
+      process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = aws.endpoint;
+      process.env.AWS_ENDPOINT_URL_STS = aws.endpoint;
+      process.env.AWS_EC2_METADATA_DISABLED = 'true';
+      const logFile = join(bed.info.runDir, 'controller.log');
+      const controller = new Controller(
+        kc,
+        { concurrency: 10, kubeQps: 50, kubeBurst: 100, providerQps: 20, providerBurst: 40, shareWindowMs: 2000 },
+        pino({ level: 'info' }, createWriteStream(logFile)),
+      );
+      running = controller.run(stop.signal);
+      await waitFor('the controller to start', async () => (controller.ready ? true : undefined));
+      say(`ready; its JSON logs go to ${logFile}`);
+      await core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
 
-      step('Creating a SecretStore with the built-in fake provider, and an ExternalSecret');
+      const secretValue = async (name: string, key: string) => {
+        const s = await core.readNamespacedSecret({ namespace: NAMESPACE, name });
+        const v = s.data?.[key];
+        return v === undefined ? undefined : Buffer.from(v, 'base64').toString();
+      };
+      const showRotation = async (
+        name: string,
+        key: string,
+        from: string,
+        to: string,
+        change: () => Promise<void>,
+        note = '',
+      ) => {
+        const t0 = Date.now();
+        await change();
+        say(`changed the source: ${from} -> ${to}`);
+        await waitFor(`Secret ${name} to show ${to}`, async () =>
+          (await secretValue(name, key)) === to ? true : undefined,
+        );
+        say(
+          `Secret ${NAMESPACE}/${name}  ${key}=${to}   (arrived after ${((Date.now() - t0) / 1000).toFixed(1)}s; refreshInterval ${REFRESH}${note})`,
+        );
+      };
+      const externalSecret = (name: string, store: string, key: string, property?: string) =>
+        custom.createNamespacedCustomObject({
+          ...group,
+          plural: 'externalsecrets',
+          fieldValidation: 'Strict',
+          body: {
+            apiVersion: 'ferry.dev/v1alpha1',
+            kind: 'ExternalSecret',
+            metadata: { name },
+            spec: {
+              secretStoreRef: { name: store },
+              refreshInterval: REFRESH,
+              data: [{ secretKey: 'password', remoteRef: { key, property } }],
+            },
+          },
+        });
+
+      step(`Built-in fake provider: SecretStore "fake-store" and ExternalSecret "app-db" (refreshInterval ${REFRESH})`);
+      const fakeData = (value: string) => ({ fake: { data: [{ key: 'db/password', value }] } });
       await custom.createNamespacedCustomObject({
         ...group,
         plural: 'secretstores',
         body: {
           apiVersion: 'ferry.dev/v1alpha1',
           kind: 'SecretStore',
-          metadata: { name: 'demo' },
-          spec: { provider: { fake: { data: [{ key: 'db/password', value: 'demo-password-v1' }] } } },
+          metadata: { name: 'fake-store' },
+          spec: { provider: fakeData('demo-password-v1') },
+        },
+      });
+      await externalSecret('app-db', 'fake-store', 'db/password');
+      await waitFor('Secret app-db', async () => ((await secretValue('app-db', 'password')) ? true : undefined));
+      say(`Secret ${NAMESPACE}/app-db  password=${await secretValue('app-db', 'password')}`);
+      await showRotation(
+        'app-db',
+        'password',
+        'demo-password-v1',
+        'demo-password-v2',
+        async () => {
+          await custom.patchNamespacedCustomObject(
+            {
+              ...group,
+              plural: 'secretstores',
+              name: 'fake-store',
+              body: { spec: { provider: fakeData('demo-password-v2') } },
+            },
+            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+          );
+        },
+        '; a changed store re-syncs its ExternalSecrets at once',
+      );
+
+      step(
+        'AWS Secrets Manager (moto): secret "prod/api", a SecretStore with keys from a Secret, ExternalSecret "app-api"',
+      );
+      const sm = new SecretsManagerClient({
+        region: aws.region,
+        endpoint: aws.endpoint,
+        credentials: { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey },
+      });
+      await sm.send(
+        new CreateSecretCommand({ Name: 'prod/api', SecretString: JSON.stringify({ password: 'aws-password-v1' }) }),
+      );
+      await core.createNamespacedSecret({
+        namespace: NAMESPACE,
+        body: {
+          metadata: { name: 'aws-credentials' },
+          stringData: { id: aws.accessKeyId, secret: aws.secretAccessKey },
         },
       });
       await custom.createNamespacedCustomObject({
         ...group,
-        plural: 'externalsecrets',
+        plural: 'secretstores',
         body: {
           apiVersion: 'ferry.dev/v1alpha1',
-          kind: 'ExternalSecret',
-          metadata: { name: 'db' },
+          kind: 'SecretStore',
+          metadata: { name: 'aws-store' },
           spec: {
-            secretStoreRef: { name: 'demo' },
-            refreshInterval: '10s',
-            data: [{ secretKey: 'password', remoteRef: { key: 'db/password' } }],
+            provider: {
+              aws: {
+                region: aws.region,
+                auth: {
+                  secretRef: {
+                    accessKeyIDSecretRef: { name: 'aws-credentials', key: 'id' },
+                    secretAccessKeySecretRef: { name: 'aws-credentials', key: 'secret' },
+                  },
+                },
+              },
+            },
           },
         },
       });
-      say('secretstore.ferry.dev/demo created');
-      say('externalsecret.ferry.dev/db created');
+      await externalSecret('app-api', 'aws-store', 'prod/api', 'password');
+      await waitFor('Secret app-api', async () => ((await secretValue('app-api', 'password')) ? true : undefined));
+      say(`Secret ${NAMESPACE}/app-api  password=${await secretValue('app-api', 'password')}`);
+      await showRotation('app-api', 'password', 'aws-password-v1', 'aws-password-v2', async () => {
+        await sm.send(
+          new PutSecretValueCommand({
+            SecretId: 'prod/api',
+            SecretString: JSON.stringify({ password: 'aws-password-v2' }),
+          }),
+        );
+      });
 
-      step('Submitting an invalid ExternalSecret (deletionPolicy Delete without creationPolicy Owner)');
+      step('Status, as `kubectl get externalsecrets -n demo` shows it');
+      const list = (await custom.listNamespacedCustomObject({ ...group, plural: 'externalsecrets' })) as {
+        items: ExternalSecret[];
+      };
+      say(`${'NAME'.padEnd(10)}${'STORE'.padEnd(12)}${'REFRESH'.padEnd(9)}${'STATUS'.padEnd(15)}READY`);
+      for (const es of list.items) {
+        const ready = es.status?.conditions?.find((c) => c.type === 'Ready');
+        say(
+          `${(es.metadata.name ?? '').padEnd(10)}${es.spec.secretStoreRef.name.padEnd(12)}${(es.spec.refreshInterval ?? '').padEnd(9)}${(ready?.reason ?? '').padEnd(15)}${ready?.status ?? ''}`,
+        );
+      }
+      const calls = await controller.metrics.total(controller.metrics.providerCalls);
+      say(`provider calls so far: ${calls} (reads and store validations)`);
+
+      step('The API server rejects an invalid ExternalSecret at admission');
       try {
         await custom.createNamespacedCustomObject({
           ...group,
@@ -69,7 +226,7 @@ export const command = {
             kind: 'ExternalSecret',
             metadata: { name: 'bad' },
             spec: {
-              secretStoreRef: { name: 'demo' },
+              secretStoreRef: { name: 'fake-store' },
               target: { creationPolicy: 'Orphan', deletionPolicy: 'Delete' },
               data: [{ secretKey: 'password', remoteRef: { key: 'db/password' } }],
             },
@@ -79,11 +236,14 @@ export const command = {
         return 1;
       } catch (err) {
         if (!(err instanceof ApiException)) throw err;
-        say(`rejected by the API server: ${(JSON.parse(String(err.body)) as { message: string }).message}`);
+        say((JSON.parse(String(err.body)) as { message: string }).message);
       }
-      step('Done; stopping the control plane');
+
+      step('Done: stopping the controller, the API server, etcd and moto');
       return 0;
     } finally {
+      stop.abort();
+      await running;
       await bed.stop();
     }
   },

@@ -11,6 +11,7 @@ import {
 import { KubeClient } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { Informer, objectKey } from '../kube/informer.ts';
+import { shareDispatcher } from '../kube/kubeconfig.ts';
 import { WorkQueue } from '../kube/work-queue.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
@@ -81,7 +82,7 @@ class Index {
 }
 
 export class Controller {
-  readonly metrics = new Metrics();
+  readonly metrics: Metrics;
   private readonly logger: Logger;
   private readonly config: ControllerConfig;
   private readonly kube: KubeClient;
@@ -100,7 +101,9 @@ export class Controller {
   private clients!: StoreClients;
   ready = false;
 
-  constructor(kc: KubeConfig, config: ControllerConfig, logger: Logger) {
+  constructor(kc: KubeConfig, config: ControllerConfig, logger: Logger, metrics = new Metrics()) {
+    shareDispatcher(kc);
+    this.metrics = metrics;
     this.logger = logger;
     this.config = config;
     this.kube = new KubeClient(kc, { qps: config.kubeQps, burst: config.kubeBurst, metrics: this.metrics });

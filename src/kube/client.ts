@@ -131,8 +131,9 @@ export class KubeClient {
     else await this.custom.patchClusterCustomObjectStatus(common, merge);
   }
 
+  /** Not paced by the shared limiter: events are best-effort and budgeted by the recorder. */
   async createEvent(event: CoreV1Event): Promise<void> {
-    await this.paced('create', 'events');
+    this.metrics.kubeRequests.inc({ verb: 'create', resource: 'events' });
     await this.core.createNamespacedEvent({ namespace: event.metadata.namespace ?? 'default', body: event });
   }
 

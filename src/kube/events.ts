@@ -1,7 +1,9 @@
-// Kubernetes Events for Ferry's objects. The same event for the same object is sent at most once
-// per 10 minutes, so a failing object retried with backoff does not flood the API server.
+// Kubernetes Events for Ferry's objects. Events are best-effort, as in client-go: they have their
+// own rate budget, so they never slow down Secret and status writes, and are dropped when it is
+// spent; the same event for the same object is sent at most once per 10 minutes.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../observability/logger.ts';
+import { TokenBucket } from '../rate-limit.ts';
 import type { KubeClient } from './client.ts';
 
 export interface InvolvedObject {
@@ -16,10 +18,12 @@ export class EventRecorder {
   private readonly recent = new Map<string, number>();
   private readonly client: KubeClient;
   private readonly logger: Logger;
+  private readonly budget: TokenBucket;
 
-  constructor(client: KubeClient, logger: Logger) {
+  constructor(client: KubeClient, logger: Logger, budget = new TokenBucket(10, 100)) {
     this.client = client;
     this.logger = logger;
+    this.budget = budget;
   }
 
   /** Sends the event in the background; a failure to send is logged, never thrown. */
@@ -27,6 +31,10 @@ export class EventRecorder {
     const key = `${obj.metadata.uid}|${type}|${reason}|${message}`;
     const now = Date.now();
     if ((this.recent.get(key) ?? 0) > now - REPEAT_AFTER_MS) return;
+    if (!this.budget.tryTake()) {
+      this.logger.debug({ reason }, 'event dropped: event budget spent');
+      return;
+    }
     this.recent.set(key, now);
     if (this.recent.size > 10_000) {
       for (const [k, t] of this.recent) if (t < now - REPEAT_AFTER_MS) this.recent.delete(k);

@@ -1,9 +1,14 @@
 // Prometheus metrics. Labels carry names, kinds and outcomes, never values. One registry per
 // controller instance, so several controllers in one process (tests) do not collide.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export class Metrics {
   readonly registry = new Registry();
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    // Heap, RSS, event-loop lag and GC of this process (nodejs_*, process_*).
+    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
 
   readonly providerCalls = new Counter({
     name: 'ferry_provider_calls_total',
