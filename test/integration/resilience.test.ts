@@ -34,7 +34,7 @@ describe('API server restart', () => {
     await own?.process.stop();
   });
 
-  it('reconnects its watches and keeps syncing after the API server restarts', async () => {
+  it('reconnects its watches (relisting on 410 Gone) and keeps syncing after the API server restarts', async () => {
     await o.secretStore('store', { fake: { data: [{ key: 'k', value: 'before' }] } });
     await o.externalSecret('first', {
       secretStoreRef: { name: 'store' },
@@ -43,8 +43,24 @@ describe('API server restart', () => {
     });
     await o.waitForSecret('first', (d) => d.k === 'before', 'sync before the restart');
 
-    const restartsBefore = await ctl.controller.metrics.total(ctl.controller.metrics.watchRestarts);
-    await own.process.restart();
+    const { metrics } = ctl.controller;
+    const restartsBefore = await metrics.total(metrics.watchRestarts);
+    const relistsBefore = await metrics.total(metrics.relists, { resource: 'externalsecrets' });
+    // While it is down, advance etcd's revision through the shared API server (same etcd): the
+    // restarted server's watch cache then starts past the controller's resourceVersion, so its
+    // watches get 410 Gone and must relist.
+    await own.process.stop();
+    const shared = new Objects(
+      kubeConfigFor(testbed().kube),
+      await createNamespace(kubeConfigFor(testbed().kube), 'etcd-rev'),
+    );
+    for (let i = 0; i < 5; i++) {
+      await shared.core.createNamespacedConfigMap({
+        namespace: shared.namespace,
+        body: { metadata: { name: `rev-${i}` } },
+      });
+    }
+    await own.process.start();
 
     // New objects and changes made after the restart reach the controller through new watches.
     await o.externalSecret('second', {
@@ -56,7 +72,9 @@ describe('API server restart', () => {
     await o.waitForSecret('first', (d) => d.k === 'after', 'a store change made after the restart');
     await o.core.deleteNamespacedSecret({ namespace: o.namespace, name: 'second' });
     await o.waitForSecret('second', (d) => d.k === 'after', 'drift repair after the restart');
-    expect(await ctl.controller.metrics.total(ctl.controller.metrics.watchRestarts)).toBeGreaterThan(restartsBefore);
+    expect(await metrics.total(metrics.watchRestarts)).toBeGreaterThan(restartsBefore);
+    expect(await metrics.total(metrics.watchRestarts, { reason: 'gone' })).toBeGreaterThan(0);
+    expect(await metrics.total(metrics.relists, { resource: 'externalsecrets' })).toBeGreaterThan(relistsBefore);
   });
 });
 

@@ -125,6 +125,83 @@ describe('AWS Secrets Manager', () => {
     expect(reads).toBeLessThanOrEqual(3);
   });
 
+  it('assumes spec.role with STS on top of the static keys', async () => {
+    await sm.send(new CreateSecretCommand({ Name: 'via-role', SecretString: 'assumed' }));
+    const name = uniqueName('role');
+    await o.core.createNamespacedSecret({
+      namespace: o.namespace,
+      body: { metadata: { name }, stringData: { id: 'test', secret: 'test' } },
+    });
+    await o.secretStore(name, {
+      aws: {
+        region: moto.get().access.region,
+        role: 'arn:aws:iam::123456789012:role/ferry-reader',
+        auth: {
+          secretRef: { accessKeyIDSecretRef: { name, key: 'id' }, secretAccessKeySecretRef: { name, key: 'secret' } },
+        },
+      },
+    });
+    await o.externalSecret('aws-role', {
+      secretStoreRef: { name },
+      data: [{ secretKey: 'v', remoteRef: { key: 'via-role' } }],
+    });
+    await o.waitForSecret('aws-role', (d) => d.v === 'assumed', 'a read with assumed-role credentials');
+  });
+
+  it('authenticates with a ServiceAccount token (auth.jwt, web identity)', async () => {
+    await sm.send(new CreateSecretCommand({ Name: 'via-jwt', SecretString: 'federated' }));
+    await o.core.createNamespacedServiceAccount({ namespace: o.namespace, body: { metadata: { name: 'ferry-aws' } } });
+    const name = uniqueName('jwt');
+    await o.secretStore(name, {
+      aws: {
+        region: moto.get().access.region,
+        role: 'arn:aws:iam::123456789012:role/ferry-web-identity',
+        auth: { jwt: { serviceAccountRef: { name: 'ferry-aws' } } },
+      },
+    });
+    await o.externalSecret('aws-jwt', {
+      secretStoreRef: { name },
+      data: [{ secretKey: 'v', remoteRef: { key: 'via-jwt' } }],
+    });
+    await o.waitForSecret('aws-jwt', (d) => d.v === 'federated', 'a read with web-identity credentials');
+    const tokens = await ctl.controller.metrics.total(ctl.controller.metrics.kubeRequests, {
+      resource: 'serviceaccounts/token',
+    });
+    expect(tokens).toBeGreaterThan(0);
+  });
+
+  it('resolves namespace-less credentials of a ClusterSecretStore in the ExternalSecret namespace', async () => {
+    await sm.send(new CreateSecretCommand({ Name: 'via-css', SecretString: 'referent' }));
+    await o.core.createNamespacedSecret({
+      namespace: o.namespace,
+      body: { metadata: { name: 'local-aws' }, stringData: { id: 'test', secret: 'test' } },
+    });
+    const name = uniqueName('css');
+    await o.clusterSecretStore(name, {
+      provider: {
+        aws: {
+          region: moto.get().access.region,
+          auth: {
+            secretRef: {
+              accessKeyIDSecretRef: { name: 'local-aws', key: 'id' },
+              secretAccessKeySecretRef: { name: 'local-aws', key: 'secret' },
+            },
+          },
+        },
+      },
+    });
+    await o.externalSecret('aws-css', {
+      secretStoreRef: { name, kind: 'ClusterSecretStore' },
+      data: [{ secretKey: 'v', remoteRef: { key: 'via-css' } }],
+    });
+    await o.waitForSecret('aws-css', (d) => d.v === 'referent', 'a read through the ClusterSecretStore');
+    const store = await eventually('the ClusterSecretStore status', async () => {
+      const s = await o.getClusterSecretStore(name);
+      return s.status?.conditions?.find((c) => c.type === 'Ready');
+    });
+    expect(store).toMatchObject({ status: 'Unknown', reason: 'ValidationUnknown' });
+  });
+
   it('leaves the Secret untouched while AWS is down, says why, and recovers by itself', async () => {
     await sm.send(new CreateSecretCommand({ Name: 'outage', SecretString: 'steady' }));
     const store = await awsStore();

@@ -86,7 +86,7 @@ const target = object(
       ['Owner', 'Orphan', 'Merge', 'None'] as const,
     ),
     deletionPolicy: enumOf(
-      'What happens when every remote key is confirmed gone. Retain (default): keep the Secret and report the error. Delete: delete the Secret (needs creationPolicy Owner). Merge: remove only the keys whose remote value is gone.',
+      'What happens when the provider reports a remote key not found (never on errors, timeouts, denials or throttling). Retain (default): keep the Secret and report SecretMissing. Delete: delete the Secret once every remote key is gone (needs creationPolicy Owner). Merge: remove only the keys whose remote value is gone. Delete and Merge act only when the not-found is seen again at a later refresh (at least one refresh interval, at most 5 minutes, later).',
       ['Retain', 'Delete', 'Merge'] as const,
     ),
     immutable: boolean(
@@ -123,7 +123,7 @@ export const externalSecretSpec = object(
       }),
     ),
     refreshInterval: string(
-      'How often the values are read again, as a Go duration (`1h`, `15m`, `1h30m`). `0` syncs once. Default 1h. Refreshes are spread with jitter.',
+      'How often the values are read again, as a Go duration (`1h`, `15m`, `1h30m`). `0` syncs once (and again when the ExternalSecret changes). Default 1h. Refreshes are spread over the interval by a hash of the store and first remote key, so ExternalSecrets reading the same key refresh together and share one provider read.',
       { pattern: GO_DURATION_PATTERN, maxLength: 64 },
     ),
     refreshPolicy: enumOf(

@@ -17,13 +17,16 @@ function provider(scope: StoreScope) {
   });
 }
 
-const retrySettings = object('How often a failed provider call is retried within one sync.', {
-  maxRetries: integer('Retries after the first attempt. Default 3.', { format: 'int32', minimum: 0 }),
-  retryInterval: string('Wait before the first retry, as a Go duration; doubled (with jitter) on each retry.', {
-    pattern: GO_DURATION_PATTERN,
-    maxLength: 64,
-  }),
-});
+const retrySettings = object(
+  'Accepted for ESO compatibility and not used yet: Ferry retries a failed sync with jittered exponential backoff (1s doubling to 5m) and waits out any Retry-After the provider sends.',
+  {
+    maxRetries: integer('Not used yet (see retrySettings).', { format: 'int32', minimum: 0 }),
+    retryInterval: string('Not used yet (see retrySettings).', {
+      pattern: GO_DURATION_PATTERN,
+      maxLength: 64,
+    }),
+  },
+);
 
 const labelSelector = object('A Kubernetes label selector.', {
   matchLabels: mapOf('Labels that must all match.', string('Label value.', { maxLength: 63 })),
