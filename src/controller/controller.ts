@@ -144,7 +144,7 @@ export class Controller {
   async run(signal: AbortSignal): Promise<void> {
     const stop = this.stop.signal;
     signal.addEventListener('abort', () => this.stop.abort(signal.reason), { once: true });
-    const reads = new SharedReads({ metrics: this.metrics, signal: stop });
+    const reads = new SharedReads({ metrics: this.metrics, logger: this.logger, signal: stop });
     this.clients = new StoreClients({
       kube: this.kube,
       sharedReads: reads,

@@ -2,6 +2,7 @@
 // needs it: concurrent requests join the read in flight, later ones within the freshness window
 // reuse its result, and reads of one store due together are batched when the provider can.
 // Every call goes through the store's rate budget, which a Throttled answer pauses.
+import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { TokenBucket } from '../rate-limit.ts';
 import { type FetchedValue, type ProviderClient, ProviderError, type RemoteRef } from './provider.ts';
@@ -29,6 +30,7 @@ interface PendingBatch {
 
 export interface SharedReadsOptions {
   metrics: Metrics;
+  logger?: Logger;
   /** Aborts provider calls on shutdown. */
   signal: AbortSignal;
   callTimeoutMs?: number;
@@ -47,7 +49,13 @@ export class SharedReads {
   private sweepAt = Date.now() + 60_000;
 
   constructor(opts: SharedReadsOptions) {
-    this.opts = { callTimeoutMs: 15_000, batchWindowMs: 5, defaultThrottlePauseMs: 1000, ...opts };
+    this.opts = {
+      callTimeoutMs: 15_000,
+      batchWindowMs: 5,
+      defaultThrottlePauseMs: 1000,
+      logger: undefined,
+      ...opts,
+    } as Required<SharedReadsOptions>;
   }
 
   /**
@@ -62,6 +70,10 @@ export class SharedReads {
       return existing.promise;
     }
     this.opts.metrics.sharedReads.inc({ provider: store.providerName, served: 'call' });
+    this.opts.logger?.debug(
+      { provider: store.providerName, store: store.key, key: ref.key, version: ref.version },
+      'provider read',
+    );
     const entry: Entry = { startedAt: Date.now(), promise: this.fetch(store, ref), failed: false };
     entry.promise.catch(() => {
       entry.failed = true;

@@ -117,8 +117,10 @@ describe('ferry controller process', () => {
         data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
       });
       await o.waitForSecret('e', (d) => d.k === 'v', 'a sync by the ferry process');
-      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      expect(metrics).toMatch(/ferry_reconcile_total\{kind="ExternalSecret",result="synced"\} [1-9]/);
+      const metrics = await eventually('the sync counted in /metrics', async () => {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        return /ferry_reconcile_total\{kind="ExternalSecret",result="synced"\} [1-9]/.test(text) ? text : undefined;
+      });
       expect(metrics).toMatch(/ferry_kube_requests_total\{verb="create",resource="secrets"\} 1/);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
