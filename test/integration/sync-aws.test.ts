@@ -202,6 +202,25 @@ describe('AWS Secrets Manager', () => {
     expect(store).toMatchObject({ status: 'Unknown', reason: 'ValidationUnknown' });
   });
 
+  it("uses the controller's own identity (the SDK default chain) when the store has no auth", async () => {
+    await sm.send(new CreateSecretCommand({ Name: 'via-default-chain', SecretString: 'ambient' }));
+    // The controller runs in this process: its environment is the ambient identity.
+    process.env.AWS_ACCESS_KEY_ID = moto.get().access.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = moto.get().access.secretAccessKey;
+    try {
+      const name = uniqueName('ambient');
+      await o.secretStore(name, { aws: { region: moto.get().access.region } });
+      await o.externalSecret('aws-ambient', {
+        secretStoreRef: { name },
+        data: [{ secretKey: 'v', remoteRef: { key: 'via-default-chain' } }],
+      });
+      await o.waitForSecret('aws-ambient', (d) => d.v === 'ambient', 'a read with the default credential chain');
+    } finally {
+      delete process.env.AWS_ACCESS_KEY_ID;
+      delete process.env.AWS_SECRET_ACCESS_KEY;
+    }
+  });
+
   it('leaves the Secret untouched while AWS is down, says why, and recovers by itself', async () => {
     await sm.send(new CreateSecretCommand({ Name: 'outage', SecretString: 'steady' }));
     const store = await awsStore();

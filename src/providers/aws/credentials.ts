@@ -38,7 +38,12 @@ export async function awsCredentials(
     // A fresh ServiceAccount token on every credential refresh; the SDK caches the result until it expires.
     return async () => {
       const token = await ctx.requestToken(jwt.serviceAccountRef, ['sts.amazonaws.com']);
-      return fromWebToken({ roleArn, webIdentityToken: token, roleSessionName: sessionName(ctx) })();
+      return fromWebToken({
+        roleArn,
+        webIdentityToken: token,
+        roleSessionName: sessionName(ctx),
+        clientConfig: { region: spec.region },
+      })();
     };
   }
   if (!spec.role) return base;
