@@ -5,8 +5,11 @@
 set -euo pipefail
 
 FERRY_CACHE=${FERRY_CACHE:-$HOME/.cache/ferry}
-# shellcheck source=versions.env
-. "$(dirname "$0")/versions.env"
+# Versions from versions.env, unless the environment already sets them.
+while IFS='=' read -r key value; do
+  case $key in ''|\#*) continue ;; esac
+  [ -n "${!key:-}" ] || export "$key=$value"
+done <"$(dirname "$0")/versions.env"
 
 BIN=$FERRY_CACHE/bin
 SRC=$FERRY_CACHE/src

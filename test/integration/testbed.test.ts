@@ -1,5 +1,5 @@
 // The test bed itself: every later test rests on these servers behaving like the real thing.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { request } from 'node:https';
 import { createServer, type Server } from 'node:net';
@@ -14,6 +14,16 @@ import { loadPki } from '../../src/testbed/pki.ts';
 import { ServerProcess } from '../../src/testbed/server-process.ts';
 import { toolPath } from '../../src/testbed/tools.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName } from '../support/testbed.ts';
+import { eventually } from '../support/wait.ts';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function getReadyz(server: string, caPem: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -157,6 +167,37 @@ describe('bad input', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('names the tool and its build log when a tool cannot be built', async () => {
+    const cache = await mkdtemp(join(tmpdir(), 'ferry-cache-'));
+    const result = await promisify(execFile)('bash', ['src/testbed/provision.sh', 'etcd'], {
+      env: { ...process.env, FERRY_CACHE: cache, ETCD_VERSION: 'v3.6.999' },
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`FAILED to build etcd. Read ${cache}/logs/build-etcd-v3.6.999.log`);
+  });
+
+  it('leaves no server running when the process that started it is killed', async () => {
+    const runDir = await mkdtemp(join(tmpdir(), 'ferry-orphan-'));
+    const script = `
+      const { startEtcd } = await import(${JSON.stringify(new URL('../../src/testbed/etcd.ts', import.meta.url).pathname)});
+      const etcd = await startEtcd(${JSON.stringify(runDir)});
+      process.stdout.write(String(etcd.process.pid) + '\\n');
+      setInterval(() => {}, 1000);`;
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const pid = await new Promise<number>((resolve, reject) => {
+      parent.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+      parent.once('exit', (code) => reject(new Error(`parent exited early (${code})`)));
+    });
+    expect(isAlive(pid)).toBe(true);
+    parent.kill('SIGKILL');
+    await eventually('etcd to die with its parent', async () => (isAlive(pid) ? undefined : true), 10_000);
   });
 
   it('says how to provision a tool that is missing', () => {
