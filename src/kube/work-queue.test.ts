@@ -9,30 +9,42 @@ function deferred() {
   return { promise, resolve };
 }
 
+/** A one-worker queue whose first item, "blocker", holds the worker until drain(). */
+async function blockedQueue() {
+  const order: string[] = [];
+  const gate = deferred();
+  const q = new WorkQueue({
+    name: 't',
+    concurrency: 1,
+    handler: async (key) => {
+      if (key === 'blocker') await gate.promise;
+      order.push(key);
+      return undefined;
+    },
+  });
+  const ac = new AbortController();
+  const running = q.run(ac.signal);
+  q.add('blocker');
+  await new Promise((r) => setTimeout(r, 5));
+  return {
+    q,
+    order,
+    async drain() {
+      gate.resolve();
+      await q.idle();
+      ac.abort();
+      await running;
+    },
+  };
+}
+
 describe('WorkQueue', () => {
   it('serves urgent items before periodic ones, whatever the order they arrived in', async () => {
-    const order: string[] = [];
-    const gate = deferred();
-    const q = new WorkQueue({
-      name: 't',
-      concurrency: 1,
-      handler: async (key) => {
-        if (key === 'blocker') await gate.promise;
-        order.push(key);
-        return undefined;
-      },
-    });
-    const ac = new AbortController();
-    const running = q.run(ac.signal);
-    q.add('blocker');
-    await new Promise((r) => setTimeout(r, 5));
+    const { q, order, drain } = await blockedQueue();
     for (let i = 0; i < 5; i++) q.add(`refresh-${i}`, 'periodic');
     q.add('new-1', 'urgent');
     q.add('new-2', 'urgent');
-    gate.resolve();
-    await q.idle();
-    ac.abort();
-    await running;
+    await drain();
     expect(order.slice(0, 3)).toEqual(['blocker', 'new-1', 'new-2']);
     expect(order.slice(3)).toEqual(['refresh-0', 'refresh-1', 'refresh-2', 'refresh-3', 'refresh-4']);
   });
@@ -68,28 +80,11 @@ describe('WorkQueue', () => {
   });
 
   it('moves a periodic item to the urgent lane when it changes', async () => {
-    const order: string[] = [];
-    const gate = deferred();
-    const q = new WorkQueue({
-      name: 't',
-      concurrency: 1,
-      handler: async (key) => {
-        if (key === 'blocker') await gate.promise;
-        order.push(key);
-        return undefined;
-      },
-    });
-    const ac = new AbortController();
-    const done = q.run(ac.signal);
-    q.add('blocker');
-    await new Promise((r) => setTimeout(r, 5));
+    const { q, order, drain } = await blockedQueue();
     q.add('x', 'periodic');
     q.add('y', 'periodic');
     q.add('y', 'urgent');
-    gate.resolve();
-    await q.idle();
-    ac.abort();
-    await done;
+    await drain();
     expect(order).toEqual(['blocker', 'y', 'x']);
   });
 

@@ -5,7 +5,14 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningController, startController } from '../support/controller.ts';
 import { Objects } from '../support/objects.ts';
-import { createNamespace, kubeConfigFor, testbed, uniqueName, usePrivateMoto } from '../support/testbed.ts';
+import {
+  createNamespace,
+  kubeConfigFor,
+  pointAwsSdkAt,
+  testbed,
+  uniqueName,
+  usePrivateMoto,
+} from '../support/testbed.ts';
 
 const CANARY = `canary-${randomBytes(8).toString('hex')}`;
 const moto = usePrivateMoto();
@@ -15,9 +22,7 @@ let o: Objects;
 beforeAll(async () => {
   const kc = kubeConfigFor(testbed().kube);
   const namespace = await createNamespace(kc, 'canary');
-  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = moto.get().access.endpoint;
-  process.env.AWS_ENDPOINT_URL_STS = moto.get().access.endpoint;
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  pointAwsSdkAt(moto.get().access.endpoint);
   ctl = await startController(testbed().kube, { namespace });
   o = new Objects(kc, namespace);
 });

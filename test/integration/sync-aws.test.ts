@@ -7,7 +7,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { enforceMotoAuth } from '../../src/testbed/moto.ts';
 import { type RunningController, secretWrites, startController } from '../support/controller.ts';
 import { Objects } from '../support/objects.ts';
-import { createNamespace, kubeConfigFor, testbed, uniqueName, usePrivateMoto } from '../support/testbed.ts';
+import {
+  createNamespace,
+  kubeConfigFor,
+  pointAwsSdkAt,
+  testbed,
+  uniqueName,
+  usePrivateMoto,
+} from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
 
 const moto = usePrivateMoto();
@@ -23,9 +30,7 @@ function sdkConfig(endpoint = moto.get().access.endpoint) {
 beforeAll(async () => {
   const kc = kubeConfigFor(testbed().kube);
   const namespace = await createNamespace(kc, 'aws');
-  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = moto.get().access.endpoint;
-  process.env.AWS_ENDPOINT_URL_STS = moto.get().access.endpoint;
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  pointAwsSdkAt(moto.get().access.endpoint);
   ctl = await startController(testbed().kube, { namespace });
   o = new Objects(kc, namespace);
 });

@@ -51,3 +51,10 @@ export function usePrivateMoto(): { get(): Moto } {
 }
 
 export { eventually } from './wait.ts';
+
+/** Points the AWS SDK of this process (and so an in-process controller) at a moto server. */
+export function pointAwsSdkAt(endpoint: string): void {
+  process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = endpoint;
+  process.env.AWS_ENDPOINT_URL_STS = endpoint;
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+}
