@@ -104,7 +104,7 @@ export class Informer<T extends KubernetesObject> {
     let continueToken: string | undefined;
     let resourceVersion = '';
     do {
-      const page = await this.get_<ListResponse<T>>(
+      const page = await this.request<ListResponse<T>>(
         { limit: this.opts.pageSize, continue: continueToken, labelSelector: this.opts.labelSelector },
         signal,
       );
@@ -201,7 +201,7 @@ export class Informer<T extends KubernetesObject> {
     }
   }
 
-  private async get_<R>(query: Record<string, string | number | undefined>, signal: AbortSignal): Promise<R> {
+  private async request<R>(query: Record<string, string | number | undefined>, signal: AbortSignal): Promise<R> {
     const cluster = this.opts.kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     const url = new URL(cluster.server + this.opts.path);

@@ -150,6 +150,21 @@ describe('sync from the fake provider', () => {
     expect(await o.secret('deleting')).toBeUndefined();
   });
 
+  it("never deletes another ExternalSecret's Secret, even when its own keys are all gone (deletionPolicy Delete)", async () => {
+    const store = await storeWith([{ key: 'a', value: 'mine' }]);
+    await o.externalSecret('keeper', { secretStoreRef: { name: store }, data: [{ secretKey: 'a', remoteRef: { key: 'a' } }] });
+    const kept = await o.waitForSecret('keeper', (d) => d.a === 'mine', 'the first ExternalSecret synced');
+    await o.externalSecret('intruder', {
+      secretStoreRef: { name: store },
+      refreshInterval: '1s',
+      target: { name: 'keeper', deletionPolicy: 'Delete' },
+      data: [{ secretKey: 'b', remoteRef: { key: 'never-existed' } }],
+    });
+    await o.waitForReady('intruder', { reason: 'SecretDeleted' });
+    expect((await o.secret('keeper'))?.metadata?.uid).toBe(kept.metadata?.uid);
+    expect(await o.secretText('keeper')).toEqual({ a: 'mine' });
+  });
+
   it('removes only the keys whose remote value is gone (deletionPolicy Merge)', async () => {
     const store = await storeWith([
       { key: 'a', value: '1' },

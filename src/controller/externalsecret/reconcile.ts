@@ -13,7 +13,7 @@ import type { Metrics } from '../../observability/metrics.ts';
 import { ProviderError } from '../../providers/provider.ts';
 import type { SharedReads } from '../../providers/shared-reads.ts';
 import type { SecretWriter } from '../../sinks/secret/secret-writer.ts';
-import { TargetConflictError } from '../../sinks/secret/secret-writer.ts';
+import { OWNER_ANNOTATION, TargetConflictError } from '../../sinks/secret/secret-writer.ts';
 import type { SecretData } from '../../values.ts';
 import { nextRefreshAt } from '../schedule.ts';
 import { type Condition, objectVersion, sameCondition, withTransitionTime } from '../status.ts';
@@ -249,7 +249,8 @@ async function deleteTarget(
   schedule: () => ReconcileResult,
 ): Promise<ReconcileResult> {
   const namespace = es.metadata.namespace ?? '';
-  if (target?.metadata?.uid) {
+  // Only a Secret this ExternalSecret wrote: the name alone could be another ExternalSecret's target.
+  if (target?.metadata?.uid && target.metadata.annotations?.[OWNER_ANNOTATION] === es.metadata.name) {
     await deps.kube.deleteSecret(namespace, s.targetName, target.metadata.uid);
     deps.logger.info(
       { namespace, name: es.metadata.name, target: s.targetName },

@@ -116,9 +116,7 @@ export class SecretWriter {
    */
   async write(plan: TargetPlan, data: SecretData, cached: V1Secret | undefined): Promise<WriteOutcome> {
     if (plan.creationPolicy === 'Merge') return this.merge(plan, data, cached);
-    const existing = cached ?? undefined;
-    if (!existing) return this.create(plan, data);
-    return this.update(plan, data, existing);
+    return cached ? this.update(plan, data, cached) : this.create(plan, data);
   }
 
   private desired(plan: TargetPlan, data: SecretData, base?: V1Secret): V1Secret {
