@@ -1,7 +1,9 @@
 // The controller survives what the API server does to it: a restart mid-run, and a clean
 // shutdown of the `ferry controller` process on SIGTERM.
 import { spawn } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shareDispatcher } from '../../src/kube/kubeconfig.ts';
 import { installCrds } from '../../src/testbed/install-crds.ts';
 import { type KubeApiServer, startKubeApiServer } from '../../src/testbed/kube-apiserver.ts';
 import { loadPki } from '../../src/testbed/pki.ts';
@@ -78,6 +80,36 @@ describe('API server restart', () => {
   });
 });
 
+describe('connections', () => {
+  it('reuses its API-server connections instead of opening one per request', async () => {
+    const kc = shareDispatcher(kubeConfigFor(testbed().kube));
+    const namespace = await createNamespace(kc, 'sockets');
+    const ctl = await startController(testbed().kube, { namespace });
+    try {
+      const o = new Objects(kc, namespace);
+      await o.secretStore('s', { fake: { data: [{ key: 'k', value: 'v' }] } });
+      await o.externalSecret('warm', {
+        secretStoreRef: { name: 's' },
+        data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
+      });
+      await o.waitForSecret('warm', (d) => d.k === 'v', 'a first sync');
+      const before = openSockets();
+      for (let i = 0; i < 40; i++) {
+        await o.externalSecret(`burst-${i}`, {
+          secretStoreRef: { name: 's' },
+          data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
+        });
+      }
+      for (let i = 0; i < 40; i++) await o.waitForSecret(`burst-${i}`, (d) => d.k === 'v', `burst-${i}`);
+      // 40 syncs are over 120 API requests (Secret, status, events); connections are reused.
+      expect(await ctl.controller.metrics.total(ctl.controller.metrics.kubeRequests)).toBeGreaterThan(120);
+      expect(openSockets() - before).toBeLessThan(10);
+    } finally {
+      await ctl.stop();
+    }
+  });
+});
+
 describe('ferry controller process', () => {
   it('serves /readyz and /metrics, and exits 0 on SIGTERM after draining', async () => {
     const kc = kubeConfigFor(testbed().kube);
@@ -143,3 +175,14 @@ describe('ferry controller process', () => {
     expect(stderr).toMatch(/--concurrency must be a positive number, got "lots"/);
   });
 });
+
+/** Sockets this process holds open (Linux /proc). */
+function openSockets(): number {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+    } catch {
+      return false;
+    }
+  }).length;
+}

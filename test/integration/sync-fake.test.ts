@@ -152,7 +152,10 @@ describe('sync from the fake provider', () => {
 
   it("never deletes another ExternalSecret's Secret, even when its own keys are all gone (deletionPolicy Delete)", async () => {
     const store = await storeWith([{ key: 'a', value: 'mine' }]);
-    await o.externalSecret('keeper', { secretStoreRef: { name: store }, data: [{ secretKey: 'a', remoteRef: { key: 'a' } }] });
+    await o.externalSecret('keeper', {
+      secretStoreRef: { name: store },
+      data: [{ secretKey: 'a', remoteRef: { key: 'a' } }],
+    });
     const kept = await o.waitForSecret('keeper', (d) => d.a === 'mine', 'the first ExternalSecret synced');
     await o.externalSecret('intruder', {
       secretStoreRef: { name: store },
