@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration } from './duration.ts';
+import { parseDuration } from './duration.ts';
 
 describe('parseDuration', () => {
   it.each([
@@ -16,11 +16,5 @@ describe('parseDuration', () => {
 
   it.each(['', '1', 'h', '1d', '1h foo', 'every hour', '-1s'])('rejects %j', (text) => {
     expect(() => parseDuration(text)).toThrow(/is not a duration/);
-  });
-
-  it('formats back to the Go spelling', () => {
-    expect(formatDuration(5_400_000)).toBe('1h30m');
-    expect(formatDuration(10_000)).toBe('10s');
-    expect(formatDuration(0)).toBe('0s');
   });
 });

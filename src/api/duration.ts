@@ -17,11 +17,3 @@ export function parseDuration(text: string): number {
   }
   return total;
 }
-
-export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor((ms % 3_600_000) / 60_000);
-  const s = (ms % 60_000) / 1000;
-  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}`;
-}

@@ -37,7 +37,3 @@ export function toolPath(tool: ToolName): string {
   }
   return path;
 }
-
-export function kubernetesVersion(): string {
-  return versions.K8S_VERSION ?? 'unknown';
-}
