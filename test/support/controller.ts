@@ -28,7 +28,7 @@ export async function startController(
       kubeBurst: 400,
       providerQps: 100,
       providerBurst: 200,
-      shareWindowMs: 1000,
+      shareWindowMs: 60_000,
       ...config,
     },
     logger,
