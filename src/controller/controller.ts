@@ -18,7 +18,8 @@ import { Metrics } from '../observability/metrics.ts';
 import { SharedReads } from '../providers/shared-reads.ts';
 import { MANAGED_LABEL, SecretWriter } from '../sinks/secret/secret-writer.ts';
 import { isIntact } from './externalsecret/drift.ts';
-import { type ExternalSecretDeps, type ObjectState, reconcileExternalSecret } from './externalsecret/reconcile.ts';
+import type { ObjectState } from './externalsecret/object-state.ts';
+import { type ExternalSecretDeps, reconcileExternalSecret } from './externalsecret/reconcile.ts';
 import type { StoreLookup } from './externalsecret/resolve-store.ts';
 import { refreshSeed, settingsOf } from './externalsecret/settings.ts';
 import { nextRefreshAt } from './schedule.ts';
@@ -253,7 +254,7 @@ export class Controller {
       const refreshed = Date.parse(es.status?.refreshTime ?? '');
       const secret =
         s.creationPolicy === 'None' ? undefined : this.secrets.get(`${es.metadata.namespace}/${s.targetName}`);
-      const intact = s.creationPolicy === 'None' || (secret !== undefined && isIntact(secret, s, this.state(key)));
+      const intact = isIntact(secret, s, this.state(key));
       if (ready && intact && es.status?.syncedResourceVersion === objectVersion(es) && Number.isFinite(refreshed)) {
         if (s.refreshIntervalMs > 0) {
           const at = nextRefreshAt(refreshed, s.refreshIntervalMs, refreshSeed(es));

@@ -3,7 +3,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { dataHash, HASH_ANNOTATION } from '../../sinks/secret/secret-writer.ts';
 import { type SecretData, SecretValue } from '../../values.ts';
-import type { ObjectState } from './reconcile.ts';
+import type { ObjectState } from './object-state.ts';
 import type { Settings } from './settings.ts';
 
 function dataOf(secret: V1Secret, keys?: string[]): SecretData {
@@ -16,7 +16,10 @@ export function writtenRecord(s: Settings, data: SecretData): NonNullable<Object
   return { hash: dataHash(s.creationPolicy === 'Merge' ? '' : s.type, data), keys: [...data.keys()] };
 }
 
-export function isIntact(secret: V1Secret, s: Settings, state: ObjectState): boolean {
+/** Whether the target holds what Ferry last wrote; with creationPolicy None there is nothing to hold. */
+export function isIntact(secret: V1Secret | undefined, s: Settings, state: ObjectState): boolean {
+  if (s.creationPolicy === 'None') return true;
+  if (!secret) return false;
   if (s.creationPolicy === 'Merge') {
     const written = state.written;
     return written !== undefined && dataHash('', dataOf(secret, written.keys)) === written.hash;

@@ -20,6 +20,7 @@ import { type Condition, objectVersion, sameCondition, withTransitionTime } from
 import type { StoreClients } from '../store-clients.ts';
 import { isIntact, writtenRecord } from './drift.ts';
 import { describeErrors, type FetchOutcome, fetchRemoteValues } from './fetch.ts';
+import type { ObjectState } from './object-state.ts';
 import { RenderError, readId, renderSecretData } from './render.ts';
 import { resolveStore, type StoreLookup, StoreRefError } from './resolve-store.ts';
 import { refreshSeed, type Settings, settingsOf } from './settings.ts';
@@ -37,16 +38,6 @@ export interface ExternalSecretDeps {
   managedSecret(namespace: string, name: string): V1Secret | undefined;
   /** How old a shared read may be and still serve a refresh. */
   shareWindowMs: number;
-}
-
-/** What the controller remembers about one ExternalSecret between reconciles (memory only). */
-export interface ObjectState {
-  /** Reads must have started after this (force-sync, annotation change). */
-  freshAfter?: number;
-  /** Reads found missing, and when first seen, to confirm a deletion on a later refresh. */
-  missing?: { ids: string; firstAt: number };
-  /** What Ferry last wrote, to tell its own writes from drift. */
-  written?: { hash: string; keys: string[] };
 }
 
 interface Report {
@@ -106,7 +97,7 @@ export async function reconcileExternalSecret(
   const target = settings.creationPolicy === 'None' ? undefined : deps.managedSecret(namespace, settings.targetName);
   if (settings.refreshIntervalMs === 0 && state.freshAfter === undefined) {
     const synced = es.status?.syncedResourceVersion;
-    const intact = settings.creationPolicy === 'None' || (target !== undefined && isIntact(target, settings, state));
+    const intact = isIntact(target, settings, state);
     const upToDate = settings.refreshPolicy === 'CreatedOnce' ? synced !== undefined : synced === objectVersion(es);
     if (upToDate && intact) return {};
   }

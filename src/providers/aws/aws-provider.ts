@@ -8,15 +8,12 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import type { TypeOf } from '../../api/schema.ts';
-import type { awsProvider as awsSchema } from '../../api/v1alpha1/providers/aws.ts';
 import { SecretValue } from '../../values.ts';
 import { type FetchedValue, type Provider, type ProviderClient, ProviderError, type RemoteRef } from '../provider.ts';
 import { refIdentity } from '../references.ts';
 import { awsCredentials } from './credentials.ts';
 import { classifyAwsError } from './errors.ts';
-
-export type AwsSpec = TypeOf<ReturnType<typeof awsSchema>>;
+import type { AwsSpec } from './spec.ts';
 
 const VERSION_ID_PREFIX = 'uuid/';
 const REQUEST_TIMEOUT_MS = 10_000;

@@ -2,7 +2,7 @@
 // named ServiceAccount, or the SDK's default chain; optionally an assumed role on top.
 import { fromTemporaryCredentials, fromWebToken } from '@aws-sdk/credential-providers';
 import { ProviderError, type StoreContext } from '../provider.ts';
-import type { AwsSpec } from './aws-provider.ts';
+import type { AwsSpec } from './spec.ts';
 
 type AwsCredentialIdentityProvider = ReturnType<typeof fromTemporaryCredentials>;
 

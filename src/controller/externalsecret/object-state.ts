@@ -1,0 +1,10 @@
+// What the controller remembers about one ExternalSecret between reconciles, in memory only.
+
+export interface ObjectState {
+  /** Reads must have started after this (force-sync, annotation change). */
+  freshAfter?: number;
+  /** Reads found missing, and when first seen, to confirm a deletion on a later refresh. */
+  missing?: { ids: string; firstAt: number };
+  /** What Ferry last wrote, to tell its own writes from drift. */
+  written?: { hash: string; keys: string[] };
+}
