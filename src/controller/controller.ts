@@ -150,6 +150,7 @@ export class Controller {
       kube: this.kube,
       sharedReads: reads,
       logger: this.logger,
+      metrics: this.metrics,
       providerQps: this.config.providerQps,
       providerBurst: this.config.providerBurst,
     });
@@ -180,7 +181,7 @@ export class Controller {
       this.logger.info({ namespace: this.config.namespace ?? '(all)' }, 'controller started');
     }
     await Promise.all([this.esQueue.run(stop), this.storeQueue.run(stop), ...loops]);
-    this.clients.closeAll();
+    await this.clients.closeAll();
     this.ready = false;
     this.logger.info('controller stopped');
   }

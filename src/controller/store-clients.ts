@@ -1,9 +1,11 @@
 // Provider clients per store: built once per (store UID, generation, credential identity) and
-// reused by every reconcile, rebuilt after a while so rotated credentials are picked up, and
-// dropped when the store changes or its credentials are refused. One rate budget per store.
+// reused by every reconcile, rebuilt after a while so rotated credentials are picked up (unless
+// the client keeps its credentials fresh itself), and dropped when the store changes or its
+// credentials are refused. One rate budget per store.
 import type { AnyStore } from '../api/v1alpha1/types.ts';
 import { apiErrorMessage, type KubeClient } from '../kube/client.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import { ProviderError, type SecretKeyRef, type ServiceAccountRef, type StoreContext } from '../providers/provider.ts';
 import { resolveNamespace } from '../providers/references.ts';
 import { selectProvider } from '../providers/registry.ts';
@@ -15,6 +17,7 @@ export interface StoreClientsOptions {
   kube: KubeClient;
   sharedReads: SharedReads;
   logger: Logger;
+  metrics: Metrics;
   /** Provider calls per second per store, and burst. */
   providerQps: number;
   providerBurst: number;
@@ -24,7 +27,12 @@ export interface StoreClientsOptions {
 interface CachedHandle {
   handle: Promise<StoreHandle>;
   createdAt: number;
+  /** Set once the client is built, if it keeps its credentials fresh itself. */
+  lasting?: boolean;
 }
+
+const CLOSE_GRACE_MS = 60_000;
+const SHUTDOWN_CLOSE_MS = 5_000;
 
 /** A store reference that needs the consuming ExternalSecret's namespace, used where there is none. */
 export class NeedsConsumerNamespaceError extends Error {}
@@ -48,14 +56,20 @@ export class StoreClients {
     const uid = store.metadata.uid ?? `${store.kind}/${store.metadata.namespace}/${store.metadata.name}`;
     const key = `${uid}/${store.metadata.generation ?? 0}/${provider.identity(spec, defaultNamespace)}`;
     const cached = this.handles.get(key);
-    if (cached && Date.now() - cached.createdAt < this.opts.clientTtlMs) return cached.handle;
+    if (cached && (cached.lasting || Date.now() - cached.createdAt < this.opts.clientTtlMs)) return cached.handle;
     if (cached) this.retire(key, cached);
 
-    const ctx = this.context(store, defaultNamespace);
+    const ctx = this.context(store, defaultNamespace, provider.name);
     const handle = provider
       .createClient(spec, ctx)
       .then((client): StoreHandle => ({ key, providerName: provider.name, client, budget: this.budget(uid) }));
-    const entry = { handle, createdAt: Date.now() };
+    const entry: CachedHandle = { handle, createdAt: Date.now() };
+    handle.then(
+      (h) => {
+        entry.lasting = h.client.keepsCredentialsFresh === true;
+      },
+      () => {},
+    );
     this.handles.set(key, entry);
     handle.catch(() => {
       if (this.handles.get(key) === entry) this.handles.delete(key);
@@ -75,23 +89,20 @@ export class StoreClients {
     this.budgets.delete(uid);
   }
 
-  closeAll(): void {
-    for (const [key, cached] of this.handles) this.retire(key, cached);
+  /** Closes every client now (shutdown: reconciles have drained), waiting at most a few seconds. */
+  async closeAll(): Promise<void> {
+    const closing = [...this.handles].map(([key, cached]) => {
+      this.handles.delete(key);
+      return close(cached);
+    });
+    await Promise.race([Promise.allSettled(closing), new Promise((r) => setTimeout(r, SHUTDOWN_CLOSE_MS).unref())]);
   }
 
   private retire(key: string, cached: CachedHandle): void {
     this.handles.delete(key);
     this.opts.sharedReads.forgetStore(key);
     // Reads in flight may still use the client; close it once they have had time to finish.
-    const timer = setTimeout(
-      () =>
-        cached.handle.then(
-          (h) => h.client.close(),
-          () => {},
-        ),
-      60_000,
-    );
-    timer.unref();
+    setTimeout(() => void close(cached), CLOSE_GRACE_MS).unref();
   }
 
   private budget(uid: string): TokenBucket {
@@ -103,8 +114,8 @@ export class StoreClients {
     return bucket;
   }
 
-  private context(store: AnyStore, defaultNamespace: string): StoreContext {
-    const { kube } = this.opts;
+  private context(store: AnyStore, defaultNamespace: string, provider: string): StoreContext {
+    const { kube, metrics } = this.opts;
     const namespaceOf = (ref: { namespace?: string }, what: string) => {
       const ns = resolveNamespace(ref, defaultNamespace);
       if (!ns)
@@ -126,6 +137,18 @@ export class StoreClients {
           throw new ProviderError('Invalid', `credentials Secret ${ns}/${ref.name} has no key "${ref.key}"`);
         return SecretValue.fromBytes(Buffer.from(encoded, 'base64'));
       },
+      async readConfigMapKey(ref: SecretKeyRef) {
+        const ns = namespaceOf(ref, `ConfigMap reference "${ref.name}"`);
+        const configMap = await kube.readConfigMap(ns, ref.name);
+        if (!configMap) throw new ProviderError('Invalid', `ConfigMap ${ns}/${ref.name} does not exist`);
+        const text = configMap.data?.[ref.key];
+        if (text === undefined)
+          throw new ProviderError('Invalid', `ConfigMap ${ns}/${ref.name} has no key "${ref.key}"`);
+        return SecretValue.fromString(text);
+      },
+      recordLogin(method, outcome) {
+        metrics.providerLogins.inc({ provider, method, outcome });
+      },
       async requestToken(ref: ServiceAccountRef, defaultAudiences: string[], expirationSeconds = 600) {
         const ns = namespaceOf(ref, `ServiceAccount reference "${ref.name}"`);
         const audiences = ref.audiences?.length ? ref.audiences : defaultAudiences;
@@ -139,5 +162,14 @@ export class StoreClients {
         }
       },
     };
+  }
+}
+
+async function close(cached: CachedHandle): Promise<void> {
+  try {
+    const handle = await cached.handle;
+    await handle.client.close();
+  } catch {
+    // A client that never got built, or failed to close, holds nothing worth reporting.
   }
 }

@@ -9,6 +9,7 @@ import {
   KubernetesObjectApi,
   PatchStrategy,
   setHeaderOptions,
+  type V1ConfigMap,
   type V1Namespace,
   type V1Secret,
 } from '@kubernetes/client-node';
@@ -102,6 +103,16 @@ export class KubeClient {
     await this.paced('get', 'secrets');
     try {
       return await this.core.readNamespacedSecret({ namespace, name });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
+    await this.paced('get', 'configmaps');
+    try {
+      return await this.core.readNamespacedConfigMap({ namespace, name });
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;

@@ -17,6 +17,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly providerLogins = new Counter({
+    name: 'ferry_provider_logins_total',
+    help: 'Logins to providers (calls that create a session or token), by auth method and outcome.',
+    labelNames: ['provider', 'method', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly sharedReads = new Counter({
     name: 'ferry_shared_reads_total',
     help: 'Remote values requested by reconciles, by how they were served (call, joined, cached).',

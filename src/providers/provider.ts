@@ -41,7 +41,13 @@ export interface ProviderClient {
   readonly maxBatch?: number;
   /** A cheap call that proves reachability and credentials. */
   validate(signal: AbortSignal): Promise<void>;
-  close(): void;
+  /**
+   * The client renews its own credentials and re-reads them when they are refused, so it is kept
+   * for as long as its store is unchanged rather than rebuilt every few minutes.
+   */
+  readonly keepsCredentialsFresh?: boolean;
+  /** Releases connections, and revokes credentials the client created where that is cheap. */
+  close(): void | Promise<void>;
 }
 
 /** A reference to a key of a Kubernetes Secret, as written in a store spec. */
@@ -64,7 +70,11 @@ export interface StoreContext {
   /** Namespace that namespace-less references resolve in (see resolveNamespace). */
   defaultNamespace: string;
   readSecretKey(ref: SecretKeyRef): Promise<SecretValue>;
+  /** A key of a ConfigMap (CA bundles); returned as a SecretValue only for a uniform shape. */
+  readConfigMapKey(ref: SecretKeyRef): Promise<SecretValue>;
   requestToken(ref: ServiceAccountRef, defaultAudiences: string[], expirationSeconds?: number): Promise<string>;
+  /** Counts one login to the provider (a call that creates a session or token), by method and outcome. */
+  recordLogin(method: string, outcome: 'ok' | ProviderErrorKind): void;
 }
 
 export interface Provider<Spec> {

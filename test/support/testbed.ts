@@ -4,6 +4,7 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import type { TestBedInfo } from '../../src/testbed/bed.ts';
 import { enforceMotoAuth, type Moto, resetMoto, startMoto } from '../../src/testbed/moto.ts';
+import { type OpenBao, startOpenBao } from '../../src/testbed/openbao.ts';
 import { kubeConfigFor } from './kubeconfig.ts';
 
 export { kubeConfigFor };
@@ -46,6 +47,27 @@ export function usePrivateMoto(): { get(): Moto } {
     get() {
       if (!moto) throw new Error('private moto is not started yet (use it inside a test)');
       return moto;
+    },
+  };
+}
+
+/**
+ * An OpenBao dev server owned by one test file (it starts in under a second), free to be sealed
+ * or stopped without disturbing other files.
+ */
+export function usePrivateOpenBao(opts: { tls?: boolean } = {}): { get(): OpenBao } {
+  let bao: OpenBao | undefined;
+  beforeAll(async () => {
+    bao = await startOpenBao(testbed().runDir, opts);
+  });
+  afterAll(async () => {
+    await bao?.process.stop();
+    await bao?.admin.close();
+  });
+  return {
+    get() {
+      if (!bao) throw new Error('private OpenBao is not started yet (use it inside a test)');
+      return bao;
     },
   };
 }

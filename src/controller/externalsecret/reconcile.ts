@@ -119,7 +119,10 @@ export async function reconcileExternalSecret(
     settings.refreshIntervalMs > 0 ? Math.min(deps.shareWindowMs, settings.refreshIntervalMs / 2) : deps.shareWindowMs;
   const notBefore = Math.max(started - window, state.freshAfter ?? 0);
   const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, notBefore);
-  if ([...fetched.errors.values()].some((e) => e.kind === 'Denied')) deps.clients.invalidate(handle);
+  // A refused credential may have been rotated: rebuild the client, unless it re-reads and renews
+  // its credentials itself (rebuilding it would only cost a login).
+  const denied = [...fetched.errors.values()].some((e) => e.kind === 'Denied');
+  if (denied && !handle.client.keepsCredentialsFresh) deps.clients.invalidate(handle);
 
   let spec = es.spec;
   let missingNote = '';

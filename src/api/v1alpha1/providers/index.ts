@@ -2,11 +2,13 @@
 import type { StoreScope } from '../common.ts';
 import { awsProvider } from './aws.ts';
 import { fakeProvider } from './fake.ts';
+import { vaultProvider } from './vault.ts';
 
 export function providerSchemas(scope: StoreScope) {
   return {
     aws: awsProvider(scope),
     fake: fakeProvider(),
+    vault: vaultProvider(scope),
   };
 }
 

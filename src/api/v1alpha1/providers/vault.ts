@@ -1,0 +1,148 @@
+// spec.provider.vault: HashiCorp Vault and OpenBao KV secrets engines (ESO field names).
+import { arrayOf, boolean, enumOf, integer, mapOf, object, required, string } from '../../schema.ts';
+import { type StoreScope, secretKeySelector, serviceAccountSelector } from '../common.ts';
+
+const oneOf = (fields: string[], what: string) => ({
+  rule: `${fields.map((f) => `(has(self.${f}) ? 1 : 0)`).join(' + ')} == 1`,
+  message: `set exactly one of ${fields.map((f) => `${what}.${f}`).join(', ')}`,
+});
+
+function caProvider(scope: StoreScope) {
+  return object(
+    'A CA certificate (PEM) read from a Secret or ConfigMap, used to verify the Vault server.',
+    {
+      type: required(enumOf('Kind of object holding the certificate.', ['Secret', 'ConfigMap'] as const)),
+      name: required(string('Name of the Secret or ConfigMap.', { minLength: 1, maxLength: 253 })),
+      key: required(string('Key holding the PEM certificate.', { minLength: 1, maxLength: 253 })),
+      namespace: string(
+        'Namespace of the object. Only honoured in a ClusterSecretStore; when omitted there, the namespace of the ExternalSecret using the store is used.',
+        { maxLength: 63 },
+      ),
+    },
+    scope === 'Namespaced'
+      ? {
+          validations: [
+            {
+              rule: '!has(self.namespace)',
+              message: 'namespace may only be set in a ClusterSecretStore; a SecretStore reads from its own namespace',
+              fieldPath: '.namespace',
+              reason: 'FieldValueForbidden',
+            },
+          ],
+        }
+      : {},
+  );
+}
+
+function auth(scope: StoreScope) {
+  const secret = (d: string) => secretKeySelector(d, scope);
+  return object(
+    'How Ferry logs in to Vault. Exactly one method. Ferry logs in once per store identity, keeps and renews the token, and logs in again only when renewal fails or the token is refused.',
+    {
+      tokenSecretRef: secret(
+        'A Vault token read from a Secret. It is used as is (never renewed or revoked by Ferry); the Secret is read again when Vault refuses the token.',
+      ),
+      appRole: object(
+        'AppRole login (POST auth/<path>/login with role_id and secret_id).',
+        {
+          path: string('Mount path of the AppRole auth method. Default approle.', { maxLength: 256 }),
+          roleId: string('The role ID, written inline.', { maxLength: 256 }),
+          roleRef: secret('The role ID, read from a Secret.'),
+          secretRef: required(secret('The secret ID, read from a Secret.')),
+        },
+        { validations: [oneOf(['roleId', 'roleRef'], 'appRole')] },
+      ),
+      kubernetes: object(
+        'Kubernetes login (POST auth/<mountPath>/login with a ServiceAccount token that Vault checks with a TokenReview).',
+        {
+          mountPath: string('Mount path of the Kubernetes auth method. Default kubernetes.', { maxLength: 256 }),
+          role: required(string('Vault role to log in as.', { minLength: 1, maxLength: 256 })),
+          serviceAccountRef: serviceAccountSelector(
+            'ServiceAccount for which Ferry requests a short-lived token (TokenRequest, 10 minutes) at each login. Without audiences the token carries the API server’s default audience.',
+            scope,
+          ),
+          secretRef: secret('A long-lived ServiceAccount token read from a Secret (legacy).'),
+        },
+        {
+          validations: [
+            {
+              ...oneOf(['serviceAccountRef', 'secretRef'], 'kubernetes'),
+              message:
+                'set exactly one of kubernetes.serviceAccountRef, kubernetes.secretRef (Ferry does not log in with its own ServiceAccount token)',
+            },
+          ],
+        },
+      ),
+      jwt: object(
+        'JWT/OIDC login (POST auth/<path>/login with a JWT).',
+        {
+          path: string('Mount path of the JWT auth method. Default jwt.', { maxLength: 256 }),
+          role: string('Vault role to log in as; empty uses the auth method’s default role.', { maxLength: 256 }),
+          secretRef: secret('A JWT read from a Secret.'),
+          kubernetesServiceAccountToken: object('A JWT minted for a ServiceAccount with TokenRequest at each login.', {
+            serviceAccountRef: required(serviceAccountSelector('The ServiceAccount the token is for.', scope)),
+            audiences: arrayOf(
+              'Audiences of the token. Default: vault.',
+              string('One audience.', { maxLength: 1024 }),
+              { maxItems: 16 },
+            ),
+            expirationSeconds: integer('Lifetime of the token in seconds. Default 600.', {
+              format: 'int64',
+              minimum: 600,
+            }),
+          }),
+        },
+        { validations: [oneOf(['secretRef', 'kubernetesServiceAccountToken'], 'jwt')] },
+      ),
+      namespace: string(
+        'Vault Enterprise namespace to log in to, when it differs from the store’s namespace (sent as X-Vault-Namespace on login).',
+        { maxLength: 256 },
+      ),
+    },
+    { validations: [oneOf(['tokenSecretRef', 'appRole', 'kubernetes', 'jwt'], 'auth')] },
+  );
+}
+
+export function vaultProvider(scope: StoreScope) {
+  return object(
+    'HashiCorp Vault or OpenBao, KV secrets engine version 1 or 2. remoteRef.key is the secret’s path under the mount; the value read is the JSON object of its data, so remoteRef.property selects one field.',
+    {
+      server: required(
+        string('Address of the server, e.g. https://vault.example.com:8200.', {
+          pattern: '^https?://',
+          maxLength: 2048,
+        }),
+      ),
+      path: string(
+        'Mount path of the KV engine, e.g. secret. A trailing /data (KV v2) is accepted. When unset, the first segment of remoteRef.key is the mount.',
+        { maxLength: 512 },
+      ),
+      version: enumOf('KV engine version: v2 (default) or v1.', ['v1', 'v2'] as const),
+      namespace: string('Vault Enterprise namespace, sent as X-Vault-Namespace on every request.', {
+        maxLength: 256,
+      }),
+      caBundle: string(
+        'Base64 of the PEM CA certificate(s) that signed the server certificate. Without caBundle or caProvider the system roots are used.',
+        { maxLength: 65536 },
+      ),
+      caProvider: caProvider(scope),
+      headers: mapOf(
+        'Extra HTTP headers sent with every request (for a proxy in front of Vault). Never put credentials here: the store object is not a Secret.',
+        string('Header value.', { maxLength: 4096 }),
+      ),
+      readYourWrites: boolean('Accepted for ESO compatibility; has no effect, because Ferry only reads.'),
+      forwardInconsistent: boolean('Accepted for ESO compatibility; has no effect, because Ferry only reads.'),
+      auth: required(auth(scope)),
+    },
+    {
+      validations: [
+        {
+          rule: '!(has(self.caBundle) && has(self.caProvider))',
+          message: 'set at most one of caBundle and caProvider',
+          fieldPath: '.caProvider',
+          reason: 'FieldValueForbidden',
+        },
+      ],
+    },
+  );
+}

@@ -1,0 +1,117 @@
+// HashiCorp Vault / OpenBao KV v1 and v2: reads a secret's data map (JSON) by path and version,
+// with one token per store identity (see session.ts) and lookup-self to validate it.
+import { SecretValue } from '../../values.ts';
+import { type Provider, type ProviderClient, ProviderError, type StoreContext } from '../provider.ts';
+import { refIdentity } from '../references.ts';
+import { VaultHttp } from './http.ts';
+import { kvReadPath } from './paths.ts';
+import { authMethod, VaultSession } from './session.ts';
+import type { VaultSpec } from './spec.ts';
+
+interface KvAnswer {
+  data?: { data?: unknown; metadata?: { version?: unknown } } | Record<string, unknown> | null;
+}
+
+function credentialsIdentity(spec: VaultSpec, ns: string): string {
+  const { tokenSecretRef, appRole, kubernetes, jwt } = spec.auth;
+  if (tokenSecretRef) return `token:${refIdentity(tokenSecretRef, ns)}`;
+  if (appRole) {
+    const role = appRole.roleRef ? refIdentity(appRole.roleRef, ns) : `id=${appRole.roleId}`;
+    return `approle:${appRole.path ?? ''}:${role}:${refIdentity(appRole.secretRef, ns)}`;
+  }
+  if (kubernetes) {
+    const who = kubernetes.serviceAccountRef
+      ? `sa=${refIdentity(kubernetes.serviceAccountRef, ns)}:${kubernetes.serviceAccountRef.audiences?.join(',') ?? ''}`
+      : `secret=${refIdentity(kubernetes.secretRef ?? { name: '' }, ns)}`;
+    return `kubernetes:${kubernetes.mountPath ?? ''}:${kubernetes.role}:${who}`;
+  }
+  const sat = jwt?.kubernetesServiceAccountToken;
+  const who = sat
+    ? `sa=${refIdentity(sat.serviceAccountRef, ns)}:${(sat.audiences ?? sat.serviceAccountRef.audiences ?? []).join(',')}`
+    : `secret=${refIdentity(jwt?.secretRef ?? { name: '' }, ns)}`;
+  return `jwt:${jwt?.path ?? ''}:${jwt?.role ?? ''}:${who}`;
+}
+
+async function caPem(spec: VaultSpec, ctx: StoreContext): Promise<string | undefined> {
+  if (spec.caBundle) {
+    const pem = Buffer.from(spec.caBundle, 'base64').toString('utf8');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new ProviderError('Invalid', 'spec.provider.vault.caBundle is not base64 of a PEM certificate');
+    }
+    return pem;
+  }
+  const ca = spec.caProvider;
+  if (!ca) return undefined;
+  const ref = { name: ca.name, key: ca.key, namespace: ca.namespace };
+  const value = ca.type === 'Secret' ? await ctx.readSecretKey(ref) : await ctx.readConfigMapKey(ref);
+  const pem = value.revealText();
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new ProviderError(
+      'Invalid',
+      `spec.provider.vault.caProvider: ${ca.type} ${ca.name} key "${ca.key}" holds no PEM certificate`,
+    );
+  }
+  return pem;
+}
+
+export const vaultProvider: Provider<VaultSpec> = {
+  name: 'vault',
+
+  identity(spec, ns) {
+    const ca = spec.caProvider
+      ? `${spec.caProvider.type}:${refIdentity(spec.caProvider, ns)}`
+      : spec.caBundle
+        ? 'bundle'
+        : '';
+    return `${spec.server}|${spec.namespace ?? ''}|${spec.auth.namespace ?? ''}|${ca}|${credentialsIdentity(spec, ns)}`;
+  },
+
+  async createClient(spec, ctx): Promise<ProviderClient> {
+    const http = new VaultHttp({
+      server: spec.server,
+      caPem: await caPem(spec, ctx),
+      namespace: spec.namespace,
+      headers: spec.headers,
+    });
+    const session = new VaultSession(spec.auth, http, ctx);
+    const v2 = (spec.version ?? 'v2') === 'v2';
+
+    /** One authenticated call; on 403 one more try if the token, not the policy, was refused. */
+    const authorized = async (path: string, what: string, signal: AbortSignal) => {
+      const token = await session.current(signal);
+      const call = { method: 'GET' as const, path, what, signal };
+      const first = await http.send({ ...call, token: token.revealText() });
+      if (first.status !== 403 || !(await session.refused(token, signal))) return http.check(first, call);
+      const retried = await http.send({ ...call, token: (await session.current(signal)).revealText() });
+      return http.check(retried, call);
+    };
+
+    return {
+      keepsCredentialsFresh: true,
+
+      async read(ref, signal) {
+        const what = `reading "${ref.key}"${ref.version ? ` version ${ref.version}` : ''}`;
+        const { body } = await authorized(kvReadPath(spec, ref), what, signal);
+        const data = (body as KvAnswer | undefined)?.data;
+        const map = v2 ? (data as { data?: unknown } | null | undefined)?.data : data;
+        if (map === null || map === undefined || typeof map !== 'object') {
+          throw new ProviderError('NotFound', `Vault ${what}: the answer holds no data`);
+        }
+        const version = v2 ? (data as { metadata?: { version?: unknown } }).metadata?.version : undefined;
+        return {
+          value: SecretValue.fromString(JSON.stringify(map)),
+          versionId: typeof version === 'number' ? String(version) : undefined,
+        };
+      },
+
+      async validate(signal) {
+        await authorized('auth/token/lookup-self', `checking its token (auth ${authMethod(spec.auth)})`, signal);
+      },
+
+      async close() {
+        await session.revoke();
+        await http.close();
+      },
+    };
+  },
+};
