@@ -92,11 +92,22 @@ export class OpenBaoAdmin {
   readonly access: VaultAccess;
   private readonly logFile: string;
   private readonly agent: Agent;
+  private readonly namespace: string | undefined;
 
-  constructor(access: VaultAccess, logFile: string) {
+  constructor(access: VaultAccess, logFile: string, opts: { agent?: Agent; namespace?: string } = {}) {
     this.access = access;
     this.logFile = logFile;
-    this.agent = new Agent({ connect: access.caPem ? { ca: access.caPem } : {} });
+    this.agent = opts.agent ?? new Agent({ connect: access.caPem ? { ca: access.caPem } : {} });
+    this.namespace = opts.namespace;
+  }
+
+  /** The same admin, acting inside a namespace (X-Vault-Namespace); made with createNamespace. */
+  inNamespace(namespace: string): OpenBaoAdmin {
+    return new OpenBaoAdmin(this.access, this.logFile, { agent: this.agent, namespace });
+  }
+
+  async createNamespace(name: string): Promise<void> {
+    await this.must('POST', `sys/namespaces/${name}`, {});
   }
 
   /** One API call; `token` defaults to the root token. */
@@ -104,7 +115,11 @@ export class OpenBaoAdmin {
     const res = await request(`${this.access.address}/v1/${path}`, {
       dispatcher: this.agent,
       method: method as 'GET',
-      headers: { 'x-vault-token': token, ...(json === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        'x-vault-token': token,
+        ...(this.namespace ? { 'x-vault-namespace': this.namespace } : {}),
+        ...(json === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: json === undefined ? undefined : JSON.stringify(json),
     });
     const text = await res.body.text();

@@ -1,8 +1,9 @@
-// A canary value travels through every path Ferry has — successful syncs from the fake provider
-// and AWS, and each way a value can be rejected — and must then appear nowhere but the Secret.
+// A canary value travels through every path Ferry has — successful syncs from the fake provider,
+// AWS and Vault, and each way a value can be rejected — and must then appear nowhere but the Secret.
 import { randomBytes } from 'node:crypto';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OpenBaoAdmin } from '../../src/testbed/openbao.ts';
 import { type RunningController, startController } from '../support/controller.ts';
 import { Objects } from '../support/objects.ts';
 import {
@@ -58,6 +59,35 @@ describe('secret values never leak', () => {
         },
       },
     });
+    // Vault: the shared bed's OpenBao, with the canary in KV v2 and as the AppRole secret ID.
+    const vaultAccess = testbed().vault;
+    if (!vaultAccess) throw new Error('the test bed was started without OpenBao');
+    const bao = new OpenBaoAdmin(vaultAccess, '');
+    const mount = uniqueName('canary');
+    await bao.must('POST', `sys/mounts/${mount}`, { type: 'kv', options: { version: '2' } });
+    await bao.writeKv2(mount, 'plain', { token: CANARY });
+    await bao.writeKv2(mount, 'bad-key', { 'bad key': CANARY });
+    await bao.policy(mount, `path "${mount}/data/*" { capabilities = ["read"] }`);
+    const { roleId } = await bao.appRole(mount, [mount]);
+    await bao.must('POST', `auth/approle/role/${mount}/custom-secret-id`, { secret_id: CANARY });
+    await o.core.createNamespacedSecret({
+      namespace: o.namespace,
+      body: { metadata: { name: 'vault-approle' }, stringData: { 'secret-id': CANARY, wrong: `${CANARY}-wrong` } },
+    });
+    const vault = uniqueName('vault');
+    const vaultWrong = uniqueName('vault-wrong');
+    for (const [name, key] of [
+      [vault, 'secret-id'],
+      [vaultWrong, 'wrong'],
+    ] as const) {
+      await o.secretStore(name, {
+        vault: {
+          server: vaultAccess.address,
+          path: mount,
+          auth: { appRole: { roleId, secretRef: { name: 'vault-approle', key } } },
+        },
+      });
+    }
     const fake = uniqueName('fake');
     await o.secretStore(fake, { fake: { data: [{ key: 'canary', value: CANARY }] } });
 
@@ -69,6 +99,12 @@ describe('secret values never leak', () => {
         data: [{ secretKey: 'token', remoteRef: { key: 'canary/json', property: 'token' } }],
       },
       { name: 'fake-ok', store: fake, data: [{ secretKey: 'v', remoteRef: { key: 'canary' } }] },
+      {
+        name: 'vault-ok',
+        store: vault,
+        data: [{ secretKey: 'token', remoteRef: { key: 'plain', property: 'token' } }],
+      },
+      { name: 'vault-whole', store: vault, data: [{ secretKey: 'json', remoteRef: { key: 'plain' } }] },
     ];
     const failing = [
       {
@@ -82,6 +118,16 @@ describe('secret values never leak', () => {
         data: [{ secretKey: 't', remoteRef: { key: 'canary/plain', decodingStrategy: 'Base64' as const } }],
       },
       { name: 'bad-prop', store: fake, data: [{ secretKey: 't', remoteRef: { key: 'canary', property: 'nope' } }] },
+      {
+        name: 'vault-login-refused',
+        store: vaultWrong,
+        data: [{ secretKey: 't', remoteRef: { key: 'plain', property: 'token' } }],
+      },
+      {
+        name: 'vault-bad-b64',
+        store: vault,
+        data: [{ secretKey: 't', remoteRef: { key: 'plain', property: 'token', decodingStrategy: 'Base64' as const } }],
+      },
     ];
     for (const es of [...ok, ...failing]) {
       await o.externalSecret(es.name, { secretStoreRef: { name: es.store }, refreshInterval: '1s', data: es.data });
@@ -91,20 +137,28 @@ describe('secret values never leak', () => {
       refreshInterval: '1s',
       dataFrom: [{ extract: { key: 'canary/bad-key' } }],
     });
+    await o.externalSecret('vault-bad-key', {
+      secretStoreRef: { name: vault },
+      refreshInterval: '1s',
+      dataFrom: [{ extract: { key: 'bad-key' } }],
+    });
 
     // The canary did flow: every successful target holds it.
     for (const es of ok) {
-      await o.waitForSecret(es.name, (d) => Object.values(d).includes(CANARY), `${es.name} synced`);
+      await o.waitForSecret(es.name, (d) => Object.values(d).some((v) => v.includes(CANARY)), `${es.name} synced`);
       await o.waitForReady(es.name, { status: 'True' });
     }
-    for (const name of [...failing.map((f) => f.name), 'bad-key']) await o.waitForReady(name, { status: 'False' });
+    const failed = [...failing.map((f) => f.name), 'bad-key', 'vault-bad-key'];
+    for (const name of failed) await o.waitForReady(name, { status: 'False' });
 
     const statuses = await Promise.all(
-      [...ok, ...failing, { name: 'bad-key' }].map(async (es) =>
-        JSON.stringify((await o.getExternalSecret(es.name)).status),
+      [...ok.map((es) => es.name), ...failed].map(async (name) =>
+        JSON.stringify((await o.getExternalSecret(name)).status),
       ),
     );
-    const stores = await Promise.all([aws, fake].map(async (s) => JSON.stringify((await o.getSecretStore(s)).status)));
+    const stores = await Promise.all(
+      [aws, fake, vault, vaultWrong].map(async (s) => JSON.stringify((await o.getSecretStore(s)).status)),
+    );
     const events = JSON.stringify(await o.events());
     const metrics = await ctl.controller.metrics.registry.metrics();
     const logs = ctl.logs.join('');
@@ -121,6 +175,7 @@ describe('secret values never leak', () => {
     expect(messages).toMatch(/not valid JSON/);
     expect(messages).toMatch(/not valid Base64/);
     expect(messages).toMatch(/key "bad key" is not a valid Secret key/);
+    expect(messages).toMatch(/logging in with auth\/approle.*Denied|Denied.*logging in with auth\/approle/);
     expect(logs).toMatch(/sync failed/);
   });
 });

@@ -331,6 +331,52 @@ describe('Vault / OpenBao', () => {
     expect(missing.ready.message).toMatch(/NotFound: .*no secret at this path/);
   });
 
+  it('reads and logs in inside a namespace (X-Vault-Namespace)', async () => {
+    await bao.createNamespace('team-a');
+    const team = bao.inNamespace('team-a');
+    await team.must('POST', 'sys/mounts/secret', { type: 'kv', options: { version: '2' } });
+    await team.policy('reader', READER);
+    await team.writeKv2('secret', 'app', { v: 'namespaced' });
+    // The root namespace holds a different value under the same path: a missing header would read it.
+    await bao.writeKv2('secret', 'app', { v: 'root-namespace' });
+    const { roleId, secretId } = await team.appRole('ns-role', ['reader']);
+    const creds = await credentials({ 'secret-id': secretId });
+    const store = await vaultStore(
+      { appRole: { roleId, secretRef: { name: creds, key: 'secret-id' } } },
+      { namespace: 'team-a' },
+    );
+    await o.externalSecret('namespaced', {
+      secretStoreRef: { name: store },
+      data: [{ secretKey: 'v', remoteRef: { key: 'app', property: 'v' } }],
+    });
+    await o.waitForSecret('namespaced', (d) => d.v === 'namespaced', 'the value from namespace team-a');
+  });
+
+  it('keeps the Secret while a rate-limit quota answers 429 (Throttled), and recovers when it is lifted', async () => {
+    await bao.writeKv2('secret', 'limited', { v: 'calm' });
+    const { store } = await tokenStore();
+    await o.externalSecret('throttled', {
+      secretStoreRef: { name: store },
+      refreshInterval: '1s',
+      data: [{ secretKey: 'v', remoteRef: { key: 'limited', property: 'v' } }],
+    });
+    const before = await o.waitForSecret('throttled', (d) => d.v === 'calm', 'first sync');
+    await bao.must('POST', 'sys/quotas/rate-limit/ferry-test', {
+      path: 'secret/data/limited',
+      rate: 1,
+      interval: '1h',
+    });
+    try {
+      const { ready } = await o.waitForReady('throttled', { status: 'False', message: /Throttled/ });
+      expect(ready.message).toMatch(/HTTP 429/);
+      expect((await o.secret('throttled'))?.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    } finally {
+      await bao.must('DELETE', 'sys/quotas/rate-limit/ferry-test');
+    }
+    await o.waitForReady('throttled', { status: 'True' }, 60_000);
+    expect((await o.secret('throttled'))?.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+  });
+
   it('keeps the Secret while the server is sealed, says so, and recovers when unsealed', async () => {
     await bao.writeKv2('secret', 'through-seal', { v: 'steady' });
     const { store } = await appRoleStore();
