@@ -23,6 +23,8 @@ export interface RemoteRef {
   key: string;
   /** Provider-specific version selector; undefined means the current version. */
   version?: string;
+  /** Fetch reads the secret's metadata (a JSON object) instead of its value. */
+  metadataPolicy?: 'None' | 'Fetch';
 }
 
 export interface FetchedValue {
@@ -36,6 +38,8 @@ export interface ProviderClient {
   read(ref: RemoteRef, signal: AbortSignal): Promise<FetchedValue>;
   /** Reads several refs in one call; each slot is a value or that ref's error. */
   readMany?(refs: RemoteRef[], signal: AbortSignal): Promise<(FetchedValue | ProviderError)[]>;
+  /** The client can read metadata (RemoteRef.metadataPolicy Fetch); others are never asked to. */
+  readonly readsMetadata?: boolean;
   /** Refs readMany accepts, and how many per call. */
   batchable?(ref: RemoteRef): boolean;
   readonly maxBatch?: number;

@@ -63,7 +63,7 @@ export class SharedReads {
    * `notBefore`, in flight or finished successfully, is reused; otherwise a new one is made.
    */
   read(store: StoreHandle, ref: RemoteRef, notBefore: number): Promise<FetchedValue> {
-    const id = `${store.key}\u0000${ref.key}\u0000${ref.version ?? ''}`;
+    const id = `${store.key}\u0000${ref.key}\u0000${ref.version ?? ''}\u0000${ref.metadataPolicy ?? ''}`;
     const existing = this.entries.get(id);
     if (existing && !existing.failed && existing.startedAt >= notBefore) {
       this.opts.metrics.sharedReads.inc({ provider: store.providerName, served: 'shared' });
@@ -91,6 +91,14 @@ export class SharedReads {
 
   private fetch(store: StoreHandle, ref: RemoteRef): Promise<FetchedValue> {
     const { client } = store;
+    if (ref.metadataPolicy === 'Fetch' && !client.readsMetadata) {
+      return Promise.reject(
+        new ProviderError(
+          'Invalid',
+          `remote key "${ref.key}": remoteRef.metadataPolicy Fetch is not supported by the ${store.providerName} provider`,
+        ),
+      );
+    }
     if (client.readMany && client.batchable?.(ref)) return this.enqueueBatch(store, ref);
     return this.call(store, 'read', async (signal) => client.read(ref, signal));
   }

@@ -109,6 +109,34 @@ describe('Vault / OpenBao', () => {
     expect(ready).toMatchObject({ status: 'True', reason: 'Valid' });
   });
 
+  it('reads KV v2 custom metadata with metadataPolicy Fetch; a provider without metadata refuses it', async () => {
+    await bao.writeKv2('secret', 'described', { v: 'value' });
+    await bao.must('POST', 'secret/metadata/described', { custom_metadata: { owner: 'team-a', tier: 'gold' } });
+    // Metadata has its own path, and so its own policy rule.
+    await bao.policy('metadata', 'path "secret/metadata/described" { capabilities = ["read"] }');
+    const { store } = await tokenStore(['reader', 'metadata']);
+    await o.externalSecret('with-metadata', {
+      secretStoreRef: { name: store },
+      data: [
+        { secretKey: 'v', remoteRef: { key: 'described', property: 'v' } },
+        { secretKey: 'owner', remoteRef: { key: 'described', property: 'owner', metadataPolicy: 'Fetch' } },
+      ],
+      dataFrom: [{ extract: { key: 'described', metadataPolicy: 'Fetch' } }],
+    });
+    await o.waitForSecret('with-metadata', (d) => d.owner === 'team-a', 'the metadata in the Secret');
+    expect(await o.secretText('with-metadata')).toEqual({ v: 'value', owner: 'team-a', tier: 'gold' });
+
+    const fake = uniqueName('fake');
+    await o.secretStore(fake, { fake: { data: [{ key: 'described', value: 'x' }] } });
+    await o.externalSecret('fake-metadata', {
+      secretStoreRef: { name: fake },
+      data: [{ secretKey: 'v', remoteRef: { key: 'described', metadataPolicy: 'Fetch' } }],
+    });
+    const { ready } = await o.waitForReady('fake-metadata', { status: 'False' });
+    expect(ready.message).toMatch(/Invalid: .*metadataPolicy Fetch is not supported by the fake provider/);
+    expect(await o.secret('fake-metadata')).toBeUndefined();
+  });
+
   it('rotates: a new KV v2 version reaches the Secret on the next refresh', async () => {
     await bao.writeKv2('secret', 'rotating', { v: 'one' });
     const { store } = await tokenStore();

@@ -17,17 +17,20 @@ export const SECRET_KEY_PATTERN = '^[-._a-zA-Z0-9]+$';
 
 const remoteRefFields = {
   key: required(
-    string('Name, path or ARN of the secret in the provider (e.g. an AWS secret name or ARN).', {
-      minLength: 1,
-      maxLength: 2048,
-    }),
+    string(
+      'Name, path or ARN of the secret in the provider: an AWS secret name or ARN, or a Vault path under the store’s mount.',
+      {
+        minLength: 1,
+        maxLength: 2048,
+      },
+    ),
   ),
   property: string(
     'Key inside a JSON value to use instead of the whole value. A dotted path (`a.b.c`) reaches into nested objects; a key that itself contains dots is tried first.',
     { maxLength: 1024 },
   ),
   version: string(
-    'Version to read. AWS: a version stage (default AWSCURRENT) or, prefixed `uuid/`, a VersionId; the fake provider: the declared version. Default: the current version.',
+    'Version to read. AWS: a version stage (default AWSCURRENT) or, prefixed `uuid/`, a VersionId; Vault KV v2: a version number (KV v1 has none); the fake provider: the declared version. Default: the current version.',
     { maxLength: 256 },
   ),
   decodingStrategy: enumOf(
@@ -39,8 +42,8 @@ const remoteRefFields = {
     ['Default'] as const,
   ),
   metadataPolicy: enumOf(
-    'Whether provider metadata is read instead of the value, accepted for ESO compatibility. Only None is supported.',
-    ['None'] as const,
+    'None (default) reads the value. Fetch reads the secret’s metadata instead, as a JSON object that `property` can select from: for Vault KV v2 its custom_metadata. Other providers refuse Fetch with a clear error.',
+    ['None', 'Fetch'] as const,
   ),
 };
 

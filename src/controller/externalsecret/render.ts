@@ -1,7 +1,7 @@
 // Turns fetched remote values into the target's data: `property` selection, decoding, dataFrom
 // expansion, key validation and the size limit. Errors name the key, never the value.
 import type { ExternalSecretSpec, RemoteRef as SpecRemoteRef } from '../../api/v1alpha1/external-secret.ts';
-import type { FetchedValue } from '../../providers/provider.ts';
+import type { FetchedValue, RemoteRef } from '../../providers/provider.ts';
 import { type SecretData, SecretValue } from '../../values.ts';
 
 /** A Secret holds at most 1 MiB; Ferry keeps data under that with room for metadata. */
@@ -13,8 +13,8 @@ export class RenderError extends Error {
 }
 
 /** Identifies one remote read: the same (key, version) is read once however many properties use it. */
-export function readId(ref: { key: string; version?: string }): string {
-  return `${ref.key}\u0000${ref.version ?? ''}`;
+export function readId(ref: RemoteRef): string {
+  return `${ref.key}\u0000${ref.version ?? ''}${ref.metadataPolicy === 'Fetch' ? '\u0000metadata' : ''}`;
 }
 
 function parseJson(value: SecretValue, what: string): unknown {
@@ -69,15 +69,22 @@ export function decode(value: SecretValue, strategy: SpecRemoteRef['decodingStra
 }
 
 /** Every (key, version) the spec reads, once each. */
-export function remoteReads(spec: ExternalSecretSpec): { key: string; version?: string }[] {
+export function remoteReads(spec: ExternalSecretSpec): RemoteRef[] {
   const refs = [...(spec.data ?? []).map((d) => d.remoteRef), ...(spec.dataFrom ?? []).map((d) => d.extract)];
-  const unique = new Map(refs.map((r) => [readId(r), { key: r.key, version: r.version }]));
+  const unique = new Map(
+    refs.map((r): [string, RemoteRef] => [
+      readId(r),
+      r.metadataPolicy === 'Fetch'
+        ? { key: r.key, version: r.version, metadataPolicy: 'Fetch' }
+        : { key: r.key, version: r.version },
+    ]),
+  );
   return [...unique.values()];
 }
 
 export function renderSecretData(spec: ExternalSecretSpec, fetched: Map<string, FetchedValue>): SecretData {
   const out: SecretData = new Map();
-  const remoteValue = (ref: { key: string; version?: string }) => {
+  const remoteValue = (ref: RemoteRef) => {
     const f = fetched.get(readId(ref));
     if (!f) throw new RenderError(`remote key "${ref.key}" was not fetched`);
     return f.value;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../provider.ts';
-import { kvReadPath } from './paths.ts';
+import { kvMetadataPath, kvReadPath } from './paths.ts';
 
 describe('kvReadPath', () => {
   it('reads KV v2 through <mount>/data/<path>, v2 being the default', () => {
@@ -47,5 +47,14 @@ describe('kvReadPath', () => {
     expect(invalid(() => kvReadPath({ path: 'secret' }, { key: 'app', version: 'latest' }))).toMatch(
       /remoteRef.version "latest"/,
     );
+  });
+});
+
+describe('kvMetadataPath', () => {
+  it('reads KV v2 metadata at <mount>/metadata/<path> and refuses KV v1', () => {
+    expect(kvMetadataPath({ path: 'secret' }, { key: 'secret/data/app', metadataPolicy: 'Fetch' })).toBe(
+      'secret/metadata/app',
+    );
+    expect(() => kvMetadataPath({ path: 'kv1', version: 'v1' }, { key: 'app' })).toThrow(/needs KV v2/);
   });
 });

@@ -1,49 +1,61 @@
 // Where a remote key lives in a KV engine: the mount comes from spec.path (or the key's first
-// segment), KV v2 reads go through <mount>/data/<path>, and versions exist only in v2.
+// segment), KV v2 reads go through <mount>/data/<path> (metadata through <mount>/metadata/<path>),
+// and versions exist only in v2.
 import type { RemoteRef } from '../provider.ts';
 import { ProviderError } from '../provider.ts';
 import type { VaultSpec } from './spec.ts';
+
+type KvSpec = Pick<VaultSpec, 'path' | 'version'>;
 
 function trimSlashes(s: string): string {
   return s.replace(/^\/+|\/+$/g, '');
 }
 
-/** The API path (under /v1/) and query that read `ref`. */
-export function kvReadPath(spec: Pick<VaultSpec, 'path' | 'version'>, ref: RemoteRef): string {
-  const v2 = (spec.version ?? 'v2') === 'v2';
-  const key = trimSlashes(ref.key);
+function isV2(spec: KvSpec): boolean {
+  return (spec.version ?? 'v2') === 'v2';
+}
+
+/** The mount and the URL-encoded path of `key` inside it. */
+function locate(spec: KvSpec, key: string): { mount: string; path: string } {
+  const v2 = isV2(spec);
+  const trimmed = trimSlashes(key);
   let mount = trimSlashes(spec.path ?? '');
   if (v2 && mount.endsWith('/data')) mount = mount.slice(0, -'/data'.length);
   let rest: string;
   if (mount) {
     // ESO accepts keys written as the whole path ("secret/app", "secret/data/app" with path "secret").
-    rest = key;
-    if (key.startsWith(`${mount}/`)) {
-      rest = key.slice(mount.length + 1);
+    rest = trimmed;
+    if (trimmed.startsWith(`${mount}/`)) {
+      rest = trimmed.slice(mount.length + 1);
       if (v2 && rest.startsWith('data/')) rest = rest.slice('data/'.length);
     }
   } else {
-    const slash = key.indexOf('/');
+    const slash = trimmed.indexOf('/');
     if (slash <= 0) {
       throw new ProviderError(
         'Invalid',
-        `remote key "${ref.key}" has no mount: set spec.provider.vault.path or write the key as <mount>/<path>`,
+        `remote key "${key}" has no mount: set spec.provider.vault.path or write the key as <mount>/<path>`,
       );
     }
-    mount = key.slice(0, slash);
-    rest = key.slice(slash + 1);
+    mount = trimmed.slice(0, slash);
+    rest = trimmed.slice(slash + 1);
   }
-  const encoded = rest.split('/').map(encodeURIComponent).join('/');
-  if (!v2) {
+  return { mount: encodeURIComponent(mount), path: rest.split('/').map(encodeURIComponent).join('/') };
+}
+
+/** The API path (under /v1/) and query that read `ref`'s value. */
+export function kvReadPath(spec: KvSpec, ref: RemoteRef): string {
+  const { mount, path } = locate(spec, ref.key);
+  if (!isV2(spec)) {
     if (ref.version !== undefined) {
       throw new ProviderError(
         'Invalid',
         `remote key "${ref.key}": KV v1 has no versions, so remoteRef.version must be empty`,
       );
     }
-    return `${encodeURIComponent(mount)}/${encoded}`;
+    return `${mount}/${path}`;
   }
-  const base = `${encodeURIComponent(mount)}/data/${encoded}`;
+  const base = `${mount}/data/${path}`;
   if (ref.version === undefined) return base;
   if (!/^[1-9][0-9]{0,18}$/.test(ref.version)) {
     throw new ProviderError(
@@ -52,4 +64,16 @@ export function kvReadPath(spec: Pick<VaultSpec, 'path' | 'version'>, ref: Remot
     );
   }
   return `${base}?version=${ref.version}`;
+}
+
+/** The API path of `ref`'s KV v2 metadata (custom_metadata lives there, for every version). */
+export function kvMetadataPath(spec: KvSpec, ref: RemoteRef): string {
+  if (!isV2(spec)) {
+    throw new ProviderError(
+      'Invalid',
+      `remote key "${ref.key}": metadataPolicy Fetch needs KV v2; KV v1 secrets have no metadata`,
+    );
+  }
+  const { mount, path } = locate(spec, ref.key);
+  return `${mount}/metadata/${path}`;
 }

@@ -4,7 +4,7 @@ import { SecretValue } from '../../values.ts';
 import { type Provider, type ProviderClient, ProviderError, type StoreContext } from '../provider.ts';
 import { refIdentity } from '../references.ts';
 import { VaultHttp } from './http.ts';
-import { kvReadPath } from './paths.ts';
+import { kvMetadataPath, kvReadPath } from './paths.ts';
 import { authMethod, VaultSession } from './session.ts';
 import type { VaultSpec } from './spec.ts';
 
@@ -88,8 +88,15 @@ export const vaultProvider: Provider<VaultSpec> = {
 
     return {
       keepsCredentialsFresh: true,
+      readsMetadata: v2,
 
       async read(ref, signal) {
+        if (ref.metadataPolicy === 'Fetch') {
+          const what = `reading the metadata of "${ref.key}"`;
+          const { body } = await authorized(kvMetadataPath(spec, ref), what, signal);
+          const meta = (body as { data?: { custom_metadata?: unknown } } | undefined)?.data?.custom_metadata;
+          return { value: SecretValue.fromString(JSON.stringify(meta ?? {})) };
+        }
         const what = `reading "${ref.key}"${ref.version ? ` version ${ref.version}` : ''}`;
         const { body } = await authorized(kvReadPath(spec, ref), what, signal);
         const data = (body as KvAnswer | undefined)?.data;
