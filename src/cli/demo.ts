@@ -1,6 +1,7 @@
-// `ferry demo`: Ferry's main job on an embedded default. A local control plane and moto from
-// the test bed, the CRDs, the controller; then a Secret synced and rotated from the built-in
-// fake provider and from AWS Secrets Manager (moto). Everything is stopped at the end.
+// `ferry demo`: Ferry's main job on an embedded default. A local control plane, moto and OpenBao
+// from the test bed, the CRDs, the controller; then a Secret synced and rotated from the built-in
+// fake provider, from AWS Secrets Manager (moto) and from Vault's API (OpenBao). Everything is
+// stopped at the end.
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -43,8 +44,8 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tim
 export const command = {
   summary: 'sync and rotate Secrets on a local control plane it starts and stops itself',
   async run(): Promise<number> {
-    step('Starting a local control plane (etcd + kube-apiserver) and moto (a local AWS)');
-    const bed = await startTestBed({ moto: true });
+    step('Starting a local control plane (etcd + kube-apiserver), moto (a local AWS) and OpenBao (a local Vault)');
+    const bed = await startTestBed({ moto: true, openbao: true });
     const stop = new AbortController();
     let running: Promise<void> | undefined;
     try {
@@ -53,6 +54,9 @@ export const command = {
       say(`API server  ${bed.info.kube.server}`);
       say(`kubeconfig  ${bed.info.kube.kubeconfigPath}  (kubectl --kubeconfig … get es -A, while the demo runs)`);
       say(`moto        ${aws.endpoint}`);
+      const openbao = bed.openbao;
+      if (!openbao) throw new Error('the test bed started without OpenBao');
+      say(`OpenBao     ${openbao.access.address}  (root token "${openbao.access.rootToken}", dev mode)`);
       const kc = new KubeConfig();
       kc.loadFromFile(bed.info.kube.kubeconfigPath);
       const core = kc.makeApiClient(CoreV1Api);
@@ -202,6 +206,44 @@ export const command = {
         );
       });
 
+      step(
+        'OpenBao (Vault API): KV v2 secret "prod/web", a SecretStore logging in with AppRole, ExternalSecret "app-web"',
+      );
+      const bao = openbao.admin;
+      await bao.writeKv2('secret', 'prod/web', { password: 'vault-password-v1' });
+      await bao.policy('demo-reader', 'path "secret/data/prod/*" { capabilities = ["read"] }');
+      const { roleId, secretId } = await bao.appRole('demo', ['demo-reader']);
+      await core.createNamespacedSecret({
+        namespace: NAMESPACE,
+        body: { metadata: { name: 'vault-approle' }, stringData: { 'secret-id': secretId } },
+      });
+      await custom.createNamespacedCustomObject({
+        ...group,
+        plural: 'secretstores',
+        body: {
+          apiVersion: 'ferry.dev/v1alpha1',
+          kind: 'SecretStore',
+          metadata: { name: 'vault-store' },
+          spec: {
+            provider: {
+              vault: {
+                server: openbao.access.address,
+                path: 'secret',
+                auth: { appRole: { roleId, secretRef: { name: 'vault-approle', key: 'secret-id' } } },
+              },
+            },
+          },
+        },
+      });
+      await externalSecret('app-web', 'vault-store', 'prod/web', 'password');
+      await waitFor('Secret app-web', async () => ((await secretValue('app-web', 'password')) ? true : undefined));
+      say(`Secret ${NAMESPACE}/app-web  password=${await secretValue('app-web', 'password')}`);
+      await showRotation('app-web', 'password', 'vault-password-v1', 'vault-password-v2', async () => {
+        await bao.writeKv2('secret', 'prod/web', { password: 'vault-password-v2' });
+      });
+      const logins = await controller.metrics.total(controller.metrics.providerLogins, { provider: 'vault' });
+      say(`Vault logins so far: ${logins} (one token for the store, renewed in the background, revoked at shutdown)`);
+
       step('Status, as `kubectl get externalsecrets -n demo` shows it');
       const list = (await custom.listNamespacedCustomObject({ ...group, plural: 'externalsecrets' })) as {
         items: ExternalSecret[];
@@ -239,7 +281,7 @@ export const command = {
         say((JSON.parse(String(err.body)) as { message: string }).message);
       }
 
-      step('Done: stopping the controller, the API server, etcd and moto');
+      step('Done: stopping the controller, the API server, etcd, moto and OpenBao');
       return 0;
     } finally {
       stop.abort();
