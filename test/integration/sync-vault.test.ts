@@ -220,6 +220,20 @@ describe('Vault / OpenBao', () => {
     await o.waitForSecret('via-kubernetes', (d) => d.v === 'reviewed', 'a read after Kubernetes login');
     expect(await logins({ method: 'kubernetes', outcome: 'ok' })).toBe(1);
 
+    // The legacy form: a ServiceAccount token kept in a Secret.
+    const minted = await o.core.createNamespacedServiceAccountToken({
+      namespace: o.namespace,
+      name: 'ferry-vault',
+      body: { spec: { audiences: ['vault'], expirationSeconds: 3600 } },
+    });
+    const creds = await credentials({ token: minted.status?.token ?? '' });
+    const legacy = await vaultStore({ kubernetes: { role: 'ferry', secretRef: { name: creds, key: 'token' } } });
+    await o.externalSecret('via-kubernetes-secret', {
+      secretStoreRef: { name: legacy },
+      data: [{ secretKey: 'v', remoteRef: { key: 'via-kubernetes', property: 'v' } }],
+    });
+    await o.waitForSecret('via-kubernetes-secret', (d) => d.v === 'reviewed', 'a read with a stored token');
+
     // A token with the API server's default audience is refused by the role, and said so.
     const wrong = await vaultStore({ kubernetes: { role: 'ferry', serviceAccountRef: { name: 'ferry-vault' } } });
     await o.externalSecret('wrong-audience', {
@@ -368,9 +382,10 @@ describe('Vault / OpenBao', () => {
     // The root namespace holds a different value under the same path: a missing header would read it.
     await bao.writeKv2('secret', 'app', { v: 'root-namespace' });
     const { roleId, secretId } = await team.appRole('ns-role', ['reader']);
-    const creds = await credentials({ 'secret-id': secretId });
+    // The role ID from a Secret too (roleRef), as most GitOps setups keep it.
+    const creds = await credentials({ 'role-id': roleId, 'secret-id': secretId });
     const store = await vaultStore(
-      { appRole: { roleId, secretRef: { name: creds, key: 'secret-id' } } },
+      { appRole: { roleRef: { name: creds, key: 'role-id' }, secretRef: { name: creds, key: 'secret-id' } } },
       { namespace: 'team-a' },
     );
     await o.externalSecret('namespaced', {

@@ -85,7 +85,11 @@ export class VaultSession {
     this.closed = true;
     this.token = undefined;
     clearTimeout(this.renewal);
-    if (!token?.ours) return;
+    if (token) await this.revokeToken(token);
+  }
+
+  private async revokeToken(token: Token): Promise<void> {
+    if (!token.ours) return;
     await this.http
       .send({
         method: 'POST',
@@ -103,7 +107,9 @@ export class VaultSession {
 
   /** Makes `token` the current one and schedules its renewal at two thirds of its TTL. */
   private adopt(token: Token): Token {
-    this.token = token;
+    // A login that finished after close: its token is nobody's, so it is revoked at once.
+    if (this.closed) void this.revokeToken(token);
+    else this.token = token;
     clearTimeout(this.renewal);
     this.renewal = undefined;
     if (this.closed || !token.ours || !token.renewable || token.ttlMs <= 0) return token;
