@@ -1,4 +1,7 @@
-// Flags → one validated Config for `ferry controller`. Nothing else reads process.env for settings.
+// Flags → one validated Config for `ferry controller` and one for `ferry csi-node`. Nothing else
+// reads process.env for settings.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from './api/duration.ts';
 
@@ -80,6 +83,96 @@ export function parseControllerConfig(argv: string[]): Config {
     metricsAddr: address(values['metrics-addr']),
     kubeQps: positive('kube-qps', values['kube-qps'], 50),
     kubeBurst: Math.floor(positive('kube-burst', values['kube-burst'], 100)),
+    providerQps: positive('provider-qps', values['provider-qps'], 20),
+    providerBurst: Math.floor(positive('provider-burst', values['provider-burst'], 40)),
+    shareWindowMs,
+  };
+}
+
+export interface CsiNodeConfig {
+  kubeconfig?: string;
+  nodeName: string;
+  socketPath: string;
+  dataDir: string;
+  protoDir: string;
+  registrationDir?: string;
+  logLevel: string;
+  metricsAddr: { host: string; port: number } | undefined;
+  kubeQps: number;
+  kubeBurst: number;
+  providerQps: number;
+  providerBurst: number;
+  shareWindowMs: number;
+}
+
+/** Where the image keeps the CSI protocol files; from source, the provisioning cache. */
+function defaultProtoDir(env: NodeJS.ProcessEnv): string {
+  if (env.FERRY_PROTO_DIR) return env.FERRY_PROTO_DIR;
+  const cache = env.FERRY_CACHE ?? join(homedir(), '.cache', 'ferry');
+  return join(cache, 'proto', 'csi-v1.12.0');
+}
+
+export const CSI_NODE_USAGE = `usage: ferry csi-node [flags]
+  --node-name NAME           this node's name (default: $NODE_NAME)
+  --endpoint PATH            unix socket the CSI services listen on (default /csi/csi.sock)
+  --data-dir DIR             where mounted volumes are recorded across restarts (default /var/lib/ferry-csi)
+  --proto-dir DIR            directory with csi.proto and pluginregistration.proto (default: $FERRY_PROTO_DIR,
+                             else the provisioning cache ~/.cache/ferry/proto/csi-v1.12.0)
+  --registration-dir DIR     register with the kubelet through its plugins_registry directory
+                             (e.g. /var/lib/kubelet/plugins_registry), instead of node-driver-registrar
+  --kubeconfig PATH          kubeconfig to use (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)
+  --log-level LEVEL          trace|debug|info|warn|error (default info)
+  --metrics-addr HOST:PORT   serve /metrics, /healthz and /readyz (default :8081; "0" disables)
+  --kube-qps N / --kube-burst N          API-server requests (default 20 / 40)
+  --provider-qps N / --provider-burst N  provider calls per store (default 20 / 40)
+  --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)`;
+
+export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): CsiNodeConfig {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      'node-name': { type: 'string' },
+      endpoint: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'proto-dir': { type: 'string' },
+      'registration-dir': { type: 'string' },
+      kubeconfig: { type: 'string' },
+      'log-level': { type: 'string' },
+      'metrics-addr': { type: 'string' },
+      'kube-qps': { type: 'string' },
+      'kube-burst': { type: 'string' },
+      'provider-qps': { type: 'string' },
+      'provider-burst': { type: 'string' },
+      'shared-read-window': { type: 'string' },
+    },
+  });
+  const nodeName = values['node-name'] ?? env.NODE_NAME;
+  if (!nodeName)
+    throw new ConfigError('--node-name (or $NODE_NAME) is required: the name of the node this plugin serves');
+  const level = values['log-level'] ?? 'info';
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(level)) {
+    throw new ConfigError(`--log-level must be one of trace, debug, info, warn, error; got "${level}"`);
+  }
+  let shareWindowMs: number;
+  try {
+    shareWindowMs = parseDuration(values['shared-read-window'] ?? '60s');
+  } catch (err) {
+    throw new ConfigError(`--shared-read-window: ${(err as Error).message}`);
+  }
+  const endpoint = (values.endpoint ?? '/csi/csi.sock').replace(/^unix:\/\//, '');
+  if (!endpoint.startsWith('/')) throw new ConfigError(`--endpoint must be an absolute socket path, got "${endpoint}"`);
+  return {
+    kubeconfig: values.kubeconfig,
+    nodeName,
+    socketPath: endpoint,
+    dataDir: values['data-dir'] ?? '/var/lib/ferry-csi',
+    protoDir: values['proto-dir'] ?? defaultProtoDir(env),
+    registrationDir: values['registration-dir'],
+    logLevel: level,
+    metricsAddr: address(values['metrics-addr'] ?? ':8081'),
+    kubeQps: positive('kube-qps', values['kube-qps'], 20),
+    kubeBurst: Math.floor(positive('kube-burst', values['kube-burst'], 40)),
     providerQps: positive('provider-qps', values['provider-qps'], 20),
     providerBurst: Math.floor(positive('provider-burst', values['provider-burst'], 40)),
     shareWindowMs,

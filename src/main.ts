@@ -12,6 +12,7 @@ interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   crds: async () => (await import('./cli/crds.ts')).command,
   controller: async () => (await import('./cli/controller.ts')).command,
+  'csi-node': async () => (await import('./cli/csi-node.ts')).command,
   demo: async () => (await import('./cli/demo.ts')).command,
 };
 

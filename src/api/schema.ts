@@ -20,6 +20,7 @@ export interface JSONSchemaProps {
   minLength?: number;
   maxLength?: number;
   minimum?: number;
+  maximum?: number;
   maxItems?: number;
   minItems?: number;
   maxProperties?: number;
@@ -81,7 +82,7 @@ export function enumOf<const V extends readonly string[]>(description: string, v
 
 export function integer(
   description: string,
-  opts: { format?: 'int32' | 'int64'; minimum?: number } = {},
+  opts: { format?: 'int32' | 'int64'; minimum?: number; maximum?: number } = {},
 ): Field<number> {
   return field({ type: 'integer', description, ...opts });
 }

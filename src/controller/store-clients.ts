@@ -37,6 +37,14 @@ const SHUTDOWN_CLOSE_MS = 5_000;
 /** A store reference that needs the consuming ExternalSecret's namespace, used where there is none. */
 export class NeedsConsumerNamespaceError extends Error {}
 
+/** A pod's own identity (CSI volumes): the ServiceAccount tokens kubelet minted for it. */
+export interface WorkloadIdentity {
+  /** `namespace/serviceAccount`. */
+  key: string;
+  /** The current token for `audience` ('' is the API server's own audience). Throws ProviderError. */
+  token(audience: string): string;
+}
+
 export class StoreClients {
   private readonly handles = new Map<string, CachedHandle>();
   private readonly budgets = new Map<string, TokenBucket>();
@@ -50,16 +58,18 @@ export class StoreClients {
    * A client for `store` as used from `consumerNamespace` (the ExternalSecret's namespace;
    * empty when validating a ClusterSecretStore on its own).
    */
-  handle(store: AnyStore, consumerNamespace: string): Promise<StoreHandle> {
+  handle(store: AnyStore, consumerNamespace: string, workload?: WorkloadIdentity): Promise<StoreHandle> {
     const { provider, spec } = selectProvider(store.spec.provider);
     const defaultNamespace = store.kind === 'SecretStore' ? (store.metadata.namespace ?? '') : consumerNamespace;
     const uid = store.metadata.uid ?? `${store.kind}/${store.metadata.namespace}/${store.metadata.name}`;
-    const key = `${uid}/${store.metadata.generation ?? 0}/${provider.identity(spec, defaultNamespace)}`;
+    const pod = workload && provider.usesServiceAccountToken?.(spec) ? workload : undefined;
+    const who = `${provider.identity(spec, defaultNamespace)}${pod ? `|pod=${pod.key}` : ''}`;
+    const key = `${uid}/${store.metadata.generation ?? 0}/${who}`;
     const cached = this.handles.get(key);
     if (cached && (cached.lasting || Date.now() - cached.createdAt < this.opts.clientTtlMs)) return cached.handle;
     if (cached) this.retire(key, cached);
 
-    const ctx = this.context(store, defaultNamespace, provider.name);
+    const ctx = this.context(store, defaultNamespace, provider.name, pod);
     const handle = provider
       .createClient(spec, ctx)
       .then((client): StoreHandle => ({ key, providerName: provider.name, client, budget: this.budget(uid) }));
@@ -114,7 +124,12 @@ export class StoreClients {
     return bucket;
   }
 
-  private context(store: AnyStore, defaultNamespace: string, provider: string): StoreContext {
+  private context(
+    store: AnyStore,
+    defaultNamespace: string,
+    provider: string,
+    pod: WorkloadIdentity | undefined,
+  ): StoreContext {
     const { kube, metrics } = this.opts;
     const namespaceOf = (ref: { namespace?: string }, what: string) => {
       const ns = resolveNamespace(ref, defaultNamespace);
@@ -150,8 +165,10 @@ export class StoreClients {
         metrics.providerLogins.inc({ provider, method, outcome });
       },
       async requestToken(ref: ServiceAccountRef, defaultAudiences: string[], expirationSeconds = 600) {
-        const ns = namespaceOf(ref, `ServiceAccount reference "${ref.name}"`);
         const audiences = ref.audiences?.length ? ref.audiences : defaultAudiences;
+        // A pod's volume authenticates as the pod: its own token, for the audience the store asks.
+        if (pod) return pod.token(audiences[0] ?? '');
+        const ns = namespaceOf(ref, `ServiceAccount reference "${ref.name}"`);
         try {
           return await kube.requestToken(ns, ref.name, audiences, expirationSeconds);
         } catch (err) {

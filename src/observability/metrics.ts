@@ -81,6 +81,27 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly csiVolumes = new Gauge({
+    name: 'ferry_csi_volumes',
+    help: 'Volumes the CSI node plugin has mounted and keeps fresh.',
+    registers: [this.registry],
+  });
+
+  readonly csiPublishSeconds = new Histogram({
+    name: 'ferry_csi_publish_duration_seconds',
+    help: 'NodePublishVolume duration, by result (mounted, republished, or an error class).',
+    labelNames: ['result'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly csiRotations = new Counter({
+    name: 'ferry_csi_rotations_total',
+    help: 'Refreshes of mounted volumes, by result (changed, unchanged, or an error class).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   /** Sum of a counter's values whose labels match `where`, for tests and the benchmark. */
   async total(metric: Counter<string>, where: Record<string, string> = {}): Promise<number> {
     const { values } = await metric.get();

@@ -88,6 +88,12 @@ export interface Provider<Spec> {
    * references resolve in. Reads are shared only between clients with the same identity.
    */
   identity(spec: Spec, defaultNamespace: string): string;
+  /**
+   * The store authenticates with a ServiceAccount token (StoreContext.requestToken). Where a pod's
+   * own token is at hand (the CSI driver), that token is used instead, and reads are shared only
+   * between pods of the same ServiceAccount.
+   */
+  usesServiceAccountToken?(spec: Spec): boolean;
   createClient(spec: Spec, ctx: StoreContext): Promise<ProviderClient>;
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds or installs every server the test bed runs, cached by version outside the repo.
 # Each tool lands at $FERRY_CACHE/bin/<tool>-<version>; an existing file is never rebuilt.
-# Usage: provision.sh [tool ...]   (default: all). Tools: etcd kube-apiserver moto openbao
+# Usage: provision.sh [tool ...]   (default: all). Tools: etcd kube-apiserver moto openbao csi-protos csi-sanity
 set -euo pipefail
 
 FERRY_CACHE=${FERRY_CACHE:-$HOME/.cache/ferry}
@@ -110,6 +110,40 @@ install_openbao() {
   say "OpenBao ready: $BIN/bao-$OPENBAO_VERSION ($("$elf" version 2>/dev/null | head -n1))"
 }
 
+# The protocol files the CSI node plugin loads at run time, from the Go modules that publish them
+# (csi.proto of the CSI spec, and the kubelet's plugin-registration API), never copied into the repo.
+fetch_csi_protos() {
+  local out=$FERRY_CACHE/proto/csi-$CSI_SPEC_VERSION log=$LOGS/fetch-csi-protos-$CSI_SPEC_VERSION.log
+  [ -f "$out/csi.proto" ] && [ -f "$out/pluginregistration.proto" ] && return 0
+  say "fetching csi.proto $CSI_SPEC_VERSION and the kubelet plugin-registration API (Go module proxy) — log: $log"
+  : >"$log"
+  local spec kubelet
+  spec=$(go mod download -json "github.com/container-storage-interface/spec@$CSI_SPEC_VERSION" 2>>"$log" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') \
+    || { say "FAILED to download the CSI spec module. Read $log"; exit 1; }
+  kubelet=$(go mod download -json "k8s.io/kubelet@v0.${K8S_VERSION#v1.}" 2>>"$log" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') \
+    || { say "FAILED to download k8s.io/kubelet. Read $log"; exit 1; }
+  mkdir -p "$out.tmp"
+  cp "$spec/csi.proto" "$spec/LICENSE" "$out.tmp/"
+  cp "$kubelet/pkg/apis/pluginregistration/v1/api.proto" "$out.tmp/pluginregistration.proto"
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  say "CSI protocol files ready: $out"
+}
+
+build_csi_sanity() {
+  local out=$BIN/csi-sanity-$CSI_SANITY_VERSION log=$LOGS/build-csi-sanity-$CSI_SANITY_VERSION.log
+  [ -x "$out" ] && return 0
+  say "building csi-sanity $CSI_SANITY_VERSION (about 1 min) — log: $log"
+  : >"$log"
+  local gobin=$SRC/csi-sanity-$CSI_SANITY_VERSION
+  rm -rf "$gobin" && mkdir -p "$gobin"
+  GOBIN=$gobin run_logged csi-sanity "$log" go install -trimpath -ldflags='-s -w' \
+    "github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity@$CSI_SANITY_VERSION"
+  mv "$gobin/csi-sanity" "$out"
+  say "csi-sanity ready: $out"
+}
+
 # Prerequisites from Debian when missing (the machine image has them; a slimmer one may not).
 need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
@@ -124,7 +158,7 @@ command -v go >/dev/null || { say "Go (1.25+) is required to build etcd and kube
 command -v python3 >/dev/null || { say "python3 (3.10+) is required for moto and OpenBao"; exit 1; }
 
 tools=("$@")
-[ ${#tools[@]} -eq 0 ] && tools=(moto openbao etcd kube-apiserver)
+[ ${#tools[@]} -eq 0 ] && tools=(moto openbao csi-protos etcd kube-apiserver csi-sanity)
 
 # One provision at a time per cache: concurrent runs wait instead of racing on the same files.
 exec 9>"$FERRY_CACHE/.provision.lock"
@@ -136,6 +170,8 @@ for t in "${tools[@]}"; do
     kube-apiserver) build_kube_apiserver ;;
     moto) install_moto ;;
     openbao) install_openbao ;;
+    csi-protos) fetch_csi_protos ;;
+    csi-sanity) build_csi_sanity ;;
     *) say "unknown tool: $t"; exit 2 ;;
   esac
 done

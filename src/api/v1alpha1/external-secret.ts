@@ -80,12 +80,47 @@ const template = object('Shape of the Secret Ferry writes.', {
   }),
 });
 
+const FILE_MODE = { format: 'int32' as const, minimum: 0, maximum: 0o777 };
+/** Relative path segments that are neither `.`, `..` nor start with `..` (a pattern: CEL would cost too much). */
+const SEGMENT = '(?:[^/.][^/]*|\\.[^/.][^/]*)';
+export const FILE_PATH_PATTERN = `^${SEGMENT}(?:/${SEGMENT})*$`;
+
+const files = object(
+  'How the Ferry CSI driver lays the keys out as files in a pod volume (a pod names this ExternalSecret in its csi volumeAttributes). Unset: every key becomes a file named after it, mode 0644. Combine with creationPolicy None to deliver files only, with no Secret in etcd.',
+  {
+    defaultMode: integer(
+      'Permission bits of files without their own mode, 0 to 0777 (YAML reads a leading 0 as octal: 0440). Default 0644.',
+      FILE_MODE,
+    ),
+    items: arrayOf(
+      'Keys to write and where. When set, only the listed keys become files, as with the items of a Secret volume.',
+      object('One key and its file.', {
+        key: required(
+          string('The key of the rendered data (a secretKey, or a key from dataFrom).', {
+            pattern: SECRET_KEY_PATTERN,
+            minLength: 1,
+            maxLength: 253,
+          }),
+        ),
+        path: required(
+          string(
+            'File path relative to the volume root, e.g. db/password: no leading /, no empty, . or .. segments, and no segment starting with .. (reserved for the atomic-swap directories).',
+            { minLength: 1, maxLength: 1024, pattern: FILE_PATH_PATTERN },
+          ),
+        ),
+        mode: integer('Permission bits of this file, 0 to 0777. Default: defaultMode.', FILE_MODE),
+      }),
+      { listMapKeys: ['path'], maxItems: 500 },
+    ),
+  },
+);
+
 const target = object(
   'The Kubernetes Secret that receives the values. Defaults: name = the ExternalSecret name, creationPolicy Owner, deletionPolicy Retain.',
   {
     name: string('Name of the Secret. Defaults to the ExternalSecret name.', { maxLength: 253 }),
     creationPolicy: enumOf(
-      'Owner (default): create the Secret and make the ExternalSecret its owner, so it is garbage-collected with it. Orphan: create it without an owner. Merge: only write keys into a Secret that already exists, keeping its other keys. None: write no Secret (values are delivered by the CSI driver only).',
+      'Owner (default): create the Secret and make the ExternalSecret its owner, so it is garbage-collected with it. Orphan: create it without an owner. Merge: only write keys into a Secret that already exists, keeping its other keys. None: write no Secret; the values reach pods only as files through the Ferry CSI driver (see target.files), never stored in etcd.',
       ['Owner', 'Orphan', 'Merge', 'None'] as const,
     ),
     deletionPolicy: enumOf(
@@ -96,6 +131,7 @@ const target = object(
       'Write an immutable Secret. A changed value replaces the Secret (delete and re-create) because the API forbids editing it; pods see the new value after they restart.',
     ),
     template,
+    files,
   },
   {
     validations: [

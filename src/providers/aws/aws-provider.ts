@@ -41,6 +41,8 @@ export const awsProvider: Provider<AwsSpec> = {
     return `${spec.region}|${spec.role ?? ''}|${spec.externalID ?? ''}|${spec.prefix ?? ''}|${who}`;
   },
 
+  usesServiceAccountToken: (spec) => spec.auth?.jwt !== undefined,
+
   async createClient(spec, ctx): Promise<ProviderClient> {
     const credentials = await awsCredentials(spec, ctx);
     const common = {

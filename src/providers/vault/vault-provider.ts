@@ -66,6 +66,9 @@ export const vaultProvider: Provider<VaultSpec> = {
     return `${spec.server}|${spec.namespace ?? ''}|${spec.auth.namespace ?? ''}|${ca}|${credentialsIdentity(spec, ns)}`;
   },
 
+  usesServiceAccountToken: ({ auth }) =>
+    auth.kubernetes?.serviceAccountRef !== undefined || auth.jwt?.kubernetesServiceAccountToken !== undefined,
+
   async createClient(spec, ctx): Promise<ProviderClient> {
     const http = new VaultHttp({
       server: spec.server,

@@ -1,0 +1,188 @@
+// `ferry csi-node` wired together: watches of ExternalSecrets and stores (as the controller has),
+// the volumes of this node (restored from disk after a restart), the CSI gRPC server, and the
+// optional self-registration with the kubelet.
+
+import type { Server } from '@grpc/grpc-js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import {
+  API_VERSION,
+  type ClusterSecretStore,
+  type ExternalSecret,
+  type SecretStore,
+} from '../../api/v1alpha1/types.ts';
+import type { StoreLookup } from '../../controller/externalsecret/resolve-store.ts';
+import { objectVersion } from '../../controller/status.ts';
+import { StoreClients } from '../../controller/store-clients.ts';
+import { KubeClient } from '../../kube/client.ts';
+import { Informer } from '../../kube/informer.ts';
+import { shareDispatcher } from '../../kube/kubeconfig.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { Metrics } from '../../observability/metrics.ts';
+import { SharedReads } from '../../providers/shared-reads.ts';
+import { serveCsi } from './node-server.ts';
+import { loadCsiServices } from './protocol.ts';
+import { registerWithKubelet } from './registration.ts';
+import { VolumeManager } from './volumes.ts';
+
+export interface CsiPluginConfig {
+  nodeName: string;
+  /** Path of the CSI unix socket. */
+  socketPath: string;
+  /** Where volume records are kept across restarts. */
+  dataDir: string;
+  /** Directory holding csi.proto and pluginregistration.proto. */
+  protoDir: string;
+  /** The kubelet's plugins_registry directory, to register without node-driver-registrar. */
+  registrationDir?: string;
+  kubeQps: number;
+  kubeBurst: number;
+  providerQps: number;
+  providerBurst: number;
+  shareWindowMs: number;
+  version: string;
+}
+
+export class CsiPlugin {
+  readonly metrics: Metrics;
+  readonly volumes: VolumeManager;
+  ready = false;
+  /** Resolves once the kubelet accepted the registration (when registrationDir is set). */
+  registered: Promise<void> = Promise.resolve();
+  private readonly config: CsiPluginConfig;
+  private readonly logger: Logger;
+  private readonly externalSecrets: Informer<ExternalSecret>;
+  private readonly secretStores: Informer<SecretStore>;
+  private readonly clusterSecretStores: Informer<ClusterSecretStore>;
+  private readonly clients: StoreClients;
+  private readonly stop = new AbortController();
+
+  constructor(kc: KubeConfig, config: CsiPluginConfig, logger: Logger, metrics = new Metrics()) {
+    shareDispatcher(kc);
+    this.config = config;
+    this.logger = logger;
+    this.metrics = metrics;
+    const kube = new KubeClient(kc, { qps: config.kubeQps, burst: config.kubeBurst, metrics });
+    const common = { kc, logger, metrics };
+    const path = (plural: string) => `/apis/${API_VERSION}/${plural}`;
+    this.externalSecrets = new Informer({ ...common, path: path('externalsecrets'), resource: 'externalsecrets' });
+    this.secretStores = new Informer({ ...common, path: path('secretstores'), resource: 'secretstores' });
+    this.clusterSecretStores = new Informer({
+      ...common,
+      path: path('clustersecretstores'),
+      resource: 'clustersecretstores',
+    });
+    const reads = new SharedReads({ metrics, logger, signal: this.stop.signal });
+    this.clients = new StoreClients({
+      kube,
+      sharedReads: reads,
+      logger,
+      metrics,
+      providerQps: config.providerQps,
+      providerBurst: config.providerBurst,
+    });
+    const namespaceLabels = new Map<string, { labels: Record<string, string>; at: number }>();
+    const stores: StoreLookup = {
+      secretStore: (ns, name) => this.secretStores.get(`${ns}/${name}`),
+      clusterSecretStore: (name) => this.clusterSecretStores.get(name),
+      namespaceLabels: async (ns) => {
+        const cached = namespaceLabels.get(ns);
+        if (cached && Date.now() - cached.at < 30_000) return cached.labels;
+        const labels = (await kube.readNamespace(ns)).metadata?.labels ?? {};
+        namespaceLabels.set(ns, { labels, at: Date.now() });
+        return labels;
+      },
+    };
+    this.volumes = new VolumeManager({
+      dataDir: config.dataDir,
+      source: { stores, clients: this.clients, reads, shareWindowMs: config.shareWindowMs },
+      externalSecret: (ns, name) => this.externalSecrets.get(`${ns}/${name}`),
+      metrics,
+      logger,
+    });
+  }
+
+  /** Serves until `signal` aborts. Volumes stay mounted: their pods still use them. */
+  async run(signal: AbortSignal): Promise<void> {
+    const stop = this.stop.signal;
+    signal.addEventListener('abort', () => this.stop.abort(signal.reason), { once: true });
+    const services = loadCsiServices(this.config.protoDir);
+    this.wire();
+    const loops = [this.externalSecrets, this.secretStores, this.clusterSecretStores].map((i) => i.run(stop));
+    await Promise.race([
+      Promise.all([this.externalSecrets.synced, this.secretStores.synced, this.clusterSecretStores.synced]),
+      aborted(stop),
+    ]);
+    const servers: Server[] = [];
+    if (!stop.aborted) {
+      const restored = await this.volumes.restore();
+      servers.push(
+        await serveCsi(this.config.socketPath, {
+          services,
+          volumes: this.volumes,
+          nodeName: this.config.nodeName,
+          version: this.config.version,
+          metrics: this.metrics,
+          logger: this.logger,
+        }),
+      );
+      if (this.config.registrationDir) {
+        const registration = await registerWithKubelet({
+          services,
+          registrationDir: this.config.registrationDir,
+          csiSocket: this.config.socketPath,
+          logger: this.logger,
+        });
+        servers.push(registration.server);
+        this.registered = registration.registered;
+      }
+      this.ready = true;
+      this.logger.info(
+        { node: this.config.nodeName, socket: this.config.socketPath, restored },
+        'CSI node plugin started',
+      );
+    }
+    await Promise.all([this.volumes.run(stop), ...loops]);
+    this.ready = false;
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.tryShutdown(() => resolve()))));
+    await this.clients.closeAll();
+    this.logger.info('CSI node plugin stopped');
+  }
+
+  private wire(): void {
+    this.externalSecrets.on({
+      update: (es, old) => {
+        if (objectVersion(es) !== objectVersion(old)) {
+          this.volumes.externalSecretChanged(es.metadata.namespace ?? '', es.metadata.name ?? '');
+        }
+      },
+      add: (es) => this.volumes.externalSecretChanged(es.metadata.namespace ?? '', es.metadata.name ?? ''),
+    });
+    const storeChanged = (store: SecretStore | ClusterSecretStore) => {
+      this.clients.forgetStore(store.metadata.uid ?? '');
+      const kind = store.kind;
+      const name = store.metadata.name;
+      this.volumes.refreshAll((record) => {
+        const es = this.externalSecrets.get(`${record.namespace}/${record.externalSecret}`);
+        const ref = es?.spec.secretStoreRef;
+        if (!ref || ref.name !== name) return false;
+        const refKind = ref.kind ?? 'SecretStore';
+        return refKind === kind && (kind === 'ClusterSecretStore' || record.namespace === store.metadata.namespace);
+      });
+    };
+    const onStore = {
+      update: (store: SecretStore | ClusterSecretStore, old: SecretStore | ClusterSecretStore) => {
+        if (store.metadata.generation !== old.metadata.generation) storeChanged(store);
+      },
+      delete: storeChanged,
+    };
+    this.secretStores.on(onStore);
+    this.clusterSecretStores.on(onStore);
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}

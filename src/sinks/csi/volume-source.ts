@@ -1,0 +1,84 @@
+// What a volume holds: the same resolve → fetch → render path as the Secret sink, through the
+// shared reads (so every volume and the controller's own reads of a key are one provider call
+// per window), then laid out as files. Any failure throws, before a single file is touched.
+
+import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
+import { describeErrors, fetchRemoteValues } from '../../controller/externalsecret/fetch.ts';
+import { RenderError, readId, remoteReads, renderSecretData } from '../../controller/externalsecret/render.ts';
+import { resolveStore, type StoreLookup, StoreRefError } from '../../controller/externalsecret/resolve-store.ts';
+import { settingsOf } from '../../controller/externalsecret/settings.ts';
+import type { StoreClients, WorkloadIdentity } from '../../controller/store-clients.ts';
+import { ProviderError, type ProviderErrorKind } from '../../providers/provider.ts';
+import type { SharedReads } from '../../providers/shared-reads.ts';
+import type { FileEntry } from './atomic-writer.ts';
+import { FileMappingError, volumeFiles } from './volume-files.ts';
+
+export interface VolumeSourceDeps {
+  stores: StoreLookup;
+  clients: StoreClients;
+  reads: SharedReads;
+  shareWindowMs: number;
+}
+
+export type VolumeErrorKind = ProviderErrorKind | 'BadReference';
+
+export class VolumeSourceError extends Error {
+  readonly kind: VolumeErrorKind;
+  readonly retryAfterMs: number | undefined;
+  constructor(kind: VolumeErrorKind, message: string, retryAfterMs?: number) {
+    super(message);
+    this.name = `VolumeSourceError(${kind})`;
+    this.kind = kind;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+export interface VolumeContent {
+  files: FileEntry[];
+  /** Provider version read for each remote key, when the provider reports one. */
+  versions: Record<string, string>;
+}
+
+/** Reads and renders `es` for a volume of a pod with `workload` identity. */
+export async function readVolumeContent(
+  es: ExternalSecret,
+  workload: WorkloadIdentity,
+  deps: VolumeSourceDeps,
+  started = Date.now(),
+): Promise<VolumeContent> {
+  const namespace = es.metadata.namespace ?? '';
+  let handle: Awaited<ReturnType<StoreClients['handle']>>;
+  try {
+    handle = await deps.clients.handle(await resolveStore(es, deps.stores), namespace, workload);
+  } catch (err) {
+    if (err instanceof StoreRefError) throw new VolumeSourceError('BadReference', err.message);
+    if (err instanceof ProviderError) throw new VolumeSourceError(err.kind, `store: ${err.message}`, err.retryAfterMs);
+    throw new VolumeSourceError('Transient', `store: ${(err as Error).message}`);
+  }
+  const interval = settingsOf(es).refreshIntervalMs;
+  const window = interval > 0 ? Math.min(deps.shareWindowMs, interval / 2) : deps.shareWindowMs;
+  const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, started - window);
+  if (fetched.errors.size > 0) {
+    const errors = [...fetched.errors.values()];
+    if (errors.some((e) => e.kind === 'Denied') && !handle.client.keepsCredentialsFresh)
+      deps.clients.invalidate(handle);
+    // The most actionable class first: a missing key or a refusal says more than a timeout.
+    const order: ProviderErrorKind[] = ['NotFound', 'Denied', 'Invalid', 'Throttled', 'Transient'];
+    const kind = order.find((k) => errors.some((e) => e.kind === k)) ?? 'Transient';
+    const retryAfter = Math.max(0, ...errors.map((e) => e.retryAfterMs ?? 0));
+    throw new VolumeSourceError(kind, describeErrors(fetched), retryAfter || undefined);
+  }
+  try {
+    const files = volumeFiles(es.spec, renderSecretData(es.spec, fetched.values));
+    const versions: Record<string, string> = {};
+    for (const ref of remoteReads(es.spec)) {
+      const version = fetched.values.get(readId(ref))?.versionId;
+      if (version !== undefined) versions[ref.key] = version;
+    }
+    return { files, versions };
+  } catch (err) {
+    if (err instanceof RenderError || err instanceof FileMappingError)
+      throw new VolumeSourceError('Invalid', err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,448 @@
+// The CSI node plugin, called exactly as kubelet calls it (volume context with pod info and
+// ServiceAccount tokens from the real API server), writing real tmpfs mounts: files, modes,
+// fsGroup, atomic rotation under readers, one provider read for many volumes, outages, bad
+// references, unpublish, a plugin restart, per-pod identity against OpenBao, and csi-sanity.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { ServiceError } from '@grpc/grpc-js';
+import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATA_LINK } from '../../src/sinks/csi/atomic-writer.ts';
+import { isMountPoint } from '../../src/sinks/csi/tmpfs.ts';
+import { toolPath } from '../../src/testbed/tools.ts';
+import { call, kubeletContext, type PodLike, publishRequest, type RunningPlugin, startPlugin } from '../support/csi.ts';
+import { Objects } from '../support/objects.ts';
+import {
+  createNamespace,
+  kubeConfigFor,
+  pointAwsSdkAt,
+  testbed,
+  uniqueName,
+  usePrivateMoto,
+  usePrivateOpenBao,
+} from '../support/testbed.ts';
+import { eventually } from '../support/wait.ts';
+
+const run = promisify(execFile);
+const moto = usePrivateMoto();
+const openbao = usePrivateOpenBao();
+let plugin: RunningPlugin;
+let o: Objects;
+let dir: string;
+let sm: SecretsManagerClient;
+
+beforeAll(async () => {
+  const kc = kubeConfigFor(testbed().kube);
+  o = new Objects(kc, await createNamespace(kc, 'csi'));
+  dir = join(testbed().runDir, `csi-${randomBytes(3).toString('hex')}`);
+  pointAwsSdkAt(moto.get().access.endpoint);
+  plugin = await startPlugin(testbed().kube, dir);
+  const { region, endpoint, accessKeyId, secretAccessKey } = moto.get().access;
+  sm = new SecretsManagerClient({ region, endpoint, credentials: { accessKeyId, secretAccessKey } });
+});
+
+afterAll(async () => {
+  // Leave no mount behind, whatever a test did.
+  for (const record of plugin?.plugin.volumes.list() ?? []) {
+    await call(plugin.node, 'NodeUnpublishVolume', { volume_id: record.volumeId, target_path: record.targetPath });
+  }
+  await plugin?.stop();
+});
+
+const pod = (name = uniqueName('pod'), serviceAccount = 'default'): PodLike => ({
+  namespace: o.namespace,
+  name,
+  serviceAccount,
+});
+
+async function fakeStore(data: Record<string, string>): Promise<string> {
+  const name = uniqueName('fake');
+  await o.secretStore(name, { fake: { data: Object.entries(data).map(([key, value]) => ({ key, value })) } });
+  return name;
+}
+
+async function awsStore(): Promise<string> {
+  const name = uniqueName('aws');
+  const { accessKeyId, secretAccessKey, region } = moto.get().access;
+  await o.core.createNamespacedSecret({
+    namespace: o.namespace,
+    body: { metadata: { name }, stringData: { id: accessKeyId, secret: secretAccessKey } },
+  });
+  await o.secretStore(name, {
+    aws: {
+      region,
+      auth: {
+        secretRef: { accessKeyIDSecretRef: { name, key: 'id' }, secretAccessKeySecretRef: { name, key: 'secret' } },
+      },
+    },
+  });
+  return name;
+}
+
+/** Publishes a volume for `p` and returns its target path. */
+async function publish(
+  externalSecret: string,
+  p: PodLike = pod(),
+  opts: { gid?: number; audiences?: string[] } = {},
+): Promise<{ volumeId: string; target: string }> {
+  const volumeId = `csi-${randomBytes(8).toString('hex')}`;
+  const target = join(dir, 'pods', volumeId, 'mount');
+  await mkdir(join(dir, 'pods', volumeId), { recursive: true });
+  const context = await kubeletContext(testbed().kube, p, externalSecret, opts.audiences);
+  await call(plugin.node, 'NodePublishVolume', publishRequest(volumeId, target, context, opts.gid));
+  return { volumeId, target };
+}
+
+async function publishError(
+  externalSecret: string,
+  p: PodLike = pod(),
+): Promise<{ err: ServiceError; target: string }> {
+  const volumeId = `csi-${randomBytes(8).toString('hex')}`;
+  const target = join(dir, 'pods', volumeId, 'mount');
+  await mkdir(join(dir, 'pods', volumeId), { recursive: true });
+  const context = await kubeletContext(testbed().kube, p, externalSecret);
+  const err = await call(plugin.node, 'NodePublishVolume', publishRequest(volumeId, target, context)).then(
+    () => undefined,
+    (e: ServiceError) => e,
+  );
+  if (!err) throw new Error(`publishing ${externalSecret} succeeded`);
+  return { err, target };
+}
+
+const text = (path: string) => readFile(path, 'utf8');
+
+describe('CSI node plugin', () => {
+  it('answers Identity and Node capability calls as a node-only plugin', async () => {
+    expect(await call(plugin.identity, 'GetPluginInfo', {})).toMatchObject({ name: 'csi.ferry.dev' });
+    expect(await call(plugin.identity, 'Probe', {})).toMatchObject({ ready: { value: true } });
+    const caps = await call<{ capabilities: { rpc: { type: string } }[] }>(plugin.node, 'NodeGetCapabilities', {});
+    expect(caps.capabilities.map((c) => c.rpc.type)).toEqual(['VOLUME_MOUNT_GROUP']);
+    expect(await call(plugin.node, 'NodeGetInfo', {})).toMatchObject({ node_id: 'test-node' });
+  });
+
+  it('mounts a tmpfs with every key as a file, files only (no Secret in etcd)', async () => {
+    const store = await fakeStore({ 'db/password': 'p1', 'db/user': 'app' });
+    await o.externalSecret('files-only', {
+      secretStoreRef: { name: store },
+      target: { creationPolicy: 'None' },
+      data: [
+        { secretKey: 'password', remoteRef: { key: 'db/password' } },
+        { secretKey: 'user', remoteRef: { key: 'db/user' } },
+      ],
+    });
+    const { target } = await publish('files-only');
+    expect(await isMountPoint(target)).toBe(true);
+    const { stdout } = await run('findmnt', ['-n', '-o', 'FSTYPE', target]);
+    expect(stdout.trim()).toBe('tmpfs');
+    expect(await text(join(target, 'password'))).toBe('p1');
+    expect(await text(join(target, 'user'))).toBe('app');
+    expect((await stat(join(target, 'password'))).mode & 0o777).toBe(0o644);
+    expect((await readdir(target)).filter((e) => !e.startsWith('..')).sort()).toEqual(['password', 'user']);
+    expect(await o.secret('files-only')).toBeUndefined();
+  });
+
+  it('lays out target.files items at their paths and modes, owned by the pod fsGroup', async () => {
+    const store = await fakeStore({ key: 'tls-key', cert: 'tls-cert', ignored: 'x' });
+    await o.externalSecret('laid-out', {
+      secretStoreRef: { name: store },
+      target: {
+        creationPolicy: 'None',
+        files: {
+          defaultMode: 0o440,
+          items: [
+            { key: 'key', path: 'tls/tls.key', mode: 0o400 },
+            { key: 'cert', path: 'tls/tls.crt' },
+          ],
+        },
+      },
+      data: [
+        { secretKey: 'key', remoteRef: { key: 'key' } },
+        { secretKey: 'cert', remoteRef: { key: 'cert' } },
+        { secretKey: 'ignored', remoteRef: { key: 'ignored' } },
+      ],
+    });
+    const { target } = await publish('laid-out', pod(), { gid: 3000 });
+    expect(await text(join(target, 'tls/tls.key'))).toBe('tls-key');
+    expect(await text(join(target, 'tls/tls.crt'))).toBe('tls-cert');
+    const key = await stat(join(target, 'tls/tls.key'));
+    const cert = await stat(join(target, 'tls/tls.crt'));
+    // fsGroup: group-owned and group-readable, as kubelet does for read-only volumes.
+    expect([key.gid, cert.gid]).toEqual([3000, 3000]);
+    expect([key.mode & 0o777, cert.mode & 0o777]).toEqual([0o440, 0o440]);
+    expect((await readdir(target)).filter((e) => !e.startsWith('..'))).toEqual(['tls']);
+  });
+
+  it('rotates atomically when the source changes; readers never see a partial or mixed set', async () => {
+    const value = (v: number) => String(v).repeat(32 * 1024);
+    await sm.send(
+      new CreateSecretCommand({ Name: 'csi/pair', SecretString: JSON.stringify({ a: value(0), b: value(0) }) }),
+    );
+    const store = await awsStore();
+    await o.externalSecret('rotating', {
+      secretStoreRef: { name: store },
+      refreshInterval: '1s',
+      target: { creationPolicy: 'None' },
+      dataFrom: [{ extract: { key: 'csi/pair' } }],
+    });
+    const { target, volumeId } = await publish('rotating');
+    let stop = false;
+    const problems: string[] = [];
+    let reads = 0;
+    const reader = (async () => {
+      while (!stop) {
+        const set = await readlink(join(target, DATA_LINK));
+        const [a, b] = await Promise.all([
+          text(join(target, set, 'a')).catch(() => 'gone'),
+          text(join(target, set, 'b')).catch(() => 'gone'),
+        ]);
+        if (a !== 'gone' && b !== 'gone' && a !== b) problems.push('mixed set');
+        const viaName = await text(join(target, 'a'));
+        if (viaName.length !== 32 * 1024) problems.push(`partial read of ${viaName.length} bytes`);
+        reads++;
+      }
+    })();
+    for (let v = 1; v <= 3; v++) {
+      await sm.send(
+        new PutSecretValueCommand({ SecretId: 'csi/pair', SecretString: JSON.stringify({ a: value(v), b: value(v) }) }),
+      );
+      await eventually(`version ${v} in the volume`, async () =>
+        (await text(join(target, 'a'))) === value(v) ? true : undefined,
+      );
+    }
+    stop = true;
+    await reader;
+    expect(reads).toBeGreaterThan(10);
+    expect(problems).toEqual([]);
+    const record = plugin.plugin.volumes.list().find((r) => r.volumeId === volumeId);
+    expect(Object.keys(record?.versions ?? {})).toEqual(['csi/pair']);
+  });
+
+  it('reads each remote key once per refresh for all volumes on the node', async () => {
+    for (const k of ['one', 'two'])
+      await sm.send(new CreateSecretCommand({ Name: `csi/fan/${k}`, SecretString: `${k}-v1` }));
+    const store = await awsStore();
+    await o.externalSecret('fan', {
+      secretStoreRef: { name: store },
+      refreshInterval: '2s',
+      target: { creationPolicy: 'None' },
+      data: [
+        { secretKey: 'one', remoteRef: { key: 'csi/fan/one' } },
+        { secretKey: 'two', remoteRef: { key: 'csi/fan/two' } },
+      ],
+    });
+    const targets = await Promise.all(Array.from({ length: 20 }, () => publish('fan').then((v) => v.target)));
+    const readsOf = () =>
+      plugin.logs
+        .map((l) => JSON.parse(l) as { msg?: string; key?: string })
+        .filter((l) => l.msg === 'provider read' && l.key?.startsWith('csi/fan/')).length;
+    // 20 first mounts: one read per key.
+    expect(readsOf()).toBe(2);
+    const before = readsOf();
+    await sm.send(new PutSecretValueCommand({ SecretId: 'csi/fan/one', SecretString: 'one-v2' }));
+    for (const t of targets) {
+      await eventually('the rotated file in every volume', async () =>
+        (await text(join(t, 'one'))) === 'one-v2' ? true : undefined,
+      );
+    }
+    // One refresh cycle brought the change to all 20: at most one read per key per cycle it took.
+    const cycles = Math.max(1, Math.ceil((readsOf() - before) / 2));
+    expect(readsOf() - before).toBeLessThanOrEqual(2 * cycles);
+    expect(cycles).toBeLessThanOrEqual(3);
+  });
+
+  it('keeps the mounted files untouched while the provider is down, and catches up after', async () => {
+    await sm.send(new CreateSecretCommand({ Name: 'csi/outage', SecretString: 'steady' }));
+    const store = await awsStore();
+    await o.externalSecret('outage', {
+      secretStoreRef: { name: store },
+      refreshInterval: '1s',
+      target: { creationPolicy: 'None' },
+      data: [{ secretKey: 'v', remoteRef: { key: 'csi/outage' } }],
+    });
+    const { target, volumeId } = await publish('outage');
+    const set = await readlink(join(target, DATA_LINK));
+    await moto.get().process.stop();
+    try {
+      await eventually('a failed refresh recorded', async () => {
+        const record = plugin.plugin.volumes.list().find((r) => r.volumeId === volumeId);
+        return record?.lastError?.startsWith('Transient') ? record : undefined;
+      });
+      expect(await text(join(target, 'v'))).toBe('steady');
+      expect(await readlink(join(target, DATA_LINK))).toBe(set);
+    } finally {
+      await moto.get().process.start();
+    }
+    pointAwsSdkAt(moto.get().access.endpoint);
+    await sm.send(new CreateSecretCommand({ Name: 'csi/outage', SecretString: 'after' }));
+    await eventually(
+      'the volume caught up',
+      async () => ((await text(join(target, 'v'))) === 'after' ? true : undefined),
+      30_000,
+    );
+  });
+
+  it('refuses a volume it cannot fill with a clear status, and mounts nothing', async () => {
+    const missing = await publishError('no-such-external-secret');
+    expect(missing.err.code).toBe(9); // FAILED_PRECONDITION
+    expect(missing.err.details).toMatch(/ExternalSecret .*no-such-external-secret does not exist/);
+    expect(await isMountPoint(missing.target)).toBe(false);
+    await expect(stat(missing.target)).rejects.toThrow(/ENOENT/);
+
+    const store = await fakeStore({ present: 'x' });
+    await o.externalSecret('absent-key', {
+      secretStoreRef: { name: store },
+      target: { creationPolicy: 'None' },
+      data: [{ secretKey: 'v', remoteRef: { key: 'absent' } }],
+    });
+    const absent = await publishError('absent-key');
+    expect(absent.err.code).toBe(5); // NOT_FOUND
+    expect(absent.err.details).toMatch(/remote key "absent": NotFound/);
+    expect(await isMountPoint(absent.target)).toBe(false);
+
+    const noEphemeral = await call(plugin.node, 'NodePublishVolume', publishRequest('v', join(dir, 'x'), {})).catch(
+      (e: ServiceError) => e,
+    );
+    expect((noEphemeral as ServiceError).code).toBe(3); // INVALID_ARGUMENT
+    expect((noEphemeral as ServiceError).details).toMatch(/only inline ephemeral volumes/);
+  });
+
+  it('unmounts and removes on NodeUnpublishVolume, and a second call is a no-op', async () => {
+    const store = await fakeStore({ k: 'v' });
+    await o.externalSecret('unpublished', {
+      secretStoreRef: { name: store },
+      target: { creationPolicy: 'None' },
+      data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
+    });
+    const { target, volumeId } = await publish('unpublished');
+    expect(await isMountPoint(target)).toBe(true);
+    await call(plugin.node, 'NodeUnpublishVolume', { volume_id: volumeId, target_path: target });
+    expect(await isMountPoint(target)).toBe(false);
+    await expect(stat(target)).rejects.toThrow(/ENOENT/);
+    await call(plugin.node, 'NodeUnpublishVolume', { volume_id: volumeId, target_path: target });
+    expect(plugin.plugin.volumes.list().some((r) => r.volumeId === volumeId)).toBe(false);
+  });
+
+  it('finds its volumes after a restart and keeps rotating them', async () => {
+    const store = await fakeStore({ k: 'before' });
+    await o.externalSecret('survivor', {
+      secretStoreRef: { name: store },
+      refreshInterval: '1s',
+      target: { creationPolicy: 'None' },
+      data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
+    });
+    const own = await startPlugin(testbed().kube, join(dir, 'restart'));
+    const volumeId = `csi-${randomBytes(8).toString('hex')}`;
+    const target = join(dir, 'restart', 'pods', volumeId);
+    await mkdir(join(dir, 'restart', 'pods'), { recursive: true });
+    const context = await kubeletContext(testbed().kube, pod(), 'survivor');
+    await call(own.node, 'NodePublishVolume', publishRequest(volumeId, target, context));
+    await own.stop();
+    // Stopped: the volume stays mounted for its pod.
+    expect(await isMountPoint(target)).toBe(true);
+    const again = await startPlugin(testbed().kube, join(dir, 'restart'), { dataDir: own.dataDir });
+    try {
+      expect(again.plugin.volumes.list().map((r) => r.volumeId)).toEqual([volumeId]);
+      await o.patch('secretstores', store, { spec: { provider: { fake: { data: [{ key: 'k', value: 'after' }] } } } });
+      await eventually('the restarted plugin rotated the file', async () =>
+        (await text(join(target, 'k'))) === 'after' ? true : undefined,
+      );
+      await call(again.node, 'NodeUnpublishVolume', { volume_id: volumeId, target_path: target });
+      expect(await isMountPoint(target)).toBe(false);
+    } finally {
+      await again.stop();
+    }
+  });
+
+  it("reads with each pod's own ServiceAccount token: a pod gets only what its identity allows", async () => {
+    const bao = openbao.get().admin;
+    const kube = testbed().kube;
+    const rbac = kubeConfigFor(kube).makeApiClient(RbacAuthorizationV1Api);
+    for (const sa of ['reviewer', 'team-a', 'team-b']) {
+      await o.core.createNamespacedServiceAccount({ namespace: o.namespace, body: { metadata: { name: sa } } });
+    }
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: uniqueName('csi-reviewer') },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
+        subjects: [{ kind: 'ServiceAccount', name: 'reviewer', namespace: o.namespace }],
+      },
+    });
+    const reviewer = await o.core.createNamespacedServiceAccountToken({
+      namespace: o.namespace,
+      name: 'reviewer',
+      body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    });
+    await bao.enableAuth('kubernetes', 'kubernetes');
+    await bao.must('POST', 'auth/kubernetes/config', {
+      kubernetes_host: kube.server,
+      kubernetes_ca_cert: kube.caPem,
+      token_reviewer_jwt: reviewer.status?.token,
+      disable_local_ca_jwt: true,
+    });
+    for (const team of ['a', 'b']) {
+      await bao.policy(`team-${team}`, `path "secret/data/team-${team}" { capabilities = ["read"] }`);
+      await bao.must('POST', `auth/kubernetes/role/team-${team}`, {
+        bound_service_account_names: [`team-${team}`],
+        bound_service_account_namespaces: [o.namespace],
+        audience: 'vault',
+        token_policies: [`team-${team}`],
+      });
+      await bao.writeKv2('secret', `team-${team}`, { v: `secret-of-${team}` });
+    }
+    // One store per role; the ServiceAccount named in it is not used for pods: each pod logs in as itself.
+    for (const team of ['a', 'b']) {
+      await o.secretStore(`vault-${team}`, {
+        vault: {
+          server: openbao.get().access.address,
+          path: 'secret',
+          auth: { kubernetes: { role: `team-${team}`, serviceAccountRef: { name: 'reviewer', audiences: ['vault'] } } },
+        },
+      });
+      await o.externalSecret(`team-${team}`, {
+        secretStoreRef: { name: `vault-${team}` },
+        target: { creationPolicy: 'None' },
+        data: [{ secretKey: 'v', remoteRef: { key: `team-${team}`, property: 'v' } }],
+      });
+    }
+    const a = await publish('team-a', pod(uniqueName('a'), 'team-a'), { audiences: ['vault'] });
+    expect(await text(join(a.target, 'v'))).toBe('secret-of-a');
+    const b = await publish('team-b', pod(uniqueName('b'), 'team-b'), { audiences: ['vault'] });
+    expect(await text(join(b.target, 'v'))).toBe('secret-of-b');
+    // A pod of team b naming team a's ExternalSecret logs in as itself, and the role refuses it.
+    const volumeId = `csi-${randomBytes(8).toString('hex')}`;
+    const target = join(dir, 'pods', volumeId);
+    const context = await kubeletContext(kube, pod(uniqueName('b'), 'team-b'), 'team-a', ['vault']);
+    const err = (await call(plugin.node, 'NodePublishVolume', publishRequest(volumeId, target, context)).catch(
+      (e: ServiceError) => e,
+    )) as ServiceError;
+    expect(err.code).toBe(7); // PERMISSION_DENIED
+    expect(err.details).toMatch(/Denied: .*logging in with auth\/kubernetes/);
+    expect(await isMountPoint(target)).toBe(false);
+  });
+
+  it('passes csi-sanity in node-only mode', async () => {
+    const sanity = join(dir, 'sanity');
+    await mkdir(sanity, { recursive: true });
+    const { stdout } = await run(
+      toolPath('csi-sanity'),
+      [
+        `--csi.endpoint=unix://${plugin.socket}`,
+        `--csi.mountdir=${join(sanity, 'mount')}`,
+        `--csi.stagingdir=${join(sanity, 'staging')}`,
+        // Controller suites do not apply to a node-only plugin; "should remove target path" creates its
+        // volume with CreateVolume (a controller call). Unpublish removing the target is tested above.
+        '--ginkgo.skip=\\[(Controller|GroupController) Server\\]|should remove target path',
+        '--ginkgo.no-color',
+      ],
+      { timeout: 120_000 },
+    ).catch((err: { stdout?: string; stderr?: string }) => {
+      throw new Error(`csi-sanity failed:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
+    });
+    expect(stdout).toMatch(/SUCCESS!/);
+    expect(stdout).toMatch(/[1-9]\d* Passed \| 0 Failed/);
+  });
+});

@@ -1,0 +1,147 @@
+// Runs the CSI node plugin in the test process and talks to it as kubelet does: NodePublishVolume
+// with the pod's volume context and ServiceAccount tokens minted by the real API server.
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Client, credentials, type ServiceError } from '@grpc/grpc-js';
+import { CoreV1Api } from '@kubernetes/client-node';
+import pino from 'pino';
+import { CsiPlugin } from '../../src/sinks/csi/csi-plugin.ts';
+import { loadCsiServices } from '../../src/sinks/csi/protocol.ts';
+import type { KubeAccess } from '../../src/testbed/kube-apiserver.ts';
+import { cacheDir } from '../../src/testbed/tools.ts';
+import { kubeConfigFor } from './kubeconfig.ts';
+
+export const PROTO_DIR = join(cacheDir(), 'proto', 'csi-v1.12.0');
+
+export interface RunningPlugin {
+  plugin: CsiPlugin;
+  logs: string[];
+  socket: string;
+  dataDir: string;
+  node: Client;
+  identity: Client;
+  stop(): Promise<void>;
+}
+
+export async function startPlugin(
+  access: KubeAccess,
+  dir: string,
+  opts: { dataDir?: string; registrationDir?: string; nodeName?: string } = {},
+): Promise<RunningPlugin> {
+  await mkdir(dir, { recursive: true });
+  const logs: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => logs.push(line) });
+  const socket = join(dir, `csi-${randomBytes(3).toString('hex')}.sock`);
+  const dataDir = opts.dataDir ?? join(dir, 'data');
+  const plugin = new CsiPlugin(
+    kubeConfigFor(access),
+    {
+      nodeName: opts.nodeName ?? 'test-node',
+      socketPath: socket,
+      dataDir,
+      protoDir: PROTO_DIR,
+      registrationDir: opts.registrationDir,
+      kubeQps: 200,
+      kubeBurst: 400,
+      providerQps: 100,
+      providerBurst: 200,
+      shareWindowMs: 60_000,
+      version: 'test',
+    },
+    logger,
+  );
+  const ac = new AbortController();
+  const done = plugin.run(ac.signal);
+  const deadline = Date.now() + 30_000;
+  while (!plugin.ready) {
+    if (Date.now() > deadline) throw new Error(`CSI plugin did not start:\n${logs.slice(-20).join('')}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const { clients } = loadCsiServices(PROTO_DIR);
+  const make = (ctor: unknown) =>
+    new (ctor as new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => Client)(
+      `unix://${socket}`,
+      credentials.createInsecure(),
+    );
+  const node = make(clients.Node);
+  const identity = make(clients.Identity);
+  return {
+    plugin,
+    logs,
+    socket,
+    dataDir,
+    node,
+    identity,
+    async stop() {
+      node.close();
+      identity.close();
+      ac.abort();
+      await done;
+    },
+  };
+}
+
+/** One unary call through a grpc-js client; rejects with the ServiceError (code, details). */
+export function call<T = Record<string, unknown>>(client: Client, method: string, request: unknown): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const fn = (client as unknown as Record<string, (r: unknown, cb: (e: ServiceError | null, r: T) => void) => void>)[
+      method
+    ];
+    if (!fn) throw new Error(`no method ${method}`);
+    fn.call(client, request, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+export interface PodLike {
+  namespace: string;
+  name: string;
+  serviceAccount: string;
+  uid?: string;
+}
+
+/** The volume context kubelet sends for an inline volume, with tokens for `audiences`. */
+export async function kubeletContext(
+  access: KubeAccess,
+  pod: PodLike,
+  externalSecret: string,
+  audiences: string[] = [],
+): Promise<Record<string, string>> {
+  const core = kubeConfigFor(access).makeApiClient(CoreV1Api);
+  const tokens: Record<string, { token: string; expirationTimestamp: string }> = {};
+  for (const audience of audiences) {
+    const res = await core.createNamespacedServiceAccountToken({
+      namespace: pod.namespace,
+      name: pod.serviceAccount,
+      body: { spec: { audiences: audience ? [audience] : [], expirationSeconds: 3600 } },
+    });
+    tokens[audience] = {
+      token: res.status?.token ?? '',
+      expirationTimestamp: new Date(res.status?.expirationTimestamp ?? Date.now() + 3_600_000).toISOString(),
+    };
+  }
+  const context: Record<string, string> = {
+    externalSecret,
+    'csi.storage.k8s.io/pod.name': pod.name,
+    'csi.storage.k8s.io/pod.namespace': pod.namespace,
+    'csi.storage.k8s.io/pod.uid': pod.uid ?? randomBytes(8).toString('hex'),
+    'csi.storage.k8s.io/serviceAccount.name': pod.serviceAccount,
+    'csi.storage.k8s.io/ephemeral': 'true',
+  };
+  if (audiences.length > 0) context['csi.storage.k8s.io/serviceAccount.tokens'] = JSON.stringify(tokens);
+  return context;
+}
+
+/** A NodePublishVolumeRequest as kubelet builds it for an inline ephemeral volume. */
+export function publishRequest(volumeId: string, targetPath: string, context: Record<string, string>, gid?: number) {
+  return {
+    volume_id: volumeId,
+    target_path: targetPath,
+    volume_capability: {
+      mount: { fs_type: '', mount_flags: [], volume_mount_group: gid === undefined ? '' : String(gid) },
+      access_mode: { mode: 'SINGLE_NODE_WRITER' },
+    },
+    readonly: true,
+    volume_context: context,
+  };
+}
