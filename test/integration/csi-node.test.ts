@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ServiceError } from '@grpc/grpc-js';
-import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { loadYaml, RbacAuthorizationV1Api, StorageV1Api, type V1CSIDriver } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATA_LINK } from '../../src/sinks/csi/atomic-writer.ts';
 import { isMountPoint } from '../../src/sinks/csi/tmpfs.ts';
@@ -28,6 +28,7 @@ import {
 import { eventually } from '../support/wait.ts';
 
 const run = promisify(execFile);
+const CSI_DRIVER_MANIFEST = new URL('../../helm/ferry/templates/csidriver.yaml', import.meta.url).pathname;
 const moto = usePrivateMoto();
 const openbao = usePrivateOpenBao();
 let plugin: RunningPlugin;
@@ -422,6 +423,21 @@ describe('CSI node plugin', () => {
     expect(err.code).toBe(7); // PERMISSION_DENIED
     expect(err.details).toMatch(/Denied: .*logging in with auth\/kubernetes/);
     expect(await isMountPoint(target)).toBe(false);
+  });
+
+  it('ships a CSIDriver object the API server accepts as written', async () => {
+    const manifest = loadYaml<V1CSIDriver>(await readFile(CSI_DRIVER_MANIFEST, 'utf8'));
+    const storage = kubeConfigFor(testbed().kube).makeApiClient(StorageV1Api);
+    await storage.deleteCSIDriver({ name: 'csi.ferry.dev' }).catch(() => undefined);
+    const created = await storage.createCSIDriver({ body: manifest });
+    expect(created.spec).toMatchObject({
+      attachRequired: false,
+      podInfoOnMount: true,
+      requiresRepublish: true,
+      fsGroupPolicy: 'File',
+      volumeLifecycleModes: ['Ephemeral'],
+    });
+    expect(created.spec.tokenRequests?.map((t) => t.audience)).toEqual(['', 'vault', 'sts.amazonaws.com']);
   });
 
   it('passes csi-sanity in node-only mode', async () => {
