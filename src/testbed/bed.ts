@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { type Etcd, startEtcd } from './etcd.ts';
 import { type KubeAccess, type KubeApiServer, startKubeApiServer } from './kube-apiserver.ts';
 import { type AwsAccess, type Moto, startMoto } from './moto.ts';
+import { type NodeInfo, type RunningNode, startNode } from './node/node.ts';
 import { createPki, type Pki } from './pki.ts';
 
 /** What a test needs to reach the bed; plain data so it can cross into test workers. */
@@ -15,6 +16,10 @@ export interface TestBedInfo {
   pkiDir: string;
   kube: KubeAccess;
   aws?: AwsAccess;
+  /** Set when the bed runs a node (kubelet, containerd, kube-controller-manager, kube-scheduler). */
+  node?: NodeInfo;
+  /** Why the requested node did not start; the rest of the bed still runs. */
+  nodeError?: string;
 }
 
 export interface TestBed {
@@ -23,10 +28,16 @@ export interface TestBed {
   etcd: Etcd;
   apiserver: KubeApiServer;
   moto?: Moto;
+  node?: RunningNode;
   stop(): Promise<void>;
 }
 
-export async function startTestBed(opts: { moto?: boolean; runDir?: string } = {}): Promise<TestBed> {
+/**
+ * `node: true` adds a real node (src/testbed/node/) and the ServiceAccount admission plugin. A
+ * node that cannot start (no root, no containerd) does not fail the bed: `info.nodeError` says
+ * why, and whatever needs the node fails with that message.
+ */
+export async function startTestBed(opts: { moto?: boolean; runDir?: string; node?: boolean } = {}): Promise<TestBed> {
   const runDir = opts.runDir ?? join(tmpdir(), `ferry-testbed-${randomBytes(4).toString('hex')}`);
   await mkdir(runDir, { recursive: true });
   const started: { stop(): Promise<void> }[] = [];
@@ -44,14 +55,27 @@ export async function startTestBed(opts: { moto?: boolean; runDir?: string } = {
       startEtcd(runDir).then(track),
       opts.moto ? startMoto(runDir).then(track) : Promise.resolve(undefined),
     ] as const);
-    const apiserver = track(await startKubeApiServer({ runDir, pki, etcdUrl: etcd.url }));
+    const apiserver = track(
+      await startKubeApiServer({ runDir, pki, etcdUrl: etcd.url, serviceAccountAdmission: opts.node }),
+    );
     const info: TestBedInfo = { runDir, etcdUrl: etcd.url, pkiDir: pki.dir, kube: apiserver.access, aws: moto?.access };
+    let node: RunningNode | undefined;
+    if (opts.node) {
+      try {
+        node = await startNode({ runDir, pki, kube: apiserver.access });
+        started.push(node); // stopped before the API server, as the node needs it to stop cleanly
+        info.node = node.info;
+      } catch (err) {
+        info.nodeError = err instanceof Error ? err.message : String(err);
+      }
+    }
     return {
       info,
       pki,
       etcd,
       apiserver,
       moto,
+      node,
       async stop() {
         await stopAll();
         if (!process.env.FERRY_KEEP_TESTBED) await rm(runDir, { recursive: true, force: true });
