@@ -17,6 +17,7 @@ import type { ExternalSecret } from '../api/v1alpha1/types.ts';
 import { Controller } from '../controller/controller.ts';
 import { startTestBed } from '../testbed/bed.ts';
 import { installCrds } from '../testbed/install-crds.ts';
+import { showPodReadingSecret } from './demo-pod.ts';
 
 const NAMESPACE = 'demo';
 const REFRESH = '5s';
@@ -43,8 +44,10 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tim
 export const command = {
   summary: 'sync and rotate Secrets on a local control plane it starts and stops itself',
   async run(): Promise<number> {
-    step('Starting a local control plane (etcd + kube-apiserver) and moto (a local AWS)');
-    const bed = await startTestBed({ moto: true });
+    step(
+      'Starting a local control plane (etcd + kube-apiserver), moto (a local AWS) and a node (kubelet + containerd)',
+    );
+    const bed = await startTestBed({ moto: true, node: true });
     const stop = new AbortController();
     let running: Promise<void> | undefined;
     try {
@@ -53,6 +56,9 @@ export const command = {
       say(`API server  ${bed.info.kube.server}`);
       say(`kubeconfig  ${bed.info.kube.kubeconfigPath}  (kubectl --kubeconfig … get es -A, while the demo runs)`);
       say(`moto        ${aws.endpoint}`);
+      say(
+        bed.info.node ? `node        ${bed.info.node.name} (Ready)` : `node        not started: ${bed.info.nodeError}`,
+      );
       const kc = new KubeConfig();
       kc.loadFromFile(bed.info.kube.kubeconfigPath);
       const core = kc.makeApiClient(CoreV1Api);
@@ -202,6 +208,22 @@ export const command = {
         );
       });
 
+      await showPodReadingSecret(kc, bed.info, {
+        namespace: NAMESPACE,
+        secret: 'app-api',
+        key: 'password',
+        refresh: REFRESH,
+        from: 'aws-password-v2',
+        to: 'aws-password-v3',
+        rotate: async (to) => {
+          await sm.send(
+            new PutSecretValueCommand({ SecretId: 'prod/api', SecretString: JSON.stringify({ password: to }) }),
+          );
+        },
+        step,
+        say,
+      });
+
       step('Status, as `kubectl get externalsecrets -n demo` shows it');
       const list = (await custom.listNamespacedCustomObject({ ...group, plural: 'externalsecrets' })) as {
         items: ExternalSecret[];
@@ -239,7 +261,7 @@ export const command = {
         say((JSON.parse(String(err.body)) as { message: string }).message);
       }
 
-      step('Done: stopping the controller, the API server, etcd and moto');
+      step(`Done: stopping the controller, ${bed.info.node ? 'the node, ' : ''}the API server, etcd and moto`);
       return 0;
     } finally {
       stop.abort();
