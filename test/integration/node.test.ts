@@ -3,7 +3,7 @@
 import { AuthenticationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { acquireHostLock } from '../../src/testbed/node/host-lock.ts';
-import type { NodeInfo } from '../../src/testbed/node/node.ts';
+import { checkHost, type NodeInfo } from '../../src/testbed/node/node.ts';
 import { Pods, requireNode } from '../support/pods.ts';
 import { createNamespace, kubeConfigFor, testbed } from '../support/testbed.ts';
 
@@ -20,6 +20,10 @@ describe('the test bed node', () => {
     expect(n.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
     expect(n.status?.nodeInfo?.kubeletVersion).toBe('v1.35.4');
     expect(n.status?.nodeInfo?.containerRuntimeVersion).toMatch(/^containerd:\/\/1\./);
+  });
+
+  it('fails at once without root, saying why (the tests that need it then fail with that message)', async () => {
+    await expect(checkHost(65534)).rejects.toThrow(/^a real node \(kubelet \+ containerd\) needs root/);
   });
 
   it('refuses a second node on the same machine, naming the lock', async () => {

@@ -65,8 +65,8 @@ async function onPath(command: string): Promise<boolean> {
 }
 
 /** Fails early, naming what is missing and how to get it. */
-async function checkHost(): Promise<void> {
-  if (process.getuid?.() !== 0) {
+export async function checkHost(uid = process.getuid?.()): Promise<void> {
+  if (uid !== 0) {
     throw new Error(
       'a real node (kubelet + containerd) needs root: it mounts volumes, creates cgroups and network namespaces. Run the tests as root.',
     );

@@ -64,5 +64,5 @@ build_node_binaries() {
   )
   for b in "${NODE_BINARIES[@]}"; do mv "$dir/out/$b" "$BIN/$b-$K8S_VERSION"; done
   rm -rf "$dir/out"
-  say "node binaries ready: ${NODE_BINARIES[*]/#/$BIN/} (-$K8S_VERSION)"
+  (IFS=,; say "node binaries ready: $BIN/{${NODE_BINARIES[*]}}-$K8S_VERSION")
 }
