@@ -11,6 +11,8 @@ const run = promisify(execFile);
 
 export const CNI_BIN_DIR = '/usr/lib/cni';
 export const POD_SUBNET = '10.244.0.0/24';
+/** Debian puts runc in /usr/sbin, which a non-login root shell may lack on PATH; containerd finds runc on PATH. */
+export const RUNTIME_PATH = [process.env.PATH ?? '', '/usr/local/sbin', '/usr/sbin', '/sbin'].filter(Boolean).join(':');
 
 export interface Containerd {
   socket: string;
@@ -83,6 +85,7 @@ function cniConflist(dir: string): string {
 export async function ctr(socket: string, args: string[]): Promise<string> {
   const { stdout } = await run('ctr', ['--address', socket, '--namespace', 'k8s.io', ...args], {
     maxBuffer: 16 << 20,
+    env: { ...process.env, PATH: RUNTIME_PATH },
   });
   return stdout;
 }
@@ -96,6 +99,7 @@ export async function startContainerd(dir: string, sandboxImage: string): Promis
     name: 'containerd',
     command: 'containerd',
     args: ['--config', join(dir, 'config.toml'), '--log-level', 'warn'],
+    env: { PATH: RUNTIME_PATH },
     logFile: join(dir, '..', 'containerd.log'),
     probe: () => ctr(socket, ['version']).then(() => true),
     readyTimeoutMs: 30_000,

@@ -7,7 +7,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { KubeAccess } from '../kube-apiserver.ts';
 import type { Pki } from '../pki.ts';
 import type { ServerProcess } from '../server-process.ts';
-import { CNI_BIN_DIR, type Containerd, removeAllContainers, startContainerd } from './containerd.ts';
+import { CNI_BIN_DIR, type Containerd, RUNTIME_PATH, removeAllContainers, startContainerd } from './containerd.ts';
 import {
   deleteBridge,
   killShims,
@@ -52,7 +52,7 @@ function coreApi(kube: KubeAccess): CoreV1Api {
 }
 
 async function onPath(command: string): Promise<boolean> {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
+  for (const dir of RUNTIME_PATH.split(':')) {
     if (
       await access(join(dir, command), constants.X_OK).then(
         () => true,
