@@ -1,6 +1,6 @@
 // creationPolicy decides whether a Secret outlives its ExternalSecret, through the cluster's
 // real garbage collector (kube-controller-manager in the bed's node), not through Ferry.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startController } from '../support/controller.ts';
 import { Objects } from '../support/objects.ts';
 import { requireNode } from '../support/pods.ts';
@@ -9,8 +9,12 @@ import { eventually } from '../support/wait.ts';
 
 let o: Objects;
 
-beforeAll(async () => {
+// Each test, not beforeAll, asks for the node: without one every test fails with the reason.
+beforeEach(() => {
   requireNode();
+});
+
+beforeAll(async () => {
   const kc = kubeConfigFor(testbed().kube);
   o = new Objects(kc, await createNamespace(kc, 'gc'));
 });

@@ -1,20 +1,15 @@
 // The bed's node itself: a Ready kubelet of the bed's version on containerd, one per machine,
 // and pods admitted with a ServiceAccount token as in a real cluster.
 import { AuthenticationV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { acquireHostLock } from '../../src/testbed/node/host-lock.ts';
-import { checkHost, type NodeInfo } from '../../src/testbed/node/node.ts';
+import { checkHost } from '../../src/testbed/node/node.ts';
 import { Pods, requireNode } from '../support/pods.ts';
 import { createNamespace, kubeConfigFor, testbed } from '../support/testbed.ts';
 
-let node: NodeInfo;
-
-beforeAll(() => {
-  node = requireNode();
-});
-
 describe('the test bed node', () => {
   it('is Ready, running kubelet v1.35.4 on containerd', async () => {
+    const node = requireNode();
     const core = kubeConfigFor(testbed().kube).makeApiClient(CoreV1Api);
     const n = await core.readNode({ name: node.name });
     expect(n.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
@@ -27,12 +22,14 @@ describe('the test bed node', () => {
   });
 
   it('refuses a second node on the same machine, naming the lock', async () => {
+    requireNode(); // the bed's node holds the lock
     await expect(acquireHostLock('/nonexistent/ferry-testbed-second/node')).rejects.toThrow(
       /another test bed already runs a node on this machine .*ferry-testbed-node\.lock/,
     );
   });
 
   it("gives pods the namespace's ServiceAccount token, which authenticates as that account", async () => {
+    const node = requireNode();
     const kc = kubeConfigFor(testbed().kube);
     const pods = new Pods(kc, await createNamespace(kc, 'sa'), node);
     await pods.waitForDefaultServiceAccount();

@@ -2,7 +2,7 @@
 // that Ferry syncs from AWS Secrets Manager (moto), by file and by environment variable, across
 // a rotation at the provider. Pods print what they read; tests read it from the pod's logs.
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ExternalSecretSpec } from '../../src/api/v1alpha1/external-secret.ts';
 import { type RunningController, startController } from '../support/controller.ts';
 import { Objects } from '../support/objects.ts';
@@ -16,7 +16,6 @@ let sm: SecretsManagerClient;
 let store: string;
 
 beforeAll(async () => {
-  const node = requireNode();
   const aws = testbed().aws;
   if (!aws) throw new Error('the shared test bed has no moto');
   const kc = kubeConfigFor(testbed().kube);
@@ -24,7 +23,6 @@ beforeAll(async () => {
   pointAwsSdkAt(aws.endpoint);
   ctl = await startController(testbed().kube, { namespace });
   o = new Objects(kc, namespace);
-  pods = new Pods(kc, namespace, node);
   sm = new SecretsManagerClient({
     region: aws.region,
     endpoint: aws.endpoint,
@@ -46,6 +44,12 @@ beforeAll(async () => {
       },
     },
   });
+});
+
+// In each test, not in beforeAll: without a node every test fails with the reason (a failing
+// beforeAll would only mark them skipped).
+beforeEach(async () => {
+  pods = new Pods(kubeConfigFor(testbed().kube), o.namespace, requireNode());
   await pods.waitForDefaultServiceAccount();
 });
 
