@@ -92,15 +92,27 @@ export async function checkHost(uid = process.getuid?.()): Promise<void> {
   }
 }
 
-async function waitNodeReady(kube: KubeAccess, kubelet: ServerProcess, timeoutMs = 90_000): Promise<void> {
+/**
+ * Waits for Ready reported by this kubelet: a Node left by an earlier kubelet of the same bed
+ * still shows its last Ready, so the heartbeat must be no older than the kubelet's start
+ * (heartbeats have one-second resolution).
+ */
+async function waitNodeReady(
+  kube: KubeAccess,
+  kubelet: ServerProcess,
+  kubeletStart: number,
+  timeoutMs = 90_000,
+): Promise<void> {
   const core = coreApi(kube);
+  const since = Math.floor(kubeletStart / 1000) * 1000;
   const deadline = Date.now() + timeoutMs;
   let last = 'not registered';
   while (Date.now() < deadline) {
     if (!kubelet.running) throw new Error(`the kubelet exited while waiting for Node ${NODE_NAME} to be Ready`);
     const node = await core.readNode({ name: NODE_NAME }).catch(() => undefined);
     const ready = node?.status?.conditions?.find((c) => c.type === 'Ready');
-    if (ready?.status === 'True') return;
+    const fresh = ready?.lastHeartbeatTime && new Date(ready.lastHeartbeatTime).getTime() >= since;
+    if (ready?.status === 'True' && fresh) return;
     if (ready) last = `${ready.reason ?? ''}: ${ready.message ?? ''}`;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -175,7 +187,7 @@ export async function startNode(opts: { runDir: string; pki: Pki; kube: KubeAcce
     const socket = parts.containerd?.socket ?? '';
     const kubeletStart = Date.now();
     parts.kubelet = await startKubelet(join(dir, 'kubelet'), socket, opts.kube.kubeconfigPath);
-    await waitNodeReady(opts.kube, parts.kubelet);
+    await waitNodeReady(opts.kube, parts.kubelet, kubeletStart);
     const info: NodeInfo = {
       name: NODE_NAME,
       appImage: APP_IMAGE,
