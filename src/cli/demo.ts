@@ -18,6 +18,7 @@ import type { ExternalSecret } from '../api/v1alpha1/types.ts';
 import { Controller } from '../controller/controller.ts';
 import { startTestBed } from '../testbed/bed.ts';
 import { installCrds } from '../testbed/install-crds.ts';
+import { showPodReadingSecret } from './demo-pod.ts';
 
 const NAMESPACE = 'demo';
 const REFRESH = '5s';
@@ -44,8 +45,10 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tim
 export const command = {
   summary: 'sync and rotate Secrets on a local control plane it starts and stops itself',
   async run(): Promise<number> {
-    step('Starting a local control plane (etcd + kube-apiserver), moto (a local AWS) and OpenBao (a local Vault)');
-    const bed = await startTestBed({ moto: true, openbao: true });
+    step(
+      'Starting a local control plane (etcd + kube-apiserver), moto (a local AWS), OpenBao (a local Vault) and a node (kubelet + containerd)',
+    );
+    const bed = await startTestBed({ moto: true, openbao: true, node: true });
     const stop = new AbortController();
     let running: Promise<void> | undefined;
     try {
@@ -57,6 +60,9 @@ export const command = {
       const openbao = bed.openbao;
       if (!openbao) throw new Error('the test bed started without OpenBao');
       say(`OpenBao     ${openbao.access.address}  (root token "${openbao.access.rootToken}", dev mode)`);
+      say(
+        bed.info.node ? `node        ${bed.info.node.name} (Ready)` : `node        not started: ${bed.info.nodeError}`,
+      );
       const kc = new KubeConfig();
       kc.loadFromFile(bed.info.kube.kubeconfigPath);
       const core = kc.makeApiClient(CoreV1Api);
@@ -220,6 +226,21 @@ export const command = {
       });
       const logins = await controller.metrics.total(controller.metrics.providerLogins, { provider: 'vault' });
       say(`Vault logins so far: ${logins} (one token for the store, renewed in the background, revoked at shutdown)`);
+      await showPodReadingSecret(kc, bed.info, {
+        namespace: NAMESPACE,
+        secret: 'app-api',
+        key: 'password',
+        refresh: REFRESH,
+        from: 'aws-password-v2',
+        to: 'aws-password-v3',
+        rotate: async (to) => {
+          await sm.send(
+            new PutSecretValueCommand({ SecretId: 'prod/api', SecretString: JSON.stringify({ password: to }) }),
+          );
+        },
+        step,
+        say,
+      });
 
       step('Status, as `kubectl get externalsecrets -n demo` shows it');
       const list = (await custom.listNamespacedCustomObject({ ...group, plural: 'externalsecrets' })) as {
@@ -258,7 +279,7 @@ export const command = {
         say((JSON.parse(String(err.body)) as { message: string }).message);
       }
 
-      step('Done: stopping the controller, the API server, etcd, moto and OpenBao');
+      step(`Done: stopping the controller, ${bed.info.node ? 'the node, ' : ''}the API server, etcd, moto and OpenBao`);
       return 0;
     } finally {
       stop.abort();

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { type Etcd, startEtcd } from './etcd.ts';
 import { type KubeAccess, type KubeApiServer, startKubeApiServer } from './kube-apiserver.ts';
 import { type AwsAccess, type Moto, startMoto } from './moto.ts';
+import { type NodeInfo, type RunningNode, startNode } from './node/node.ts';
 import { type OpenBao, startOpenBao, type VaultAccess } from './openbao.ts';
 import { createPki, type Pki } from './pki.ts';
 
@@ -17,6 +18,10 @@ export interface TestBedInfo {
   kube: KubeAccess;
   aws?: AwsAccess;
   vault?: VaultAccess;
+  /** Set when the bed runs a node (kubelet, containerd, kube-controller-manager, kube-scheduler). */
+  node?: NodeInfo;
+  /** Why the requested node did not start; the rest of the bed still runs. */
+  nodeError?: string;
 }
 
 export interface TestBed {
@@ -26,11 +31,17 @@ export interface TestBed {
   apiserver: KubeApiServer;
   moto?: Moto;
   openbao?: OpenBao;
+  node?: RunningNode;
   stop(): Promise<void>;
 }
 
+/**
+ * `node: true` adds a real node (src/testbed/node/) and the ServiceAccount admission plugin. A
+ * node that cannot start (no root, no containerd) does not fail the bed: `info.nodeError` says
+ * why, and whatever needs the node fails with that message.
+ */
 export async function startTestBed(
-  opts: { moto?: boolean; openbao?: boolean; runDir?: string } = {},
+  opts: { moto?: boolean; openbao?: boolean; runDir?: string; node?: boolean } = {},
 ): Promise<TestBed> {
   const runDir = opts.runDir ?? join(tmpdir(), `ferry-testbed-${randomBytes(4).toString('hex')}`);
   await mkdir(runDir, { recursive: true });
@@ -50,7 +61,9 @@ export async function startTestBed(
       opts.moto ? startMoto(runDir).then(track) : Promise.resolve(undefined),
       opts.openbao ? startOpenBao(runDir).then(track) : Promise.resolve(undefined),
     ] as const);
-    const apiserver = track(await startKubeApiServer({ runDir, pki, etcdUrl: etcd.url }));
+    const apiserver = track(
+      await startKubeApiServer({ runDir, pki, etcdUrl: etcd.url, serviceAccountAdmission: opts.node }),
+    );
     const info: TestBedInfo = {
       runDir,
       etcdUrl: etcd.url,
@@ -59,6 +72,16 @@ export async function startTestBed(
       aws: moto?.access,
       vault: openbao?.access,
     };
+    let node: RunningNode | undefined;
+    if (opts.node) {
+      try {
+        node = await startNode({ runDir, pki, kube: apiserver.access });
+        started.push(node); // stopped before the API server, as the node needs it to stop cleanly
+        info.node = node.info;
+      } catch (err) {
+        info.nodeError = err instanceof Error ? err.message : String(err);
+      }
+    }
     return {
       info,
       pki,
@@ -66,6 +89,7 @@ export async function startTestBed(
       apiserver,
       moto,
       openbao,
+      node,
       async stop() {
         await stopAll();
         await openbao?.admin.close();

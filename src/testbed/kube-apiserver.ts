@@ -41,8 +41,18 @@ export function kubeconfigYaml(access: Omit<KubeAccess, 'kubeconfigPath'>): stri
   ].join('\n');
 }
 
-/** Starts an API server on `etcdUrl`; a fresh etcd prefix gives it an empty cluster. */
-export async function startKubeApiServer(opts: { runDir: string; pki: Pki; etcdUrl: string }): Promise<KubeApiServer> {
+/**
+ * Starts an API server on `etcdUrl`; a fresh etcd prefix gives it an empty cluster.
+ * `serviceAccountAdmission` turns on the ServiceAccount admission plugin (pods get a token
+ * volume); it needs kube-controller-manager's ServiceAccount controllers, so only the bed
+ * with a node sets it.
+ */
+export async function startKubeApiServer(opts: {
+  runDir: string;
+  pki: Pki;
+  etcdUrl: string;
+  serviceAccountAdmission?: boolean;
+}): Promise<KubeApiServer> {
   const { runDir, pki, etcdUrl } = opts;
   const port = await freePort();
   const server = `https://127.0.0.1:${port}`;
@@ -69,7 +79,7 @@ export async function startKubeApiServer(opts: { runDir: string; pki: Pki; etcdU
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
       '--service-cluster-ip-range=10.0.0.0/24',
       '--allow-privileged=true',
-      '--disable-admission-plugins=ServiceAccount',
+      ...(opts.serviceAccountAdmission ? [] : ['--disable-admission-plugins=ServiceAccount']),
       '--endpoint-reconciler-type=none',
       '--profiling=false',
       '--v=1',

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds or installs every server the test bed runs, cached by version outside the repo.
 # Each tool lands at $FERRY_CACHE/bin/<tool>-<version>; an existing file is never rebuilt.
-# Usage: provision.sh [tool ...]   (default: all). Tools: etcd kube-apiserver moto openbao csi-protos csi-sanity
+# Usage: provision.sh [tool ...]   (default: all). Tools: etcd kube-apiserver moto openbao csi-protos csi-sanity k8s-node
 set -euo pipefail
 
 FERRY_CACHE=${FERRY_CACHE:-$HOME/.cache/ferry}
@@ -158,7 +158,12 @@ command -v go >/dev/null || { say "Go (1.25+) is required to build etcd and kube
 command -v python3 >/dev/null || { say "python3 (3.10+) is required for moto and OpenBao"; exit 1; }
 
 tools=("$@")
-[ ${#tools[@]} -eq 0 ] && tools=(moto openbao csi-protos etcd kube-apiserver csi-sanity)
+[ ${#tools[@]} -eq 0 ] && tools=(moto openbao csi-protos etcd kube-apiserver k8s-node csi-sanity)
+
+# shellcheck source=node/provision-node.sh
+source "$(dirname "$0")/node/provision-node.sh"
+# apt has its own lock; install the node's runtime before taking the cache lock.
+if [[ " ${tools[*]} " == *" k8s-node "* ]]; then ensure_node_runtime; fi
 
 # One provision at a time per cache: concurrent runs wait instead of racing on the same files.
 exec 9>"$FERRY_CACHE/.provision.lock"
@@ -172,6 +177,7 @@ for t in "${tools[@]}"; do
     openbao) install_openbao ;;
     csi-protos) fetch_csi_protos ;;
     csi-sanity) build_csi_sanity ;;
+    k8s-node) build_node_binaries ;;
     *) say "unknown tool: $t"; exit 2 ;;
   esac
 done

@@ -3,7 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export type ToolName = 'etcd' | 'kube-apiserver' | 'moto' | 'openbao' | 'csi-sanity';
+export type ToolName = 'etcd' | 'kube-apiserver' | 'moto' | 'openbao' | 'csi-sanity' | NodeToolName;
+/** Built by `provision.sh k8s-node` (src/testbed/node/provision-node.sh). */
+export type NodeToolName = 'kubelet' | 'kube-controller-manager' | 'kube-scheduler';
 
 function readVersions(): Record<string, string> {
   const text = readFileSync(new URL('./versions.env', import.meta.url), 'utf8');
@@ -27,6 +29,9 @@ const binaryNames: Record<ToolName, () => string> = {
   moto: () => `moto_server-${versions.MOTO_VERSION}`,
   openbao: () => `bao-${versions.OPENBAO_VERSION}`,
   'csi-sanity': () => `csi-sanity-${versions.CSI_SANITY_VERSION}`,
+  kubelet: () => `kubelet-${versions.K8S_VERSION}`,
+  'kube-controller-manager': () => `kube-controller-manager-${versions.K8S_VERSION}`,
+  'kube-scheduler': () => `kube-scheduler-${versions.K8S_VERSION}`,
 };
 
 /** Path of a provisioned tool; throws a message that says how to provision it when missing. */
