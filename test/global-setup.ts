@@ -1,4 +1,4 @@
-// Starts the shared test bed (etcd, kube-apiserver, moto, OpenBao) once per run and stops it at the end,
+// Starts the shared test bed (etcd, kube-apiserver, moto, OpenBao, drongo) once per run and stops it at the end,
 // on failure too. Tests reach it through inject('testbed').
 import type { TestProject } from 'vitest/node';
 import { startTestBed, type TestBed, type TestBedInfo } from '../src/testbed/bed.ts';
@@ -14,7 +14,7 @@ declare module 'vitest' {
 let bed: TestBed | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
-  bed = await startTestBed({ moto: true, openbao: true });
+  bed = await startTestBed({ moto: true, openbao: true, drongo: true });
   await installCrds(kubeConfigFor(bed.info.kube));
   project.provide('testbed', bed.info);
 }

@@ -1,8 +1,9 @@
-// The whole test bed: etcd + kube-apiserver (+ moto, + OpenBao), started together and stopped together.
+// The whole test bed: etcd + kube-apiserver (+ moto, + OpenBao, + drongo), started together and stopped together.
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Drongo, type GcpAccess, startDrongo } from './drongo.ts';
 import { type Etcd, startEtcd } from './etcd.ts';
 import { type KubeAccess, type KubeApiServer, startKubeApiServer } from './kube-apiserver.ts';
 import { type AwsAccess, type Moto, startMoto } from './moto.ts';
@@ -17,6 +18,7 @@ export interface TestBedInfo {
   kube: KubeAccess;
   aws?: AwsAccess;
   vault?: VaultAccess;
+  gcp?: GcpAccess;
 }
 
 export interface TestBed {
@@ -26,11 +28,12 @@ export interface TestBed {
   apiserver: KubeApiServer;
   moto?: Moto;
   openbao?: OpenBao;
+  drongo?: Drongo;
   stop(): Promise<void>;
 }
 
 export async function startTestBed(
-  opts: { moto?: boolean; openbao?: boolean; runDir?: string } = {},
+  opts: { moto?: boolean; openbao?: boolean; drongo?: boolean; runDir?: string } = {},
 ): Promise<TestBed> {
   const runDir = opts.runDir ?? join(tmpdir(), `ferry-testbed-${randomBytes(4).toString('hex')}`);
   await mkdir(runDir, { recursive: true });
@@ -44,11 +47,12 @@ export async function startTestBed(
   };
   try {
     // allSettled, not all: a server that finishes starting after another failed must still be stopped.
-    const [pki, etcd, moto, openbao] = await settleAll([
+    const [pki, etcd, moto, openbao, drongo] = await settleAll([
       createPki(join(runDir, 'pki')),
       startEtcd(runDir).then(track),
       opts.moto ? startMoto(runDir).then(track) : Promise.resolve(undefined),
       opts.openbao ? startOpenBao(runDir).then(track) : Promise.resolve(undefined),
+      opts.drongo ? startDrongo(runDir).then(track) : Promise.resolve(undefined),
     ] as const);
     const apiserver = track(await startKubeApiServer({ runDir, pki, etcdUrl: etcd.url }));
     const info: TestBedInfo = {
@@ -58,6 +62,7 @@ export async function startTestBed(
       kube: apiserver.access,
       aws: moto?.access,
       vault: openbao?.access,
+      gcp: drongo?.access,
     };
     return {
       info,
@@ -66,6 +71,7 @@ export async function startTestBed(
       apiserver,
       moto,
       openbao,
+      drongo,
       async stop() {
         await stopAll();
         await openbao?.admin.close();

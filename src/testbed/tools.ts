@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export type ToolName = 'etcd' | 'kube-apiserver' | 'moto' | 'openbao';
+export type ToolName = 'etcd' | 'kube-apiserver' | 'moto' | 'openbao' | 'drongo';
 
 function readVersions(): Record<string, string> {
   const text = readFileSync(new URL('./versions.env', import.meta.url), 'utf8');
@@ -26,6 +26,7 @@ const binaryNames: Record<ToolName, () => string> = {
   'kube-apiserver': () => `kube-apiserver-${versions.K8S_VERSION}`,
   moto: () => `moto_server-${versions.MOTO_VERSION}`,
   openbao: () => `bao-${versions.OPENBAO_VERSION}`,
+  drongo: () => `drongo-${versions.DRONGO_VERSION}`,
 };
 
 /** Path of a provisioned tool; throws a message that says how to provision it when missing. */
