@@ -2,7 +2,7 @@
 // (the client signs its own short-lived JWTs with it, no token endpoint involved), GKE Workload
 // Identity (workload-identity.ts), or Application Default Credentials when the store sets none.
 import { googleAuthLibrary } from 'google-gax';
-import { ProviderError, type StoreContext } from '../provider.ts';
+import { ProviderError, providerMessage, type StoreContext } from '../provider.ts';
 import type { GcpSpec } from './spec.ts';
 import { CLOUD_PLATFORM_SCOPE, type WorkloadIdentityOptions, WorkloadIdentityTokens } from './workload-identity.ts';
 
@@ -11,8 +11,7 @@ const SERVICE_PATH = 'secretmanager.googleapis.com';
 
 export interface GcpCredentials {
   method: 'serviceAccountKey' | 'workloadIdentity' | 'applicationDefault';
-  /** Undefined: the client library finds Application Default Credentials itself. */
-  authClient?: googleAuthLibrary.AuthClient;
+  authClient: googleAuthLibrary.AuthClient;
 }
 
 interface ServiceAccountKey {
@@ -76,6 +75,27 @@ export async function gcpCredentials(
     };
     return { method: 'workloadIdentity', authClient: client };
   }
-  ctx.recordLogin('applicationDefault', 'ok');
-  return { method: 'applicationDefault' };
+  return { method: 'applicationDefault', authClient: await applicationDefault(ctx) };
+}
+
+/**
+ * Application Default Credentials, resolved here rather than left to the client library: when
+ * there are none, the library rejects a promise nobody awaits, which would end the process.
+ */
+async function applicationDefault(ctx: StoreContext): Promise<googleAuthLibrary.AuthClient> {
+  const auth = new googleAuthLibrary.GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] });
+  // A key file found by ADC signs its own JWTs, as a key from a Secret does.
+  auth.useJWTAccessWithScope = true;
+  auth.defaultServicePath = SERVICE_PATH;
+  try {
+    const client = await auth.getClient();
+    ctx.recordLogin('applicationDefault', 'ok');
+    return client;
+  } catch (err) {
+    ctx.recordLogin('applicationDefault', 'Denied');
+    throw new ProviderError(
+      'Denied',
+      `GCP: the store sets no auth and the controller has no Application Default Credentials (${providerMessage((err as Error)?.message)})`,
+    );
+  }
 }

@@ -42,9 +42,10 @@ export const gcpProvider: Provider<GcpSpec> = {
     const policy = spec.secretVersionSelectionPolicy ?? 'LatestOrFail';
 
     return {
-      // Service-account keys sign their own tokens and workload identity refreshes itself, so
-      // the client lives as long as its store is unchanged.
-      keepsCredentialsFresh: true,
+      // Workload identity and ADC obtain new tokens themselves, so their client lives as long as
+      // its store is unchanged. A key from a Secret may be rotated there: that client is rebuilt
+      // after a while, and at once when Google refuses it.
+      keepsCredentialsFresh: credentials.method !== 'serviceAccountKey',
 
       read(ref, signal) {
         return readVersion(api, spec, ref, policy, signal);

@@ -66,7 +66,7 @@ export function createSecretManagerApi(opts: ApiOptions): SecretManagerApi {
     projectId: opts.projectID,
     ...(opts.authClient ? { authClient: opts.authClient } : {}),
   });
-  const callOptions = { timeout: opts.callTimeoutMs ?? 10_000, retry: null, maxRetries: 0 };
+  const callOptions = { timeout: opts.callTimeoutMs ?? 10_000, retry: null };
   return {
     async accessVersion(name, signal) {
       const [response] = await cancellable(client.accessSecretVersion({ name }, callOptions), signal);
