@@ -12,6 +12,11 @@ const SERVICE_PATH = 'secretmanager.googleapis.com';
 export interface GcpCredentials {
   method: 'serviceAccountKey' | 'workloadIdentity' | 'applicationDefault';
   authClient: googleAuthLibrary.AuthClient;
+  /**
+   * Obtains the token before a call when it is due, so a refused exchange surfaces as its own
+   * ProviderError (Denied, Throttled) rather than as the transport's wrapping of it.
+   */
+  prepare?: () => Promise<void>;
 }
 
 interface ServiceAccountKey {
@@ -73,7 +78,13 @@ export async function gcpCredentials(
       const token = await tokens.token();
       return { access_token: token.value.revealText(), expiry_date: token.refreshAt };
     };
-    return { method: 'workloadIdentity', authClient: client };
+    return {
+      method: 'workloadIdentity',
+      authClient: client,
+      prepare: async () => {
+        await tokens.token();
+      },
+    };
   }
   return { method: 'applicationDefault', authClient: await applicationDefault(ctx) };
 }

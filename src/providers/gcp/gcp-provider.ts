@@ -47,12 +47,14 @@ export const gcpProvider: Provider<GcpSpec> = {
       // after a while, and at once when Google refuses it.
       keepsCredentialsFresh: credentials.method !== 'serviceAccountKey',
 
-      read(ref, signal) {
+      async read(ref, signal) {
+        await credentials.prepare?.();
         return readVersion(api, spec, ref, policy, signal);
       },
 
       async validate(signal) {
         try {
+          await credentials.prepare?.();
           await api.listOneSecret(secretParent(spec), signal);
         } catch (err) {
           throw classifyGcpError(err, `listing secrets of ${secretParent(spec)} (auth ${credentials.method})`);

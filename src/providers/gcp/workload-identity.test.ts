@@ -175,4 +175,13 @@ describe('GKE Workload Identity', () => {
     await creds.authClient?.getRequestHeaders();
     expect(seen).toHaveLength(1);
   });
+
+  it('surfaces a refused exchange before the call as Denied, not as a transport error', async () => {
+    const { ctx } = context();
+    answer = () => ({ status: 403, body: { error: 'access_denied', error_description: 'pool not enabled' } });
+    const creds = await gcpCredentials({ projectID: 'apps-project', auth: { workloadIdentity: spec } }, ctx, {
+      stsUrl: `${base}/sts`,
+    });
+    await expect(creds.prepare?.()).rejects.toMatchObject({ kind: 'Denied' });
+  });
 });
