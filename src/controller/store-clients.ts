@@ -164,6 +164,17 @@ export class StoreClients {
       recordLogin(method, outcome) {
         metrics.providerLogins.inc({ provider, method, outcome });
       },
+      async readServiceAccountAnnotations(ref: ServiceAccountRef) {
+        const ns = namespaceOf(ref, `ServiceAccount reference "${ref.name}"`);
+        const account = await kube.readServiceAccount(ns, ref.name).catch((err: unknown) => {
+          throw new ProviderError(
+            'Transient',
+            `could not read ServiceAccount ${ns}/${ref.name}: ${apiErrorMessage(err)}`,
+          );
+        });
+        if (!account) throw new ProviderError('Invalid', `ServiceAccount ${ns}/${ref.name} does not exist`);
+        return account.metadata?.annotations ?? {};
+      },
       async requestToken(ref: ServiceAccountRef, defaultAudiences: string[], expirationSeconds = 600) {
         const audiences = ref.audiences?.length ? ref.audiences : defaultAudiences;
         // A pod's volume authenticates as the pod: its own token, for the audience the store asks.

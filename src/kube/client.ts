@@ -12,6 +12,7 @@ import {
   type V1ConfigMap,
   type V1Namespace,
   type V1Secret,
+  type V1ServiceAccount,
 } from '@kubernetes/client-node';
 import type { Metrics } from '../observability/metrics.ts';
 import { TokenBucket } from '../rate-limit.ts';
@@ -113,6 +114,16 @@ export class KubeClient {
     await this.paced('get', 'configmaps');
     try {
       return await this.core.readNamespacedConfigMap({ namespace, name });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async readServiceAccount(namespace: string, name: string): Promise<V1ServiceAccount | undefined> {
+    await this.paced('get', 'serviceaccounts');
+    try {
+      return await this.core.readNamespacedServiceAccount({ namespace, name });
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;

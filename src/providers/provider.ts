@@ -77,6 +77,8 @@ export interface StoreContext {
   /** A key of a ConfigMap (CA bundles); returned as a SecretValue only for a uniform shape. */
   readConfigMapKey(ref: SecretKeyRef): Promise<SecretValue>;
   requestToken(ref: ServiceAccountRef, defaultAudiences: string[], expirationSeconds?: number): Promise<string>;
+  /** Annotations of a ServiceAccount (GKE Workload Identity names a Google service account there). */
+  readServiceAccountAnnotations(ref: ServiceAccountRef): Promise<Record<string, string>>;
   /** Counts one login to the provider (a call that creates a session or token), by method and outcome. */
   recordLogin(method: string, outcome: 'ok' | ProviderErrorKind): void;
 }

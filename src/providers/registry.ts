@@ -4,6 +4,7 @@ import type { ProviderName } from '../api/v1alpha1/providers/index.ts';
 import type { ProviderSpec } from '../api/v1alpha1/secret-store.ts';
 import { awsProvider } from './aws/aws-provider.ts';
 import { fakeProvider } from './fake/fake-provider.ts';
+import { gcpProvider } from './gcp/gcp-provider.ts';
 import { type Provider, ProviderError } from './provider.ts';
 import { vaultProvider } from './vault/vault-provider.ts';
 
@@ -11,6 +12,7 @@ import { vaultProvider } from './vault/vault-provider.ts';
 const providers: Record<ProviderName, Provider<any>> = {
   aws: awsProvider,
   fake: fakeProvider,
+  gcpsm: gcpProvider,
   vault: vaultProvider,
 };
 

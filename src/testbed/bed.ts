@@ -1,8 +1,9 @@
-// The whole test bed: etcd + kube-apiserver (+ moto, + OpenBao), started together and stopped together.
+// The whole test bed: etcd + kube-apiserver (+ moto, + OpenBao, + drongo), started together and stopped together.
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Drongo, type GcpAccess, startDrongo } from './drongo.ts';
 import { type Etcd, startEtcd } from './etcd.ts';
 import { type KubeAccess, type KubeApiServer, startKubeApiServer } from './kube-apiserver.ts';
 import { type AwsAccess, type Moto, startMoto } from './moto.ts';
@@ -18,6 +19,7 @@ export interface TestBedInfo {
   kube: KubeAccess;
   aws?: AwsAccess;
   vault?: VaultAccess;
+  gcp?: GcpAccess;
   /** Set when the bed runs a node (kubelet, containerd, kube-controller-manager, kube-scheduler). */
   node?: NodeInfo;
   /** Why the requested node did not start; the rest of the bed still runs. */
@@ -31,6 +33,7 @@ export interface TestBed {
   apiserver: KubeApiServer;
   moto?: Moto;
   openbao?: OpenBao;
+  drongo?: Drongo;
   node?: RunningNode;
   stop(): Promise<void>;
 }
@@ -41,7 +44,7 @@ export interface TestBed {
  * why, and whatever needs the node fails with that message.
  */
 export async function startTestBed(
-  opts: { moto?: boolean; openbao?: boolean; runDir?: string; node?: boolean } = {},
+  opts: { moto?: boolean; openbao?: boolean; drongo?: boolean; runDir?: string; node?: boolean } = {},
 ): Promise<TestBed> {
   const runDir = opts.runDir ?? join(tmpdir(), `ferry-testbed-${randomBytes(4).toString('hex')}`);
   await mkdir(runDir, { recursive: true });
@@ -55,11 +58,12 @@ export async function startTestBed(
   };
   try {
     // allSettled, not all: a server that finishes starting after another failed must still be stopped.
-    const [pki, etcd, moto, openbao] = await settleAll([
+    const [pki, etcd, moto, openbao, drongo] = await settleAll([
       createPki(join(runDir, 'pki')),
       startEtcd(runDir).then(track),
       opts.moto ? startMoto(runDir).then(track) : Promise.resolve(undefined),
       opts.openbao ? startOpenBao(runDir).then(track) : Promise.resolve(undefined),
+      opts.drongo ? startDrongo(runDir).then(track) : Promise.resolve(undefined),
     ] as const);
     const apiserver = track(
       await startKubeApiServer({ runDir, pki, etcdUrl: etcd.url, serviceAccountAdmission: opts.node }),
@@ -71,6 +75,7 @@ export async function startTestBed(
       kube: apiserver.access,
       aws: moto?.access,
       vault: openbao?.access,
+      gcp: drongo?.access,
     };
     let node: RunningNode | undefined;
     if (opts.node) {
@@ -89,6 +94,7 @@ export async function startTestBed(
       apiserver,
       moto,
       openbao,
+      drongo,
       node,
       async stop() {
         await stopAll();

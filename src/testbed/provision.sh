@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds or installs every server the test bed runs, cached by version outside the repo.
 # Each tool lands at $FERRY_CACHE/bin/<tool>-<version>; an existing file is never rebuilt.
-# Usage: provision.sh [tool ...]   (default: all). Tools: etcd kube-apiserver moto openbao csi-protos csi-sanity k8s-node
+# Usage: provision.sh [tool ...]   (default: all). Tools: etcd kube-apiserver moto openbao drongo csi-protos csi-sanity k8s-node
 set -euo pipefail
 
 FERRY_CACHE=${FERRY_CACHE:-$HOME/.cache/ferry}
@@ -144,6 +144,25 @@ build_csi_sanity() {
   say "csi-sanity ready: $out"
 }
 
+install_drongo() {
+  local venv=$FERRY_CACHE/venv/drongo-$DRONGO_VERSION log=$LOGS/install-drongo-$DRONGO_VERSION.log
+  local out=$BIN/drongo-$DRONGO_VERSION
+  [ -x "$out" ] && return 0
+  say "installing drongo $DRONGO_VERSION (PyPI, a local Secret Manager REST server) — log: $log"
+  pip_venv drongo "$venv" "$log" "drongo==$DRONGO_VERSION"
+  # A launcher: binds loopback on the port given (0 = any free one, printed on the first line)
+  # with a listen backlog of 1024; the default of 5 drops connections at ~100 concurrent.
+  cat >"$out.tmp" <<LAUNCHER
+#!/bin/sh
+exec "$venv/bin/python" -c 'import sys, http.server
+http.server.ThreadingHTTPServer.request_queue_size = 1024
+from drongo.server import run
+run(host="127.0.0.1", port=int(sys.argv[1]))' "\${1:-0}"
+LAUNCHER
+  chmod +x "$out.tmp" && mv "$out.tmp" "$out"
+  say "drongo ready: $out"
+}
+
 # Prerequisites from Debian when missing (the machine image has them; a slimmer one may not).
 need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
@@ -155,10 +174,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   else say "missing ${need_apt[*]}: install them (apt-get install ${need_apt[*]})"; exit 1; fi
 fi
 command -v go >/dev/null || { say "Go (1.25+) is required to build etcd and kube-apiserver; install it from your distribution or go.dev"; exit 1; }
-command -v python3 >/dev/null || { say "python3 (3.10+) is required for moto and OpenBao"; exit 1; }
+command -v python3 >/dev/null || { say "python3 (3.10+) is required for moto, OpenBao and drongo"; exit 1; }
 
 tools=("$@")
-[ ${#tools[@]} -eq 0 ] && tools=(moto openbao csi-protos etcd kube-apiserver k8s-node csi-sanity)
+[ ${#tools[@]} -eq 0 ] && tools=(moto openbao drongo csi-protos etcd kube-apiserver k8s-node csi-sanity)
 
 # shellcheck source=node/provision-node.sh
 source "$(dirname "$0")/node/provision-node.sh"
@@ -175,6 +194,7 @@ for t in "${tools[@]}"; do
     kube-apiserver) build_kube_apiserver ;;
     moto) install_moto ;;
     openbao) install_openbao ;;
+    drongo) install_drongo ;;
     csi-protos) fetch_csi_protos ;;
     csi-sanity) build_csi_sanity ;;
     k8s-node) build_node_binaries ;;

@@ -1,10 +1,12 @@
 // A canary value travels through every path Ferry has — successful syncs from the fake provider,
-// AWS and Vault, and each way a value can be rejected — and must then appear nowhere but the Secret.
+// AWS, Vault and Google (drongo), and each way a value can be rejected — and must then appear nowhere but the Secret.
 import { randomBytes } from 'node:crypto';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DrongoAdmin } from '../../src/testbed/drongo.ts';
 import { OpenBaoAdmin } from '../../src/testbed/openbao.ts';
 import { type RunningController, startController } from '../support/controller.ts';
+import { serviceAccountKeyJson } from '../support/gcp.ts';
 import { Objects } from '../support/objects.ts';
 import {
   createNamespace,
@@ -90,6 +92,36 @@ describe('secret values never leak', () => {
     }
     const fake = uniqueName('fake');
     await o.secretStore(fake, { fake: { data: [{ key: 'canary', value: CANARY }] } });
+    // Google: the shared bed's drongo, with the canary in secrets and in a credentials Secret that is no key.
+    const gcpAccess = testbed().gcp;
+    if (!gcpAccess) throw new Error('the test bed was started without drongo');
+    const drongo = new DrongoAdmin(gcpAccess);
+    const gcpId = uniqueName('canary');
+    await drongo.secret('canary', `${gcpId}-plain`, CANARY);
+    await drongo.secret('canary', `${gcpId}-json`, JSON.stringify({ token: CANARY }));
+    await drongo.secret('canary', `${gcpId}-bad-key`, JSON.stringify({ 'bad key': CANARY }));
+    await o.core.createNamespacedSecret({
+      namespace: o.namespace,
+      body: {
+        metadata: { name: 'gcp-sa' },
+        stringData: { key: serviceAccountKeyJson(), wrong: JSON.stringify({ type: 'user', private_key: CANARY }) },
+      },
+    });
+    const gcp = uniqueName('gcp');
+    const gcpWrong = uniqueName('gcp-wrong');
+    for (const [name, key] of [
+      [gcp, 'key'],
+      [gcpWrong, 'wrong'],
+    ] as const) {
+      await o.secretStore(name, {
+        gcpsm: {
+          projectID: 'canary',
+          transport: 'REST',
+          endpoint: gcpAccess.endpoint,
+          auth: { secretRef: { secretAccessKeySecretRef: { name: 'gcp-sa', key } } },
+        },
+      });
+    }
 
     const ok = [
       { name: 'aws-ok', store: aws, data: [{ secretKey: 'plain', remoteRef: { key: 'canary/plain' } }] },
@@ -105,6 +137,12 @@ describe('secret values never leak', () => {
         data: [{ secretKey: 'token', remoteRef: { key: 'plain', property: 'token' } }],
       },
       { name: 'vault-whole', store: vault, data: [{ secretKey: 'json', remoteRef: { key: 'plain' } }] },
+      { name: 'gcp-ok', store: gcp, data: [{ secretKey: 'plain', remoteRef: { key: `${gcpId}-plain` } }] },
+      {
+        name: 'gcp-prop',
+        store: gcp,
+        data: [{ secretKey: 'token', remoteRef: { key: `${gcpId}-json`, property: 'token' } }],
+      },
     ];
     const failing = [
       {
@@ -128,6 +166,12 @@ describe('secret values never leak', () => {
         store: vault,
         data: [{ secretKey: 't', remoteRef: { key: 'plain', property: 'token', decodingStrategy: 'Base64' as const } }],
       },
+      {
+        name: 'gcp-bad-b64',
+        store: gcp,
+        data: [{ secretKey: 't', remoteRef: { key: `${gcpId}-plain`, decodingStrategy: 'Base64' as const } }],
+      },
+      { name: 'gcp-not-a-key', store: gcpWrong, data: [{ secretKey: 't', remoteRef: { key: `${gcpId}-plain` } }] },
     ];
     for (const es of [...ok, ...failing]) {
       await o.externalSecret(es.name, { secretStoreRef: { name: es.store }, refreshInterval: '1s', data: es.data });
@@ -148,7 +192,12 @@ describe('secret values never leak', () => {
       await o.waitForSecret(es.name, (d) => Object.values(d).some((v) => v.includes(CANARY)), `${es.name} synced`);
       await o.waitForReady(es.name, { status: 'True' });
     }
-    const failed = [...failing.map((f) => f.name), 'bad-key', 'vault-bad-key'];
+    await o.externalSecret('gcp-bad-key', {
+      secretStoreRef: { name: gcp },
+      refreshInterval: '1s',
+      dataFrom: [{ extract: { key: `${gcpId}-bad-key` } }],
+    });
+    const failed = [...failing.map((f) => f.name), 'bad-key', 'vault-bad-key', 'gcp-bad-key'];
     for (const name of failed) await o.waitForReady(name, { status: 'False' });
 
     const statuses = await Promise.all(
@@ -157,7 +206,9 @@ describe('secret values never leak', () => {
       ),
     );
     const stores = await Promise.all(
-      [aws, fake, vault, vaultWrong].map(async (s) => JSON.stringify((await o.getSecretStore(s)).status)),
+      [aws, fake, vault, vaultWrong, gcp, gcpWrong].map(async (s) =>
+        JSON.stringify((await o.getSecretStore(s)).status),
+      ),
     );
     const events = JSON.stringify(await o.events());
     const metrics = await ctl.controller.metrics.registry.metrics();
@@ -176,6 +227,7 @@ describe('secret values never leak', () => {
     expect(messages).toMatch(/not valid Base64/);
     expect(messages).toMatch(/key "bad key" is not a valid Secret key/);
     expect(messages).toMatch(/logging in with auth\/approle.*Denied|Denied.*logging in with auth\/approle/);
+    expect(messages).toMatch(/is not a service-account key/);
     expect(logs).toMatch(/sync failed/);
   });
 });

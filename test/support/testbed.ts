@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import type { TestBedInfo } from '../../src/testbed/bed.ts';
+import { type Drongo, startDrongo } from '../../src/testbed/drongo.ts';
 import { enforceMotoAuth, type Moto, resetMoto, startMoto } from '../../src/testbed/moto.ts';
 import { type OpenBao, startOpenBao } from '../../src/testbed/openbao.ts';
 import { kubeConfigFor } from './kubeconfig.ts';
@@ -68,6 +69,30 @@ export function usePrivateOpenBao(opts: { tls?: boolean } = {}): { get(): OpenBa
     get() {
       if (!bao) throw new Error('private OpenBao is not started yet (use it inside a test)');
       return bao;
+    },
+  };
+}
+
+/**
+ * A drongo server owned by one test file: reset before each test, and free to be stopped to
+ * simulate an outage without disturbing other files.
+ */
+export function usePrivateDrongo(): { get(): Drongo } {
+  let drongo: Drongo | undefined;
+  beforeAll(async () => {
+    drongo = await startDrongo(testbed().runDir);
+  });
+  beforeEach(async () => {
+    if (drongo && !drongo.process.running) await drongo.process.start();
+    await drongo?.admin.reset();
+  });
+  afterAll(async () => {
+    await drongo?.process.stop();
+  });
+  return {
+    get() {
+      if (!drongo) throw new Error('private drongo is not started yet (use it inside a test)');
+      return drongo;
     },
   };
 }

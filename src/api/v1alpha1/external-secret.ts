@@ -18,7 +18,7 @@ export const SECRET_KEY_PATTERN = '^[-._a-zA-Z0-9]+$';
 const remoteRefFields = {
   key: required(
     string(
-      'Name, path or ARN of the secret in the provider: an AWS secret name or ARN, or a Vault path under the store’s mount.',
+      'Name, path or ARN of the secret in the provider: an AWS secret name or ARN, a Google Secret Manager secret ID, or a Vault path under the store’s mount.',
       {
         minLength: 1,
         maxLength: 2048,
@@ -30,7 +30,7 @@ const remoteRefFields = {
     { maxLength: 1024 },
   ),
   version: string(
-    'Version to read. AWS: a version stage (default AWSCURRENT) or, prefixed `uuid/`, a VersionId; Vault KV v2: a version number (KV v1 has none); the fake provider: the declared version. Default: the current version.',
+    'Version to read. AWS: a version stage (default AWSCURRENT) or, prefixed `uuid/`, a VersionId; Google: latest (default), a version number or a version alias; Vault KV v2: a version number (KV v1 has none); the fake provider: the declared version. Default: the current version.',
     { maxLength: 256 },
   ),
   decodingStrategy: enumOf(

@@ -2,12 +2,14 @@
 import type { StoreScope } from '../common.ts';
 import { awsProvider } from './aws.ts';
 import { fakeProvider } from './fake.ts';
+import { gcpsmProvider } from './gcpsm.ts';
 import { vaultProvider } from './vault.ts';
 
 export function providerSchemas(scope: StoreScope) {
   return {
     aws: awsProvider(scope),
     fake: fakeProvider(),
+    gcpsm: gcpsmProvider(scope),
     vault: vaultProvider(scope),
   };
 }

@@ -1,0 +1,92 @@
+// The three Secret Manager calls Ferry makes, behind a small interface so the mapping in
+// access.ts is the same for the gRPC and REST transports (and testable without a server).
+// The implementation is the official client; Ferry turns off its retries and retries itself,
+// under the store's rate budget.
+import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
+import type { googleAuthLibrary } from 'google-gax';
+import type { Endpoint } from './resource-names.ts';
+
+export interface AccessedVersion {
+  name?: string | null;
+  payload?: { data?: Uint8Array | string | null; dataCrc32c?: unknown } | null;
+}
+
+export interface VersionSummary {
+  name?: string | null;
+  /** ENABLED, DISABLED, DESTROYED: a number (enum) or its name, depending on the transport. */
+  state?: string | number | null;
+}
+
+export interface VersionPage {
+  versions: VersionSummary[];
+  nextPageToken?: string;
+}
+
+export interface SecretManagerApi {
+  accessVersion(name: string, signal: AbortSignal): Promise<AccessedVersion>;
+  listVersions(
+    parent: string,
+    page: { filter?: string; pageSize: number; pageToken?: string },
+    signal: AbortSignal,
+  ): Promise<VersionPage>;
+  /** Lists at most one secret: the cheapest call that proves the credentials and the project. */
+  listOneSecret(parent: string, signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type Transport = 'GRPC' | 'REST';
+
+export interface ApiOptions {
+  endpoint: Endpoint;
+  transport: Transport;
+  projectID: string;
+  /** Credentials; undefined lets the client find Application Default Credentials. */
+  authClient?: googleAuthLibrary.AuthClient;
+  callTimeoutMs?: number;
+}
+
+/** Runs a client call, cancelling it when `signal` aborts. */
+async function cancellable<T>(call: Promise<T> & { cancel?: () => void }, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) call.cancel?.();
+  const onAbort = () => call.cancel?.();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await call;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+export function createSecretManagerApi(opts: ApiOptions): SecretManagerApi {
+  const client = new SecretManagerServiceClient({
+    apiEndpoint: opts.endpoint.host,
+    port: opts.endpoint.port,
+    protocol: opts.endpoint.protocol,
+    fallback: opts.transport === 'REST',
+    projectId: opts.projectID,
+    ...(opts.authClient ? { authClient: opts.authClient } : {}),
+  });
+  const callOptions = { timeout: opts.callTimeoutMs ?? 10_000, retry: null };
+  return {
+    async accessVersion(name, signal) {
+      const [response] = await cancellable(client.accessSecretVersion({ name }, callOptions), signal);
+      return response;
+    },
+    async listVersions(parent, page, signal) {
+      const [versions, , response] = await cancellable(
+        client.listSecretVersions({ parent, ...page }, { ...callOptions, autoPaginate: false }),
+        signal,
+      );
+      return {
+        versions: versions as VersionSummary[],
+        nextPageToken: response?.nextPageToken || undefined,
+      };
+    },
+    async listOneSecret(parent, signal) {
+      await cancellable(client.listSecrets({ parent, pageSize: 1 }, { ...callOptions, autoPaginate: false }), signal);
+    },
+    close() {
+      return client.close();
+    },
+  };
+}
