@@ -33,8 +33,43 @@ describe('parseControllerConfig', () => {
     [['--log-level', 'loud'], /--log-level must be one of/],
     [['--shared-read-window', '1 day'], /--shared-read-window: "1 day" is not a duration/],
     [['--bogus'], /Unknown option '--bogus'/],
+    [
+      ['--leader-elect', '--leader-elect-retry-period', 'soon'],
+      /--leader-elect-retry-period: "soon" is not a duration/,
+    ],
+    [
+      ['--leader-elect', '--leader-elect-renew-deadline', '20s'],
+      /lease duration must be longer than the renew deadline/,
+    ],
+    [['--leader-elect', '--leader-elect-retry-period', '9s'], /renew deadline must be longer than 1.2/],
   ])('rejects %j naming the flag', (argv, message) => {
     expect(() => parseControllerConfig(argv)).toThrow(message);
+  });
+
+  it('leader election is off unless asked for; its Lease defaults to the pod namespace', () => {
+    expect(parseControllerConfig([]).leaderElection).toBeUndefined();
+    const c = parseControllerConfig(['--leader-elect'], { POD_NAMESPACE: 'ferry-system' });
+    expect(c.leaderElection).toMatchObject({
+      namespace: 'ferry-system',
+      name: 'ferry-controller',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2000,
+    });
+    expect(c.leaderElection?.identity).toMatch(/^.+_[0-9a-f]{12}$/);
+    const scoped = parseControllerConfig(
+      [
+        '--leader-elect',
+        '--namespace',
+        'apps',
+        '--leader-elect-lease-name',
+        'l',
+        '--leader-elect-lease-duration',
+        '30s',
+      ],
+      { POD_NAMESPACE: 'ferry-system' },
+    );
+    expect(scoped.leaderElection).toMatchObject({ namespace: 'apps', name: 'l', leaseDurationMs: 30_000 });
   });
 });
 

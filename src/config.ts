@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from './api/duration.ts';
+import { defaultIdentity, type LeaderElectionConfig, leaderElectionTimingError } from './kube/leader-election.ts';
 
 export interface Config {
   kubeconfig?: string;
@@ -16,6 +17,8 @@ export interface Config {
   providerQps: number;
   providerBurst: number;
   shareWindowMs: number;
+  /** Set with --leader-elect: only the Lease holder reconciles. */
+  leaderElection?: LeaderElectionConfig;
 }
 
 export const CONTROLLER_USAGE = `usage: ferry controller [flags]
@@ -28,7 +31,14 @@ export const CONTROLLER_USAGE = `usage: ferry controller [flags]
   --kube-burst N             API-server request burst (default 100)
   --provider-qps N           provider calls per second per store (default 20)
   --provider-burst N         provider call burst per store (default 40)
-  --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)`;
+  --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)
+  --leader-elect             only the holder of a coordination.k8s.io Lease reconciles and writes; other
+                             replicas keep their caches warm and take over when it lapses (default off)
+  --leader-elect-namespace NS    namespace of the Lease (default: --namespace, else $POD_NAMESPACE, else default)
+  --leader-elect-lease-name NAME name of the Lease (default ferry-controller)
+  --leader-elect-lease-duration DUR  how long followers wait for a silent leader (default 15s)
+  --leader-elect-renew-deadline DUR  how long the leader retries renewing before it stops (default 10s)
+  --leader-elect-retry-period DUR    interval between acquire/renew attempts (default 2s)`;
 
 export class ConfigError extends Error {}
 
@@ -48,7 +58,7 @@ function address(value: string | undefined): Config['metricsAddr'] {
   return { host: match[1] || '0.0.0.0', port };
 }
 
-export function parseControllerConfig(argv: string[]): Config {
+export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -63,6 +73,12 @@ export function parseControllerConfig(argv: string[]): Config {
       'provider-qps': { type: 'string' },
       'provider-burst': { type: 'string' },
       'shared-read-window': { type: 'string' },
+      'leader-elect': { type: 'boolean' },
+      'leader-elect-namespace': { type: 'string' },
+      'leader-elect-lease-name': { type: 'string' },
+      'leader-elect-lease-duration': { type: 'string' },
+      'leader-elect-renew-deadline': { type: 'string' },
+      'leader-elect-retry-period': { type: 'string' },
     },
   });
   const level = values['log-level'] ?? 'info';
@@ -86,7 +102,34 @@ export function parseControllerConfig(argv: string[]): Config {
     providerQps: positive('provider-qps', values['provider-qps'], 20),
     providerBurst: Math.floor(positive('provider-burst', values['provider-burst'], 40)),
     shareWindowMs,
+    leaderElection: values['leader-elect'] ? leaderElectionOf(values, env) : undefined,
   };
+}
+
+function durationFlag(flag: string, value: string | undefined, fallback: string): number {
+  try {
+    return parseDuration(value ?? fallback);
+  } catch (err) {
+    throw new ConfigError(`--${flag}: ${(err as Error).message}`);
+  }
+}
+
+function leaderElectionOf(
+  values: Record<string, string | boolean | undefined>,
+  env: NodeJS.ProcessEnv,
+): LeaderElectionConfig {
+  const text = (flag: string) => values[flag] as string | undefined;
+  const config: LeaderElectionConfig = {
+    namespace: text('leader-elect-namespace') ?? text('namespace') ?? env.POD_NAMESPACE ?? 'default',
+    name: text('leader-elect-lease-name') ?? 'ferry-controller',
+    identity: defaultIdentity(),
+    leaseDurationMs: durationFlag('leader-elect-lease-duration', text('leader-elect-lease-duration'), '15s'),
+    renewDeadlineMs: durationFlag('leader-elect-renew-deadline', text('leader-elect-renew-deadline'), '10s'),
+    retryPeriodMs: durationFlag('leader-elect-retry-period', text('leader-elect-retry-period'), '2s'),
+  };
+  const problem = leaderElectionTimingError(config);
+  if (problem) throw new ConfigError(`--leader-elect-*: ${problem}`);
+  return config;
 }
 
 export interface CsiNodeConfig {

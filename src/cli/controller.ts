@@ -2,6 +2,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { CONTROLLER_USAGE, ConfigError, parseControllerConfig } from '../config.ts';
 import { Controller } from '../controller/controller.ts';
+import { LeaderElector } from '../kube/leader-election.ts';
 import { startHttpServer } from '../observability/http-server.ts';
 import { createLogger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
@@ -24,9 +25,15 @@ export const command = {
     const kc = new KubeConfig();
     if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
     else kc.loadFromDefault();
-    const controller = new Controller(kc, config, logger, new Metrics({ processMetrics: true }));
+    const elector = config.leaderElection ? new LeaderElector(kc, config.leaderElection, logger) : undefined;
+    const controller = new Controller(kc, config, logger, new Metrics({ processMetrics: true }), elector);
     const server = config.metricsAddr
-      ? await startHttpServer(config.metricsAddr, controller.metrics, () => controller.ready)
+      ? await startHttpServer(
+          config.metricsAddr,
+          controller.metrics,
+          () => controller.ready,
+          () => controller.describe(),
+        )
       : undefined;
 
     const stop = new AbortController();
@@ -38,6 +45,8 @@ export const command = {
     }
     try {
       await controller.run(stop.signal);
+      // Exit non-zero so the pod restarts as a follower; its writes stopped when the lease lapsed.
+      if (controller.leadershipLost) return 1;
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       logger.fatal({ err: String(err) }, 'controller failed');

@@ -12,6 +12,7 @@ import { KubeClient } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { Informer, objectKey } from '../kube/informer.ts';
 import { shareDispatcher } from '../kube/kubeconfig.ts';
+import type { LeaderElector } from '../kube/leader-election.ts';
 import { WorkQueue } from '../kube/work-queue.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
@@ -100,14 +101,32 @@ export class Controller {
   private readonly stop = new AbortController();
   private deps!: ExternalSecretDeps;
   private clients!: StoreClients;
+  private readonly elector: LeaderElector | undefined;
+  private electedAt: Promise<void> | undefined;
+  private markElected: (() => void) | undefined;
   ready = false;
+  /** Set when run() ended because the Lease was lost (the process should exit non-zero). */
+  leadershipLost = false;
 
-  constructor(kc: KubeConfig, config: ControllerConfig, logger: Logger, metrics = new Metrics()) {
+  /** With an elector, only the Lease holder reconciles and writes; followers keep caches warm. */
+  constructor(
+    kc: KubeConfig,
+    config: ControllerConfig,
+    logger: Logger,
+    metrics = new Metrics(),
+    elector?: LeaderElector,
+  ) {
     shareDispatcher(kc);
     this.metrics = metrics;
     this.logger = logger;
     this.config = config;
-    this.kube = new KubeClient(kc, { qps: config.kubeQps, burst: config.kubeBurst, metrics: this.metrics });
+    this.elector = elector;
+    this.kube = new KubeClient(kc, {
+      qps: config.kubeQps,
+      burst: config.kubeBurst,
+      metrics: this.metrics,
+      writeGate: elector ? () => elector.isLeader() : undefined,
+    });
     const ns = config.namespace;
     const ferry = (plural: string) => `/apis/${API_VERSION}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
     const common = { kc, logger, metrics: this.metrics };
@@ -180,10 +199,46 @@ export class Controller {
       this.ready = true;
       this.logger.info({ namespace: this.config.namespace ?? '(all)' }, 'controller started');
     }
+    if (this.elector) loops.push(this.campaign(stop));
+    await this.leading(stop);
+    if (!stop.aborted) this.metrics.leader.set(1);
     await Promise.all([this.esQueue.run(stop), this.storeQueue.run(stop), ...loops]);
+    this.metrics.leader.set(0);
     await this.clients.closeAll();
     this.ready = false;
     this.logger.info('controller stopped');
+  }
+
+  /** For /readyz: whether this process reconciles, and who does if not. */
+  describe(): string {
+    if (!this.ready) return 'not ready: caches not synced';
+    if (!this.elector) return 'ok: reconciling (no leader election)';
+    if (this.elector.isLeader()) return `ok: leader (${this.elector.identity})`;
+    return `ok: follower (${this.elector.identity}), leader ${this.elector.leader || 'unknown'}`;
+  }
+
+  /** Resolves once this process may reconcile: at once without an elector, else when elected. */
+  private leading(stop: AbortSignal): Promise<void> {
+    if (!this.elector) return Promise.resolve();
+    this.electedAt ??= new Promise((resolve) => {
+      this.markElected = resolve;
+    });
+    return Promise.race([this.electedAt, aborted(stop)]);
+  }
+
+  /** Runs the election; losing the Lease stops the whole controller (the process then exits). */
+  private async campaign(stop: AbortSignal): Promise<void> {
+    if (!this.elector) return;
+    this.electedAt ??= new Promise((resolve) => {
+      this.markElected = resolve;
+    });
+    const end = await this.elector.run(stop, { onStartedLeading: () => this.markElected?.() });
+    if (end === 'lost') {
+      this.leadershipLost = true;
+      this.metrics.leader.set(0);
+      this.logger.error('lost the leader-election lease: stopping');
+      this.stop.abort(new Error('leadership lost'));
+    }
   }
 
   /** Resolves when no reconcile is queued or running (for tests and the benchmark). */

@@ -23,6 +23,15 @@ export interface KubeClientOptions {
   qps: number;
   burst: number;
   metrics: Metrics;
+  /** Checked right before every write; false refuses it (a controller that is not the leader). */
+  writeGate?: () => boolean;
+}
+
+/** A write refused because this process does not hold the leader-election Lease. */
+export class NotLeaderError extends Error {
+  constructor() {
+    super('not the leader: writes are refused until this process holds the lease');
+  }
 }
 
 export function isNotFound(err: unknown): boolean {
@@ -52,8 +61,10 @@ export class KubeClient {
   private readonly objects: KubernetesObjectApi;
   private readonly limiter: TokenBucket;
   private readonly metrics: Metrics;
+  private readonly writeGate: (() => boolean) | undefined;
 
   constructor(kc: KubeConfig, opts: KubeClientOptions) {
+    this.writeGate = opts.writeGate;
     this.kc = kc;
     this.core = kc.makeApiClient(CoreV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
@@ -67,9 +78,16 @@ export class KubeClient {
     this.metrics.kubeRequests.inc({ verb, resource });
   }
 
+  /** Paced, then refused unless the write gate allows it at the moment the request leaves. */
+  private async pacedWrite(verb: string, resource: string): Promise<void> {
+    await this.limiter.take();
+    if (this.writeGate && !this.writeGate()) throw new NotLeaderError();
+    this.metrics.kubeRequests.inc({ verb, resource });
+  }
+
   /** Server-side apply: fields `fieldManager` does not set are left alone. */
   async applySecret(secret: V1Secret, fieldManager: string): Promise<V1Secret> {
-    await this.paced('apply', 'secrets');
+    await this.pacedWrite('apply', 'secrets');
     return this.objects.patch(
       { apiVersion: 'v1', kind: 'Secret', ...secret },
       undefined,
@@ -82,7 +100,7 @@ export class KubeClient {
 
   /** PUT under the object's resourceVersion: fails with 409 if it changed since it was read. */
   async replaceSecret(secret: V1Secret): Promise<V1Secret> {
-    await this.paced('update', 'secrets');
+    await this.pacedWrite('update', 'secrets');
     return this.core.replaceNamespacedSecret({
       namespace: secret.metadata?.namespace ?? '',
       name: secret.metadata?.name ?? '',
@@ -92,7 +110,7 @@ export class KubeClient {
   }
 
   async createSecret(secret: V1Secret): Promise<V1Secret> {
-    await this.paced('create', 'secrets');
+    await this.pacedWrite('create', 'secrets');
     return this.core.createNamespacedSecret({
       namespace: secret.metadata?.namespace ?? '',
       body: secret,
@@ -132,7 +150,7 @@ export class KubeClient {
 
   /** Deletes a Secret only if it is still the object with `uid`. */
   async deleteSecret(namespace: string, name: string, uid: string): Promise<void> {
-    await this.paced('delete', 'secrets');
+    await this.pacedWrite('delete', 'secrets');
     try {
       await this.core.deleteNamespacedSecret({ namespace, name, body: { preconditions: { uid } } });
     } catch (err) {
@@ -146,7 +164,7 @@ export class KubeClient {
   }
 
   async patchStatus(plural: string, namespace: string | undefined, name: string, status: unknown): Promise<void> {
-    await this.paced('patch', `${plural}/status`);
+    await this.pacedWrite('patch', `${plural}/status`);
     const common = { group: 'ferry.dev', version: 'v1alpha1', plural, name, body: { status } };
     const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
     if (namespace) await this.custom.patchNamespacedCustomObjectStatus({ ...common, namespace }, merge);
@@ -155,6 +173,7 @@ export class KubeClient {
 
   /** Not paced by the shared limiter: events are best-effort and budgeted by the recorder. */
   async createEvent(event: CoreV1Event): Promise<void> {
+    if (this.writeGate && !this.writeGate()) throw new NotLeaderError();
     this.metrics.kubeRequests.inc({ verb: 'create', resource: 'events' });
     await this.core.createNamespacedEvent({ namespace: event.metadata.namespace ?? 'default', body: event });
   }

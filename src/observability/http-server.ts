@@ -6,6 +6,8 @@ export function startHttpServer(
   addr: { host: string; port: number },
   metrics: Metrics,
   isReady: () => boolean,
+  /** The /readyz body (e.g. leader or follower); "ok" / "not ready" without it. */
+  describe?: () => string,
 ): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -30,7 +32,7 @@ export function startHttpServer(
     if (path === '/readyz') {
       const ready = isReady();
       res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
-      res.end(ready ? 'ok' : 'not ready');
+      res.end(describe?.() ?? (ready ? 'ok' : 'not ready'));
       return;
     }
     res.writeHead(404);

@@ -31,6 +31,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly leader = new Gauge({
+    name: 'ferry_leader',
+    help: '1 while this controller reconciles (holds the leader-election Lease, or runs without election); 0 while it follows.',
+    registers: [this.registry],
+  });
+
   readonly kubeRequests = new Counter({
     name: 'ferry_kube_requests_total',
     help: 'Requests Ferry made to the Kubernetes API server (not counting watches).',
