@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds or installs every server the test bed runs, cached by version outside the repo.
 # Each tool lands at $FERRY_CACHE/bin/<tool>-<version>; an existing file is never rebuilt.
-# Usage: provision.sh [tool ...]   (default: all). Tools: etcd kube-apiserver moto openbao drongo csi-protos csi-sanity k8s-node
+# Usage: provision.sh [tool ...]   (default: all). Tools: etcd kube-apiserver moto openbao drongo csi-protos csi-sanity k8s-node helm image-tools
 set -euo pipefail
 
 FERRY_CACHE=${FERRY_CACHE:-$HOME/.cache/ferry}
@@ -144,6 +144,22 @@ build_csi_sanity() {
   say "csi-sanity ready: $out"
 }
 
+# The real helm binary from the Go module proxy, with the release version stamped in so
+# `helm version` and a chart's kubeVersion checks see it.
+build_helm() {
+  local out=$BIN/helm-$HELM_VERSION log=$LOGS/build-helm-$HELM_VERSION.log
+  [ -x "$out" ] && return 0
+  say "building helm $HELM_VERSION (about 2 min) — log: $log"
+  : >"$log"
+  local gobin=$SRC/helm-$HELM_VERSION
+  rm -rf "$gobin" && mkdir -p "$gobin"
+  GOBIN=$gobin run_logged helm "$log" go install -trimpath \
+    -ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  mv "$gobin/helm" "$out"
+  say "helm ready: $out"
+}
+
 install_drongo() {
   local venv=$FERRY_CACHE/venv/drongo-$DRONGO_VERSION log=$LOGS/install-drongo-$DRONGO_VERSION.log
   local out=$BIN/drongo-$DRONGO_VERSION
@@ -177,12 +193,15 @@ command -v go >/dev/null || { say "Go (1.25+) is required to build etcd and kube
 command -v python3 >/dev/null || { say "python3 (3.10+) is required for moto, OpenBao and drongo"; exit 1; }
 
 tools=("$@")
-[ ${#tools[@]} -eq 0 ] && tools=(moto openbao drongo csi-protos etcd kube-apiserver k8s-node csi-sanity)
+[ ${#tools[@]} -eq 0 ] && tools=(moto openbao drongo csi-protos etcd kube-apiserver k8s-node csi-sanity helm image-tools)
 
 # shellcheck source=node/provision-node.sh
 source "$(dirname "$0")/node/provision-node.sh"
+# shellcheck source=image/provision-image.sh
+source "$(dirname "$0")/image/provision-image.sh"
 # apt has its own lock; install the node's runtime before taking the cache lock.
 if [[ " ${tools[*]} " == *" k8s-node "* ]]; then ensure_node_runtime; fi
+if [[ " ${tools[*]} " == *" image-tools "* ]]; then ensure_image_tools; fi
 
 # One provision at a time per cache: concurrent runs wait instead of racing on the same files.
 exec 9>"$FERRY_CACHE/.provision.lock"
@@ -198,6 +217,8 @@ for t in "${tools[@]}"; do
     csi-protos) fetch_csi_protos ;;
     csi-sanity) build_csi_sanity ;;
     k8s-node) build_node_binaries ;;
+    helm) build_helm ;;
+    image-tools) ;; # apt only, done before the lock
     *) say "unknown tool: $t"; exit 2 ;;
   esac
 done

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export type ToolName = 'etcd' | 'kube-apiserver' | 'moto' | 'openbao' | 'drongo' | 'csi-sanity' | NodeToolName;
+export type ToolName = 'etcd' | 'kube-apiserver' | 'moto' | 'openbao' | 'drongo' | 'csi-sanity' | 'helm' | NodeToolName;
 /** Built by `provision.sh k8s-node` (src/testbed/node/provision-node.sh). */
 export type NodeToolName = 'kubelet' | 'kube-controller-manager' | 'kube-scheduler';
 
@@ -30,6 +30,7 @@ const binaryNames: Record<ToolName, () => string> = {
   openbao: () => `bao-${versions.OPENBAO_VERSION}`,
   drongo: () => `drongo-${versions.DRONGO_VERSION}`,
   'csi-sanity': () => `csi-sanity-${versions.CSI_SANITY_VERSION}`,
+  helm: () => `helm-${versions.HELM_VERSION}`,
   kubelet: () => `kubelet-${versions.K8S_VERSION}`,
   'kube-controller-manager': () => `kube-controller-manager-${versions.K8S_VERSION}`,
   'kube-scheduler': () => `kube-scheduler-${versions.K8S_VERSION}`,
