@@ -17,6 +17,7 @@ export interface Config {
   providerQps: number;
   providerBurst: number;
   shareWindowMs: number;
+  clusterStores: boolean;
   /** Set with --leader-elect: only the Lease holder reconciles. */
   leaderElection?: LeaderElectionConfig;
 }
@@ -32,6 +33,8 @@ export const CONTROLLER_USAGE = `usage: ferry controller [flags]
   --provider-qps N           provider calls per second per store (default 20)
   --provider-burst N         provider call burst per store (default 40)
   --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)
+  --cluster-stores on|off    watch ClusterSecretStores (default on; off for a namespace-scoped install whose
+                             RBAC is Roles only — ExternalSecrets then can use SecretStores only)
   --leader-elect             only the holder of a coordination.k8s.io Lease reconciles and writes; other
                              replicas keep their caches warm and take over when it lapses (default off)
   --leader-elect-namespace NS    namespace of the Lease (default: --namespace, else $POD_NAMESPACE, else default)
@@ -73,6 +76,7 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
       'provider-qps': { type: 'string' },
       'provider-burst': { type: 'string' },
       'shared-read-window': { type: 'string' },
+      'cluster-stores': { type: 'string' },
       'leader-elect': { type: 'boolean' },
       'leader-elect-namespace': { type: 'string' },
       'leader-elect-lease-name': { type: 'string' },
@@ -102,8 +106,16 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
     providerQps: positive('provider-qps', values['provider-qps'], 20),
     providerBurst: Math.floor(positive('provider-burst', values['provider-burst'], 40)),
     shareWindowMs,
+    clusterStores: onOff('cluster-stores', values['cluster-stores'], true),
     leaderElection: values['leader-elect'] ? leaderElectionOf(values, env) : undefined,
   };
+}
+
+function onOff(flag: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value === 'on' || value === 'true') return true;
+  if (value === 'off' || value === 'false') return false;
+  throw new ConfigError(`--${flag} must be on or off, got "${value}"`);
 }
 
 function durationFlag(flag: string, value: string | undefined, fallback: string): number {

@@ -37,6 +37,8 @@ export interface ControllerConfig {
   providerQps: number;
   providerBurst: number;
   shareWindowMs: number;
+  /** false: ClusterSecretStores are not watched (a namespace-scoped install with Roles only). */
+  clusterStores?: boolean;
 }
 
 type Store = SecretStore | ClusterSecretStore;
@@ -187,11 +189,13 @@ export class Controller {
     };
     this.wireHandlers();
 
-    const loops = [this.secrets, this.secretStores, this.clusterSecretStores].map((i) => i.run(stop));
-    await Promise.race([
-      Promise.all([this.secrets.synced, this.secretStores.synced, this.clusterSecretStores.synced]),
-      aborted(stop),
-    ]);
+    const watched: { run(signal: AbortSignal): Promise<void>; synced: Promise<void> }[] = [
+      this.secrets,
+      this.secretStores,
+    ];
+    if (this.config.clusterStores !== false) watched.push(this.clusterSecretStores);
+    const loops = watched.map((i) => i.run(stop));
+    await Promise.race([Promise.all(watched.map((i) => i.synced)), aborted(stop)]);
     // ExternalSecrets last: deciding whether one needs a sync now looks at its Secret and store.
     loops.push(this.externalSecrets.run(stop));
     await Promise.race([this.externalSecrets.synced, aborted(stop)]);

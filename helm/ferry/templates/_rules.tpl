@@ -1,0 +1,60 @@
+{{/*
+The one list of the controller's RBAC rules. Each rule says why it exists; `clusterOnly` rules
+are left out of a namespace-scoped install (controller.watchNamespace), which uses Roles only.
+test/integration/least-privilege.test.ts removes each rule in turn and shows what breaks.
+*/}}
+{{- define "ferry.controllerRules" -}}
+# Watch the API: the informers' list+watch; get for status patches' reads.
+- apiGroups: [ferry.dev]
+  resources: [externalsecrets, secretstores]
+  verbs: [get, list, watch]
+# Report Ready conditions and sync times.
+- apiGroups: [ferry.dev]
+  resources: [externalsecrets/status, secretstores/status]
+  verbs: [patch]
+- apiGroups: [ferry.dev]
+  resources: [clustersecretstores]
+  verbs: [get, list, watch]
+  clusterOnly: true
+- apiGroups: [ferry.dev]
+  resources: [clustersecretstores/status]
+  verbs: [patch]
+  clusterOnly: true
+# Synced Secrets: watched by label, created, replaced (immutable and type changes), applied,
+# deleted (deletionPolicy Delete); get reads store credentials.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch, create, update, patch, delete]
+# CA bundles of Vault stores.
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get]
+# Workload identity: the ServiceAccount's annotations, and tokens minted for it.
+- apiGroups: [""]
+  resources: [serviceaccounts]
+  verbs: [get]
+- apiGroups: [""]
+  resources: [serviceaccounts/token]
+  verbs: [create]
+# ClusterSecretStore conditions select namespaces by label.
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [get]
+  clusterOnly: true
+# Events on ExternalSecrets and stores.
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create]
+{{- end -}}
+
+{{/* The rules of the list for one scope: cluster (all) or namespace (without clusterOnly). */}}
+{{- define "ferry.rulesFor" -}}
+{{- $scope := .scope -}}
+{{- $out := list -}}
+{{- range (include "ferry.controllerRules" . | fromYamlArray) -}}
+{{- if or (eq $scope "cluster") (not .clusterOnly) -}}
+{{- $out = append $out (omit . "clusterOnly") -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
