@@ -1,0 +1,300 @@
+// The chart's pods on the test bed's real node: Ferry's image built from the Dockerfile with
+// buildah, imported into the node's containerd, installed with the real helm. The controller
+// replicas run with the chart's ServiceAccount and in-cluster config, elect a leader, sync, fail
+// over when the leader is killed under load without a Secret written twice, and survive
+// `helm upgrade` and `helm uninstall` without losing a Secret; the CSI DaemonSet runs beside them.
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  ApiextensionsV1Api,
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type V1Pod,
+  type V1Secret,
+  Watch,
+} from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ctr } from '../../src/testbed/node/containerd.ts';
+import { CHART_DIR, helm } from '../support/helm.ts';
+import { type InClusterAccess, openApiServerToPods } from '../support/in-cluster.ts';
+import { Objects } from '../support/objects.ts';
+import { requireNode } from '../support/pods.ts';
+import { createNamespace, kubeConfigFor, testbed } from '../support/testbed.ts';
+import { eventually } from '../support/wait.ts';
+
+const exec = promisify(execFile);
+const RELEASE = 'ferry';
+const LEASE = { leaseDuration: '6s', renewDeadline: '4s', retryPeriod: '1s' };
+
+let kc: KubeConfig;
+let core: CoreV1Api;
+let releaseNs: string;
+let o: Objects;
+let inCluster: InClusterAccess | undefined;
+let valuesFile: string;
+let imageTag: string;
+
+/** Builds (or reuses) the image with buildah and imports it into the node's containerd. */
+async function buildAndImportImage(): Promise<string> {
+  const script = new URL('../../src/testbed/image/build-image.sh', import.meta.url).pathname;
+  const { stdout } = await exec('bash', [script], { maxBuffer: 16 * 1024 * 1024 }).catch((err) => {
+    throw new Error(`image build failed: ${(err as { stderr?: string }).stderr ?? err}`);
+  });
+  const archive = stdout.trim().split('\n').at(-1) ?? '';
+  const node = requireNode();
+  await ctr(join(node.dir, 'containerd', 'containerd.sock'), ['images', 'import', archive]);
+  const tag = /ferry\.test_ferry_([0-9a-f]+)\.tar$/.exec(archive)?.[1];
+  if (!tag) throw new Error(`unexpected archive name ${archive}`);
+  return tag;
+}
+
+async function controllerPods(): Promise<V1Pod[]> {
+  const pods = await core.listNamespacedPod({
+    namespace: releaseNs,
+    labelSelector: 'app.kubernetes.io/component=controller',
+  });
+  return pods.items.filter((p) => !p.metadata?.deletionTimestamp);
+}
+
+function isReady(pod: V1Pod): boolean {
+  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+async function leaseHolder(): Promise<string> {
+  const lease = await kc
+    .makeApiClient(CoordinationV1Api)
+    .readNamespacedLease({ namespace: releaseNs, name: `${RELEASE}-controller` });
+  return lease.spec?.holderIdentity ?? '';
+}
+
+/** Counts Secret events in the app namespace: ADDED and MODIFIED per Secret. */
+async function watchSecretWrites(namespace: string) {
+  const writes = new Map<string, { added: number; modified: number }>();
+  const req = await new Watch(kc).watch(
+    `/api/v1/namespaces/${namespace}/secrets`,
+    {},
+    (type: string, secret: V1Secret) => {
+      const name = secret.metadata?.name ?? '';
+      const w = writes.get(name) ?? { added: 0, modified: 0 };
+      if (type === 'ADDED') w.added++;
+      if (type === 'MODIFIED') w.modified++;
+      writes.set(name, w);
+    },
+    () => undefined,
+  );
+  return { writes, stop: () => req.abort() };
+}
+
+async function podLogs(pods: V1Pod[]): Promise<string> {
+  const out: string[] = [];
+  for (const p of pods) {
+    const log = await core
+      .readNamespacedPodLog({ namespace: releaseNs, name: p.metadata?.name ?? '', tailLines: 20 })
+      .catch((err) => String(err));
+    out.push(`--- ${p.metadata?.name}\n${log}`);
+  }
+  return out.join('\n');
+}
+
+beforeAll(async () => {
+  const node = requireNode();
+  kc = kubeConfigFor(testbed().kube);
+  core = kc.makeApiClient(CoreV1Api);
+  imageTag = await buildAndImportImage();
+  inCluster = await openApiServerToPods(testbed().kube);
+  releaseNs = await createNamespace(kc, 'ferry-system');
+  o = new Objects(kc, await createNamespace(kc, 'helm-node-app'));
+  const values = {
+    image: { repository: 'ferry.test/ferry', tag: imageTag, pullPolicy: 'Never' },
+    controller: {
+      leaderElection: { enabled: true, ...LEASE },
+      kubeQps: 200,
+      kubeBurst: 400,
+      concurrency: 16,
+      ...inCluster.podValues,
+    },
+    csiNode: {
+      enabled: true,
+      selfRegistration: true,
+      kubeletDir: join(node.dir, 'kubelet', 'root'),
+      dataDir: join(node.dir, 'ferry-csi'),
+      ...inCluster.podValues,
+    },
+  };
+  valuesFile = join(testbed().runDir, `helm-node-values-${releaseNs}.json`);
+  await writeFile(valuesFile, JSON.stringify(values));
+  for (const sa of ['default']) {
+    await eventually(`ServiceAccount ${sa}`, () =>
+      core.readNamespacedServiceAccount({ namespace: releaseNs, name: sa }),
+    );
+  }
+}, 600_000);
+
+afterAll(async () => {
+  if (releaseNs) await helm(testbed().kube, ['uninstall', RELEASE, '--namespace', releaseNs, '--ignore-not-found']);
+  if (releaseNs) await core.deleteNamespace({ name: releaseNs }).catch(() => undefined);
+  await inCluster?.close();
+}, 120_000);
+
+describe('the chart on the node', () => {
+  it('runs two controller pods and the CSI plugin; one leads, both are ready, and they sync', async () => {
+    const out = await helm(testbed().kube, [
+      'install',
+      RELEASE,
+      CHART_DIR,
+      '--namespace',
+      releaseNs,
+      '--values',
+      valuesFile,
+      '--wait',
+      '--timeout',
+      '3m',
+    ]).catch(async (err) => {
+      throw new Error(`${err}\n${await podLogs(await controllerPods())}`);
+    });
+    expect(out).toContain('STATUS: deployed');
+    const pods = await controllerPods();
+    expect(pods.filter(isReady)).toHaveLength(2);
+    for (const p of pods) expect(p.spec?.serviceAccountName).toBe(`${RELEASE}`);
+    const holder = await eventually('a leader', async () => (await leaseHolder()) || undefined);
+    expect(pods.map((p) => p.metadata?.name)).toContain(holder.split('_')[0]);
+    const ds = await kc.makeApiClient(AppsV1Api).readNamespacedDaemonSet({
+      namespace: releaseNs,
+      name: `${RELEASE}-csi-node`,
+    });
+    expect(ds.status?.numberReady).toBe(1);
+
+    await o.secretStore('store', { fake: { data: [{ key: 'db', value: 'from-the-pods' }] } });
+    await o.externalSecret('first', {
+      secretStoreRef: { name: 'store' },
+      data: [{ secretKey: 'password', remoteRef: { key: 'db' } }],
+    });
+    const secret = await o.waitForSecret('first', (d) => d.password === 'from-the-pods', 'the Secret the pods sync');
+    expect(secret.metadata?.managedFields?.map((f) => f.manager)).toEqual(['ferry']);
+  }, 300_000);
+
+  it('fails over when the leader pod is killed under load: nothing lost, no Secret written twice', async () => {
+    const count = 1000;
+    const watch = await watchSecretWrites(o.namespace);
+    try {
+      for (let i = 0; i < count; i += 50) {
+        await Promise.all(
+          Array.from({ length: Math.min(50, count - i) }, (_, j) =>
+            o.externalSecret(`load-${i + j}`, {
+              secretStoreRef: { name: 'store' },
+              refreshInterval: '0',
+              data: [{ secretKey: 'password', remoteRef: { key: 'db' } }],
+            }),
+          ),
+        );
+      }
+      // SIGKILL the leader's process while it is still syncing: it cannot release the Lease, so the
+      // follower must wait the lease out.
+      await eventually('some Secrets synced', async () => (watch.writes.size >= 100 ? true : undefined), 60_000);
+      const holder = await leaseHolder();
+      const leaderPod = holder.split('_')[0] ?? '';
+      const pod = await core.readNamespacedPod({ namespace: releaseNs, name: leaderPod });
+      const containerId = pod.status?.containerStatuses?.[0]?.containerID?.replace(/^containerd:\/\//, '') ?? '';
+      const killedAt = Date.now();
+      await ctr(join(requireNode().dir, 'containerd', 'containerd.sock'), [
+        'tasks',
+        'kill',
+        '-s',
+        'SIGKILL',
+        containerId,
+      ]);
+      const newHolder = await eventually(
+        'a new leader',
+        async () => {
+          const h = await leaseHolder();
+          return h && h !== holder ? h : undefined;
+        },
+        60_000,
+      );
+      const failoverMs = Date.now() - killedAt;
+      process.stdout.write(
+        `failover: ${leaderPod} killed → ${newHolder} leads after ${failoverMs} ms (lease ${LEASE.leaseDuration})\n`,
+      );
+      expect(failoverMs).toBeLessThan(6_000 + 5_000);
+      await eventually(
+        `${count} Secrets`,
+        async () => ([...watch.writes.keys()].filter((n) => n.startsWith('load-')).length === count ? true : undefined),
+        180_000,
+      );
+      // Settle, then check: every Secret was created once and never rewritten.
+      await eventually(
+        'all ExternalSecrets Ready',
+        async () => {
+          const list = (await o.custom.listNamespacedCustomObject({
+            group: 'ferry.dev',
+            version: 'v1alpha1',
+            namespace: o.namespace,
+            plural: 'externalsecrets',
+          })) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
+          const ready = list.items.filter((es) =>
+            es.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+          );
+          return ready.length === count + 1 ? true : undefined;
+        },
+        120_000,
+      );
+      const load = [...watch.writes.entries()].filter(([n]) => n.startsWith('load-'));
+      expect(load.filter(([, w]) => w.added !== 1 || w.modified !== 0)).toEqual([]);
+    } finally {
+      watch.stop();
+    }
+  }, 600_000);
+
+  it('helm upgrade with unchanged data writes no Secret; helm uninstall keeps CRDs, ExternalSecrets and Secrets', async () => {
+    const watch = await watchSecretWrites(o.namespace);
+    try {
+      // A rolling restart of both replicas (new pod annotation) with the data unchanged.
+      await helm(testbed().kube, [
+        'upgrade',
+        RELEASE,
+        CHART_DIR,
+        '--namespace',
+        releaseNs,
+        '--values',
+        valuesFile,
+        '--set',
+        'controller.podAnnotations.restartedAt=upgrade',
+        '--wait',
+        '--timeout',
+        '3m',
+      ]);
+      await eventually('two new ready controller pods', async () => {
+        const pods = await controllerPods();
+        return pods.length === 2 && pods.every(isReady) ? true : undefined;
+      });
+      await eventually('the new leader', async () => {
+        const names = (await controllerPods()).map((p) => p.metadata?.name);
+        return names.includes((await leaseHolder()).split('_')[0]) ? true : undefined;
+      });
+      const modified = [...watch.writes.values()].filter((w) => w.modified > 0);
+      expect(modified).toEqual([]);
+
+      await helm(testbed().kube, ['uninstall', RELEASE, '--namespace', releaseNs, '--wait', '--timeout', '2m']);
+      // kube-controller-manager's garbage collector runs on this bed: give it time to cascade.
+      await eventually(
+        'controller pods gone',
+        async () => ((await controllerPods()).length === 0 ? true : undefined),
+        60_000,
+      );
+      const crds = kc.makeApiClient(ApiextensionsV1Api);
+      for (const crd of ['externalsecrets.ferry.dev', 'secretstores.ferry.dev', 'clustersecretstores.ferry.dev']) {
+        expect((await crds.readCustomResourceDefinition({ name: crd })).metadata?.deletionTimestamp).toBeUndefined();
+      }
+      expect((await o.getExternalSecret('load-0')).metadata.deletionTimestamp).toBeUndefined();
+      const secrets = await core.listNamespacedSecret({ namespace: o.namespace });
+      expect(secrets.items.filter((s) => s.metadata?.name?.startsWith('load-'))).toHaveLength(1000);
+      expect([...watch.writes.values()].filter((w) => w.modified > 0)).toEqual([]);
+    } finally {
+      watch.stop();
+    }
+  }, 400_000);
+});
