@@ -1,0 +1,222 @@
+// Least privilege, as a real identity: a ServiceAccount bound to the chart's rendered ClusterRole
+// runs the controller through a scenario that touches every rule; then each rule is removed in
+// turn and the test shows what breaks. Rules whose users need a real provider login (Vault CA
+// ConfigMaps, workload-identity ServiceAccounts and their tokens) are shown by the very API call
+// the provider makes through the controller's client being refused.
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  RbacAuthorizationV1Api,
+  setHeaderOptions,
+  type V1PolicyRule,
+} from '@kubernetes/client-node';
+import pino from 'pino';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Controller } from '../../src/controller/controller.ts';
+import { KubeClient } from '../../src/kube/client.ts';
+import { Metrics } from '../../src/observability/metrics.ts';
+import { renderChart } from '../support/helm.ts';
+import { Objects } from '../support/objects.ts';
+import { createNamespace, kubeConfigFor, testbed, uniqueName } from '../support/testbed.ts';
+import { eventually } from '../support/wait.ts';
+
+let admin: KubeConfig;
+let rules: V1PolicyRule[];
+let identityNs: string;
+
+beforeAll(async () => {
+  admin = kubeConfigFor(testbed().kube);
+  const role = (await renderChart()).find((o) => o.kind === 'ClusterRole' && o.metadata.name.endsWith('-controller'));
+  rules = (role?.rules ?? []) as V1PolicyRule[];
+  identityNs = await createNamespace(admin, 'lp');
+});
+
+const label = (r: V1PolicyRule) => `${r.apiGroups?.join(',') || 'core'}/${r.resources?.join(',')}`;
+
+/** A fresh ServiceAccount bound to exactly `granted`, and a kubeconfig that authenticates as it. */
+async function identityWith(granted: V1PolicyRule[]): Promise<KubeConfig> {
+  const name = uniqueName('ferry-lp');
+  const core = admin.makeApiClient(CoreV1Api);
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  await core.createNamespacedServiceAccount({ namespace: identityNs, body: { metadata: { name } } });
+  await rbac.createClusterRole({ body: { metadata: { name }, rules: granted } });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: identityNs }],
+    },
+  });
+  const token = await core.createNamespacedServiceAccountToken({
+    namespace: identityNs,
+    name,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  return kubeConfigFor({ ...testbed().kube, token: token.status?.token ?? '' });
+}
+
+interface Outcome {
+  ready: boolean;
+  secret: boolean;
+  esStatus: boolean;
+  storeStatus: boolean;
+  clusterStoreStatus: boolean;
+  viaClusterStore: boolean;
+  events: boolean;
+}
+
+/**
+ * Runs the controller as `kc` over a SecretStore, a ClusterSecretStore admitting namespaces by
+ * label, and an ExternalSecret on each, and reports what a user would see.
+ */
+async function scenario(kc: KubeConfig): Promise<Outcome> {
+  const ns = await createNamespace(admin, 'lp-app');
+  await admin
+    .makeApiClient(CoreV1Api)
+    .patchNamespace(
+      { name: ns, body: { metadata: { labels: { 'lp-team': 'a' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  const o = new Objects(admin, ns);
+  const css = uniqueName('lp-css');
+  const fake = { fake: { data: [{ key: 'k', value: 'v' }] } };
+  await o.secretStore('store', fake);
+  await o.clusterSecretStore(css, {
+    provider: fake,
+    conditions: [{ namespaceSelector: { matchLabels: { 'lp-team': 'a' } } }],
+  });
+  await o.externalSecret('direct', {
+    secretStoreRef: { name: 'store' },
+    data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
+  });
+  await o.externalSecret('shared', {
+    secretStoreRef: { name: css, kind: 'ClusterSecretStore' },
+    data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
+  });
+  const controller = new Controller(
+    kc,
+    {
+      namespace: ns,
+      concurrency: 4,
+      kubeQps: 100,
+      kubeBurst: 200,
+      providerQps: 100,
+      providerBurst: 200,
+      shareWindowMs: 60_000,
+    },
+    pino({ level: 'silent' }),
+    new Metrics(),
+  );
+  const stop = new AbortController();
+  const done = controller.run(stop.signal);
+  const within = (ms: number, check: () => Promise<boolean>) =>
+    eventually('outcome', async () => ((await check()) ? true : undefined), ms).catch(() => false);
+  try {
+    const ready = await within(5000, async () => controller.ready);
+    if (!ready) {
+      // Caches never synced: nothing is reconciled (checked once, not waited on per outcome).
+      const secret = (await o.secretText('direct')) !== undefined;
+      return {
+        ready,
+        secret,
+        esStatus: false,
+        storeStatus: false,
+        clusterStoreStatus: false,
+        viaClusterStore: false,
+        events: false,
+      };
+    }
+    const custom = admin.makeApiClient(CustomObjectsApi);
+    const readyCondition = async (plural: string, name: string, namespace?: string) => {
+      const group = { group: 'ferry.dev', version: 'v1alpha1', plural, name };
+      const obj = (
+        namespace
+          ? await custom.getNamespacedCustomObject({ ...group, namespace })
+          : await custom.getClusterCustomObject(group)
+      ) as { status?: { conditions?: { type: string; status: string }[] } };
+      return obj.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    };
+    const secret = await within(5000, async () => (await o.secretText('direct'))?.k === 'v');
+    const viaClusterStore = await within(3000, async () => (await o.secretText('shared'))?.k === 'v');
+    const esStatus = await within(3000, () => readyCondition('externalsecrets', 'direct', ns));
+    const storeStatus = await within(3000, () => readyCondition('secretstores', 'store', ns));
+    const clusterStoreStatus = await within(3000, () => readyCondition('clustersecretstores', css));
+    const events = await within(3000, async () => (await o.events()).length > 0);
+    return { ready, secret, esStatus, storeStatus, clusterStoreStatus, viaClusterStore, events };
+  } finally {
+    stop.abort();
+    await done;
+  }
+}
+
+describe('the chart ClusterRole as a real identity', () => {
+  it('with every rule, the controller syncs through both kinds of store, reports status and records events', async () => {
+    expect(rules.length).toBeGreaterThan(5);
+    expect(await scenario(await identityWith(rules))).toEqual({
+      ready: true,
+      secret: true,
+      esStatus: true,
+      storeStatus: true,
+      clusterStoreStatus: true,
+      viaClusterStore: true,
+      events: true,
+    });
+  });
+
+  // What a user sees break without each rule of the scenario (resources → outcome that fails).
+  const breaks: Record<string, (o: Outcome) => boolean> = {
+    'ferry.dev/externalsecrets,secretstores': (o) => !o.ready && !o.secret,
+    'ferry.dev/externalsecrets/status,secretstores/status': (o) => o.secret && !o.esStatus && !o.storeStatus,
+    'ferry.dev/clustersecretstores': (o) => !o.ready && !o.secret,
+    'ferry.dev/clustersecretstores/status': (o) => o.viaClusterStore && !o.clusterStoreStatus,
+    'core/secrets': (o) => !o.ready && !o.secret,
+    'core/namespaces': (o) => o.secret && !o.viaClusterStore,
+    'core/events': (o) => o.secret && o.esStatus && !o.events,
+  };
+
+  it.each(Object.keys(breaks))(
+    'without %s something breaks',
+    async (which) => {
+      const without = rules.filter((r) => label(r) !== which);
+      expect(without.length, `rule ${which} is in the chart`).toBe(rules.length - 1);
+      const outcome = await scenario(await identityWith(without));
+      expect(breaks[which]?.(outcome), JSON.stringify(outcome)).toBe(true);
+    },
+    60_000,
+  );
+
+  it('without configmaps, serviceaccounts or serviceaccounts/token, the reads providers make are refused', async () => {
+    const ns = await createNamespace(admin, 'lp-reads');
+    const core = admin.makeApiClient(CoreV1Api);
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'vault-ca' }, data: { ca: 'x' } },
+    });
+    await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'app' } } });
+    const client = (kc: KubeConfig) => new KubeClient(kc, { qps: 50, burst: 50, metrics: new Metrics() });
+    const calls: Record<string, (k: KubeClient) => Promise<unknown>> = {
+      'core/configmaps': (k) => k.readConfigMap(ns, 'vault-ca'),
+      'core/serviceaccounts': (k) => k.readServiceAccount(ns, 'app'),
+      'core/serviceaccounts/token': (k) => k.requestToken(ns, 'app', ['vault'], 600),
+    };
+    const full = client(await identityWith(rules));
+    for (const [which, call] of Object.entries(calls)) {
+      await expect(call(full), `${which} with every rule`).resolves.toBeTruthy();
+      const without = rules.filter((r) => label(r) !== which);
+      expect(without.length, `rule ${which} is in the chart`).toBe(rules.length - 1);
+      await expect(call(client(await identityWith(without))), which).rejects.toThrow(/403|forbidden/i);
+    }
+  });
+
+  it('every rule of the ClusterRole is covered above', () => {
+    const covered = [
+      ...Object.keys(breaks),
+      'core/configmaps',
+      'core/serviceaccounts',
+      'core/serviceaccounts/token',
+    ].sort();
+    expect(rules.map(label).sort()).toEqual(covered);
+  });
+});
