@@ -6,6 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiextensionsV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readmeWithTable } from '../../helm/values-table.ts';
 import { startController } from '../support/controller.ts';
 import { CHART_DIR, helm, type Manifest, renderChart } from '../support/helm.ts';
 import { Objects } from '../support/objects.ts';
@@ -102,6 +103,12 @@ describe('the chart', () => {
     const args = (one(scoped, 'Deployment').spec as { template: { spec: { containers: { args: string[] }[] } } })
       .template.spec.containers[0]?.args;
     expect(args).toEqual(expect.arrayContaining(['--namespace=apps', '--cluster-stores=off']));
+  });
+
+  it('documents every value of the schema in its README (npm run chart:docs)', async () => {
+    const readme = await readFile(join(CHART_DIR, 'README.md'), 'utf8');
+    expect(readmeWithTable(readme)).toBe(readme);
+    expect(readme).toContain('| `controller.leaderElection.leaseDuration` | string | `"15s"` |');
   });
 
   it('refuses values the schema does not allow, naming them', async () => {
