@@ -4,7 +4,7 @@
 // over when the leader is killed under load without a Secret written twice, and survive
 // `helm upgrade` and `helm uninstall` without losing a Secret; the CSI DaemonSet runs beside them.
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -13,11 +13,14 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   type KubeConfig,
+  StorageV1Api,
+  type V1CSIDriver,
   type V1Pod,
   type V1Secret,
   Watch,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as loadYaml } from 'yaml';
 import { ctr } from '../../src/testbed/node/containerd.ts';
 import { CHART_DIR, helm } from '../support/helm.ts';
 import { type InClusterAccess, openApiServerToPods } from '../support/in-cluster.ts';
@@ -119,12 +122,19 @@ beforeAll(async () => {
     },
     csiNode: {
       enabled: true,
+      // The bed is shared: csi-node.test.ts owns the cluster-wide CSIDriver; make sure it exists.
+      createCSIDriver: false,
       selfRegistration: true,
       kubeletDir: join(node.dir, 'kubelet', 'root'),
       dataDir: join(node.dir, 'ferry-csi'),
       ...inCluster.podValues,
     },
   };
+  const storage = kc.makeApiClient(StorageV1Api);
+  const driver = loadYaml(await readFile(join(CHART_DIR, 'templates', 'csidriver.yaml'), 'utf8')) as V1CSIDriver;
+  await storage.createCSIDriver({ body: driver }).catch((err) => {
+    if (!String(err).includes('409')) throw err;
+  });
   valuesFile = join(testbed().runDir, `helm-node-values-${releaseNs}.json`);
   await writeFile(valuesFile, JSON.stringify(values));
   for (const sa of ['default']) {

@@ -75,6 +75,7 @@ describe('the chart', () => {
     expect(find(objects, 'PodDisruptionBudget')).toHaveLength(1);
     expect(find(objects, 'Service', '-metrics')).toHaveLength(1);
     expect(find(objects, 'DaemonSet')).toHaveLength(0);
+    expect(find(objects, 'CSIDriver')).toHaveLength(0);
     const dashboard = one(await renderChart({ 'grafanaDashboard.enabled': true }), 'ConfigMap', '-dashboard');
     expect(dashboard.metadata.labels?.grafana_dashboard).toBe('1');
     const panels = JSON.parse((dashboard.data as Record<string, string>)['ferry.json'] ?? '{}').panels;
@@ -122,6 +123,7 @@ describe('the chart', () => {
     const containers = (withSidecar.spec as { template: { spec: { containers: { name: string }[] } } }).template.spec
       .containers;
     expect(containers.map((c) => c.name)).toEqual(['csi-node', 'node-driver-registrar']);
+    expect(find(await renderChart({ 'csiNode.enabled': true }), 'CSIDriver')).toHaveLength(1);
     const self = one(await renderChart({ 'csiNode.enabled': true, 'csiNode.selfRegistration': true }), 'DaemonSet');
     const only = (self.spec as { template: { spec: { containers: { name: string; args: string[] }[] } } }).template.spec
       .containers;
