@@ -75,5 +75,10 @@ if ! buildah "${STORE[@]}" bud --isolation chroot --pull=never --layers=false "$
 fi
 rm -f "$archive"
 buildah "${STORE[@]}" push -q "$TAG" "docker-archive:$archive:$TAG" >/dev/null
+# Keep only this build: every source change makes a new 360 MB archive and image otherwise.
+for old in "$OUT"/ferry.test_ferry_*.tar; do [ "$old" = "$archive" ] || rm -f "$old"; done
+buildah "${STORE[@]}" images --format '{{.Name}}:{{.Tag}}' | grep '^ferry.test/ferry:' | grep -vxF "$TAG" \
+  | xargs -r buildah "${STORE[@]}" rmi -f >/dev/null 2>&1 || true
+buildah "${STORE[@]}" rmi --prune >/dev/null 2>&1 || true
 say "built $TAG in $(( $(date +%s) - start ))s; image (uncompressed archive) $(du -m "$archive" | cut -f1) MB"
 echo "$archive"
