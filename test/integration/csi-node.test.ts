@@ -428,8 +428,12 @@ describe('CSI node plugin', () => {
   it('ships a CSIDriver object the API server accepts as written', async () => {
     const manifest = loadYaml<V1CSIDriver>(await readFile(CSI_DRIVER_MANIFEST, 'utf8'));
     const storage = kubeConfigFor(testbed().kube).makeApiClient(StorageV1Api);
-    await storage.deleteCSIDriver({ name: 'csi.ferry.dev' }).catch(() => undefined);
-    const created = await storage.createCSIDriver({ body: manifest });
+    // A dry run validates and defaults it like a real create, without touching the object the
+    // pod tests (csi-pods.test.ts) rely on.
+    const created = await storage.createCSIDriver({
+      body: { ...manifest, metadata: { name: uniqueName('csi') } },
+      dryRun: 'All',
+    });
     expect(created.spec).toMatchObject({
       attachRequired: false,
       podInfoOnMount: true,
