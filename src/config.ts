@@ -16,6 +16,7 @@ export interface Config {
   providerQps: number;
   providerBurst: number;
   shareWindowMs: number;
+  rolloutDebounceMs: number;
 }
 
 export const CONTROLLER_USAGE = `usage: ferry controller [flags]
@@ -28,7 +29,8 @@ export const CONTROLLER_USAGE = `usage: ferry controller [flags]
   --kube-burst N             API-server request burst (default 100)
   --provider-qps N           provider calls per second per store (default 20)
   --provider-burst N         provider call burst per store (default 40)
-  --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)`;
+  --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)
+  --rollout-debounce DUR     changes to one workload's Secret settle this long before it is rolled (default 5s)`;
 
 export class ConfigError extends Error {}
 
@@ -63,6 +65,7 @@ export function parseControllerConfig(argv: string[]): Config {
       'provider-qps': { type: 'string' },
       'provider-burst': { type: 'string' },
       'shared-read-window': { type: 'string' },
+      'rollout-debounce': { type: 'string' },
     },
   });
   const level = values['log-level'] ?? 'info';
@@ -70,12 +73,19 @@ export function parseControllerConfig(argv: string[]): Config {
     throw new ConfigError(`--log-level must be one of trace, debug, info, warn, error; got "${level}"`);
   }
   let shareWindowMs: number;
+  let rolloutDebounceMs: number;
   try {
     shareWindowMs = parseDuration(values['shared-read-window'] ?? '60s');
   } catch (err) {
     throw new ConfigError(`--shared-read-window: ${(err as Error).message}`);
   }
+  try {
+    rolloutDebounceMs = parseDuration(values['rollout-debounce'] ?? '5s');
+  } catch (err) {
+    throw new ConfigError(`--rollout-debounce: ${(err as Error).message}`);
+  }
   return {
+    rolloutDebounceMs,
     kubeconfig: values.kubeconfig,
     namespace: values.namespace,
     concurrency: Math.floor(positive('concurrency', values.concurrency, 10)),

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadYaml, RbacAuthorizationV1Api, StorageV1Api, type V1CSIDriver, type V1Pod } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { NodeInfo } from '../../src/testbed/node/node.ts';
 import { type RunningPlugin, startPlugin } from '../support/csi.ts';
 import { Objects } from '../support/objects.ts';
@@ -33,7 +33,15 @@ let o: Objects;
 let pods: Pods;
 let sm: SecretsManagerClient;
 
-beforeAll(async () => {
+// Set up from beforeEach, once: without a node every test fails with the reason (a failing
+// beforeAll would only mark them skipped).
+let setup: Promise<void> | undefined;
+beforeEach(async () => {
+  setup ??= setUp();
+  await setup;
+}, 120_000);
+
+async function setUp(): Promise<void> {
   node = requireNode();
   const kc = kubeConfigFor(testbed().kube);
   o = new Objects(kc, await createNamespace(kc, 'csi-pods'));
@@ -59,7 +67,7 @@ beforeAll(async () => {
   ]);
   const { region, endpoint, accessKeyId, secretAccessKey } = moto.get().access;
   sm = new SecretsManagerClient({ region, endpoint, credentials: { accessKeyId, secretAccessKey } });
-}, 120_000);
+}
 
 afterAll(async () => {
   await plugin?.stop();

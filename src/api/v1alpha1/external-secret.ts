@@ -115,6 +115,22 @@ const files = object(
   },
 );
 
+const rolloutTarget = object('A workload whose pods are replaced when the Secret content changes.', {
+  kind: required(enumOf('Kind of the workload.', ['Deployment', 'StatefulSet', 'DaemonSet'] as const)),
+  name: required(string('Name of the workload, in the ExternalSecret’s namespace.', { minLength: 1, maxLength: 253 })),
+});
+
+const versioning = object(
+  'Ferry extension: versioned immutable Secrets. Each distinct content becomes its own immutable Secret named <target name>-<10-hex content hash>; status.binding.name names the current one, and the workloads in rolloutRestartTargets (and discovered ones) are repointed to it, which rolls their pods. An old version is deleted once no pod, pod template or ReplicaSet in the namespace references it and `keep` newer versions exist, so a rollback (kubectl rollout undo) finds the previous version. Needs immutable: true and deletionPolicy Retain.',
+  {
+    keep: integer('How many versions older than an unreferenced one must exist before it is deleted. Default 2.', {
+      format: 'int32',
+      minimum: 0,
+      maximum: 100,
+    }),
+  },
+);
+
 const target = object(
   'The Kubernetes Secret that receives the values. Defaults: name = the ExternalSecret name, creationPolicy Owner, deletionPolicy Retain.',
   {
@@ -132,6 +148,15 @@ const target = object(
     ),
     template,
     files,
+    versioning,
+    rolloutRestartTargets: arrayOf(
+      'Workloads whose pods are replaced (a rollout, as kubectl rollout restart does) when the Secret content changes: their pod template gets the annotation checksum.ferry.dev/<Secret name> with the content hash. No rollout when the hash is unchanged; changes within a short window make one rollout; a workload whose rollout is still in progress is patched only after it finished. Needs RBAC to get and update the workloads (opt-in in the chart).',
+      rolloutTarget,
+      { maxItems: 32 },
+    ),
+    rolloutRestartDiscovery: boolean(
+      'Also roll every Deployment, StatefulSet and DaemonSet in the namespace whose pod template mounts or env-references the Secret. Needs RBAC to list them.',
+    ),
   },
   {
     validations: [
@@ -144,6 +169,16 @@ const target = object(
         rule: "!has(self.deletionPolicy) || self.deletionPolicy != 'Merge' || !has(self.creationPolicy) || self.creationPolicy != 'None'",
         message: 'deletionPolicy Merge cannot be combined with creationPolicy None',
         fieldPath: '.deletionPolicy',
+      },
+      {
+        rule: '!has(self.versioning) || (has(self.immutable) && self.immutable)',
+        message: 'versioning needs immutable: true (each version is an immutable Secret)',
+        fieldPath: '.versioning',
+      },
+      {
+        rule: "!has(self.versioning) || ((!has(self.creationPolicy) || self.creationPolicy == 'Owner' || self.creationPolicy == 'Orphan') && (!has(self.deletionPolicy) || self.deletionPolicy == 'Retain'))",
+        message: 'versioning needs creationPolicy Owner or Orphan and deletionPolicy Retain',
+        fieldPath: '.versioning',
       },
     ],
   },
@@ -197,6 +232,9 @@ export const externalSecretStatus = object('Observed state, written by the contr
     'Generation and data hash of the ExternalSecret the last successful sync was made from.',
   ),
   observedGeneration: integer('Generation of the spec the controller last acted on.', { format: 'int64' }),
+  binding: object('The Secret the last sync wrote (with target.versioning, the current version).', {
+    name: string('Name of the Secret.', { maxLength: 253 }),
+  }),
 });
 
 export type ExternalSecretSpec = TypeOf<typeof externalSecretSpec>;
