@@ -178,5 +178,5 @@ describe('versioned immutable Secrets', () => {
     );
     expect(await o.secret(third)).toBeDefined();
     expect(second).not.toBe(third);
-  });
+  }, 240_000);
 });

@@ -64,6 +64,17 @@ export async function afterWrite(es: ExternalSecret, s: Settings, written: Writt
       repoint: versioned ? isVersionOf(s.targetName) : undefined,
     });
   }
+  if (versioned && !changed && s.rolloutTargets.length > 0 && deps.restarter) {
+    // A listed workload created after the version was written still names the plain target.
+    deps.restarter.request(es, s.rolloutTargets, {
+      namespace: es.metadata.namespace ?? '',
+      secretName: written.secretName,
+      contentHash: written.contentHash,
+      targetName: s.targetName,
+      repoint: isVersionOf(s.targetName),
+      plainNameOnly: true,
+    });
+  }
   if (versioned) {
     await collectOldVersions(es, s, written.secretName, deps).catch((err: unknown) => {
       deps.logger.warn(

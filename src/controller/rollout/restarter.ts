@@ -9,7 +9,7 @@ import { apiErrorMessage, isConflict, type KubeClient, type Workload, type Workl
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import { repointSecrets } from './secret-references.ts';
+import { referencedSecrets, repointSecrets } from './secret-references.ts';
 
 export interface WorkloadRef {
   kind: WorkloadKind;
@@ -25,6 +25,11 @@ export interface ContentChange {
   repoint?: (name: string) => boolean;
   /** The base name the annotation is keyed on (the target name). */
   targetName: string;
+  /**
+   * Versioned, nothing new written: only point workloads still naming the plain target (which
+   * never exists as a Secret) at the current version. A rollback to an older version is left alone.
+   */
+  plainNameOnly?: boolean;
 }
 
 interface Pending {
@@ -87,7 +92,11 @@ export class RolloutRestarter {
 
   /** Rolls each workload once the changes to it have settled for the debounce window. */
   request(es: ExternalSecret, refs: WorkloadRef[], change: ContentChange): void {
-    for (const ref of refs) this.schedule(es, ref, change, this.opts.debounceMs);
+    for (const ref of refs) {
+      // A periodic check never postpones a change that is already waiting for its debounce.
+      if (change.plainNameOnly && this.pending.has(`${change.namespace}/${ref.kind}/${ref.name}`)) continue;
+      this.schedule(es, ref, change, change.plainNameOnly ? 0 : this.opts.debounceMs);
+    }
   }
 
   stop(): void {
@@ -121,6 +130,7 @@ export class RolloutRestarter {
     try {
       const workload = await kube.readWorkload(ref.kind, change.namespace, ref.name);
       if (!workload) {
+        if (change.plainNameOnly) return;
         metrics.rolloutRestarts.inc({ ...labels, result: 'missing' });
         events.record(
           es,
@@ -130,7 +140,11 @@ export class RolloutRestarter {
         );
         return;
       }
-      if (rolloutInProgress(ref.kind, workload)) {
+      // A template naming the plain target points at a Secret that never exists under versioning:
+      // its pods cannot start, so its rollout never finishes; repointing it is the way out.
+      const waitsForMissing =
+        change.repoint !== undefined && referencedSecrets(workload.spec?.template?.spec).has(change.targetName);
+      if (!waitsForMissing && rolloutInProgress(ref.kind, workload)) {
         // Never two rollouts of one workload at once: come back when this one has finished.
         if (!this.pending.has(key)) this.schedule(es, ref, change, IN_PROGRESS_RETRY_MS);
         return;
@@ -138,8 +152,10 @@ export class RolloutRestarter {
       const template = workload.spec?.template;
       if (!template) return;
       const annotation = checksumAnnotation(change.targetName);
-      const repointed = change.repoint ? repointSecrets(template.spec, change.repoint, change.secretName) : false;
+      const matches = change.plainNameOnly ? (name: string) => name === change.targetName : change.repoint;
+      const repointed = matches ? repointSecrets(template.spec, matches, change.secretName) : false;
       const annotations = template.metadata?.annotations ?? {};
+      if (change.plainNameOnly && !repointed) return;
       if (!repointed && annotations[annotation] === change.contentHash) {
         metrics.rolloutRestarts.inc({ ...labels, result: 'unchanged' });
         return;
