@@ -41,7 +41,7 @@ describe('Azure error mapping', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
     expect(classifyAzureError(refused, 'reading "db"')).toMatchObject({
       kind: 'Transient',
-      message: expect.stringMatching(/no answer from Key Vault/),
+      message: expect.stringMatching(/no answer \(connect ECONNREFUSED/),
     });
   });
 
@@ -68,6 +68,19 @@ describe('Azure error mapping', () => {
       errorResponse: { error: 'throttled' },
     });
     expect(classifyAzureError(busy, 'x').kind).toBe('Throttled');
+  });
+
+  it('reads MSAL’s wrapped refusal (AuthenticationRequiredError with a ServerError cause) as Denied', () => {
+    const wrapped = Object.assign(
+      new Error(
+        'invalid_client: Error(s): Not Available - Timestamp: Not Available - Description: AADSTS7000215: Invalid client secret provided. - Correlation ID: x',
+      ),
+      { name: 'AuthenticationRequiredError', cause: { status: 401, errorCode: 'invalid_client' } },
+    );
+    expect(classifyAzureError(wrapped, 'obtaining a token')).toMatchObject({
+      kind: 'Denied',
+      message: 'Azure obtaining a token: invalid_client: AADSTS7000215: Invalid client secret provided.',
+    });
   });
 
   it('passes a ProviderError through unchanged', () => {

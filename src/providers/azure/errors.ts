@@ -12,7 +12,12 @@ interface AzureLikeError {
   details?: { error?: { code?: unknown; innerError?: { code?: unknown } } };
   response?: { headers?: { get?(name: string): string | undefined } };
   errorResponse?: { error?: unknown; errorDescription?: unknown };
+  cause?: { status?: unknown; errorCode?: unknown };
 }
+
+/** OAuth error codes with which Entra refuses the credentials themselves. */
+const OAUTH_REFUSALS =
+  /^(invalid_client|unauthorized_client|invalid_grant|invalid_request|invalid_scope|invalid_resource|access_denied)$/;
 
 /** Milliseconds a Retry-After header asks for: delta-seconds or an HTTP date. */
 export function retryAfterMs(header: string | undefined, now = Date.now()): number | undefined {
@@ -31,34 +36,40 @@ function kindOfStatus(status: number): ProviderErrorKind {
   return 'Transient';
 }
 
+const TOKEN_ERRORS = new Set(['AuthenticationError', 'AuthenticationRequiredError', 'CredentialUnavailableError']);
+
 function tokenError(e: AzureLikeError, what: string): ProviderError {
-  const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
-  const oauth = typeof e.errorResponse?.error === 'string' ? e.errorResponse.error : undefined;
-  // The first line of an Entra error description says what was wrong (AADSTS code); the rest is trace ids.
-  const first = String(e.errorResponse?.errorDescription ?? e.message ?? '').split(/\r?\n/)[0] ?? '';
-  const text = providerMessage(first.replace(/Trace ID:.*$/, ''));
+  // AuthenticationError carries the answer itself; the others wrap MSAL's error as their cause.
+  const status =
+    typeof e.statusCode === 'number' ? e.statusCode : typeof e.cause?.status === 'number' ? e.cause.status : undefined;
+  const raw = e.errorResponse?.error ?? e.cause?.errorCode;
+  const oauth = typeof raw === 'string' && raw !== '' ? raw : undefined;
+  // MSAL spells the Entra answer as "… - Description: AADSTS…: text - Correlation ID: …"; keep only what was wrong.
+  const full = String(e.errorResponse?.errorDescription ?? e.message ?? '');
+  const described = /Description: (.*?)(?: - (?:Correlation|Trace) ID:|$)/s.exec(full)?.[1] ?? full;
+  const text = providerMessage((described.split(/\r?\n/)[0] ?? '').replace(/Trace ID:.*$/, ''));
   let kind: ProviderErrorKind;
-  if (e.name === 'CredentialUnavailableError') kind = 'Denied';
-  else if (status === 429) kind = 'Throttled';
-  else if (status !== undefined && status >= 400 && status < 500 && !/network|ECONN|ETIMEDOUT|socket/i.test(text))
-    kind = 'Denied';
+  if (status === 429) kind = 'Throttled';
+  else if (status !== undefined && status >= 500) kind = 'Transient';
+  else if ((status !== undefined && status >= 400) || OAUTH_REFUSALS.test(oauth ?? '')) kind = 'Denied';
+  else if (e.name === 'CredentialUnavailableError' && !/ECONN|ETIMEDOUT|socket|network/i.test(full)) kind = 'Denied';
   else kind = 'Transient';
-  return new ProviderError(kind, `Azure ${what}: ${oauth ? `${oauth}: ` : ''}${text || 'no token'}`);
+  return new ProviderError(
+    kind,
+    `Azure ${what}: ${oauth && !text.startsWith(oauth) ? `${oauth}: ` : ''}${text || 'no token'}`,
+  );
 }
 
 /** Classifies an error from a Key Vault or token call about `what` (e.g. `reading "db"`). */
 export function classifyAzureError(err: unknown, what: string): ProviderError {
   if (err instanceof ProviderError) return err;
   const e = (err ?? {}) as AzureLikeError;
-  if (e.name === 'AuthenticationError' || e.name === 'CredentialUnavailableError') return tokenError(e, what);
+  if (TOKEN_ERRORS.has(String(e.name))) return tokenError(e, what);
   const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
   const text = providerMessage(e.message);
   if (status === undefined) {
     // No HTTP answer: refused, reset, timed out or a TLS failure.
-    return new ProviderError(
-      'Transient',
-      `Azure ${what}: no answer from Key Vault (${text || String(e.code ?? 'error')})`,
-    );
+    return new ProviderError('Transient', `Azure ${what}: no answer (${text || String(e.code ?? 'error')})`);
   }
   const code = typeof e.code === 'string' ? e.code : `HTTP ${status}`;
   const inner = e.details?.error?.innerError?.code;
