@@ -103,7 +103,7 @@ function decodeJwt(jwt: string): {
 } {
   const parts = jwt.split('.');
   if (parts.length !== 3) throw oauthError(400, 'invalid_client', 'AADSTS50027: JWT token is invalid or malformed.');
-  const [h, p] = parts.map((x) => JSON.parse(Buffer.from(x, 'base64url').toString() || 'null'));
+  const [h, p] = parts.slice(0, 2).map((x) => JSON.parse(Buffer.from(x, 'base64url').toString() || 'null'));
   return { header: h ?? {}, payload: p ?? {}, parts };
 }
 
@@ -256,8 +256,9 @@ export class KeyVaultTestServer {
     try {
       body = await route();
     } catch (err) {
-      if (!(err instanceof Reply)) throw err;
-      ({ status, body, headers } = err);
+      // Anything unexpected is this server's fault: a 500, as Key Vault answers an internal error.
+      const reply = err instanceof Reply ? err : kvError(500, 'InternalServerError', String(err));
+      ({ status, body, headers } = reply);
     }
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
     res.end(JSON.stringify(body));
