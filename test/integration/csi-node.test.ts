@@ -481,7 +481,12 @@ describe('CSI node plugin', () => {
       fsGroupPolicy: 'File',
       volumeLifecycleModes: ['Ephemeral'],
     });
-    expect(created.spec.tokenRequests?.map((t) => t.audience)).toEqual(['', 'vault', 'sts.amazonaws.com', 'api://AzureADTokenExchange']);
+    expect(created.spec.tokenRequests?.map((t) => t.audience)).toEqual([
+      '',
+      'vault',
+      'sts.amazonaws.com',
+      'api://AzureADTokenExchange',
+    ]);
   });
 
   it('passes csi-sanity in node-only mode', async () => {

@@ -7,9 +7,17 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { loadYaml, RbacAuthorizationV1Api, StorageV1Api, type V1CSIDriver, type V1Pod } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  loadYaml,
+  RbacAuthorizationV1Api,
+  StorageV1Api,
+  type V1CSIDriver,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { NodeInfo } from '../../src/testbed/node/node.ts';
+import { startController } from '../support/controller.ts';
 import { type RunningPlugin, startPlugin } from '../support/csi.ts';
 import { Objects } from '../support/objects.ts';
 import { Pods, requireNode } from '../support/pods.ts';
@@ -226,6 +234,66 @@ describe('CSI volumes in real pods', () => {
     });
     await waitForLine(name, /^v=arrived /, 120_000);
   });
+
+  it('rolls a Deployment that reads its files only at start when the content changes (target.rolloutRestartTargets)', async () => {
+    const ctl = await startController(testbed().kube, { namespace: o.namespace, rolloutDebounceMs: 1000 });
+    try {
+      const store = uniqueName('fake');
+      await o.secretStore(store, { fake: { data: [{ key: 'k', value: 'boot-1' }] } });
+      await o.externalSecret('startup', {
+        secretStoreRef: { name: store },
+        refreshInterval: '1s',
+        target: { creationPolicy: 'None', rolloutRestartTargets: [{ kind: 'Deployment', name: 'startup' }] },
+        data: [{ secretKey: 'v', remoteRef: { key: 'k' } }],
+      });
+      await kubeConfigFor(testbed().kube)
+        .makeApiClient(AppsV1Api)
+        .createNamespacedDeployment({
+          namespace: o.namespace,
+          body: {
+            metadata: { name: 'startup' },
+            spec: {
+              selector: { matchLabels: { app: 'startup' } },
+              template: {
+                metadata: { labels: { app: 'startup' } },
+                spec: {
+                  terminationGracePeriodSeconds: 1,
+                  containers: [
+                    {
+                      name: 'app',
+                      image: node.appImage,
+                      imagePullPolicy: 'Never',
+                      // Reads the file once, at start, as many apps do.
+                      command: ['sh', '-c', 'V=$(cat /secrets/v); while true; do echo "v=$V"; sleep 0.5; done'],
+                      volumeMounts: [{ name: 'secrets', mountPath: '/secrets', readOnly: true }],
+                    },
+                  ],
+                  volumes: [
+                    {
+                      name: 'secrets',
+                      csi: { driver: 'csi.ferry.dev', readOnly: true, volumeAttributes: { externalSecret: 'startup' } },
+                    },
+                  ],
+                },
+              },
+            },
+          },
+        });
+      await pods.waitForLine('startup', (l) => l === 'v=boot-1', 'the pod reading boot-1 at start', {
+        timeoutMs: 90_000,
+      });
+      await o.patch('secretstores', store, { spec: { provider: { fake: { data: [{ key: 'k', value: 'boot-2' }] } } } });
+      await pods.waitForLine('startup', (l) => l === 'v=boot-2', 'a new pod reading boot-2 at start', {
+        timeoutMs: 90_000,
+      });
+      const d = await kubeConfigFor(testbed().kube)
+        .makeApiClient(AppsV1Api)
+        .readNamespacedDeployment({ namespace: o.namespace, name: 'startup' });
+      expect(d.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
+    } finally {
+      await ctl.stop();
+    }
+  }, 240_000);
 
   it("each pod reads with its own ServiceAccount's token, and gets only what that identity allows", async () => {
     const bao = openbao.get().admin;

@@ -42,15 +42,24 @@ export interface Written {
   secretName: string;
   contentHash: string;
   outcome: WriteOutcome;
+  /**
+   * Files only (creationPolicy None): the content hash of the previous sync in this process, or
+   * undefined on the first one since start.
+   */
+  previous?: string;
 }
 
 export async function afterWrite(es: ExternalSecret, s: Settings, written: Written, deps: ConsumerDeps): Promise<void> {
   const versioned = s.versionsKept !== undefined;
+  const filesOnly = s.creationPolicy === 'None';
   // Versioned: a new version repoints consumers. Plain: a changed Secret restarts them; a first
-  // create restarts nothing (its pods are starting with it).
+  // create restarts nothing (its pods are starting with it). Files only: the content changed since
+  // the last sync, or, on the first sync after a restart, a workload already rolled for an older one.
   const changed = versioned
     ? written.outcome === 'created'
-    : written.outcome === 'updated' || written.outcome === 'replaced';
+    : filesOnly
+      ? written.previous !== written.contentHash
+      : written.outcome === 'updated' || written.outcome === 'replaced';
   if (changed && deps.restarter && (s.rolloutTargets.length > 0 || s.rolloutDiscovery || versioned)) {
     const refs = await restartTargets(es, s, deps).catch((err: unknown) => {
       deps.events.record(es, 'Warning', 'RolloutRestartFailed', `listing workloads: ${apiErrorMessage(err)}`);
@@ -62,6 +71,7 @@ export async function afterWrite(es: ExternalSecret, s: Settings, written: Writt
       contentHash: written.contentHash,
       targetName: s.targetName,
       repoint: versioned ? isVersionOf(s.targetName) : undefined,
+      onlyIfRolledBefore: filesOnly && written.previous === undefined,
     });
   }
   if (versioned && !changed && s.rolloutTargets.length > 0 && deps.restarter) {

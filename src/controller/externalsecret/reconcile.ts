@@ -203,6 +203,11 @@ export async function reconcileExternalSecret(
       if (isConflict(err)) return { failed: true, retryAfterMs: 0 };
       return fail('SecretSyncedError', `writing Secret "${secretName}": ${apiErrorMessage(err)}`);
     }
+  } else {
+    // Files only (CSI): no Secret to write, but apps that read their files at start still roll.
+    const previous = state.contentHash;
+    state.contentHash = contentHash;
+    await afterWrite(es, settings, { secretName, contentHash, outcome: 'unchanged', previous }, deps);
   }
 
   state.freshAfter = undefined;

@@ -30,6 +30,8 @@ export interface ContentChange {
    * never exists as a Secret) at the current version. A rollback to an older version is left alone.
    */
   plainNameOnly?: boolean;
+  /** Roll only a workload that already carries a (different) hash: the first sync after a restart. */
+  onlyIfRolledBefore?: boolean;
 }
 
 interface Pending {
@@ -156,6 +158,7 @@ export class RolloutRestarter {
       const repointed = matches ? repointSecrets(template.spec, matches, change.secretName) : false;
       const annotations = template.metadata?.annotations ?? {};
       if (change.plainNameOnly && !repointed) return;
+      if (change.onlyIfRolledBefore && annotations[annotation] === undefined) return;
       if (!repointed && annotations[annotation] === change.contentHash) {
         metrics.rolloutRestarts.inc({ ...labels, result: 'unchanged' });
         return;
