@@ -67,18 +67,72 @@ const dataFromItem = object('A remote JSON object whose top-level keys all becom
   ),
 });
 
-const template = object('Shape of the Secret Ferry writes.', {
-  type: string('Secret type, e.g. Opaque (default) or kubernetes.io/tls.', { maxLength: 253 }),
-  engineVersion: enumOf('Template engine version, accepted for ESO compatibility. Only v2.', ['v2'] as const),
-  mergePolicy: enumOf('Accepted for ESO compatibility; has no effect until template data is supported.', [
-    'Replace',
-    'Merge',
-  ] as const),
-  metadata: object('Labels and annotations added to the Secret.', {
-    labels: mapOf('Labels added to the Secret.', string('Label value.', { maxLength: 63 })),
-    annotations: mapOf('Annotations added to the Secret.', string('Annotation value.')),
-  }),
-});
+const templateRef = (what: 'ConfigMap' | 'Secret') =>
+  object(`A ${what} in the ExternalSecret's namespace whose keys hold templates.`, {
+    name: required(string(`Name of the ${what}.`, { minLength: 1, maxLength: 253 })),
+    items: required(
+      arrayOf(
+        `Keys of the ${what} to render.`,
+        object('One key and how its template is used.', {
+          key: required(string(`Key of the ${what} holding a template.`, { minLength: 1, maxLength: 253 })),
+          templateAs: enumOf(
+            'Values (default): the rendered text is the value of a target key named like this key. KeysAndValues: the rendered text is a YAML map whose entries become target keys and values.',
+            ['Values', 'KeysAndValues'] as const,
+          ),
+        }),
+        { maxItems: 100 },
+      ),
+    ),
+  });
+
+const templateFrom = object(
+  'Templates kept outside the ExternalSecret, rendered in order before template.data (which wins on the same key). Exactly one of configMap, secret or literal.',
+  {
+    configMap: templateRef('ConfigMap'),
+    secret: templateRef('Secret'),
+    literal: string('A template rendered as KeysAndValues: its output is a YAML map of target keys and values.', {
+      maxLength: 65536,
+    }),
+    target: enumOf('Where the rendered keys go: Data (default), Annotations or Labels of the Secret.', [
+      'Data',
+      'Annotations',
+      'Labels',
+    ] as const),
+  },
+  {
+    validations: [
+      {
+        rule: '(has(self.configMap) ? 1 : 0) + (has(self.secret) ? 1 : 0) + (has(self.literal) ? 1 : 0) == 1',
+        message: 'exactly one of configMap, secret or literal is required',
+      },
+    ],
+  },
+);
+
+const template = object(
+  'Shape of the Secret Ferry writes. Values of data, metadata.labels and metadata.annotations are Go templates (text/template with Sprig, as ESO engine v2) over the fetched keys: `{{ .password }}`, `{{ index . "my-key" | b64dec }}`. Without data or templateFrom the fetched keys are written as they are.',
+  {
+    type: string('Secret type, e.g. Opaque (default) or kubernetes.io/tls.', { maxLength: 253 }),
+    engineVersion: enumOf('Template engine version. Only v2 (the default): Go text/template with Sprig.', [
+      'v2',
+    ] as const),
+    mergePolicy: enumOf(
+      'Replace (default): the Secret holds only the keys the templates render. Merge: the fetched keys are kept and the rendered keys are written over them.',
+      ['Replace', 'Merge'] as const,
+    ),
+    metadata: object('Labels and annotations added to the Secret; their values are templates too.', {
+      labels: mapOf('Labels added to the Secret.', string('Label value, or a template rendering it.')),
+      annotations: mapOf('Annotations added to the Secret.', string('Annotation value, or a template rendering it.')),
+    }),
+    data: mapOf(
+      'Target key → Go template rendering its value. Wins over templateFrom on the same key.',
+      string('A Go template over the fetched keys.', { maxLength: 65536 }),
+    ),
+    templateFrom: arrayOf('Templates read from ConfigMaps, Secrets or literals, rendered in order.', templateFrom, {
+      maxItems: 50,
+    }),
+  },
+);
 
 const FILE_MODE = { format: 'int32' as const, minimum: 0, maximum: 0o777 };
 /** Relative path segments that are neither `.`, `..` nor start with `..` (a pattern: CEL would cost too much). */

@@ -24,6 +24,7 @@ import type { ObjectState } from './object-state.ts';
 import { RenderError, readId, renderSecretData } from './render.ts';
 import { resolveStore, type StoreLookup, StoreRefError } from './resolve-store.ts';
 import { refreshSeed, type Settings, settingsOf } from './settings.ts';
+import { kubeTemplateSources, type RenderedTarget, renderTarget } from './template-target.ts';
 
 export interface ExternalSecretDeps {
   stores: StoreLookup;
@@ -143,11 +144,17 @@ export async function reconcileExternalSecret(
   }
 
   let data: SecretData;
+  let rendered: RenderedTarget;
   try {
-    data = renderSecretData(spec, fetched.values);
+    rendered = await renderTarget(
+      es.spec.target?.template,
+      renderSecretData(spec, fetched.values),
+      kubeTemplateSources(deps.kube, namespace),
+    );
+    data = rendered.data;
   } catch (err) {
     if (err instanceof RenderError) return fail('SecretSyncedError', err.message);
-    throw err;
+    return fail('SecretSyncedError', `reading templateFrom: ${apiErrorMessage(err)}`);
   }
 
   if (settings.creationPolicy !== 'None') {
@@ -157,8 +164,8 @@ export async function reconcileExternalSecret(
       creationPolicy: settings.creationPolicy,
       immutable: settings.immutable,
       type: settings.type,
-      labels: settings.labels,
-      annotations: settings.annotations,
+      labels: rendered.labels,
+      annotations: rendered.annotations,
       externalSecretName: name,
       fieldManager: `ferry-${es.metadata.uid}`,
       ownerReference:
