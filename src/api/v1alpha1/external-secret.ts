@@ -58,12 +58,51 @@ const dataItem = object('One key of the target Secret and the remote value it co
   remoteRef: required(object('The remote value written under secretKey.', remoteRefFields)),
 });
 
+const rewrite = object(
+  'One rewrite of the keys a dataFrom entry produces. Exactly one of regexp or transform.',
+  {
+    regexp: object('Replaces every match of a Go (RE2) regular expression in each key.', {
+      source: required(string('The regular expression, e.g. `^db-(.*)`.', { minLength: 1, maxLength: 1024 })),
+      target: required(
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: Go's replacement syntax, not a JS template
+        string('The replacement; `$1`, `${1}` and `${name}` insert capture groups, `$$` a dollar sign.', {
+          maxLength: 1024,
+        }),
+      ),
+    }),
+    transform: object('Renders each key through a Go template.', {
+      template: required(
+        string(
+          'A Go template (with Sprig) whose output is the new key; `.value` is the current key, e.g. `{{ .value | lower }}`.',
+          {
+            minLength: 1,
+            maxLength: 4096,
+          },
+        ),
+      ),
+    }),
+  },
+  {
+    validations: [
+      {
+        rule: 'has(self.regexp) != has(self.transform)',
+        message: 'exactly one of regexp or transform is required',
+      },
+    ],
+  },
+);
+
 const dataFromItem = object('A remote JSON object whose top-level keys all become keys of the target Secret.', {
   extract: required(
     object(
       'The remote secret to expand. Its value must be a JSON object; `property` selects a nested object inside it.',
       remoteRefFields,
     ),
+  ),
+  rewrite: arrayOf(
+    'Rewrites of the expanded keys, applied in order. A key that ends up invalid, or two keys that end up the same, is an error.',
+    rewrite,
+    { maxItems: 20 },
   ),
 });
 

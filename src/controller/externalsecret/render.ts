@@ -3,14 +3,14 @@
 import type { ExternalSecretSpec, RemoteRef as SpecRemoteRef } from '../../api/v1alpha1/external-secret.ts';
 import type { FetchedValue, RemoteRef } from '../../providers/provider.ts';
 import { type SecretData, SecretValue } from '../../values.ts';
+import { RenderError } from './render-error.ts';
+import { rewriteKeys } from './rewrite.ts';
 
 /** A Secret holds at most 1 MiB; Ferry keeps data under that with room for metadata. */
 export const MAX_SECRET_DATA_BYTES = 1024 * 1024 - 16 * 1024;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 
-export class RenderError extends Error {
-  override name = 'RenderError';
-}
+export { RenderError };
 
 /** Identifies one remote read: the same (key, version) is read once however many properties use it. */
 export function readId(ref: RemoteRef): string {
@@ -95,8 +95,9 @@ export function renderSecretData(spec: ExternalSecretSpec, fetched: Map<string, 
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
       throw new RenderError(`${what}: the remote value must be a JSON object to expand into keys`);
     }
-    for (const [key, node] of Object.entries(doc)) {
-      if (!SECRET_KEY.test(key)) {
+    const keys = rewriteKeys(new Map(Object.entries(doc)), from.rewrite ?? [], `dataFrom[${i}]`);
+    for (const [key, node] of keys) {
+      if (!SECRET_KEY.test(key) || key.length > 253) {
         throw new RenderError(`${what}: key "${key}" is not a valid Secret key (letters, digits, -, _ and . only)`);
       }
       out.set(key, decode(leafValue(node), from.extract.decodingStrategy, `${what} key "${key}"`));
