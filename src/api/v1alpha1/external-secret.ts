@@ -14,6 +14,8 @@ import {
 import { conditions, GO_DURATION_PATTERN } from './common.ts';
 
 export const SECRET_KEY_PATTERN = '^[-._a-zA-Z0-9]+$';
+/** A Kubernetes object name (DNS-1123 subdomain), the same pattern ESO's CRD puts on target.name. */
+export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 
 const remoteRefFields = {
   key: required(
@@ -211,7 +213,11 @@ const files = object(
 const target = object(
   'The Kubernetes Secret that receives the values. Defaults: name = the ExternalSecret name, creationPolicy Owner, deletionPolicy Retain.',
   {
-    name: string('Name of the Secret. Defaults to the ExternalSecret name.', { maxLength: 253 }),
+    name: string('Name of the Secret, a DNS-1123 subdomain (lower case). Defaults to the ExternalSecret name.', {
+      minLength: 1,
+      maxLength: 253,
+      pattern: DNS_SUBDOMAIN_PATTERN,
+    }),
     creationPolicy: enumOf(
       'Owner (default): create the Secret and make the ExternalSecret its owner, so it is garbage-collected with it. Orphan: create it without an owner. Merge: only write keys into a Secret that already exists, keeping its other keys. None: write no Secret; the values reach pods only as files through the Ferry CSI driver (see target.files), never stored in etcd.',
       ['Owner', 'Orphan', 'Merge', 'None'] as const,
@@ -263,10 +269,11 @@ export const externalSecretSpec = object(
       ['Periodic', 'OnChange', 'CreatedOnce'] as const,
     ),
     target,
-    data: arrayOf('Remote values, one per key of the target Secret. secretKeys must be unique.', dataItem, {
-      listMapKeys: ['secretKey'],
-      maxItems: 500,
-    }),
+    data: arrayOf(
+      'Remote values, one per key of the target Secret. When two items name the same secretKey the later one wins, as in ESO.',
+      dataItem,
+      { maxItems: 500 },
+    ),
     dataFrom: arrayOf('Remote JSON objects expanded into keys, applied in order; later ones win.', dataFromItem, {
       maxItems: 50,
     }),
