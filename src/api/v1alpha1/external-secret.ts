@@ -94,19 +94,56 @@ const rewrite = object(
   },
 );
 
-const dataFromItem = object('A remote JSON object whose top-level keys all become keys of the target Secret.', {
-  extract: required(
-    object(
+const find = object(
+  'Every remote secret matching these filters, each one whole under its name as key (AWS Secrets Manager; other providers refuse find with a clear error). One listing per store and query serves every ExternalSecret asking the same within the share window.',
+  {
+    path: string('Only secrets whose name starts with this path, e.g. `prod/app/`.', { maxLength: 2048 }),
+    name: object('A filter on the secret name.', {
+      regexp: required(string('A Go (RE2) regular expression the name must match.', { minLength: 1, maxLength: 1024 })),
+    }),
+    tags: mapOf(
+      'Only secrets carrying every one of these tags with exactly this value.',
+      string('Tag value.', { maxLength: 256 }),
+    ),
+    conversionStrategy: enumOf(
+      'Default: characters a Secret key cannot hold (anything but letters, digits, -, _ and .) become `_` in the names, as ESO does; rewrite then sees the converted names.',
+      ['Default'] as const,
+    ),
+    decodingStrategy: remoteRefFields.decodingStrategy,
+  },
+  {
+    validations: [
+      {
+        rule: 'has(self.name) || has(self.tags) || has(self.path)',
+        message: 'find needs at least one of name, tags or path',
+      },
+    ],
+  },
+);
+
+const dataFromItem = object(
+  'Remote values expanded into keys of the target Secret: one JSON object (extract) or every secret a query finds (find).',
+  {
+    extract: object(
       'The remote secret to expand. Its value must be a JSON object; `property` selects a nested object inside it.',
       remoteRefFields,
     ),
-  ),
-  rewrite: arrayOf(
-    'Rewrites of the expanded keys, applied in order. A key that ends up invalid, or two keys that end up the same, is an error.',
-    rewrite,
-    { maxItems: 20 },
-  ),
-});
+    find,
+    rewrite: arrayOf(
+      'Rewrites of the expanded keys, applied in order. A key that ends up invalid, or two keys that end up the same, is an error.',
+      rewrite,
+      { maxItems: 20 },
+    ),
+  },
+  {
+    validations: [
+      {
+        rule: 'has(self.extract) != has(self.find)',
+        message: 'exactly one of extract or find is required',
+      },
+    ],
+  },
+);
 
 const templateRef = (what: 'ConfigMap' | 'Secret') =>
   object(`A ${what} in the ExternalSecret's namespace whose keys hold templates.`, {

@@ -58,7 +58,7 @@ function without(spec: ExternalSecretSpec, gone: Set<string>): ExternalSecretSpe
   return {
     ...spec,
     data: spec.data?.filter((d) => !gone.has(readId(d.remoteRef))),
-    dataFrom: spec.dataFrom?.filter((d) => !gone.has(readId(d.extract))),
+    dataFrom: spec.dataFrom?.filter((d) => !d.extract || !gone.has(readId(d.extract))),
   };
 }
 
@@ -148,7 +148,7 @@ export async function reconcileExternalSecret(
   try {
     rendered = await renderTarget(
       es.spec.target?.template,
-      renderSecretData(spec, fetched.values),
+      renderSecretData(spec, fetched.values, fetched.found),
       kubeTemplateSources(deps.kube, namespace),
     );
     data = rendered.data;

@@ -2,7 +2,7 @@
 // replacement or a template over `.value`. Keys (not values) are rewritten, so keys may appear
 // in errors; two keys ending up the same is an error rather than one silently winning.
 import type { ExternalSecretSpec } from '../../api/v1alpha1/external-secret.ts';
-import { compileGoRegexp, GoRegexpError, replaceAllGo } from './go-regexp.ts';
+import { compileGoRegexp, GoRegexpError, replaceAllGo } from '../../go-regexp.ts';
 import { RenderError } from './render-error.ts';
 import { compileTemplate, executeTemplate, TemplateError } from './template/engine.ts';
 

@@ -39,6 +39,7 @@ export function settingsOf(es: ExternalSecret): Settings {
 export function refreshSeed(es: ExternalSecret): string {
   const ref = es.spec.secretStoreRef;
   const storeId = ref.kind === 'ClusterSecretStore' ? `css/${ref.name}` : `ss/${es.metadata.namespace}/${ref.name}`;
-  const first = es.spec.data?.[0]?.remoteRef.key ?? es.spec.dataFrom?.[0]?.extract.key ?? '';
+  const first =
+    es.spec.data?.[0]?.remoteRef.key ?? es.spec.dataFrom?.[0]?.extract?.key ?? es.spec.dataFrom?.[0]?.find?.path ?? '';
   return `${storeId}/${first}`;
 }

@@ -70,10 +70,14 @@ export async function readVolumeContent(
     throw new VolumeSourceError(kind, describeErrors(fetched), retryAfter || undefined);
   }
   try {
-    const rendered = await renderTarget(es.spec.target?.template, renderSecretData(es.spec, fetched.values), {
-      configMap: noVolumeSource,
-      secret: noVolumeSource,
-    });
+    const rendered = await renderTarget(
+      es.spec.target?.template,
+      renderSecretData(es.spec, fetched.values, fetched.found),
+      {
+        configMap: noVolumeSource,
+        secret: noVolumeSource,
+      },
+    );
     const files = volumeFiles(es.spec, rendered.data);
     const versions: Record<string, string> = {};
     for (const ref of remoteReads(es.spec)) {

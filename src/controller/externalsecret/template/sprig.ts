@@ -3,7 +3,7 @@
 // fail the render instead, so a Secret is never written wrong.
 import { createHash } from 'node:crypto';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { compileGoRegexp, GoRegexpError, replaceAllGo } from '../go-regexp.ts';
+import { compileGoRegexp, GoRegexpError, replaceAllGo } from '../../../go-regexp.ts';
 import { arity } from './builtins.ts';
 import { FunctionError, type TemplateFunction } from './execute.ts';
 import { sprintf } from './format.ts';
