@@ -25,6 +25,7 @@ import type { ObjectState } from './object-state.ts';
 import { RenderError, readId, renderSecretData } from './render.ts';
 import { resolveStore, type StoreLookup, StoreRefError } from './resolve-store.ts';
 import { currentTargetName, refreshSeed, type Settings, settingsOf } from './settings.ts';
+import { kubeTemplateSources, type RenderedTarget, renderTarget } from './template-target.ts';
 
 export interface ExternalSecretDeps extends ConsumerDeps {
   stores: StoreLookup;
@@ -60,7 +61,7 @@ function without(spec: ExternalSecretSpec, gone: Set<string>): ExternalSecretSpe
   return {
     ...spec,
     data: spec.data?.filter((d) => !gone.has(readId(d.remoteRef))),
-    dataFrom: spec.dataFrom?.filter((d) => !gone.has(readId(d.extract))),
+    dataFrom: spec.dataFrom?.filter((d) => !d.extract || !gone.has(readId(d.extract))),
   };
 }
 
@@ -147,11 +148,17 @@ export async function reconcileExternalSecret(
   }
 
   let data: SecretData;
+  let rendered: RenderedTarget;
   try {
-    data = renderSecretData(spec, fetched.values);
+    rendered = await renderTarget(
+      es.spec.target?.template,
+      renderSecretData(spec, fetched.values, fetched.found),
+      kubeTemplateSources(deps.kube, namespace),
+    );
+    data = rendered.data;
   } catch (err) {
     if (err instanceof RenderError) return fail('SecretSyncedError', err.message);
-    throw err;
+    return fail('SecretSyncedError', `reading templateFrom: ${apiErrorMessage(err)}`);
   }
 
   // With versioning each content is its own immutable Secret, named after its hash.
@@ -165,10 +172,10 @@ export async function reconcileExternalSecret(
       creationPolicy: settings.creationPolicy,
       immutable: settings.immutable || versioned,
       type: settings.type,
-      labels: settings.labels,
+      labels: rendered.labels,
       annotations: versioned
-        ? { ...settings.annotations, [VERSIONS_OF_ANNOTATION]: settings.targetName }
-        : settings.annotations,
+        ? { ...rendered.annotations, [VERSIONS_OF_ANNOTATION]: settings.targetName }
+        : rendered.annotations,
       externalSecretName: name,
       fieldManager: `ferry-${es.metadata.uid}`,
       ownerReference:

@@ -53,6 +53,7 @@ export function currentTargetName(es: ExternalSecret, s: Settings): string {
 export function refreshSeed(es: ExternalSecret): string {
   const ref = es.spec.secretStoreRef;
   const storeId = ref.kind === 'ClusterSecretStore' ? `css/${ref.name}` : `ss/${es.metadata.namespace}/${ref.name}`;
-  const first = es.spec.data?.[0]?.remoteRef.key ?? es.spec.dataFrom?.[0]?.extract.key ?? '';
+  const first =
+    es.spec.data?.[0]?.remoteRef.key ?? es.spec.dataFrom?.[0]?.extract?.key ?? es.spec.dataFrom?.[0]?.find?.path ?? '';
   return `${storeId}/${first}`;
 }
