@@ -17,6 +17,7 @@ export interface Config {
   providerQps: number;
   providerBurst: number;
   shareWindowMs: number;
+  rolloutDebounceMs: number;
   clusterStores: boolean;
   /** Set with --leader-elect: only the Lease holder reconciles. */
   leaderElection?: LeaderElectionConfig;
@@ -33,6 +34,7 @@ export const CONTROLLER_USAGE = `usage: ferry controller [flags]
   --provider-qps N           provider calls per second per store (default 20)
   --provider-burst N         provider call burst per store (default 40)
   --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)
+  --rollout-debounce DUR     changes to one workload's Secret settle this long before it is rolled (default 5s)
   --cluster-stores on|off    watch ClusterSecretStores (default on; off for a namespace-scoped install whose
                              RBAC is Roles only — ExternalSecrets then can use SecretStores only)
   --leader-elect             only the holder of a coordination.k8s.io Lease reconciles and writes; other
@@ -76,6 +78,7 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
       'provider-qps': { type: 'string' },
       'provider-burst': { type: 'string' },
       'shared-read-window': { type: 'string' },
+      'rollout-debounce': { type: 'string' },
       'cluster-stores': { type: 'string' },
       'leader-elect': { type: 'boolean' },
       'leader-elect-namespace': { type: 'string' },
@@ -90,12 +93,19 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
     throw new ConfigError(`--log-level must be one of trace, debug, info, warn, error; got "${level}"`);
   }
   let shareWindowMs: number;
+  let rolloutDebounceMs: number;
   try {
     shareWindowMs = parseDuration(values['shared-read-window'] ?? '60s');
   } catch (err) {
     throw new ConfigError(`--shared-read-window: ${(err as Error).message}`);
   }
+  try {
+    rolloutDebounceMs = parseDuration(values['rollout-debounce'] ?? '5s');
+  } catch (err) {
+    throw new ConfigError(`--rollout-debounce: ${(err as Error).message}`);
+  }
   return {
+    rolloutDebounceMs,
     kubeconfig: values.kubeconfig,
     namespace: values.namespace,
     concurrency: Math.floor(positive('concurrency', values.concurrency, 10)),

@@ -18,6 +18,7 @@ import type { ExternalSecret } from '../api/v1alpha1/types.ts';
 import { Controller } from '../controller/controller.ts';
 import { startTestBed } from '../testbed/bed.ts';
 import { installCrds } from '../testbed/install-crds.ts';
+import { showPodReadingFiles } from './demo-csi.ts';
 import { showPodReadingSecret } from './demo-pod.ts';
 
 const NAMESPACE = 'demo';
@@ -109,7 +110,13 @@ export const command = {
           `Secret ${NAMESPACE}/${name}  ${key}=${to}   (arrived after ${((Date.now() - t0) / 1000).toFixed(1)}s; refreshInterval ${REFRESH}${note})`,
         );
       };
-      const externalSecret = (name: string, store: string, key: string, property?: string) =>
+      const externalSecret = (
+        name: string,
+        store: string,
+        key: string,
+        property?: string,
+        target?: Record<string, unknown>,
+      ) =>
         custom.createNamespacedCustomObject({
           ...group,
           plural: 'externalsecrets',
@@ -121,6 +128,7 @@ export const command = {
             spec: {
               secretStoreRef: { name: store },
               refreshInterval: REFRESH,
+              target,
               data: [{ secretKey: 'password', remoteRef: { key, property } }],
             },
           },
@@ -238,6 +246,21 @@ export const command = {
             new PutSecretValueCommand({ SecretId: 'prod/api', SecretString: JSON.stringify({ password: to }) }),
           );
         },
+        step,
+        say,
+      });
+      await externalSecret('app-files', 'vault-store', 'prod/web', 'password', { creationPolicy: 'None' });
+      await showPodReadingFiles(kc, bed.info, {
+        namespace: NAMESPACE,
+        externalSecret: 'app-files',
+        key: 'password',
+        refresh: REFRESH,
+        from: 'vault-password-v2',
+        to: 'vault-password-v3',
+        rotate: async (to) => {
+          await bao.writeKv2('secret', 'prod/web', { password: to });
+        },
+        logger: pino({ level: 'info' }, createWriteStream(join(bed.info.runDir, 'csi-node.log'))),
         step,
         say,
       });

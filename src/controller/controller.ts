@@ -22,7 +22,8 @@ import { isIntact } from './externalsecret/drift.ts';
 import type { ObjectState } from './externalsecret/object-state.ts';
 import { type ExternalSecretDeps, reconcileExternalSecret } from './externalsecret/reconcile.ts';
 import type { StoreLookup } from './externalsecret/resolve-store.ts';
-import { refreshSeed, settingsOf } from './externalsecret/settings.ts';
+import { currentTargetName, refreshSeed, settingsOf } from './externalsecret/settings.ts';
+import { RolloutRestarter } from './rollout/restarter.ts';
 import { nextRefreshAt } from './schedule.ts';
 import { reconcileStore } from './secretstore/reconcile.ts';
 import { objectVersion } from './status.ts';
@@ -39,6 +40,8 @@ export interface ControllerConfig {
   shareWindowMs: number;
   /** false: ClusterSecretStores are not watched (a namespace-scoped install with Roles only). */
   clusterStores?: boolean;
+  /** How long changes to one workload's Secret settle before it is rolled (target.rolloutRestartTargets). */
+  rolloutDebounceMs?: number;
 }
 
 type Store = SecretStore | ClusterSecretStore;
@@ -59,7 +62,7 @@ function storeKey(store: Store): string {
 function targetKeyOf(es: ExternalSecret): string | undefined {
   try {
     const s = settingsOf(es);
-    return s.creationPolicy === 'None' ? undefined : `${es.metadata.namespace}/${s.targetName}`;
+    return s.creationPolicy === 'None' ? undefined : `${es.metadata.namespace}/${currentTargetName(es, s)}`;
   } catch {
     return undefined;
   }
@@ -175,13 +178,23 @@ export class Controller {
       providerQps: this.config.providerQps,
       providerBurst: this.config.providerBurst,
     });
+    const events = new EventRecorder(this.kube, this.logger);
+    const restarter = new RolloutRestarter({
+      kube: this.kube,
+      events,
+      metrics: this.metrics,
+      logger: this.logger,
+      debounceMs: this.config.rolloutDebounceMs ?? 5000,
+    });
     this.deps = {
+      restarter,
+      managedSecrets: (namespace) => this.secrets.list().filter((s) => s.metadata?.namespace === namespace),
       stores: this.storeLookup(),
       clients: this.clients,
       reads,
       writer: new SecretWriter(this.kube),
       kube: this.kube,
-      events: new EventRecorder(this.kube, this.logger),
+      events,
       metrics: this.metrics,
       logger: this.logger,
       managedSecret: (namespace, name) => this.secrets.get(`${namespace}/${name}`),
@@ -208,6 +221,7 @@ export class Controller {
     if (!stop.aborted) this.metrics.leader.set(1);
     await Promise.all([this.esQueue.run(stop), this.storeQueue.run(stop), ...loops]);
     this.metrics.leader.set(0);
+    restarter.stop();
     await this.clients.closeAll();
     this.ready = false;
     this.logger.info('controller stopped');
@@ -313,7 +327,9 @@ export class Controller {
       const ready = es.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
       const refreshed = Date.parse(es.status?.refreshTime ?? '');
       const secret =
-        s.creationPolicy === 'None' ? undefined : this.secrets.get(`${es.metadata.namespace}/${s.targetName}`);
+        s.creationPolicy === 'None'
+          ? undefined
+          : this.secrets.get(`${es.metadata.namespace}/${currentTargetName(es, s)}`);
       const intact = isIntact(secret, s, this.state(key));
       if (ready && intact && es.status?.syncedResourceVersion === objectVersion(es) && Number.isFinite(refreshed)) {
         if (s.refreshIntervalMs > 0) {

@@ -2,6 +2,7 @@
 // @kubernetes/client-node has none — and counted in metrics.
 import {
   ApiException,
+  AppsV1Api,
   CoreV1Api,
   type CoreV1Event,
   CustomObjectsApi,
@@ -10,9 +11,13 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type V1ConfigMap,
+  type V1DaemonSet,
+  type V1Deployment,
   type V1Namespace,
+  type V1PodTemplateSpec,
   type V1Secret,
   type V1ServiceAccount,
+  type V1StatefulSet,
 } from '@kubernetes/client-node';
 import type { Metrics } from '../observability/metrics.ts';
 import { TokenBucket } from '../rate-limit.ts';
@@ -54,9 +59,13 @@ export function apiErrorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
+export type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
+
 export class KubeClient {
   readonly kc: KubeConfig;
   private readonly core: CoreV1Api;
+  private readonly apps: AppsV1Api;
   private readonly custom: CustomObjectsApi;
   private readonly objects: KubernetesObjectApi;
   private readonly limiter: TokenBucket;
@@ -67,6 +76,7 @@ export class KubeClient {
     this.writeGate = opts.writeGate;
     this.kc = kc;
     this.core = kc.makeApiClient(CoreV1Api);
+    this.apps = kc.makeApiClient(AppsV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.objects = kc.makeApiClient(KubernetesObjectApi);
     this.limiter = new TokenBucket(opts.qps, opts.burst);
@@ -156,6 +166,53 @@ export class KubeClient {
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
+  }
+
+  async readWorkload(kind: WorkloadKind, namespace: string, name: string): Promise<Workload | undefined> {
+    await this.paced('get', kind.toLowerCase());
+    try {
+      if (kind === 'Deployment') return await this.apps.readNamespacedDeployment({ namespace, name });
+      if (kind === 'StatefulSet') return await this.apps.readNamespacedStatefulSet({ namespace, name });
+      return await this.apps.readNamespacedDaemonSet({ namespace, name });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** PUT under the object's resourceVersion: fails with 409 if it changed since it was read. */
+  async replaceWorkload(kind: WorkloadKind, workload: Workload): Promise<void> {
+    await this.pacedWrite('update', kind.toLowerCase());
+    const namespace = workload.metadata?.namespace ?? '';
+    const name = workload.metadata?.name ?? '';
+    if (kind === 'Deployment')
+      await this.apps.replaceNamespacedDeployment({ namespace, name, body: workload as V1Deployment });
+    else if (kind === 'StatefulSet')
+      await this.apps.replaceNamespacedStatefulSet({ namespace, name, body: workload as V1StatefulSet });
+    else await this.apps.replaceNamespacedDaemonSet({ namespace, name, body: workload as V1DaemonSet });
+  }
+
+  /** Every workload of `kind` in the namespace. */
+  async listWorkloads(kind: WorkloadKind, namespace: string): Promise<Workload[]> {
+    await this.paced('list', kind.toLowerCase());
+    if (kind === 'Deployment') return (await this.apps.listNamespacedDeployment({ namespace })).items;
+    if (kind === 'StatefulSet') return (await this.apps.listNamespacedStatefulSet({ namespace })).items;
+    return (await this.apps.listNamespacedDaemonSet({ namespace })).items;
+  }
+
+  /** Pod specs that may reference a Secret: workloads, ReplicaSets (rollback history) and pods. */
+  async listPodTemplates(namespace: string): Promise<V1PodTemplateSpec[]> {
+    const kinds: WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet'];
+    const workloads = (await Promise.all(kinds.map((k) => this.listWorkloads(k, namespace)))).flat();
+    await this.paced('list', 'replicasets');
+    const replicaSets = (await this.apps.listNamespacedReplicaSet({ namespace })).items;
+    await this.paced('list', 'pods');
+    const pods = (await this.core.listNamespacedPod({ namespace })).items;
+    return [
+      ...workloads.map((w) => w.spec?.template as V1PodTemplateSpec),
+      ...replicaSets.map((r) => r.spec?.template ?? {}),
+      ...pods.map((p) => ({ metadata: p.metadata, spec: p.spec })),
+    ];
   }
 
   async readNamespace(name: string): Promise<V1Namespace> {

@@ -108,6 +108,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly rolloutRestarts = new Counter({
+    name: 'ferry_rollout_restarts_total',
+    help: 'Workload rollouts requested for a Secret change, by kind and result (restarted, unchanged, missing, error).',
+    labelNames: ['kind', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly secretVersionsDeleted = new Counter({
+    name: 'ferry_secret_versions_deleted_total',
+    help: 'Old versions of versioned Secrets deleted because nothing referenced them.',
+    registers: [this.registry],
+  });
+
   /** Sum of a counter's values whose labels match `where`, for tests and the benchmark. */
   async total(metric: Counter<string>, where: Record<string, string> = {}): Promise<number> {
     const { values } = await metric.get();

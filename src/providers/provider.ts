@@ -27,6 +27,16 @@ export interface RemoteRef {
   metadataPolicy?: 'None' | 'Fetch';
 }
 
+/** dataFrom[].find: which remote secrets to list. */
+export interface FindQuery {
+  /** Name prefix. */
+  path?: string;
+  /** Go (RE2) regexp the name must match. */
+  nameRegexp?: string;
+  /** Tags the secret must carry, each with exactly this value. */
+  tags?: Record<string, string>;
+}
+
 export interface FetchedValue {
   value: SecretValue;
   /** The provider's identifier of the version that was read, when it reports one. */
@@ -43,6 +53,8 @@ export interface ProviderClient {
   /** Refs readMany accepts, and how many per call. */
   batchable?(ref: RemoteRef): boolean;
   readonly maxBatch?: number;
+  /** Names of the remote secrets matching `query`, as `read` takes them (dataFrom[].find). */
+  find?(query: FindQuery, signal: AbortSignal): Promise<string[]>;
   /** A cheap call that proves reachability and credentials. */
   validate(signal: AbortSignal): Promise<void>;
   /**

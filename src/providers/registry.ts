@@ -3,6 +3,7 @@
 import type { ProviderName } from '../api/v1alpha1/providers/index.ts';
 import type { ProviderSpec } from '../api/v1alpha1/secret-store.ts';
 import { awsProvider } from './aws/aws-provider.ts';
+import { azureProvider } from './azure/azure-provider.ts';
 import { fakeProvider } from './fake/fake-provider.ts';
 import { gcpProvider } from './gcp/gcp-provider.ts';
 import { type Provider, ProviderError } from './provider.ts';
@@ -11,6 +12,7 @@ import { vaultProvider } from './vault/vault-provider.ts';
 // biome-ignore lint/suspicious/noExplicitAny: each entry is checked against its own spec type below
 const providers: Record<ProviderName, Provider<any>> = {
   aws: awsProvider,
+  azurekv: azureProvider,
   fake: fakeProvider,
   gcpsm: gcpProvider,
   vault: vaultProvider,

@@ -5,7 +5,7 @@
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { TokenBucket } from '../rate-limit.ts';
-import { type FetchedValue, type ProviderClient, ProviderError, type RemoteRef } from './provider.ts';
+import { type FetchedValue, type FindQuery, type ProviderClient, ProviderError, type RemoteRef } from './provider.ts';
 
 /** A ready provider client and everything reads through it share. */
 export interface StoreHandle {
@@ -44,6 +44,7 @@ const RETAIN_MS = 15 * 60_000;
 
 export class SharedReads {
   private readonly entries = new Map<string, Entry>();
+  private readonly listings = new Map<string, { startedAt: number; promise: Promise<string[]>; failed: boolean }>();
   private readonly batches = new Map<string, PendingBatch>();
   private readonly opts: Required<SharedReadsOptions>;
   private sweepAt = Date.now() + 60_000;
@@ -83,10 +84,41 @@ export class SharedReads {
     return entry.promise;
   }
 
+  /**
+   * Names matching `query` (dataFrom[].find), listed no earlier than `notBefore`: one listing per
+   * store identity and query, shared like reads, by every ExternalSecret asking the same.
+   */
+  list(store: StoreHandle, query: FindQuery, notBefore: number): Promise<string[]> {
+    const id = `${store.key}\u0000find\u0000${JSON.stringify([query.path ?? '', query.nameRegexp ?? '', Object.entries(query.tags ?? {}).sort()])}`;
+    const existing = this.listings.get(id);
+    if (existing && !existing.failed && existing.startedAt >= notBefore) {
+      this.opts.metrics.sharedReads.inc({ provider: store.providerName, served: 'shared' });
+      return existing.promise;
+    }
+    const find = store.client.find;
+    if (!find) {
+      return Promise.reject(
+        new ProviderError('Invalid', `dataFrom find is not supported by the ${store.providerName} provider`),
+      );
+    }
+    this.opts.metrics.sharedReads.inc({ provider: store.providerName, served: 'call' });
+    const entry = {
+      startedAt: Date.now(),
+      promise: this.call(store, 'list', (signal) => find.call(store.client, query, signal)),
+      failed: false,
+    };
+    entry.promise.catch(() => {
+      entry.failed = true;
+    });
+    this.listings.set(id, entry);
+    return entry.promise;
+  }
+
   /** Forgets every result read under a store key (the store changed or its credentials failed). */
   forgetStore(storeKey: string): void {
     const prefix = `${storeKey}\u0000`;
     for (const id of this.entries.keys()) if (id.startsWith(prefix)) this.entries.delete(id);
+    for (const id of this.listings.keys()) if (id.startsWith(prefix)) this.listings.delete(id);
   }
 
   private fetch(store: StoreHandle, ref: RemoteRef): Promise<FetchedValue> {
@@ -178,5 +210,6 @@ export class SharedReads {
     if (now < this.sweepAt) return;
     this.sweepAt = now + 60_000;
     for (const [id, entry] of this.entries) if (now - entry.startedAt > RETAIN_MS) this.entries.delete(id);
+    for (const [id, entry] of this.listings) if (now - entry.startedAt > RETAIN_MS) this.listings.delete(id);
   }
 }

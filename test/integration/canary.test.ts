@@ -1,12 +1,15 @@
 // A canary value travels through every path Ferry has — successful syncs from the fake provider,
-// AWS, Vault and Google (drongo), and each way a value can be rejected — and must then appear nowhere but the Secret.
+// AWS, Vault, Google (drongo) and Azure (the spec-faithful Key Vault test server), and each way a value can be rejected — and must then appear nowhere but the Secret.
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DrongoAdmin } from '../../src/testbed/drongo.ts';
 import { OpenBaoAdmin } from '../../src/testbed/openbao.ts';
 import { type RunningController, startController } from '../support/controller.ts';
 import { serviceAccountKeyJson } from '../support/gcp.ts';
+import { KeyVaultTestServer } from '../support/key-vault-server.ts';
 import { Objects } from '../support/objects.ts';
 import {
   createNamespace,
@@ -21,17 +24,25 @@ const CANARY = `canary-${randomBytes(8).toString('hex')}`;
 const moto = usePrivateMoto();
 let ctl: RunningController;
 let o: Objects;
+let kv: KeyVaultTestServer;
 
 beforeAll(async () => {
   const kc = kubeConfigFor(testbed().kube);
   const namespace = await createNamespace(kc, 'canary');
   pointAwsSdkAt(moto.get().access.endpoint);
+  kv = await KeyVaultTestServer.start({
+    tenantId: 'canary-tenant',
+    kubeIssuer: testbed().kube.server,
+    kubeSigningKeyPem: await readFile(join(testbed().pkiDir, 'sa.pub'), 'utf8'),
+  });
+  kv.trustInThisProcess();
   ctl = await startController(testbed().kube, { namespace });
   o = new Objects(kc, namespace);
 });
 
 afterAll(async () => {
   await ctl?.stop();
+  await kv?.stop();
 });
 
 describe('secret values never leak', () => {
@@ -123,6 +134,35 @@ describe('secret values never leak', () => {
       });
     }
 
+    // Azure: the spec-faithful Key Vault test server, with the canary in secrets and as the client secret.
+    kv.setSecret('canary-plain', CANARY);
+    kv.setSecret('canary-json', JSON.stringify({ token: CANARY }));
+    kv.setSecret('canary-bad-key', JSON.stringify({ 'bad key': CANARY }));
+    kv.apps.set('canary-app', { clientId: 'canary-app', secret: CANARY });
+    await o.core.createNamespacedSecret({
+      namespace: o.namespace,
+      body: {
+        metadata: { name: 'azure-sp' },
+        stringData: { id: 'canary-app', secret: CANARY, wrong: `${CANARY}-wrong` },
+      },
+    });
+    const azure = uniqueName('azure');
+    const azureWrong = uniqueName('azure-wrong');
+    for (const [name, key] of [
+      [azure, 'secret'],
+      [azureWrong, 'wrong'],
+    ] as const) {
+      await o.secretStore(name, {
+        azurekv: {
+          vaultUrl: kv.vaultUrl,
+          environmentType: 'AzureStackCloud',
+          customCloudConfig: { activeDirectoryEndpoint: kv.authorityHost },
+          tenantId: 'canary-tenant',
+          authSecretRef: { clientId: { name: 'azure-sp', key: 'id' }, clientSecret: { name: 'azure-sp', key } },
+        },
+      });
+    }
+
     const ok = [
       { name: 'aws-ok', store: aws, data: [{ secretKey: 'plain', remoteRef: { key: 'canary/plain' } }] },
       {
@@ -142,6 +182,12 @@ describe('secret values never leak', () => {
         name: 'gcp-prop',
         store: gcp,
         data: [{ secretKey: 'token', remoteRef: { key: `${gcpId}-json`, property: 'token' } }],
+      },
+      { name: 'azure-ok', store: azure, data: [{ secretKey: 'plain', remoteRef: { key: 'canary-plain' } }] },
+      {
+        name: 'azure-prop',
+        store: azure,
+        data: [{ secretKey: 'token', remoteRef: { key: 'secret/canary-json', property: 'token' } }],
       },
     ];
     const failing = [
@@ -172,6 +218,16 @@ describe('secret values never leak', () => {
         data: [{ secretKey: 't', remoteRef: { key: `${gcpId}-plain`, decodingStrategy: 'Base64' as const } }],
       },
       { name: 'gcp-not-a-key', store: gcpWrong, data: [{ secretKey: 't', remoteRef: { key: `${gcpId}-plain` } }] },
+      {
+        name: 'azure-bad-b64',
+        store: azure,
+        data: [{ secretKey: 't', remoteRef: { key: 'canary-plain', decodingStrategy: 'Base64' as const } }],
+      },
+      {
+        name: 'azure-login-refused',
+        store: azureWrong,
+        data: [{ secretKey: 't', remoteRef: { key: 'canary-plain' } }],
+      },
     ];
     for (const es of [...ok, ...failing]) {
       await o.externalSecret(es.name, { secretStoreRef: { name: es.store }, refreshInterval: '1s', data: es.data });
@@ -197,7 +253,12 @@ describe('secret values never leak', () => {
       refreshInterval: '1s',
       dataFrom: [{ extract: { key: `${gcpId}-bad-key` } }],
     });
-    const failed = [...failing.map((f) => f.name), 'bad-key', 'vault-bad-key', 'gcp-bad-key'];
+    await o.externalSecret('azure-bad-key', {
+      secretStoreRef: { name: azure },
+      refreshInterval: '1s',
+      dataFrom: [{ extract: { key: 'canary-bad-key' } }],
+    });
+    const failed = [...failing.map((f) => f.name), 'bad-key', 'vault-bad-key', 'gcp-bad-key', 'azure-bad-key'];
     for (const name of failed) await o.waitForReady(name, { status: 'False' });
 
     const statuses = await Promise.all(
@@ -206,7 +267,7 @@ describe('secret values never leak', () => {
       ),
     );
     const stores = await Promise.all(
-      [aws, fake, vault, vaultWrong, gcp, gcpWrong].map(async (s) =>
+      [aws, fake, vault, vaultWrong, gcp, gcpWrong, azure, azureWrong].map(async (s) =>
         JSON.stringify((await o.getSecretStore(s)).status),
       ),
     );
@@ -228,6 +289,7 @@ describe('secret values never leak', () => {
     expect(messages).toMatch(/key "bad key" is not a valid Secret key/);
     expect(messages).toMatch(/logging in with auth\/approle.*Denied|Denied.*logging in with auth\/approle/);
     expect(messages).toMatch(/is not a service-account key/);
+    expect(messages).toMatch(/Denied: Azure obtaining a token \(auth clientSecret\): invalid_client: AADSTS7000215/);
     expect(logs).toMatch(/sync failed/);
   });
 });

@@ -425,11 +425,55 @@ describe('CSI node plugin', () => {
     expect(await isMountPoint(target)).toBe(false);
   });
 
+  it('keeps a canary value out of its logs, metrics, volume records and error messages', async () => {
+    const canary = `canary-${randomBytes(8).toString('hex')}`;
+    const store = await fakeStore({ good: canary, json: `{"token": "${canary}"` });
+    await o.externalSecret('canary-ok', {
+      secretStoreRef: { name: store },
+      target: { creationPolicy: 'None' },
+      data: [{ secretKey: 'v', remoteRef: { key: 'good' } }],
+    });
+    const failing = [
+      { name: 'canary-b64', remoteRef: { key: 'good', decodingStrategy: 'Base64' as const } },
+      { name: 'canary-json', remoteRef: { key: 'json', property: 'token' } },
+    ];
+    for (const f of failing) {
+      await o.externalSecret(f.name, {
+        secretStoreRef: { name: store },
+        target: { creationPolicy: 'None' },
+        data: [{ secretKey: 'v', remoteRef: f.remoteRef }],
+      });
+    }
+    const { target } = await publish('canary-ok');
+    expect(await text(join(target, 'v'))).toBe(canary);
+    const errors = await Promise.all(failing.map((f) => publishError(f.name).then((e) => e.err.details)));
+    expect(errors.join('\n')).toMatch(/not valid Base64/);
+    expect(errors.join('\n')).toMatch(/not valid JSON/);
+    const records = await Promise.all(
+      (await readdir(join(plugin.dataDir, 'volumes'))).map((f) => text(join(plugin.dataDir, 'volumes', f))),
+    );
+    const haystacks = {
+      logs: plugin.logs.join(''),
+      metrics: await plugin.plugin.metrics.registry.metrics(),
+      records: records.join('\n'),
+      errors: errors.join('\n'),
+    };
+    for (const [where, hay] of Object.entries(haystacks)) {
+      for (const needle of [canary, Buffer.from(canary).toString('base64')]) {
+        expect(hay.includes(needle), `canary found in ${where}`).toBe(false);
+      }
+    }
+  });
+
   it('ships a CSIDriver object the API server accepts as written', async () => {
     const manifest = loadYaml<V1CSIDriver>(await readFile(CSI_DRIVER_MANIFEST, 'utf8'));
     const storage = kubeConfigFor(testbed().kube).makeApiClient(StorageV1Api);
-    await storage.deleteCSIDriver({ name: 'csi.ferry.dev' }).catch(() => undefined);
-    const created = await storage.createCSIDriver({ body: manifest });
+    // A dry run validates and defaults it like a real create, without touching the object the
+    // pod tests (csi-pods.test.ts) rely on.
+    const created = await storage.createCSIDriver({
+      body: { ...manifest, metadata: { name: uniqueName('csi') } },
+      dryRun: 'All',
+    });
     expect(created.spec).toMatchObject({
       attachRequired: false,
       podInfoOnMount: true,
@@ -437,7 +481,12 @@ describe('CSI node plugin', () => {
       fsGroupPolicy: 'File',
       volumeLifecycleModes: ['Ephemeral'],
     });
-    expect(created.spec.tokenRequests?.map((t) => t.audience)).toEqual(['', 'vault', 'sts.amazonaws.com']);
+    expect(created.spec.tokenRequests?.map((t) => t.audience)).toEqual([
+      '',
+      'vault',
+      'sts.amazonaws.com',
+      'api://AzureADTokenExchange',
+    ]);
   });
 
   it('passes csi-sanity in node-only mode', async () => {

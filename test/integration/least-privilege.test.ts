@@ -187,7 +187,7 @@ describe('the chart ClusterRole as a real identity', () => {
     60_000,
   );
 
-  it('without configmaps, serviceaccounts or serviceaccounts/token, the reads providers make are refused', async () => {
+  it('without configmaps, serviceaccounts, tokens or workload rules, the calls providers and rollouts make are refused', async () => {
     const ns = await createNamespace(admin, 'lp-reads');
     const core = admin.makeApiClient(CoreV1Api);
     await core.createNamespacedConfigMap({
@@ -200,6 +200,9 @@ describe('the chart ClusterRole as a real identity', () => {
       'core/configmaps': (k) => k.readConfigMap(ns, 'vault-ca'),
       'core/serviceaccounts': (k) => k.readServiceAccount(ns, 'app'),
       'core/serviceaccounts/token': (k) => k.requestToken(ns, 'app', ['vault'], 600),
+      'apps/deployments,statefulsets,daemonsets': (k) => k.listWorkloads('Deployment', ns),
+      'apps/replicasets': (k) => k.listPodTemplates(ns),
+      'core/pods': (k) => k.listPodTemplates(ns),
     };
     const full = client(await identityWith(rules));
     for (const [which, call] of Object.entries(calls)) {
@@ -216,6 +219,9 @@ describe('the chart ClusterRole as a real identity', () => {
       'core/configmaps',
       'core/serviceaccounts',
       'core/serviceaccounts/token',
+      'apps/deployments,statefulsets,daemonsets',
+      'apps/replicasets',
+      'core/pods',
     ].sort();
     expect(rules.map(label).sort()).toEqual(covered);
   });

@@ -41,6 +41,18 @@ test/integration/least-privilege.test.ts removes each rule in turn and shows wha
   resources: [namespaces]
   verbs: [get]
   clusterOnly: true
+# Workloads that consume a synced Secret: found by their pod templates (workloads, ReplicaSets
+# kept for rollbacks, pods), and rolled (target.rolloutRestartTargets) or repointed to a new
+# versioned Secret by an update.
+- apiGroups: [apps]
+  resources: [deployments, statefulsets, daemonsets]
+  verbs: [get, list, update]
+- apiGroups: [apps]
+  resources: [replicasets]
+  verbs: [list]
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [list]
 # Events on ExternalSecrets and stores.
 - apiGroups: [""]
   resources: [events]

@@ -14,6 +14,8 @@ import {
 import { conditions, GO_DURATION_PATTERN } from './common.ts';
 
 export const SECRET_KEY_PATTERN = '^[-._a-zA-Z0-9]+$';
+/** A Kubernetes object name (DNS-1123 subdomain), the same pattern ESO's CRD puts on target.name. */
+export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 
 const remoteRefFields = {
   key: required(
@@ -58,27 +60,157 @@ const dataItem = object('One key of the target Secret and the remote value it co
   remoteRef: required(object('The remote value written under secretKey.', remoteRefFields)),
 });
 
-const dataFromItem = object('A remote JSON object whose top-level keys all become keys of the target Secret.', {
-  extract: required(
-    object(
+const rewrite = object(
+  'One rewrite of the keys a dataFrom entry produces. Exactly one of regexp or transform.',
+  {
+    regexp: object('Replaces every match of a Go (RE2) regular expression in each key.', {
+      source: required(string('The regular expression, e.g. `^db-(.*)`.', { minLength: 1, maxLength: 1024 })),
+      target: required(
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: Go's replacement syntax, not a JS template
+        string('The replacement; `$1`, `${1}` and `${name}` insert capture groups, `$$` a dollar sign.', {
+          maxLength: 1024,
+        }),
+      ),
+    }),
+    transform: object('Renders each key through a Go template.', {
+      template: required(
+        string(
+          'A Go template (with Sprig) whose output is the new key; `.value` is the current key, e.g. `{{ .value | lower }}`.',
+          {
+            minLength: 1,
+            maxLength: 4096,
+          },
+        ),
+      ),
+    }),
+  },
+  {
+    validations: [
+      {
+        rule: 'has(self.regexp) != has(self.transform)',
+        message: 'exactly one of regexp or transform is required',
+      },
+    ],
+  },
+);
+
+const find = object(
+  'Every remote secret matching these filters, each one whole under its name as key (AWS Secrets Manager; other providers refuse find with a clear error). One listing per store and query serves every ExternalSecret asking the same within the share window.',
+  {
+    path: string('Only secrets whose name starts with this path, e.g. `prod/app/`.', { maxLength: 2048 }),
+    name: object('A filter on the secret name.', {
+      regexp: required(string('A Go (RE2) regular expression the name must match.', { minLength: 1, maxLength: 1024 })),
+    }),
+    tags: mapOf(
+      'Only secrets carrying every one of these tags with exactly this value.',
+      string('Tag value.', { maxLength: 256 }),
+    ),
+    conversionStrategy: enumOf(
+      'Default: characters a Secret key cannot hold (anything but letters, digits, -, _ and .) become `_` in the names, as ESO does; rewrite then sees the converted names.',
+      ['Default'] as const,
+    ),
+    decodingStrategy: remoteRefFields.decodingStrategy,
+  },
+  {
+    validations: [
+      {
+        rule: 'has(self.name) || has(self.tags) || has(self.path)',
+        message: 'find needs at least one of name, tags or path',
+      },
+    ],
+  },
+);
+
+const dataFromItem = object(
+  'Remote values expanded into keys of the target Secret: one JSON object (extract) or every secret a query finds (find).',
+  {
+    extract: object(
       'The remote secret to expand. Its value must be a JSON object; `property` selects a nested object inside it.',
       remoteRefFields,
     ),
-  ),
-});
+    find,
+    rewrite: arrayOf(
+      'Rewrites of the expanded keys, applied in order. A key that ends up invalid, or two keys that end up the same, is an error.',
+      rewrite,
+      { maxItems: 20 },
+    ),
+  },
+  {
+    validations: [
+      {
+        rule: 'has(self.extract) != has(self.find)',
+        message: 'exactly one of extract or find is required',
+      },
+    ],
+  },
+);
 
-const template = object('Shape of the Secret Ferry writes.', {
-  type: string('Secret type, e.g. Opaque (default) or kubernetes.io/tls.', { maxLength: 253 }),
-  engineVersion: enumOf('Template engine version, accepted for ESO compatibility. Only v2.', ['v2'] as const),
-  mergePolicy: enumOf('Accepted for ESO compatibility; has no effect until template data is supported.', [
-    'Replace',
-    'Merge',
-  ] as const),
-  metadata: object('Labels and annotations added to the Secret.', {
-    labels: mapOf('Labels added to the Secret.', string('Label value.', { maxLength: 63 })),
-    annotations: mapOf('Annotations added to the Secret.', string('Annotation value.')),
-  }),
-});
+const templateRef = (what: 'ConfigMap' | 'Secret') =>
+  object(`A ${what} in the ExternalSecret's namespace whose keys hold templates.`, {
+    name: required(string(`Name of the ${what}.`, { minLength: 1, maxLength: 253 })),
+    items: required(
+      arrayOf(
+        `Keys of the ${what} to render.`,
+        object('One key and how its template is used.', {
+          key: required(string(`Key of the ${what} holding a template.`, { minLength: 1, maxLength: 253 })),
+          templateAs: enumOf(
+            'Values (default): the rendered text is the value of a target key named like this key. KeysAndValues: the rendered text is a YAML map whose entries become target keys and values.',
+            ['Values', 'KeysAndValues'] as const,
+          ),
+        }),
+        { maxItems: 100 },
+      ),
+    ),
+  });
+
+const templateFrom = object(
+  'Templates kept outside the ExternalSecret, rendered in order before template.data (which wins on the same key). Exactly one of configMap, secret or literal.',
+  {
+    configMap: templateRef('ConfigMap'),
+    secret: templateRef('Secret'),
+    literal: string('A template rendered as KeysAndValues: its output is a YAML map of target keys and values.', {
+      maxLength: 65536,
+    }),
+    target: enumOf('Where the rendered keys go: Data (default), Annotations or Labels of the Secret.', [
+      'Data',
+      'Annotations',
+      'Labels',
+    ] as const),
+  },
+  {
+    validations: [
+      {
+        rule: '(has(self.configMap) ? 1 : 0) + (has(self.secret) ? 1 : 0) + (has(self.literal) ? 1 : 0) == 1',
+        message: 'exactly one of configMap, secret or literal is required',
+      },
+    ],
+  },
+);
+
+const template = object(
+  'Shape of the Secret Ferry writes. Values of data, metadata.labels and metadata.annotations are Go templates (text/template with Sprig, as ESO engine v2) over the fetched keys: `{{ .password }}`, `{{ index . "my-key" | b64dec }}`. Without data or templateFrom the fetched keys are written as they are.',
+  {
+    type: string('Secret type, e.g. Opaque (default) or kubernetes.io/tls.', { maxLength: 253 }),
+    engineVersion: enumOf('Template engine version. Only v2 (the default): Go text/template with Sprig.', [
+      'v2',
+    ] as const),
+    mergePolicy: enumOf(
+      'Replace (default): the Secret holds only the keys the templates render. Merge: the fetched keys are kept and the rendered keys are written over them.',
+      ['Replace', 'Merge'] as const,
+    ),
+    metadata: object('Labels and annotations added to the Secret; their values are templates too.', {
+      labels: mapOf('Labels added to the Secret.', string('Label value, or a template rendering it.')),
+      annotations: mapOf('Annotations added to the Secret.', string('Annotation value, or a template rendering it.')),
+    }),
+    data: mapOf(
+      'Target key → Go template rendering its value. Wins over templateFrom on the same key.',
+      string('A Go template over the fetched keys.', { maxLength: 65536 }),
+    ),
+    templateFrom: arrayOf('Templates read from ConfigMaps, Secrets or literals, rendered in order.', templateFrom, {
+      maxItems: 50,
+    }),
+  },
+);
 
 const FILE_MODE = { format: 'int32' as const, minimum: 0, maximum: 0o777 };
 /** Relative path segments that are neither `.`, `..` nor start with `..` (a pattern: CEL would cost too much). */
@@ -115,10 +247,30 @@ const files = object(
   },
 );
 
+const rolloutTarget = object('A workload whose pods are replaced when the Secret content changes.', {
+  kind: required(enumOf('Kind of the workload.', ['Deployment', 'StatefulSet', 'DaemonSet'] as const)),
+  name: required(string('Name of the workload, in the ExternalSecret’s namespace.', { minLength: 1, maxLength: 253 })),
+});
+
+const versioning = object(
+  'Ferry extension: versioned immutable Secrets. Each distinct content becomes its own immutable Secret named <target name>-<10-hex content hash>; status.binding.name names the current one, and the workloads in rolloutRestartTargets (and discovered ones) are repointed to it, which rolls their pods. An old version is deleted once no pod, pod template or ReplicaSet in the namespace references it and `keep` newer versions exist, so a rollback (kubectl rollout undo) finds the previous version. Needs immutable: true and deletionPolicy Retain.',
+  {
+    keep: integer('How many versions older than an unreferenced one must exist before it is deleted. Default 2.', {
+      format: 'int32',
+      minimum: 0,
+      maximum: 100,
+    }),
+  },
+);
+
 const target = object(
   'The Kubernetes Secret that receives the values. Defaults: name = the ExternalSecret name, creationPolicy Owner, deletionPolicy Retain.',
   {
-    name: string('Name of the Secret. Defaults to the ExternalSecret name.', { maxLength: 253 }),
+    name: string('Name of the Secret, a DNS-1123 subdomain (lower case). Defaults to the ExternalSecret name.', {
+      minLength: 1,
+      maxLength: 253,
+      pattern: DNS_SUBDOMAIN_PATTERN,
+    }),
     creationPolicy: enumOf(
       'Owner (default): create the Secret and make the ExternalSecret its owner, so it is garbage-collected with it. Orphan: create it without an owner. Merge: only write keys into a Secret that already exists, keeping its other keys. None: write no Secret; the values reach pods only as files through the Ferry CSI driver (see target.files), never stored in etcd.',
       ['Owner', 'Orphan', 'Merge', 'None'] as const,
@@ -132,6 +284,15 @@ const target = object(
     ),
     template,
     files,
+    versioning,
+    rolloutRestartTargets: arrayOf(
+      'Workloads whose pods are replaced (a rollout, as kubectl rollout restart does) when the Secret content changes: their pod template gets the annotation checksum.ferry.dev/<Secret name> with the content hash. No rollout when the hash is unchanged; changes within a short window make one rollout; a workload whose rollout is still in progress is patched only after it finished. Needs RBAC to get and update the workloads (opt-in in the chart).',
+      rolloutTarget,
+      { maxItems: 32 },
+    ),
+    rolloutRestartDiscovery: boolean(
+      'Also roll every Deployment, StatefulSet and DaemonSet in the namespace whose pod template mounts or env-references the Secret. Needs RBAC to list them.',
+    ),
   },
   {
     validations: [
@@ -144,6 +305,16 @@ const target = object(
         rule: "!has(self.deletionPolicy) || self.deletionPolicy != 'Merge' || !has(self.creationPolicy) || self.creationPolicy != 'None'",
         message: 'deletionPolicy Merge cannot be combined with creationPolicy None',
         fieldPath: '.deletionPolicy',
+      },
+      {
+        rule: '!has(self.versioning) || (has(self.immutable) && self.immutable)',
+        message: 'versioning needs immutable: true (each version is an immutable Secret)',
+        fieldPath: '.versioning',
+      },
+      {
+        rule: "!has(self.versioning) || ((!has(self.creationPolicy) || self.creationPolicy == 'Owner' || self.creationPolicy == 'Orphan') && (!has(self.deletionPolicy) || self.deletionPolicy == 'Retain'))",
+        message: 'versioning needs creationPolicy Owner or Orphan and deletionPolicy Retain',
+        fieldPath: '.versioning',
       },
     ],
   },
@@ -170,10 +341,11 @@ export const externalSecretSpec = object(
       ['Periodic', 'OnChange', 'CreatedOnce'] as const,
     ),
     target,
-    data: arrayOf('Remote values, one per key of the target Secret. secretKeys must be unique.', dataItem, {
-      listMapKeys: ['secretKey'],
-      maxItems: 500,
-    }),
+    data: arrayOf(
+      'Remote values, one per key of the target Secret. When two items name the same secretKey the later one wins, as in ESO.',
+      dataItem,
+      { maxItems: 500 },
+    ),
     dataFrom: arrayOf('Remote JSON objects expanded into keys, applied in order; later ones win.', dataFromItem, {
       maxItems: 50,
     }),
@@ -197,6 +369,9 @@ export const externalSecretStatus = object('Observed state, written by the contr
     'Generation and data hash of the ExternalSecret the last successful sync was made from.',
   ),
   observedGeneration: integer('Generation of the spec the controller last acted on.', { format: 'int64' }),
+  binding: object('The Secret the last sync wrote (with target.versioning, the current version).', {
+    name: string('Name of the Secret.', { maxLength: 253 }),
+  }),
 });
 
 export type ExternalSecretSpec = TypeOf<typeof externalSecretSpec>;

@@ -7,4 +7,6 @@ export interface ObjectState {
   missing?: { ids: string; firstAt: number };
   /** What Ferry last wrote, to tell its own writes from drift. */
   written?: { hash: string; keys: string[] };
+  /** Content hash of the last sync with creationPolicy None (files only), for restart-on-change. */
+  contentHash?: string;
 }

@@ -13,19 +13,21 @@ import type { Metrics } from '../../observability/metrics.ts';
 import { ProviderError } from '../../providers/provider.ts';
 import type { SharedReads } from '../../providers/shared-reads.ts';
 import type { SecretWriter } from '../../sinks/secret/secret-writer.ts';
-import { OWNER_ANNOTATION, TargetConflictError } from '../../sinks/secret/secret-writer.ts';
+import { dataHash, OWNER_ANNOTATION, TargetConflictError } from '../../sinks/secret/secret-writer.ts';
 import type { SecretData } from '../../values.ts';
 import { nextRefreshAt } from '../schedule.ts';
 import { type Condition, objectVersion, sameCondition, withTransitionTime } from '../status.ts';
 import type { StoreClients } from '../store-clients.ts';
+import { afterWrite, type ConsumerDeps, VERSIONS_OF_ANNOTATION, versionName } from './consumers.ts';
 import { isIntact, writtenRecord } from './drift.ts';
 import { describeErrors, type FetchOutcome, fetchRemoteValues } from './fetch.ts';
 import type { ObjectState } from './object-state.ts';
 import { RenderError, readId, renderSecretData } from './render.ts';
 import { resolveStore, type StoreLookup, StoreRefError } from './resolve-store.ts';
-import { refreshSeed, type Settings, settingsOf } from './settings.ts';
+import { currentTargetName, refreshSeed, type Settings, settingsOf } from './settings.ts';
+import { kubeTemplateSources, type RenderedTarget, renderTarget } from './template-target.ts';
 
-export interface ExternalSecretDeps {
+export interface ExternalSecretDeps extends ConsumerDeps {
   stores: StoreLookup;
   clients: StoreClients;
   reads: SharedReads;
@@ -45,6 +47,8 @@ interface Report {
   message: string;
   ready: boolean;
   synced?: boolean;
+  /** The Secret written (status.binding.name). */
+  binding?: string;
 }
 
 const MAX_CONFIRM_MS = 5 * 60_000;
@@ -57,7 +61,7 @@ function without(spec: ExternalSecretSpec, gone: Set<string>): ExternalSecretSpe
   return {
     ...spec,
     data: spec.data?.filter((d) => !gone.has(readId(d.remoteRef))),
-    dataFrom: spec.dataFrom?.filter((d) => !gone.has(readId(d.extract))),
+    dataFrom: spec.dataFrom?.filter((d) => !d.extract || !gone.has(readId(d.extract))),
   };
 }
 
@@ -94,7 +98,8 @@ export async function reconcileExternalSecret(
       ? { requeueAfterMs: nextRefreshAt(Date.now(), settings.refreshIntervalMs, refreshSeed(es)) - Date.now() }
       : {};
 
-  const target = settings.creationPolicy === 'None' ? undefined : deps.managedSecret(namespace, settings.targetName);
+  const target =
+    settings.creationPolicy === 'None' ? undefined : deps.managedSecret(namespace, currentTargetName(es, settings));
   if (settings.refreshIntervalMs === 0 && state.freshAfter === undefined) {
     const synced = es.status?.syncedResourceVersion;
     const intact = isIntact(target, settings, state);
@@ -143,22 +148,34 @@ export async function reconcileExternalSecret(
   }
 
   let data: SecretData;
+  let rendered: RenderedTarget;
   try {
-    data = renderSecretData(spec, fetched.values);
+    rendered = await renderTarget(
+      es.spec.target?.template,
+      renderSecretData(spec, fetched.values, fetched.found),
+      kubeTemplateSources(deps.kube, namespace),
+    );
+    data = rendered.data;
   } catch (err) {
     if (err instanceof RenderError) return fail('SecretSyncedError', err.message);
-    throw err;
+    return fail('SecretSyncedError', `reading templateFrom: ${apiErrorMessage(err)}`);
   }
 
+  // With versioning each content is its own immutable Secret, named after its hash.
+  const contentHash = dataHash(settings.type, data);
+  const versioned = settings.versionsKept !== undefined;
+  const secretName = versioned ? versionName(settings.targetName, contentHash) : settings.targetName;
   if (settings.creationPolicy !== 'None') {
     const plan = {
       namespace,
-      name: settings.targetName,
+      name: secretName,
       creationPolicy: settings.creationPolicy,
-      immutable: settings.immutable,
+      immutable: settings.immutable || versioned,
       type: settings.type,
-      labels: settings.labels,
-      annotations: settings.annotations,
+      labels: rendered.labels,
+      annotations: versioned
+        ? { ...rendered.annotations, [VERSIONS_OF_ANNOTATION]: settings.targetName }
+        : rendered.annotations,
       externalSecretName: name,
       fieldManager: `ferry-${es.metadata.uid}`,
       ownerReference:
@@ -174,34 +191,48 @@ export async function reconcileExternalSecret(
           : undefined,
     };
     try {
-      const outcome = await deps.writer.write(plan, data, target);
+      const current = versioned ? deps.managedSecret(namespace, secretName) : target;
+      const outcome = await deps.writer.write(plan, data, current);
       state.written = writtenRecord(settings, data);
       if (outcome !== 'unchanged') {
         const what = outcome === 'replaced' ? 'replaced (immutable Secret)' : outcome;
-        log.info({ target: settings.targetName, outcome, keys: data.size }, `Secret ${what}`);
+        log.info({ target: secretName, outcome, keys: data.size }, `Secret ${what}`);
         deps.events.record(
           es,
           'Normal',
           outcome === 'created' ? 'Created' : 'Updated',
-          `Secret "${settings.targetName}" ${what}`,
+          `Secret "${secretName}" ${what}`,
         );
       }
+      await afterWrite(es, settings, { secretName, contentHash, outcome }, deps);
     } catch (err) {
       if (err instanceof TargetConflictError) return fail('SecretSyncedError', err.message);
       if (isConflict(err)) return { failed: true, retryAfterMs: 0 };
-      return fail('SecretSyncedError', `writing Secret "${settings.targetName}": ${apiErrorMessage(err)}`);
+      return fail('SecretSyncedError', `writing Secret "${secretName}": ${apiErrorMessage(err)}`);
     }
+  } else {
+    // Files only (CSI): no Secret to write, but apps that read their files at start still roll.
+    const previous = state.contentHash;
+    state.contentHash = contentHash;
+    await afterWrite(es, settings, { secretName, contentHash, outcome: 'unchanged', previous }, deps);
   }
 
   state.freshAfter = undefined;
   const where =
     settings.creationPolicy === 'None'
       ? 'fetched (creationPolicy None writes no Secret)'
-      : `written to Secret "${settings.targetName}"`;
+      : `written to Secret "${secretName}"`;
+  const binding = settings.creationPolicy === 'None' ? undefined : secretName;
   await report(
     missingNote
-      ? { reason: 'SecretMissing', message: `${data.size} keys ${where}${missingNote}`, ready: false, synced: true }
-      : { reason: 'SecretSynced', message: `${data.size} keys ${where}`, ready: true, synced: true },
+      ? {
+          reason: 'SecretMissing',
+          message: `${data.size} keys ${where}${missingNote}`,
+          ready: false,
+          synced: true,
+          binding,
+        }
+      : { reason: 'SecretSynced', message: `${data.size} keys ${where}`, ready: true, synced: true, binding },
   );
   deps.metrics.reconciles.inc({ kind: 'ExternalSecret', result: 'synced' });
   deps.metrics.reconcileSeconds.observe({ kind: 'ExternalSecret' }, (Date.now() - started) / 1000);
@@ -290,6 +321,7 @@ async function writeStatus(es: ExternalSecret, r: Report, started: number, deps:
   if (r.synced) {
     status.refreshTime = now.toISOString();
     status.syncedResourceVersion = objectVersion(es);
+    if (r.binding) status.binding = { name: r.binding };
   }
   try {
     await deps.kube.patchStatus('externalsecrets', es.metadata.namespace, es.metadata.name ?? '', status);

@@ -81,6 +81,17 @@ describe('renderSecretData', () => {
     expect(text(out)).toEqual({ host: 'b', port: '1', tls: 'true' });
   });
 
+  it('lets the later of two data items with the same secretKey win, as ESO does', () => {
+    const spec: ExternalSecretSpec = {
+      secretStoreRef: store,
+      data: [
+        { secretKey: 'password', remoteRef: { key: 'a' } },
+        { secretKey: 'password', remoteRef: { key: 'b' } },
+      ],
+    };
+    expect(text(renderSecretData(spec, fetched({ a: 'first', b: 'second' })))).toEqual({ password: 'second' });
+  });
+
   it.each([
     [
       'invalid JSON for a property',

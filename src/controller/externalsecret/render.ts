@@ -3,14 +3,14 @@
 import type { ExternalSecretSpec, RemoteRef as SpecRemoteRef } from '../../api/v1alpha1/external-secret.ts';
 import type { FetchedValue, RemoteRef } from '../../providers/provider.ts';
 import { type SecretData, SecretValue } from '../../values.ts';
+import { RenderError } from './render-error.ts';
+import { rewriteKeys } from './rewrite.ts';
 
 /** A Secret holds at most 1 MiB; Ferry keeps data under that with room for metadata. */
 export const MAX_SECRET_DATA_BYTES = 1024 * 1024 - 16 * 1024;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 
-export class RenderError extends Error {
-  override name = 'RenderError';
-}
+export { RenderError };
 
 /** Identifies one remote read: the same (key, version) is read once however many properties use it. */
 export function readId(ref: RemoteRef): string {
@@ -70,7 +70,10 @@ export function decode(value: SecretValue, strategy: SpecRemoteRef['decodingStra
 
 /** Every (key, version) the spec reads, once each. */
 export function remoteReads(spec: ExternalSecretSpec): RemoteRef[] {
-  const refs = [...(spec.data ?? []).map((d) => d.remoteRef), ...(spec.dataFrom ?? []).map((d) => d.extract)];
+  const refs = [
+    ...(spec.data ?? []).map((d) => d.remoteRef),
+    ...(spec.dataFrom ?? []).flatMap((d) => (d.extract ? [d.extract] : [])),
+  ];
   const unique = new Map(
     refs.map((r): [string, RemoteRef] => [
       readId(r),
@@ -82,7 +85,30 @@ export function remoteReads(spec: ExternalSecretSpec): RemoteRef[] {
   return [...unique.values()];
 }
 
-export function renderSecretData(spec: ExternalSecretSpec, fetched: Map<string, FetchedValue>): SecretData {
+/** ESO's Default key conversion for find: characters a Secret key cannot hold become `_`. */
+function convertKeys(names: string[], where: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const name of names) {
+    const key = name.replace(/[^-._a-zA-Z0-9]/g, '_');
+    const earlier = out.get(key);
+    if (earlier !== undefined)
+      throw new RenderError(`${where}: secrets "${earlier}" and "${name}" both become key "${key}"`);
+    out.set(key, name);
+  }
+  return out;
+}
+
+function checkKey(key: string, what: string): void {
+  if (!SECRET_KEY.test(key) || key.length > 253) {
+    throw new RenderError(`${what}: key "${key}" is not a valid Secret key (letters, digits, -, _ and . only)`);
+  }
+}
+
+export function renderSecretData(
+  spec: ExternalSecretSpec,
+  fetched: Map<string, FetchedValue>,
+  found: Map<number, string[]> = new Map(),
+): SecretData {
   const out: SecretData = new Map();
   const remoteValue = (ref: RemoteRef) => {
     const f = fetched.get(readId(ref));
@@ -90,16 +116,28 @@ export function renderSecretData(spec: ExternalSecretSpec, fetched: Map<string, 
     return f.value;
   };
   for (const [i, from] of (spec.dataFrom ?? []).entries()) {
-    const what = `dataFrom[${i}].extract (remote key "${from.extract.key}")`;
-    const doc = parseJson(selectProperty(remoteValue(from.extract), from.extract.property, what), what);
+    if (from.find) {
+      const what = `dataFrom[${i}].find`;
+      const names = found.get(i);
+      if (!names) throw new RenderError(`${what}: the listing was not made`);
+      const byKey = rewriteKeys(convertKeys(names, what), from.rewrite ?? [], `dataFrom[${i}]`);
+      for (const [key, name] of byKey) {
+        checkKey(key, what);
+        out.set(key, decode(remoteValue({ key: name }), from.find.decodingStrategy, `${what} secret "${name}"`));
+      }
+      continue;
+    }
+    if (!from.extract) continue;
+    const ref = from.extract;
+    const what = `dataFrom[${i}].extract (remote key "${ref.key}")`;
+    const doc = parseJson(selectProperty(remoteValue(ref), ref.property, what), what);
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
       throw new RenderError(`${what}: the remote value must be a JSON object to expand into keys`);
     }
-    for (const [key, node] of Object.entries(doc)) {
-      if (!SECRET_KEY.test(key)) {
-        throw new RenderError(`${what}: key "${key}" is not a valid Secret key (letters, digits, -, _ and . only)`);
-      }
-      out.set(key, decode(leafValue(node), from.extract.decodingStrategy, `${what} key "${key}"`));
+    const keys = rewriteKeys(new Map(Object.entries(doc)), from.rewrite ?? [], `dataFrom[${i}]`);
+    for (const [key, node] of keys) {
+      checkKey(key, what);
+      out.set(key, decode(leafValue(node), ref.decodingStrategy, `${what} key "${key}"`));
     }
   }
   for (const item of spec.data ?? []) {

@@ -15,7 +15,13 @@ export interface Settings {
   type: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
+  /** target.versioning: versions kept besides an unreferenced one; undefined when off. */
+  versionsKept?: number;
+  rolloutTargets: { kind: 'Deployment' | 'StatefulSet' | 'DaemonSet'; name: string }[];
+  rolloutDiscovery: boolean;
 }
+
+export const DEFAULT_VERSIONS_KEPT = 2;
 
 export function settingsOf(es: ExternalSecret): Settings {
   const target = es.spec.target ?? {};
@@ -32,13 +38,22 @@ export function settingsOf(es: ExternalSecret): Settings {
     type: target.template?.type ?? 'Opaque',
     labels: target.template?.metadata?.labels ?? {},
     annotations: target.template?.metadata?.annotations ?? {},
+    versionsKept: target.versioning ? (target.versioning.keep ?? DEFAULT_VERSIONS_KEPT) : undefined,
+    rolloutTargets: target.rolloutRestartTargets ?? [],
+    rolloutDiscovery: target.rolloutRestartDiscovery ?? false,
   };
+}
+
+/** The Secret the ExternalSecret's consumers read now: with versioning, the last version written. */
+export function currentTargetName(es: ExternalSecret, s: Settings): string {
+  return s.versionsKept === undefined ? s.targetName : (es.status?.binding?.name ?? s.targetName);
 }
 
 /** Seed of the refresh phase: objects reading the same first key of the same store share it. */
 export function refreshSeed(es: ExternalSecret): string {
   const ref = es.spec.secretStoreRef;
   const storeId = ref.kind === 'ClusterSecretStore' ? `css/${ref.name}` : `ss/${es.metadata.namespace}/${ref.name}`;
-  const first = es.spec.data?.[0]?.remoteRef.key ?? es.spec.dataFrom?.[0]?.extract.key ?? '';
+  const first =
+    es.spec.data?.[0]?.remoteRef.key ?? es.spec.dataFrom?.[0]?.extract?.key ?? es.spec.dataFrom?.[0]?.find?.path ?? '';
   return `${storeId}/${first}`;
 }

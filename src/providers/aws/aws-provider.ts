@@ -13,6 +13,7 @@ import { type FetchedValue, type Provider, type ProviderClient, ProviderError, t
 import { refIdentity } from '../references.ts';
 import { awsCredentials } from './credentials.ts';
 import { classifyAwsError } from './errors.ts';
+import { findSecretNames } from './find.ts';
 import type { AwsSpec } from './spec.ts';
 
 const VERSION_ID_PREFIX = 'uuid/';
@@ -96,6 +97,8 @@ export const awsProvider: Provider<AwsSpec> = {
           return new ProviderError('Transient', `AWS BatchGetSecretValue returned nothing for "${key}"`);
         });
       },
+
+      find: (query, signal) => findSecretNames(sm, prefix, query, signal),
 
       async validate(signal) {
         try {

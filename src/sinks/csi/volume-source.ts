@@ -7,6 +7,7 @@ import { describeErrors, fetchRemoteValues } from '../../controller/externalsecr
 import { RenderError, readId, remoteReads, renderSecretData } from '../../controller/externalsecret/render.ts';
 import { resolveStore, type StoreLookup, StoreRefError } from '../../controller/externalsecret/resolve-store.ts';
 import { settingsOf } from '../../controller/externalsecret/settings.ts';
+import { renderTarget } from '../../controller/externalsecret/template-target.ts';
 import type { StoreClients, WorkloadIdentity } from '../../controller/store-clients.ts';
 import { ProviderError, type ProviderErrorKind } from '../../providers/provider.ts';
 import type { SharedReads } from '../../providers/shared-reads.ts';
@@ -69,7 +70,15 @@ export async function readVolumeContent(
     throw new VolumeSourceError(kind, describeErrors(fetched), retryAfter || undefined);
   }
   try {
-    const files = volumeFiles(es.spec, renderSecretData(es.spec, fetched.values));
+    const rendered = await renderTarget(
+      es.spec.target?.template,
+      renderSecretData(es.spec, fetched.values, fetched.found),
+      {
+        configMap: noVolumeSource,
+        secret: noVolumeSource,
+      },
+    );
+    const files = volumeFiles(es.spec, rendered.data);
     const versions: Record<string, string> = {};
     for (const ref of remoteReads(es.spec)) {
       const version = fetched.values.get(readId(ref))?.versionId;
@@ -81,4 +90,11 @@ export async function readVolumeContent(
       throw new VolumeSourceError('Invalid', err.message);
     throw err;
   }
+}
+
+/** The node driver reads no ConfigMaps or Secrets: templateFrom sources are for the Secret sink. */
+async function noVolumeSource(): Promise<never> {
+  throw new RenderError(
+    'target.template.templateFrom with a configMap or secret is not supported for CSI volumes (use template.data or literal)',
+  );
 }

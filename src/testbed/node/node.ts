@@ -29,6 +29,8 @@ export interface NodeInfo {
   pauseImage: string;
   kubeletSyncFrequency: string;
   dir: string;
+  /** The kubelet's plugin-registration directory: a CSI plugin registers by serving a socket here. */
+  pluginsRegistryDir: string;
   pids: { kubelet?: number; containerd?: number; controllerManager?: number; scheduler?: number };
   /** Milliseconds from the start call until the node was Ready, and per phase. */
   startMs: { total: number; controllers: number; runtime: number; kubeletToReady: number };
@@ -194,6 +196,7 @@ export async function startNode(opts: { runDir: string; pki: Pki; kube: KubeAcce
       pauseImage: PAUSE_IMAGE,
       kubeletSyncFrequency: KUBELET_SYNC_FREQUENCY,
       dir,
+      pluginsRegistryDir: join(dir, 'kubelet', 'root', 'plugins_registry'),
       pids: {
         kubelet: parts.kubelet.pid,
         containerd: parts.containerd?.process.pid,

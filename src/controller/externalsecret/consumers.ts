@@ -1,0 +1,150 @@
+// What follows a write for the pods that consume the Secret: versioned Secrets (a new immutable
+// Secret per content, old ones collected once unreferenced) and rollouts of the workloads that
+// read it. Runs after the Secret is written; a failure here is reported, never undoes the write.
+import type { V1Secret } from '@kubernetes/client-node';
+import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
+import { apiErrorMessage, type KubeClient, type WorkloadKind } from '../../kube/client.ts';
+import type { EventRecorder } from '../../kube/events.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import { OWNER_ANNOTATION, type WriteOutcome } from '../../sinks/secret/secret-writer.ts';
+import type { RolloutRestarter, WorkloadRef } from '../rollout/restarter.ts';
+import { referencedSecrets } from '../rollout/secret-references.ts';
+import type { Settings } from './settings.ts';
+
+/** Marks a versioned Secret with the target name it is a version of. */
+export const VERSIONS_OF_ANNOTATION = 'ferry.dev/versions-of';
+
+export function versionName(targetName: string, contentHash: string): string {
+  return `${targetName}-${contentHash.slice(0, 10)}`;
+}
+
+/** The target's plain name, or any of its versions. */
+export function isVersionOf(targetName: string): (name: string) => boolean {
+  return (name) =>
+    name === targetName ||
+    (name.length === targetName.length + 11 &&
+      name.startsWith(`${targetName}-`) &&
+      /^[0-9a-f]{10}$/.test(name.slice(-10)));
+}
+
+export interface ConsumerDeps {
+  kube: KubeClient;
+  events: EventRecorder;
+  metrics: Metrics;
+  logger: Logger;
+  restarter?: RolloutRestarter;
+  /** Managed Secrets of a namespace, from the cache. */
+  managedSecrets(namespace: string): V1Secret[];
+}
+
+export interface Written {
+  secretName: string;
+  contentHash: string;
+  outcome: WriteOutcome;
+  /**
+   * Files only (creationPolicy None): the content hash of the previous sync in this process, or
+   * undefined on the first one since start.
+   */
+  previous?: string;
+}
+
+export async function afterWrite(es: ExternalSecret, s: Settings, written: Written, deps: ConsumerDeps): Promise<void> {
+  const versioned = s.versionsKept !== undefined;
+  const filesOnly = s.creationPolicy === 'None';
+  // Versioned: a new version repoints consumers. Plain: a changed Secret restarts them; a first
+  // create restarts nothing (its pods are starting with it). Files only: the content changed since
+  // the last sync, or, on the first sync after a restart, a workload already rolled for an older one.
+  const changed = versioned
+    ? written.outcome === 'created'
+    : filesOnly
+      ? written.previous !== written.contentHash
+      : written.outcome === 'updated' || written.outcome === 'replaced';
+  if (changed && deps.restarter && (s.rolloutTargets.length > 0 || s.rolloutDiscovery || versioned)) {
+    const refs = await restartTargets(es, s, deps).catch((err: unknown) => {
+      deps.events.record(es, 'Warning', 'RolloutRestartFailed', `listing workloads: ${apiErrorMessage(err)}`);
+      return [] as WorkloadRef[];
+    });
+    deps.restarter.request(es, refs, {
+      namespace: es.metadata.namespace ?? '',
+      secretName: written.secretName,
+      contentHash: written.contentHash,
+      targetName: s.targetName,
+      repoint: versioned ? isVersionOf(s.targetName) : undefined,
+      onlyIfRolledBefore: filesOnly && written.previous === undefined,
+    });
+  }
+  if (versioned && !changed && s.rolloutTargets.length > 0 && deps.restarter) {
+    // A listed workload created after the version was written still names the plain target.
+    deps.restarter.request(es, s.rolloutTargets, {
+      namespace: es.metadata.namespace ?? '',
+      secretName: written.secretName,
+      contentHash: written.contentHash,
+      targetName: s.targetName,
+      repoint: isVersionOf(s.targetName),
+      plainNameOnly: true,
+    });
+  }
+  if (versioned) {
+    await collectOldVersions(es, s, written.secretName, deps).catch((err: unknown) => {
+      deps.logger.warn(
+        { namespace: es.metadata.namespace, name: es.metadata.name, error: apiErrorMessage(err) },
+        'old Secret versions not collected',
+      );
+    });
+  }
+}
+
+/** The listed workloads, plus (with discovery) every workload whose template reads the Secret. */
+async function restartTargets(es: ExternalSecret, s: Settings, deps: ConsumerDeps): Promise<WorkloadRef[]> {
+  const refs = new Map(s.rolloutTargets.map((t) => [`${t.kind}/${t.name}`, t as WorkloadRef]));
+  if (s.rolloutDiscovery) {
+    const reads = isVersionOf(s.targetName);
+    for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet'] as WorkloadKind[]) {
+      for (const w of await deps.kube.listWorkloads(kind, es.metadata.namespace ?? '')) {
+        if ([...referencedSecrets(w.spec?.template?.spec)].some(reads)) {
+          refs.set(`${kind}/${w.metadata?.name}`, { kind, name: w.metadata?.name ?? '' });
+        }
+      }
+    }
+  }
+  return [...refs.values()];
+}
+
+/**
+ * Deletes versions of this target that no pod, pod template or ReplicaSet references and that
+ * have at least `versionsKept` newer versions. The current version is never deleted.
+ */
+async function collectOldVersions(es: ExternalSecret, s: Settings, current: string, deps: ConsumerDeps): Promise<void> {
+  const namespace = es.metadata.namespace ?? '';
+  const versions = deps
+    .managedSecrets(namespace)
+    .filter(
+      (secret) =>
+        secret.metadata?.annotations?.[VERSIONS_OF_ANNOTATION] === s.targetName &&
+        secret.metadata?.annotations?.[OWNER_ANNOTATION] === es.metadata.name,
+    )
+    .sort(
+      (a, b) => Date.parse(String(b.metadata?.creationTimestamp)) - Date.parse(String(a.metadata?.creationTimestamp)),
+    );
+  const keep = s.versionsKept ?? 0;
+  // Newest first: a version is a candidate once `keep` newer versions exist besides it.
+  const candidates = versions.slice(keep + 1).filter((v) => v.metadata?.name !== current);
+  if (candidates.length === 0) return;
+  const referenced = new Set<string>();
+  for (const template of await deps.kube.listPodTemplates(namespace)) {
+    for (const name of referencedSecrets(template.spec)) referenced.add(name);
+  }
+  for (const old of candidates) {
+    const name = old.metadata?.name ?? '';
+    if (referenced.has(name)) continue;
+    await deps.kube.deleteSecret(namespace, name, old.metadata?.uid ?? '');
+    deps.metrics.secretVersionsDeleted.inc();
+    deps.events.record(
+      es,
+      'Normal',
+      'VersionDeleted',
+      `old Secret version "${name}" deleted: no workload references it`,
+    );
+  }
+}

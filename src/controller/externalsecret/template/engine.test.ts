@@ -1,0 +1,189 @@
+/* biome-ignore-all lint/suspicious/noTemplateCurlyInString: Go templates use ${name} */
+// Behaviour table: each construct and function against the result Go's text/template (+ Sprig)
+// documents for it. Data is ESO's shape: a map of key → string.
+import { describe, expect, it } from 'vitest';
+import { renderTemplate, TemplateError, templateData } from './engine.ts';
+
+const CANARY = 'canary-7f1d-template';
+const data = templateData(
+  new Map(
+    Object.entries({
+      user: 'app',
+      password: 'p@ss<&>',
+      json: '{"host":"db","port":5432,"tags":["a","b"],"nested":{"k":"v"}}',
+      yaml: 'a: 1\nb: two\n',
+      empty: '',
+      'with-dash': 'dashed',
+      b64: Buffer.from('hello').toString('base64'),
+      secret: CANARY,
+    }).map(([k, v]) => [k, Buffer.from(v)]),
+  ),
+);
+
+const render = (src: string) => renderTemplate('key', src, data).toString('utf8');
+
+describe('Go text/template', () => {
+  it.each([
+    // text, actions, fields, index
+    ['plain text', 'plain text'],
+    ['{{ .user }}', 'app'],
+    ['{{.user}}:{{ .password }}', 'app:p@ss<&>'],
+    ['{{ index . "with-dash" }}', 'dashed'],
+    ['{{ index . "absent" }}', ''],
+    ['{{ "quoted\\t\\"x\\"" }}', 'quoted\t"x"'],
+    ['{{ `raw\\n` }}', 'raw\\n'],
+    ["{{ 42 }} {{ -3 }} {{ 0x1F }} {{ 1.5 }} {{ 1e3 }} {{ 'a' }}", '42 -3 31 1.5 1000 97'],
+    ['{{ true }} {{ false }}', 'true false'],
+    // whitespace trimming and comments
+    ['a  {{- .user -}}  b', 'aappb'],
+    ['a {{- /* comment */ -}} b', 'ab'],
+    ['x{{/* a comment */}}y', 'xy'],
+    ['a\n  {{- "b" }}\n', 'ab\n'],
+    // if / else if / else, with, range
+    ['{{ if .user }}yes{{ else }}no{{ end }}', 'yes'],
+    ['{{ if .empty }}yes{{ else }}no{{ end }}', 'no'],
+    ['{{ if eq .user "x" }}1{{ else if eq .user "app" }}2{{ else }}3{{ end }}', '2'],
+    ['{{ with .user }}[{{ . }}]{{ end }}', '[app]'],
+    ['{{ with .empty }}[{{ . }}]{{ else }}none{{ end }}', 'none'],
+    ['{{ with $x := .user }}{{ $x }}{{ end }}', 'app'],
+    ['{{ range list "a" "b" "c" }}{{ . }},{{ end }}', 'a,b,c,'],
+    ['{{ range $i, $v := list "a" "b" }}{{ $i }}={{ $v }};{{ end }}', '0=a;1=b;'],
+    ['{{ range $k, $v := dict "b" 2 "a" 1 }}{{ $k }}{{ $v }}{{ end }}', 'a1b2'],
+    ['{{ range list }}x{{ else }}empty{{ end }}', 'empty'],
+    ['{{ range 3 }}{{ . }}{{ end }}', '012'],
+    [
+      '{{ range list 1 2 3 4 }}{{ if eq . 2 }}{{ continue }}{{ end }}{{ if eq . 4 }}{{ break }}{{ end }}{{ . }}{{ end }}',
+      '13',
+    ],
+    // variables and assignment
+    ['{{ $a := "x" }}{{ $a = "y" }}{{ $a }}', 'y'],
+    ['{{ $.user }}', 'app'],
+    ['{{ range list 1 }}{{ $.user }}{{ end }}', 'app'],
+    // pipelines and parentheses
+    ['{{ .user | upper }}', 'APP'],
+    ['{{ .user | printf "%s-%s" "x" }}', 'x-app'],
+    ['{{ (.json | fromJson).host }}', 'db'],
+    ['{{ $j := .json | fromJson }}{{ $j.nested.k }} {{ $j.port }}', 'v 5432'],
+    ['{{ (fromJson .json).tags }}', '[a b]'],
+    ['{{ fromJson .json | toJson }}', '{"host":"db","nested":{"k":"v"},"port":5432,"tags":["a","b"]}'],
+    // and / or return an operand, lazily
+    ['{{ and .user .empty }}|{{ or .empty .user }}|{{ and 1 2 }}|{{ or 0 "" }}', '|app|2|'],
+    ['{{ or .user (index . "nope" | fromJson) }}', 'app'],
+    ['{{ not .empty }}', 'true'],
+    // comparisons
+    [
+      '{{ eq 1 1 }} {{ ne "a" "b" }} {{ lt 1 2 }} {{ le 2 2 }} {{ gt "b" "a" }} {{ ge 1 2 }}',
+      'true true true true true false',
+    ],
+    ['{{ eq .user "x" "y" "app" }}', 'true'],
+    // builtins
+    ['{{ len .user }} {{ len "héllo" }} {{ len (list 1 2) }}', '3 6 2'],
+    ['{{ index (list "a" "b") 1 }} {{ slice "abcdef" 1 3 }} {{ slice (list 1 2 3) 1 }}', 'b bc [2 3]'],
+    ['{{ print "a" 1 2 "b" }}|{{ println "a" 1 }}', 'a1 2b|a 1\n'],
+    [
+      '{{ printf "%d|%5s|%-4s|%05.2f|%x|%q|%v|%t|%%" 42 "ab" "c" 3.14159 255 "q\\n" (list 1) true }}',
+      '42|   ab|c   |03.14|ff|"q\\n"|[1]|true|%',
+    ],
+    ['{{ html "<a href=\\"x\\">" }}', '&lt;a href=&#34;x&#34;&gt;'],
+    ['{{ urlquery "a b&c" }}', 'a+b%26c'],
+    ['{{ define "t" }}<{{ . }}>{{ end }}{{ template "t" .user }}', '<app>'],
+    ['{{ block "b" .user }}[{{ . }}]{{ end }}', '[app]'],
+  ])('%s → %j', (src, want) => {
+    expect(render(src)).toBe(want);
+  });
+});
+
+describe('Sprig and ESO functions', () => {
+  it.each([
+    ['{{ .user | b64enc }}', 'YXBw'],
+    ['{{ .b64 | b64dec }}', 'hello'],
+    ['{{ .password | toJson }}', '"p@ss\\u003c\\u0026\\u003e"'],
+    ['{{ dict "b" 1 "a" (list "x") | toJson }}', '{"a":["x"],"b":1}'],
+    ['{{ dict "b" 1 "a" (list "x") | toPrettyJson }}', '{\n  "a": [\n    "x"\n  ],\n  "b": 1\n}'],
+    ['{{ dict "b" "2" "a" 1 | toYaml }}', 'a: 1\nb: "2"'],
+    ['{{ (.yaml | fromYaml).b }}', 'two'],
+    ['{{ upper "abc" }} {{ lower "ABC" }} {{ title "hello world" }}', 'ABC abc Hello World'],
+    [
+      '[{{ trim "  x  " }}] {{ trimPrefix "ab" "abc" }} {{ trimSuffix "bc" "abc" }} {{ trimAll "$" "$5$" }}',
+      '[x] c a 5',
+    ],
+    ['{{ replace "a" "b" "banana" }}', 'bbnbnb'],
+    ['{{ quote "a" "b\\"c" }} {{ squote "x" }}', '"a" "b\\"c" \'x\''],
+    ['{{ default "d" .empty }} {{ .user | default "d" }} {{ default "d" "" }}', 'd app d'],
+    ['{{ indent 2 "a\\nb" }}|{{ nindent 2 "a" }}', '  a\n  b|\n  a'],
+    ['{{ join "," (list "a" "b" 1) }}', 'a,b,1'],
+    ['{{ (split "." "a.b.c")._1 }} {{ splitList "." "a.b" }}', 'b [a b]'],
+    ['{{ get (dict "a" "1") "a" }}|{{ get (dict) "x" }}', '1|'],
+    ['{{ pick (dict "a" 1 "b" 2 "c" 3) "a" "c" | toJson }}', '{"a":1,"c":3}'],
+    ['{{ omit (dict "a" 1 "b" 2) "a" | toJson }}', '{"b":2}'],
+    ['{{ hasKey (dict "a" 1) "a" }} {{ keys (dict "b" 1 "a" 2) }}', 'true [a b]'],
+    ['{{ $d := dict "a" 1 }}{{ $_ := set $d "b" 2 }}{{ toJson $d }}', '{"a":1,"b":2}'],
+    ['{{ merge (dict "a" 1) (dict "a" 2 "b" 3) | toJson }}', '{"a":1,"b":3}'],
+    ['{{ list 1 2 3 | first }} {{ list 1 2 3 | last }} {{ list 1 2 3 | rest }}', '1 3 [2 3]'],
+    ['{{ add 1 2 3 }} {{ sub 5 2 }} {{ mul 2 3 }} {{ div 7 2 }} {{ mod 7 2 }} {{ add1 1 }}', '6 3 6 3 1 2'],
+    ['{{ contains "pp" .user }} {{ hasPrefix "a" .user }} {{ hasSuffix "x" .user }}', 'true true false'],
+    ['{{ ternary "y" "n" true }} {{ coalesce "" "x" }} {{ empty "" }}', 'y x true'],
+    ['{{ regexReplaceAll "(?P<first>a)(p+)" "xappy" "${first}-$2" }}', 'xa-ppy'],
+    ['{{ regexMatch "^a.p$" .user }} {{ regexFind "[0-9]+" "ab123c" }}', 'true 123'],
+    ['{{ substr 1 3 "abcd" }} {{ trunc 2 "abcd" }} {{ repeat 3 "ab" }} {{ nospace "a b c" }}', 'bc ab ababab abc'],
+    ['{{ "abc" | sha256sum }}', 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'],
+    ['{{ int "42" }} {{ atoi "7" }} {{ toString 5 }}', '42 7 5'],
+    ['{{ list "b" "a" | sortAlpha }} {{ list 1 1 2 | uniq }}', '[a b] [1 2]'],
+  ])('%s → %j', (src, want) => {
+    expect(render(src)).toBe(want);
+  });
+
+  it('keeps binary values byte for byte through b64dec and b64enc', () => {
+    const bytes = Buffer.from([0, 0xff, 0xfe, 0x80, 10]);
+    const bin = templateData(new Map([['ks', bytes]]));
+    expect(renderTemplate('k', '{{ .ks }}', bin)).toEqual(bytes);
+    expect(renderTemplate('k', '{{ .ks | b64enc }}', bin).toString()).toBe(bytes.toString('base64'));
+    const b64 = templateData(new Map([['ks', Buffer.from(bytes.toString('base64'))]]));
+    expect(renderTemplate('k', '{{ .ks | b64dec }}', b64)).toEqual(bytes);
+  });
+});
+
+describe('template errors', () => {
+  it.each([
+    ['{{ .missing }}', /template: key:1: executing "key": map has no entry for key "missing"/],
+    ['{{ nosuch .user }}', /template: key:1: function "nosuch" not defined/],
+    ['{{ env "HOME" }}', /function "env" not defined \(ESO removes it/],
+    ['{{ htpasswd "a" "b" }}', /function "htpasswd" not defined \(not implemented in Ferry/],
+    ['{{ if .user }}', /unexpected EOF/],
+    ['{{ end }}', /unexpected \{\{end\}\}/],
+    ['{{ .user', /unclosed action/],
+    ['{{ "x" | 3 }}', /non executable command/],
+    ['{{ .user.x }}', /can't evaluate field x in type string/],
+    ['{{ $nope }}', /undefined variable: \$nope/],
+    ['{{ break }}', /\{\{break\}\} outside \{\{range\}\}/],
+    ['{{ .user 1 }}', /can't give argument to non-function/],
+    ['{{ upper }}', /wrong number of args for upper: want 1 got 0/],
+    ['{{ eq .user 1 }}', /incompatible types for comparison/],
+    ['{{ range .user }}{{ end }}', /range can't iterate over string/],
+  ])('%s fails: %s', (src, message) => {
+    expect(() => render(src)).toThrow(TemplateError);
+    expect(() => render(src)).toThrow(message);
+  });
+
+  it.each([
+    ['{{ .secret | b64dec }}', /illegal base64 data/],
+    ['{{ .secret | fromJson }}', /not valid JSON/],
+    ['{{ index . .secret | upper }}{{ .secret.x }}', /can't evaluate field x/],
+    ['{{ printf "%d" .secret }}', /^$/],
+    ['{{ .secret | int | div 1 }}', /divide by zero/],
+    ['{{ regexMatch (printf "%s(" .secret) "x" }}', /does not compile/],
+  ])('never copies a value into an error: %s', (src, message) => {
+    let error: unknown;
+    let out = '';
+    try {
+      out = render(src);
+    } catch (err) {
+      error = err;
+    }
+    if (error) {
+      expect(String((error as Error).message)).toMatch(message);
+      expect(String((error as Error).message)).not.toContain(CANARY);
+      expect(String((error as Error).stack)).not.toContain(CANARY);
+    } else expect(out).not.toContain(CANARY);
+  });
+});

@@ -1,0 +1,62 @@
+// Go text/template with Sprig, as ESO's template engine v2 runs it: parse once, execute with
+// missingkey=error over the data map (key → string). Errors name the template key.
+import { builtins } from './builtins.ts';
+import { Executor, type TemplateFunction } from './execute.ts';
+import { TemplateError } from './lexer.ts';
+import { type Parsed, parseTemplate } from './parse.ts';
+import { sprig } from './sprig.ts';
+import { fromBytes, STRING_MAPS } from './values.ts';
+
+export { TemplateError } from './lexer.ts';
+
+/** Sprig functions ESO removes (they read the controller's environment) or that Ferry lacks. */
+const WITHHELD: Record<string, string> = {
+  env: 'ESO removes it: it would read the controller’s environment',
+  expandenv: 'ESO removes it: it would read the controller’s environment',
+  htpasswd: 'not implemented in Ferry (needs bcrypt)',
+  pkcs12key: 'not implemented in Ferry',
+  pkcs12keyPass: 'not implemented in Ferry',
+  pkcs12cert: 'not implemented in Ferry',
+  pkcs12certPass: 'not implemented in Ferry',
+  pemToPkcs12: 'not implemented in Ferry',
+  pemToPkcs12Pass: 'not implemented in Ferry',
+  fullPemToPkcs12: 'not implemented in Ferry',
+  fullPemToPkcs12Pass: 'not implemented in Ferry',
+  jwkPublicKeyPem: 'not implemented in Ferry',
+  jwkPrivateKeyPem: 'not implemented in Ferry',
+};
+
+const FUNCTIONS: Record<string, TemplateFunction> = { ...sprig, ...builtins };
+
+export function isTemplateFunction(name: string): boolean {
+  return name === 'and' || name === 'or' || Object.hasOwn(FUNCTIONS, name);
+}
+
+/** Parses `source`, naming it `name` in errors. Throws TemplateError for syntax or unknown functions. */
+export function compileTemplate(name: string, source: string): Parsed {
+  try {
+    return parseTemplate(source, name, isTemplateFunction);
+  } catch (err) {
+    const fn = err instanceof TemplateError ? /function "([^"]+)" not defined/.exec(err.message)?.[1] : undefined;
+    if (fn && WITHHELD[fn]) throw new TemplateError(`${err instanceof Error ? err.message : ''} (${WITHHELD[fn]})`);
+    throw err;
+  }
+}
+
+/** The data map a template sees as `.`: each key's bytes as a string (or GoBytes when binary). */
+export function templateData(values: Map<string, Buffer>): Record<string, unknown> {
+  const data: Record<string, unknown> = Object.create(null);
+  for (const [k, v] of values) data[k] = fromBytes(v);
+  STRING_MAPS.add(data);
+  return data;
+}
+
+/** Renders a template over `data`; throws TemplateError. */
+export function executeTemplate(name: string, parsed: Parsed, data: unknown): Buffer {
+  return new Executor(parsed, FUNCTIONS, name).run(data);
+}
+
+/** Parse and execute in one step. */
+export function renderTemplate(name: string, source: string, data: unknown): Buffer {
+  return executeTemplate(name, compileTemplate(name, source), data);
+}

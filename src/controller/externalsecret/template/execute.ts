@@ -1,0 +1,246 @@
+// Executes a parsed Go template with `missingkey=error` (as ESO does): a field that is not in
+// the data stops the render instead of printing "<no value>" into a Secret. Error messages name
+// the template, line and construct, never a data value.
+import { TemplateError } from './lexer.ts';
+import type { Arg, Command, Node, Parsed, Pipeline } from './parse.ts';
+import { GoBytes, isMap, sprint, truth, typeName } from './values.ts';
+
+/** A template function: receives evaluated arguments, returns a value or throws FunctionError. */
+export type TemplateFunction = (...args: unknown[]) => unknown;
+
+/** A function's own failure; the executor adds where it happened. */
+export class FunctionError extends Error {
+  override name = 'FunctionError';
+}
+
+class Break {}
+class Continue {}
+
+interface Scope {
+  vars: { name: string; value: unknown }[];
+}
+
+const MAX_OUTPUT = 4 * 1024 * 1024;
+const MAX_RANGE_STEPS = 1_000_000;
+const MAX_DEPTH = 100;
+
+export class Executor {
+  private readonly out: Buffer[] = [];
+  private size = 0;
+  private steps = 0;
+  private readonly parsed: Parsed;
+  private readonly funcs: Record<string, TemplateFunction>;
+  private readonly name: string;
+
+  constructor(parsed: Parsed, funcs: Record<string, TemplateFunction>, name: string) {
+    this.parsed = parsed;
+    this.funcs = funcs;
+    this.name = name;
+  }
+
+  run(data: unknown): Buffer {
+    this.walk(this.parsed.root, data, { vars: [{ name: '$', value: data }] }, 0);
+    return Buffer.concat(this.out);
+  }
+
+  private fail(line: number, msg: string): never {
+    throw new TemplateError(`template: ${this.name}:${line}: executing "${this.name}": ${msg}`);
+  }
+
+  private write(v: unknown): void {
+    const b = v instanceof GoBytes ? v.bytes : Buffer.from(typeof v === 'string' ? v : sprint(v), 'utf8');
+    this.size += b.length;
+    if (this.size > MAX_OUTPUT) throw new TemplateError(`template: ${this.name}: output over ${MAX_OUTPUT} bytes`);
+    this.out.push(b);
+  }
+
+  private walk(nodes: Node[], dot: unknown, scope: Scope, depth: number): void {
+    for (const node of nodes) this.node(node, dot, scope, depth);
+  }
+
+  private node(node: Node, dot: unknown, scope: Scope, depth: number): void {
+    switch (node.kind) {
+      case 'text':
+        this.write(node.text);
+        return;
+      case 'action': {
+        const v = this.pipeline(node.pipe, dot, scope);
+        if (node.pipe.decl.length === 0) this.write(this.printable(v, node.pipe.line));
+        return;
+      }
+      case 'if':
+      case 'with': {
+        const mark = scope.vars.length;
+        const v = this.pipeline(node.pipe, dot, scope);
+        if (truth(v)) this.walk(node.list, node.kind === 'with' ? v : dot, scope, depth);
+        else if (node.elseList) this.walk(node.elseList, dot, scope, depth);
+        scope.vars.length = mark;
+        return;
+      }
+      case 'range':
+        this.range(node, dot, scope, depth);
+        return;
+      case 'break':
+        throw new Break();
+      case 'continue':
+        throw new Continue();
+      case 'template': {
+        const body = this.parsed.defines.get(node.name);
+        if (!body) this.fail(node.line, `no such template "${node.name}"`);
+        if (depth >= MAX_DEPTH) this.fail(node.line, `exceeded maximum template depth (${MAX_DEPTH})`);
+        const v = node.pipe ? this.pipeline(node.pipe, dot, scope) : null;
+        this.walk(body, v, { vars: [{ name: '$', value: v }] }, depth + 1);
+        return;
+      }
+    }
+  }
+
+  private printable(v: unknown, line: number): unknown {
+    if (v === undefined) this.fail(line, 'value is missing');
+    return v;
+  }
+
+  private range(node: Extract<Node, { kind: 'range' }>, dot: unknown, scope: Scope, depth: number): void {
+    const mark = scope.vars.length;
+    const pipe = { ...node.pipe, decl: [] };
+    const v = this.pipeline(pipe, dot, scope);
+    let entries: [unknown, unknown][];
+    if (Array.isArray(v)) entries = v.map((e, i) => [i, e]);
+    else if (isMap(v))
+      entries = Object.keys(v)
+        .sort()
+        .map((k) => [k, v[k]]);
+    else if (typeof v === 'number' && Number.isInteger(v))
+      entries = Array.from({ length: Math.max(0, v) }, (_, i) => [i, i]);
+    else if (v === null || v === undefined) entries = [];
+    else this.fail(node.pipe.line, `range can't iterate over ${typeName(v)}`);
+    if (entries.length === 0) {
+      if (node.elseList) this.walk(node.elseList, dot, scope, depth);
+      scope.vars.length = mark;
+      return;
+    }
+    for (const [k, e] of entries) {
+      if (++this.steps > MAX_RANGE_STEPS) this.fail(node.pipe.line, 'range over too many elements');
+      const [first, second] = node.pipe.decl;
+      if (first !== undefined && second === undefined) this.setVar(scope, first, e, !node.pipe.assign, node.pipe.line);
+      if (first !== undefined && second !== undefined) {
+        this.setVar(scope, first, k, !node.pipe.assign, node.pipe.line);
+        this.setVar(scope, second, e, !node.pipe.assign, node.pipe.line);
+      }
+      try {
+        this.walk(node.list, e, scope, depth);
+      } catch (err) {
+        if (err instanceof Break) break;
+        if (!(err instanceof Continue)) throw err;
+      }
+    }
+    scope.vars.length = mark;
+  }
+
+  private setVar(scope: Scope, name: string, value: unknown, declare: boolean, line: number): void {
+    if (declare) {
+      scope.vars.push({ name, value });
+      return;
+    }
+    for (let i = scope.vars.length - 1; i >= 0; i--) {
+      const v = scope.vars[i];
+      if (v?.name === name) {
+        v.value = value;
+        return;
+      }
+    }
+    this.fail(line, `undefined variable: ${name}`);
+  }
+
+  private variable(scope: Scope, name: string, line: number): unknown {
+    for (let i = scope.vars.length - 1; i >= 0; i--) if (scope.vars[i]?.name === name) return scope.vars[i]?.value;
+    return this.fail(line, `undefined variable: ${name}`);
+  }
+
+  private pipeline(pipe: Pipeline, dot: unknown, scope: Scope): unknown {
+    let value: unknown;
+    let piped = false;
+    for (const cmd of pipe.commands) {
+      value = this.command(cmd, dot, scope, pipe.line, piped ? { value } : undefined);
+      piped = true;
+    }
+    for (const name of pipe.decl) this.setVar(scope, name, value, !pipe.assign, pipe.line);
+    return value;
+  }
+
+  private command(cmd: Command, dot: unknown, scope: Scope, line: number, final?: { value: unknown }): unknown {
+    const [first, ...rest] = cmd.args;
+    if (!first) return this.fail(line, 'empty command');
+    if (first.kind === 'function') return this.call(first.name, rest, dot, scope, line, final);
+    if (rest.length > 0 || final) {
+      const what = first.kind === 'field' ? `.${first.names.join('.')}` : first.kind;
+      this.fail(line, `can't give argument to non-function ${what}`);
+    }
+    return this.arg(first, dot, scope, line);
+  }
+
+  private call(
+    name: string,
+    argNodes: Arg[],
+    dot: unknown,
+    scope: Scope,
+    line: number,
+    final?: { value: unknown },
+  ): unknown {
+    // and / or evaluate lazily and return the deciding operand itself.
+    if (name === 'and' || name === 'or') {
+      const count = argNodes.length + (final ? 1 : 0);
+      if (count < 1) this.fail(line, `wrong number of args for ${name}: want at least 1 got 0`);
+      let v: unknown;
+      for (let i = 0; i < count; i++) {
+        const node = argNodes[i];
+        v = node ? this.arg(node, dot, scope, line) : final?.value;
+        if (truth(v) === (name === 'or')) return v;
+      }
+      return v;
+    }
+    const fn = this.funcs[name];
+    if (!fn) return this.fail(line, `function "${name}" not defined`);
+    const args = argNodes.map((a) => this.arg(a, dot, scope, line));
+    if (final) args.push(final.value);
+    try {
+      return fn(...args);
+    } catch (err) {
+      if (err instanceof FunctionError) this.fail(line, `error calling ${name}: ${err.message}`);
+      if (err instanceof TemplateError) throw err;
+      return this.fail(line, `error calling ${name}: ${(err as Error)?.name ?? 'error'}`);
+    }
+  }
+
+  private arg(a: Arg, dot: unknown, scope: Scope, line: number): unknown {
+    switch (a.kind) {
+      case 'dot':
+        return dot;
+      case 'literal':
+        return a.value;
+      case 'field':
+        return this.fields(dot, a.names, line);
+      case 'variable':
+        return this.fields(this.variable(scope, a.name, line), a.names, line);
+      case 'pipeline': {
+        const mark = scope.vars.length;
+        const v = this.pipeline(a.pipe, dot, scope);
+        scope.vars.length = mark;
+        return this.fields(v, a.names, line);
+      }
+      case 'function':
+        return this.call(a.name, [], dot, scope, line);
+    }
+  }
+
+  private fields(start: unknown, names: string[], line: number): unknown {
+    let v = start;
+    for (const name of names) {
+      if (v === null || v === undefined) this.fail(line, `nil pointer evaluating interface {}.${name}`);
+      if (!isMap(v)) this.fail(line, `can't evaluate field ${name} in type ${typeName(v)}`);
+      if (!Object.hasOwn(v, name)) this.fail(line, `map has no entry for key "${name}"`);
+      v = v[name];
+    }
+    return v;
+  }
+}

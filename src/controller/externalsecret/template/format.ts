@@ -1,0 +1,141 @@
+// Go's fmt.Sprintf for the verbs templates use: %v %s %q %d %x %X %o %b %c %f %F %e %g %t %%,
+// with flags (- + # 0 space), width and precision. A wrong verb prints Go's %!x(type=value)
+// form without the value, so a misuse can never copy a secret into an error.
+import { GoBytes, goQuote, sprint, typeName } from './values.ts';
+
+function pad(s: string, width: number | undefined, flags: string): string {
+  if (width === undefined || s.length >= width) return s;
+  if (flags.includes('-')) return s.padEnd(width, ' ');
+  if (flags.includes('0') && /^[+-]?[0-9a-fA-F.]/.test(s) && !/^[+-]?(NaN|Inf)/.test(s)) {
+    const sign = /^[+-]/.test(s) ? (s[0] ?? '') : '';
+    return sign + s.slice(sign.length).padStart(width - sign.length, '0');
+  }
+  return s.padStart(width, ' ');
+}
+
+function signed(s: string, n: number, flags: string): string {
+  if (n >= 0 && flags.includes('+')) return `+${s}`;
+  if (n >= 0 && flags.includes(' ')) return ` ${s}`;
+  return s;
+}
+
+function goExp(s: string): string {
+  return s.replace(/e([+-])(\d)$/, 'e$10$2');
+}
+
+function formatOne(verb: string, arg: unknown, flags: string, precision: number | undefined): string {
+  const bad = () => `%!${verb}(${typeName(arg)})`;
+  switch (verb) {
+    case 'v':
+      return typeof arg === 'number' || typeof arg === 'boolean' || arg === null || typeof arg === 'object'
+        ? sprint(arg)
+        : typeof arg === 'string'
+          ? arg
+          : sprint(arg);
+    case 's': {
+      if (typeof arg === 'number' || typeof arg === 'boolean') return bad();
+      const s = arg instanceof GoBytes ? arg.bytes.toString('latin1') : sprint(arg);
+      return precision === undefined ? s : [...s].slice(0, precision).join('');
+    }
+    case 'q':
+      if (typeof arg === 'string') return goQuote(arg);
+      if (arg instanceof GoBytes) return goQuote(arg.bytes.toString('latin1'));
+      if (typeof arg === 'number' && Number.isInteger(arg)) return `'${String.fromCodePoint(arg)}'`;
+      return bad();
+    case 'd':
+      if (typeof arg !== 'number' || !Number.isInteger(arg)) return bad();
+      return signed(String(arg), arg, flags);
+    case 'x':
+    case 'X': {
+      let s: string;
+      if (typeof arg === 'number' && Number.isInteger(arg)) s = (arg < 0 ? '-' : '') + Math.abs(arg).toString(16);
+      else if (typeof arg === 'string') s = Buffer.from(arg, 'utf8').toString('hex');
+      else if (arg instanceof GoBytes) s = arg.bytes.toString('hex');
+      else return bad();
+      if (flags.includes('#')) s = s.startsWith('-') ? `-0x${s.slice(1)}` : `0x${s}`;
+      return verb === 'X' ? s.toUpperCase() : s;
+    }
+    case 'o':
+    case 'b':
+      if (typeof arg !== 'number' || !Number.isInteger(arg)) return bad();
+      return arg.toString(verb === 'o' ? 8 : 2);
+    case 'c':
+      if (typeof arg !== 'number' || !Number.isInteger(arg)) return bad();
+      return String.fromCodePoint(arg);
+    case 't':
+      return typeof arg === 'boolean' ? String(arg) : bad();
+    case 'f':
+    case 'F':
+    case 'e':
+    case 'g': {
+      if (typeof arg !== 'number') return bad();
+      const s =
+        verb === 'e'
+          ? goExp(arg.toExponential(precision ?? 6))
+          : verb === 'g'
+            ? precision === undefined
+              ? sprint(arg)
+              : String(Number(arg.toPrecision(precision)))
+            : arg.toFixed(precision ?? 6);
+      return signed(s, arg, flags);
+    }
+    default:
+      return `%!${verb}(${typeName(arg)})`;
+  }
+}
+
+export function sprintf(format: string, args: unknown[]): string {
+  let out = '';
+  let argIndex = 0;
+  for (let i = 0; i < format.length; i++) {
+    const c = format[i];
+    if (c !== '%') {
+      out += c;
+      continue;
+    }
+    const m = /^([-+# 0]*)(\d+|\*)?(?:\.(\d+|\*)?)?([a-zA-Z%])?/.exec(format.slice(i + 1));
+    const [all = '', flags = '', w, p, verb] = m ?? [];
+    i += all.length;
+    if (verb === undefined) {
+      out += '%!(NOVERB)';
+      continue;
+    }
+    if (verb === '%') {
+      out += '%';
+      continue;
+    }
+    const width = w === '*' ? Number(args[argIndex++]) : w === undefined ? undefined : Number(w);
+    const precision =
+      all.includes('.') && p === undefined
+        ? 0
+        : p === '*'
+          ? Number(args[argIndex++])
+          : p === undefined
+            ? undefined
+            : Number(p);
+    if (argIndex >= args.length) {
+      out += `%!${verb}(MISSING)`;
+      continue;
+    }
+    out += pad(formatOne(verb, args[argIndex++], flags, precision), width, flags);
+  }
+  if (argIndex < args.length) {
+    out += `%!(EXTRA ${args
+      .slice(argIndex)
+      .map((a) => typeName(a))
+      .join(', ')})`;
+  }
+  return out;
+}
+
+/** fmt.Sprint: a space between operands when neither side is a string. */
+export function sprintArgs(args: unknown[]): string {
+  let out = '';
+  args.forEach((a, i) => {
+    const isStr = typeof a === 'string' || a instanceof GoBytes;
+    const prevStr = i > 0 && (typeof args[i - 1] === 'string' || args[i - 1] instanceof GoBytes);
+    if (i > 0 && !isStr && !prevStr) out += ' ';
+    out += sprint(a);
+  });
+  return out;
+}

@@ -1,0 +1,365 @@
+// The Sprig functions ESO templates use, plus ESO's own toYaml/fromYaml/filterPEM. Where Sprig
+// would write an error text into the output (b64dec, fromJson, fromYaml on bad input), these
+// fail the render instead, so a Secret is never written wrong.
+import { createHash } from 'node:crypto';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { compileGoRegexp, GoRegexpError, replaceAllGo } from '../../../go-regexp.ts';
+import { arity } from './builtins.ts';
+import { FunctionError, type TemplateFunction } from './execute.ts';
+import { sprintf } from './format.ts';
+import { fromBytes, GoBytes, goQuote, isMap, sprint, toBytes, truth, typeName } from './values.ts';
+
+/** Sprig's strval: strings as they are, everything else as %v. */
+function str(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v instanceof GoBytes) return v.bytes.toString('latin1');
+  return sprint(v);
+}
+
+function int(v: unknown): number {
+  if (typeof v === 'number') return Math.trunc(v);
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'string') {
+    const n = Number(v.trim());
+    return Number.isFinite(n) ? Math.trunc(n) : 0;
+  }
+  return 0;
+}
+
+function list(v: unknown, fn: string): unknown[] {
+  if (Array.isArray(v)) return v;
+  throw new FunctionError(`${fn}: cannot find ${fn} on type ${typeName(v)}`);
+}
+
+function dictOf(v: unknown, fn: string): Record<string, unknown> {
+  if (isMap(v)) return v;
+  throw new FunctionError(`${fn}: expected a dict, got ${typeName(v)}`);
+}
+
+function empty(v: unknown): boolean {
+  return !truth(v);
+}
+
+function regex(pattern: unknown, global = false): RegExp {
+  try {
+    return compileGoRegexp(str(pattern), global);
+  } catch (err) {
+    if (err instanceof GoRegexpError) throw new FunctionError(err.message);
+    throw err;
+  }
+}
+
+function jsonValue(v: unknown): unknown {
+  if (v instanceof GoBytes) return v.bytes.toString('utf8');
+  if (Array.isArray(v)) return v.map(jsonValue);
+  if (isMap(v)) {
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, jsonValue(v[k])]),
+    );
+  }
+  return v === undefined ? null : v;
+}
+
+/** Go's json.Marshal escapes <, > and & for HTML safety; Sprig's toJson keeps that. */
+function htmlEscape(json: string): string {
+  return json
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+function b64dec(v: unknown, url = false): string | GoBytes {
+  const text = str(v);
+  const re = url ? /^[A-Za-z0-9_-]*={0,2}$/ : /^[A-Za-z0-9+/]*={0,2}$/;
+  if (!re.test(text) || text.length % 4 === 1) throw new FunctionError('illegal base64 data');
+  return fromBytes(Buffer.from(text, url ? 'base64url' : 'base64'));
+}
+
+function parseData(text: string, kind: 'JSON' | 'YAML'): unknown {
+  try {
+    return kind === 'JSON' ? JSON.parse(text) : parseYaml(text, { schema: 'core', uniqueKeys: false });
+  } catch {
+    // The parser's message quotes the input; say only what failed.
+    throw new FunctionError(`the value is not valid ${kind}`);
+  }
+}
+
+function mergeInto(dst: Record<string, unknown>, src: Record<string, unknown>, overwrite: boolean): void {
+  for (const [k, v] of Object.entries(src)) {
+    const have = dst[k];
+    if (isMap(have) && isMap(v)) mergeInto(have, v, overwrite);
+    else if (!(k in dst) || overwrite || empty(have)) dst[k] = v;
+  }
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n[\s\S]*?-----END \1-----\r?\n?/g;
+
+export const sprig: Record<string, TemplateFunction> = {
+  // strings
+  upper: (s) => str(s).toUpperCase(),
+  lower: (s) => str(s).toLowerCase(),
+  title: (s) => str(s).replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_, p, c: string) => p + c.toUpperCase()),
+  trim: (s) => str(s).trim(),
+  trimAll: (cut, s) => {
+    const set = [...str(cut)];
+    const chars = [...str(s)];
+    let a = 0;
+    let b = chars.length;
+    while (a < b && set.includes(chars[a] ?? '')) a++;
+    while (b > a && set.includes(chars[b - 1] ?? '')) b--;
+    return chars.slice(a, b).join('');
+  },
+  trimPrefix: (p, s) => (str(s).startsWith(str(p)) ? str(s).slice(str(p).length) : str(s)),
+  trimSuffix: (p, s) => (str(p) !== '' && str(s).endsWith(str(p)) ? str(s).slice(0, -str(p).length) : str(s)),
+  replace: (o, n, s) => str(s).split(str(o)).join(str(n)),
+  quote: (...a) =>
+    a
+      .filter((x) => x !== null && x !== undefined)
+      .map((x) => goQuote(str(x)))
+      .join(' '),
+  squote: (...a) =>
+    a
+      .filter((x) => x !== null && x !== undefined)
+      .map((x) => `'${str(x)}'`)
+      .join(' '),
+  cat: (...a) =>
+    a
+      .filter((x) => x !== null && x !== undefined)
+      .map(str)
+      .join(' '),
+  indent: (n, s) => {
+    const pad = ' '.repeat(int(n));
+    return pad + str(s).split('\n').join(`\n${pad}`);
+  },
+  nindent: (n, s) => {
+    const pad = ' '.repeat(int(n));
+    return `\n${pad}${str(s).split('\n').join(`\n${pad}`)}`;
+  },
+  nospace: (s) => str(s).replace(/\s/g, ''),
+  repeat: (n, s) => str(s).repeat(Math.max(0, int(n))),
+  substr: (start, end, s) => {
+    const t = str(s);
+    const a = int(start);
+    const b = int(end);
+    if (a < 0) return t.slice(0, b);
+    if (b < 0 || b > t.length) return t.slice(a);
+    return t.slice(a, b);
+  },
+  trunc: (n, s) => {
+    const t = str(s);
+    const c = int(n);
+    if (c < 0 && t.length + c > 0) return t.slice(t.length + c);
+    if (c >= 0 && t.length > c) return t.slice(0, c);
+    return t;
+  },
+  contains: (sub, s) => str(s).includes(str(sub)),
+  hasPrefix: (p, s) => str(s).startsWith(str(p)),
+  hasSuffix: (p, s) => str(s).endsWith(str(p)),
+  split: (sep, s) =>
+    Object.fromEntries(
+      str(s)
+        .split(str(sep))
+        .map((part, i) => [`_${i}`, part]),
+    ),
+  splitList: (sep, s) => str(s).split(str(sep)),
+  join: (sep, v) => {
+    const items = Array.isArray(v) ? v.filter((x) => x !== null && x !== undefined) : [v];
+    return items.map(str).join(str(sep));
+  },
+  toString: (v: unknown) => str(v),
+  printf: (format, ...a) => sprintf(str(format), a),
+  // encodings and hashes
+  b64enc: (v) => toBytes(v).toString('base64'),
+  b64dec: (v) => b64dec(v),
+  sha1sum: (v) => createHash('sha1').update(toBytes(v)).digest('hex'),
+  sha256sum: (v) => createHash('sha256').update(toBytes(v)).digest('hex'),
+  sha512sum: (v) => createHash('sha512').update(toBytes(v)).digest('hex'),
+  // ESO's extras
+  toJson: (v) => htmlEscape(JSON.stringify(jsonValue(v))),
+  toRawJson: (v) => JSON.stringify(jsonValue(v)),
+  toPrettyJson: (v) => htmlEscape(JSON.stringify(jsonValue(v), null, 2)),
+  fromJson: (v) => parseData(str(v), 'JSON'),
+  mustFromJson: (v) => parseData(str(v), 'JSON'),
+  toYaml: (v) => stringifyYaml(jsonValue(v), { sortMapEntries: true }).replace(/\n$/, ''),
+  fromYaml: (v) => parseData(str(v), 'YAML'),
+  filterPEM: (type, v) =>
+    [...str(v).matchAll(PEM_BLOCK)]
+      .filter((m) => m[1] === str(type))
+      .map((m) => m[0])
+      .join(''),
+  // defaults and logic
+  default: (d, ...given) => (given.length === 0 || empty(given[0]) ? d : given[0]),
+  empty: (v) => empty(v),
+  coalesce: (...a) => a.find((x) => !empty(x)) ?? null,
+  ternary: (t, f, cond) => (truth(cond) ? t : f),
+  // lists
+  list: (...a) => a,
+  first: (l) => list(l, 'first')[0] ?? null,
+  last: (l) => list(l, 'last').at(-1) ?? null,
+  rest: (l) => list(l, 'rest').slice(1),
+  initial: (l) => list(l, 'initial').slice(0, -1),
+  append: (l, v) => [...list(l, 'append'), v],
+  prepend: (l, v) => [v, ...list(l, 'prepend')],
+  concat: (...ls) => ls.flatMap((l) => list(l, 'concat')),
+  has: (needle, l) => list(l, 'has').some((x) => x === needle),
+  compact: (l) => list(l, 'compact').filter((x) => !empty(x)),
+  uniq: (l) => [...new Set(list(l, 'uniq'))],
+  without: (l, ...omit) => list(l, 'without').filter((x) => !omit.includes(x)),
+  reverse: (l) => [...list(l, 'reverse')].reverse(),
+  sortAlpha: (l) => list(l, 'sortAlpha').map(str).sort(),
+  // dicts
+  dict: (...a) => {
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < a.length; i += 2) out[str(a[i])] = i + 1 < a.length ? a[i + 1] : '';
+    return out;
+  },
+  get: (d, k) => {
+    const m = dictOf(d, 'get');
+    return Object.hasOwn(m, str(k)) ? m[str(k)] : '';
+  },
+  set: (d, k, v) => {
+    dictOf(d, 'set')[str(k)] = v;
+    return d;
+  },
+  unset: (d, k) => {
+    delete dictOf(d, 'unset')[str(k)];
+    return d;
+  },
+  hasKey: (d, k) => Object.hasOwn(dictOf(d, 'hasKey'), str(k)),
+  keys: (...ds) => ds.flatMap((d) => Object.keys(dictOf(d, 'keys'))).sort(),
+  values: (d) => Object.values(dictOf(d, 'values')),
+  pick: (d, ...ks) => {
+    const m = dictOf(d, 'pick');
+    return Object.fromEntries(
+      ks
+        .map(str)
+        .filter((k) => Object.hasOwn(m, k))
+        .map((k) => [k, m[k]]),
+    );
+  },
+  omit: (d, ...ks) => {
+    const drop = new Set(ks.map(str));
+    return Object.fromEntries(Object.entries(dictOf(d, 'omit')).filter(([k]) => !drop.has(k)));
+  },
+  merge: (dst, ...srcs) => {
+    for (const s of srcs) mergeInto(dictOf(dst, 'merge'), dictOf(s, 'merge'), false);
+    return dst;
+  },
+  mergeOverwrite: (dst, ...srcs) => {
+    for (const s of srcs) mergeInto(dictOf(dst, 'mergeOverwrite'), dictOf(s, 'mergeOverwrite'), true);
+    return dst;
+  },
+  pluck: (k, ...ds) =>
+    ds
+      .map((d) => dictOf(d, 'pluck'))
+      .filter((d) => Object.hasOwn(d, str(k)))
+      .map((d) => d[str(k)]),
+  dig: (...a) => {
+    if (a.length < 3) throw new FunctionError('dig needs at least one key, a default and a dict');
+    const dict = a.at(-1);
+    const fallback = a.at(-2);
+    let v: unknown = dict;
+    for (const k of a.slice(0, -2)) {
+      if (!isMap(v) || !Object.hasOwn(v, str(k))) return fallback;
+      v = v[str(k)];
+    }
+    return v;
+  },
+  // numbers
+  int: (v) => int(v),
+  int64: (v) => int(v),
+  atoi: (v) => {
+    const t = str(v);
+    return /^[+-]?\d+$/.test(t) ? Number(t) : 0;
+  },
+  float64: (v) => (typeof v === 'number' ? v : Number(str(v)) || 0),
+  add: (...a) => a.reduce<number>((s, x) => s + int(x), 0),
+  add1: (v) => int(v) + 1,
+  sub: (a, b) => int(a) - int(b),
+  mul: (...a) => a.reduce<number>((s, x) => s * int(x), 1),
+  div: (a, b) => {
+    if (int(b) === 0) throw new FunctionError('integer divide by zero');
+    return Math.trunc(int(a) / int(b));
+  },
+  mod: (a, b) => {
+    if (int(b) === 0) throw new FunctionError('integer divide by zero');
+    return int(a) % int(b);
+  },
+  max: (...a) => Math.max(...a.map(int)),
+  min: (...a) => Math.min(...a.map(int)),
+  // regular expressions (Go RE2 syntax)
+  regexMatch: (re, s) => regex(re).test(str(s)),
+  regexFind: (re, s) => regex(re).exec(str(s))?.[0] ?? '',
+  regexFindAll: (re, s, n) => {
+    const all = [...str(s).matchAll(regex(re, true))].map((m) => m[0]);
+    return int(n) < 0 ? all : all.slice(0, int(n));
+  },
+  regexReplaceAll: (re, s, repl) => replaceAllGo(regex(re, true), str(s), str(repl)),
+  regexReplaceAllLiteral: (re, s, repl) => replaceAllGo(regex(re, true), str(s), str(repl), true),
+  regexSplit: (re, s, n) => {
+    const parts = str(s).split(regex(re, true));
+    return int(n) < 0 ? parts : parts.slice(0, int(n));
+  },
+  // types
+  kindOf: (v) => {
+    const t = typeName(v);
+    return t === '<nil>' ? 'invalid' : t.startsWith('map') ? 'map' : t.startsWith('[]') ? 'slice' : t;
+  },
+  typeOf: (v) => typeName(v),
+};
+
+// Sprig's argument counts for the fixed-arity functions, checked before the call.
+const FIXED: Record<string, number> = {
+  upper: 1,
+  lower: 1,
+  title: 1,
+  trim: 1,
+  trimAll: 2,
+  trimPrefix: 2,
+  trimSuffix: 2,
+  replace: 3,
+  indent: 2,
+  nindent: 2,
+  nospace: 1,
+  repeat: 2,
+  substr: 3,
+  trunc: 2,
+  contains: 2,
+  hasPrefix: 2,
+  hasSuffix: 2,
+  split: 2,
+  splitList: 2,
+  join: 2,
+  toString: 1,
+  b64enc: 1,
+  b64dec: 1,
+  toJson: 1,
+  toRawJson: 1,
+  toPrettyJson: 1,
+  fromJson: 1,
+  toYaml: 1,
+  fromYaml: 1,
+  filterPEM: 2,
+  ternary: 3,
+  get: 2,
+  set: 3,
+  unset: 2,
+  hasKey: 2,
+  sub: 2,
+  div: 2,
+  mod: 2,
+  regexMatch: 2,
+  regexReplaceAll: 3,
+};
+for (const [name, n] of Object.entries(FIXED)) {
+  const fn = sprig[name];
+  if (fn)
+    sprig[name] = (...a) => {
+      arity(name, a, n);
+      return fn(...a);
+    };
+}

@@ -1,0 +1,93 @@
+// Azure Key Vault secrets: GetSecret by name and version with the real @azure/keyvault-secrets
+// client (API 7.6), one Entra credential per store identity (credentials.ts), and one listed
+// page of a single secret's properties to validate the store.
+import { SecretClient } from '@azure/keyvault-secrets';
+import { SecretValue } from '../../values.ts';
+import { type Provider, type ProviderClient, ProviderError } from '../provider.ts';
+import { refIdentity } from '../references.ts';
+import { azureCredential } from './credentials.ts';
+import { classifyAzureError } from './errors.ts';
+import { secretNameOf, secretVersionOf } from './object-names.ts';
+import { type AzureSpec, authTypeOf } from './spec.ts';
+
+export const KEY_VAULT_API_VERSION = '7.6';
+
+function credentialsIdentity(spec: AzureSpec, ns: string): string {
+  const type = authTypeOf(spec);
+  if (type === 'ServicePrincipal') {
+    const ref = spec.authSecretRef;
+    const secret = ref?.clientSecret ? `secret=${refIdentity(ref.clientSecret, ns)}` : '';
+    const cert = ref?.clientCertificate ? `cert=${refIdentity(ref.clientCertificate, ns)}` : '';
+    return `sp:${ref ? refIdentity(ref.clientId, ns) : ''}:${secret}${cert}`;
+  }
+  if (type === 'WorkloadIdentity') {
+    const sa = spec.serviceAccountRef;
+    return `wi:${sa ? `${refIdentity(sa, ns)}:${sa.audiences?.join(',') ?? ''}` : ''}`;
+  }
+  return `mi:${spec.identityId ?? ''}`;
+}
+
+export const azureProvider: Provider<AzureSpec> = {
+  name: 'azurekv',
+
+  identity(spec, ns) {
+    const cloud = `${spec.environmentType ?? 'PublicCloud'}:${spec.customCloudConfig?.activeDirectoryEndpoint ?? ''}`;
+    return `${spec.vaultUrl}|${cloud}|${spec.tenantId ?? ''}|${credentialsIdentity(spec, ns)}`;
+  },
+
+  usesServiceAccountToken: (spec) => authTypeOf(spec) === 'WorkloadIdentity',
+
+  async createClient(spec, ctx): Promise<ProviderClient> {
+    const { method, credential } = await azureCredential(spec, ctx);
+    const client = new SecretClient(spec.vaultUrl, credential, {
+      serviceVersion: KEY_VAULT_API_VERSION,
+      // Ferry's own backoff and per-store budget decide when to call again: retries inside the
+      // client would hide a 429 and its Retry-After from that budget.
+      retryOptions: { maxRetries: 0 },
+      // A custom cloud's vaults are not under *.vault.azure.net, the domain the client expects
+      // the challenge's resource to share with the vault.
+      disableChallengeResourceVerification: spec.environmentType === 'AzureStackCloud',
+    });
+
+    return {
+      // Workload and managed identity obtain new tokens themselves, so their client lives as long
+      // as its store is unchanged. A client secret or certificate may be rotated in its Secret:
+      // that client is rebuilt after a while, and at once when Entra or Key Vault refuses it.
+      keepsCredentialsFresh: method === 'workloadIdentity' || method === 'managedIdentity',
+      readsMetadata: true,
+
+      async read(ref, signal) {
+        const name = secretNameOf(ref.key);
+        const version = secretVersionOf(ref.key, ref.version);
+        const what = `reading "${ref.key}"${version ? ` version ${version}` : ''}`;
+        let secret: Awaited<ReturnType<SecretClient['getSecret']>>;
+        try {
+          secret = await client.getSecret(name, { version, abortSignal: signal });
+        } catch (err) {
+          throw classifyAzureError(err, what);
+        }
+        const versionId = secret.properties.version;
+        if (ref.metadataPolicy === 'Fetch') {
+          return { value: SecretValue.fromString(JSON.stringify(secret.properties.tags ?? {})), versionId };
+        }
+        if (secret.value === undefined) {
+          throw new ProviderError('NotFound', `Azure ${what}: the answer holds no value`);
+        }
+        return { value: SecretValue.fromString(secret.value), versionId };
+      },
+
+      async validate(signal) {
+        try {
+          const pages = client.listPropertiesOfSecrets({ abortSignal: signal }).byPage({ maxPageSize: 1 });
+          await pages.next();
+        } catch (err) {
+          throw classifyAzureError(err, `listing the secrets of ${spec.vaultUrl} (auth ${method})`);
+        }
+      },
+
+      close() {
+        // The client holds no sockets of its own beyond the shared keep-alive agent; nothing to revoke.
+      },
+    };
+  },
+};
