@@ -246,10 +246,14 @@ describe('the chart on the node', () => {
         `failover: ${leaderPod} killed → ${newHolder} leads after ${failoverMs} ms (lease ${LEASE.leaseDuration})\n`,
       );
       expect(failoverMs).toBeLessThan(6_000 + 5_000);
-      await eventually(
-        `${count} Secrets`,
-        async () => ([...watch.writes.keys()].filter((n) => n.startsWith('load-')).length === count ? true : undefined),
-        180_000,
+      const synced = () => [...watch.writes.keys()].filter((n) => n.startsWith('load-')).length;
+      await eventually(`${count} Secrets`, async () => (synced() === count ? true : undefined), 180_000).catch(
+        async (err) => {
+          // Say how far it got and what the pods logged last, so a failure under load explains itself.
+          throw new Error(
+            `${err} (${synced()} of ${count}; leader ${await leaseHolder()})\n${await podLogs(await controllerPods())}`,
+          );
+        },
       );
       // Settle, then check: every Secret was created once and never rewritten.
       await eventually(
