@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ServiceError } from '@grpc/grpc-js';
-import { loadYaml, RbacAuthorizationV1Api, StorageV1Api, type V1CSIDriver } from '@kubernetes/client-node';
+import { loadYaml, StorageV1Api, type V1CSIDriver } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATA_LINK } from '../../src/sinks/csi/atomic-writer.ts';
 import { isMountPoint } from '../../src/sinks/csi/tmpfs.ts';
 import { toolPath } from '../../src/testbed/tools.ts';
 import { call, kubeletContext, type PodLike, publishRequest, type RunningPlugin, startPlugin } from '../support/csi.ts';
 import { Objects } from '../support/objects.ts';
+import { twoTeams } from '../support/openbao-kubernetes.ts';
 import {
   createNamespace,
   kubeConfigFor,
@@ -361,39 +362,7 @@ describe('CSI node plugin', () => {
   it("reads with each pod's own ServiceAccount token: a pod gets only what its identity allows", async () => {
     const bao = openbao.get().admin;
     const kube = testbed().kube;
-    const rbac = kubeConfigFor(kube).makeApiClient(RbacAuthorizationV1Api);
-    for (const sa of ['reviewer', 'team-a', 'team-b']) {
-      await o.core.createNamespacedServiceAccount({ namespace: o.namespace, body: { metadata: { name: sa } } });
-    }
-    await rbac.createClusterRoleBinding({
-      body: {
-        metadata: { name: uniqueName('csi-reviewer') },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-        subjects: [{ kind: 'ServiceAccount', name: 'reviewer', namespace: o.namespace }],
-      },
-    });
-    const reviewer = await o.core.createNamespacedServiceAccountToken({
-      namespace: o.namespace,
-      name: 'reviewer',
-      body: { spec: { audiences: [], expirationSeconds: 3600 } },
-    });
-    await bao.enableAuth('kubernetes', 'kubernetes');
-    await bao.must('POST', 'auth/kubernetes/config', {
-      kubernetes_host: kube.server,
-      kubernetes_ca_cert: kube.caPem,
-      token_reviewer_jwt: reviewer.status?.token,
-      disable_local_ca_jwt: true,
-    });
-    for (const team of ['a', 'b']) {
-      await bao.policy(`team-${team}`, `path "secret/data/team-${team}" { capabilities = ["read"] }`);
-      await bao.must('POST', `auth/kubernetes/role/team-${team}`, {
-        bound_service_account_names: [`team-${team}`],
-        bound_service_account_namespaces: [o.namespace],
-        audience: 'vault',
-        token_policies: [`team-${team}`],
-      });
-      await bao.writeKv2('secret', `team-${team}`, { v: `secret-of-${team}` });
-    }
+    await twoTeams(bao, kube, o.namespace);
     // One store per role; the ServiceAccount named in it is not used for pods: each pod logs in as itself.
     for (const team of ['a', 'b']) {
       await o.secretStore(`vault-${team}`, {

@@ -7,19 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import {
-  AppsV1Api,
-  loadYaml,
-  RbacAuthorizationV1Api,
-  StorageV1Api,
-  type V1CSIDriver,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import { AppsV1Api, loadYaml, StorageV1Api, type V1CSIDriver, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { NodeInfo } from '../../src/testbed/node/node.ts';
 import { startController } from '../support/controller.ts';
 import { type RunningPlugin, startPlugin } from '../support/csi.ts';
 import { Objects } from '../support/objects.ts';
+import { twoTeams } from '../support/openbao-kubernetes.ts';
 import { Pods, requireNode } from '../support/pods.ts';
 import {
   createNamespace,
@@ -298,38 +292,8 @@ describe('CSI volumes in real pods', () => {
   it("each pod reads with its own ServiceAccount's token, and gets only what that identity allows", async () => {
     const bao = openbao.get().admin;
     const kube = testbed().kube;
-    const rbac = kubeConfigFor(kube).makeApiClient(RbacAuthorizationV1Api);
-    for (const sa of ['reviewer', 'team-a', 'team-b']) {
-      await o.core.createNamespacedServiceAccount({ namespace: o.namespace, body: { metadata: { name: sa } } });
-    }
-    await rbac.createClusterRoleBinding({
-      body: {
-        metadata: { name: uniqueName('csi-pods-reviewer') },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-        subjects: [{ kind: 'ServiceAccount', name: 'reviewer', namespace: o.namespace }],
-      },
-    });
-    const reviewer = await o.core.createNamespacedServiceAccountToken({
-      namespace: o.namespace,
-      name: 'reviewer',
-      body: { spec: { audiences: [], expirationSeconds: 3600 } },
-    });
-    await bao.enableAuth('kubernetes', 'kubernetes');
-    await bao.must('POST', 'auth/kubernetes/config', {
-      kubernetes_host: kube.server,
-      kubernetes_ca_cert: kube.caPem,
-      token_reviewer_jwt: reviewer.status?.token,
-      disable_local_ca_jwt: true,
-    });
+    await twoTeams(bao, kube, o.namespace);
     for (const team of ['a', 'b']) {
-      await bao.policy(`team-${team}`, `path "secret/data/team-${team}" { capabilities = ["read"] }`);
-      await bao.must('POST', `auth/kubernetes/role/team-${team}`, {
-        bound_service_account_names: [`team-${team}`],
-        bound_service_account_namespaces: [o.namespace],
-        audience: 'vault',
-        token_policies: [`team-${team}`],
-      });
-      await bao.writeKv2('secret', `team-${team}`, { v: `secret-of-${team}` });
       await o.secretStore(`vault-${team}`, {
         vault: {
           server: openbao.get().access.address,

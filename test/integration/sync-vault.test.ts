@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OpenBao, startOpenBao } from '../../src/testbed/openbao.ts';
 import { type RunningController, secretWrites, startController } from '../support/controller.ts';
 import { Objects } from '../support/objects.ts';
+import { enableKubernetesAuth } from '../support/openbao-kubernetes.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName, usePrivateOpenBao } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
 
@@ -175,29 +176,7 @@ describe('Vault / OpenBao', () => {
   it('logs in with Kubernetes auth: a TokenRequest token that OpenBao checks with a real TokenReview', async () => {
     const kube = testbed().kube;
     // The reviewer: a ServiceAccount allowed to create TokenReviews, whose token OpenBao presents.
-    await o.core.createNamespacedServiceAccount({ namespace: o.namespace, body: { metadata: { name: 'reviewer' } } });
-    const rbac = await import('@kubernetes/client-node').then((k) =>
-      kubeConfigFor(kube).makeApiClient(k.RbacAuthorizationV1Api),
-    );
-    await rbac.createClusterRoleBinding({
-      body: {
-        metadata: { name: uniqueName('vault-reviewer') },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-        subjects: [{ kind: 'ServiceAccount', name: 'reviewer', namespace: o.namespace }],
-      },
-    });
-    const reviewer = await o.core.createNamespacedServiceAccountToken({
-      namespace: o.namespace,
-      name: 'reviewer',
-      body: { spec: { audiences: [], expirationSeconds: 3600 } },
-    });
-    await bao.enableAuth('kubernetes', 'kubernetes');
-    await bao.must('POST', 'auth/kubernetes/config', {
-      kubernetes_host: kube.server,
-      kubernetes_ca_cert: kube.caPem,
-      token_reviewer_jwt: reviewer.status?.token,
-      disable_local_ca_jwt: true,
-    });
+    await enableKubernetesAuth(bao, kube, o.namespace);
     await bao.must('POST', 'auth/kubernetes/role/ferry', {
       bound_service_account_names: ['ferry-vault'],
       bound_service_account_namespaces: [o.namespace],
