@@ -114,6 +114,9 @@ beforeAll(async () => {
   const values = {
     image: { repository: 'ferry.test/ferry', tag: imageTag, pullPolicy: 'Never' },
     controller: {
+      // The bed is shared: other test files leave hundreds of ExternalSecrets whose private
+      // servers are gone; watching them all would measure their timeouts, not the failover.
+      watchNamespace: o.namespace,
       leaderElection: { enabled: true, ...LEASE },
       kubeQps: 200,
       kubeBurst: 400,
