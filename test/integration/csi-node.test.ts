@@ -362,22 +362,7 @@ describe('CSI node plugin', () => {
   it("reads with each pod's own ServiceAccount token: a pod gets only what its identity allows", async () => {
     const bao = openbao.get().admin;
     const kube = testbed().kube;
-    await twoTeams(bao, kube, o.namespace);
-    // One store per role; the ServiceAccount named in it is not used for pods: each pod logs in as itself.
-    for (const team of ['a', 'b']) {
-      await o.secretStore(`vault-${team}`, {
-        vault: {
-          server: openbao.get().access.address,
-          path: 'secret',
-          auth: { kubernetes: { role: `team-${team}`, serviceAccountRef: { name: 'reviewer', audiences: ['vault'] } } },
-        },
-      });
-      await o.externalSecret(`team-${team}`, {
-        secretStoreRef: { name: `vault-${team}` },
-        target: { creationPolicy: 'None' },
-        data: [{ secretKey: 'v', remoteRef: { key: `team-${team}`, property: 'v' } }],
-      });
-    }
+    await twoTeams(bao, kube, o, openbao.get().access.address);
     const a = await publish('team-a', pod(uniqueName('a'), 'team-a'), { audiences: ['vault'] });
     expect(await text(join(a.target, 'v'))).toBe('secret-of-a');
     const b = await publish('team-b', pod(uniqueName('b'), 'team-b'), { audiences: ['vault'] });

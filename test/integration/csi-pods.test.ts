@@ -292,21 +292,7 @@ describe('CSI volumes in real pods', () => {
   it("each pod reads with its own ServiceAccount's token, and gets only what that identity allows", async () => {
     const bao = openbao.get().admin;
     const kube = testbed().kube;
-    await twoTeams(bao, kube, o.namespace);
-    for (const team of ['a', 'b']) {
-      await o.secretStore(`vault-${team}`, {
-        vault: {
-          server: openbao.get().access.address,
-          path: 'secret',
-          auth: { kubernetes: { role: `team-${team}`, serviceAccountRef: { name: 'reviewer', audiences: ['vault'] } } },
-        },
-      });
-      await o.externalSecret(`team-${team}`, {
-        secretStoreRef: { name: `vault-${team}` },
-        target: { creationPolicy: 'None' },
-        data: [{ secretKey: 'v', remoteRef: { key: `team-${team}`, property: 'v' } }],
-      });
-    }
+    await twoTeams(bao, kube, o, openbao.get().access.address);
     const a = await readerPod('team-a', { serviceAccount: 'team-a' });
     const b = await readerPod('team-b', { serviceAccount: 'team-b' });
     await waitForLine(a, /^v=secret-of-a /);

@@ -4,6 +4,7 @@ import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { KubeAccess } from '../../src/testbed/kube-apiserver.ts';
 import type { OpenBaoAdmin } from '../../src/testbed/openbao.ts';
 import { kubeConfigFor } from './kubeconfig.ts';
+import type { Objects } from './objects.ts';
 import { uniqueName } from './testbed.ts';
 
 /** Enables auth/kubernetes on `bao`, reviewing through a ServiceAccount `reviewer` in `namespace`. */
@@ -32,8 +33,13 @@ export async function enableKubernetesAuth(bao: OpenBaoAdmin, kube: KubeAccess, 
   });
 }
 
-/** Two teams: ServiceAccounts team-a and team-b, each with a role that reads only secret/team-<x>. */
-export async function twoTeams(bao: OpenBaoAdmin, kube: KubeAccess, namespace: string): Promise<void> {
+/**
+ * Two teams: ServiceAccounts team-a and team-b, each with a role that reads only secret/team-<x>,
+ * a SecretStore vault-<x> logging in with that role, and a files-only ExternalSecret team-<x>. The
+ * ServiceAccount named in the stores is not used for pods: each pod logs in as itself.
+ */
+export async function twoTeams(bao: OpenBaoAdmin, kube: KubeAccess, o: Objects, server: string): Promise<void> {
+  const { namespace } = o;
   const core = kubeConfigFor(kube).makeApiClient(CoreV1Api);
   await enableKubernetesAuth(bao, kube, namespace);
   for (const team of ['a', 'b']) {
@@ -46,5 +52,14 @@ export async function twoTeams(bao: OpenBaoAdmin, kube: KubeAccess, namespace: s
       token_policies: [`team-${team}`],
     });
     await bao.writeKv2('secret', `team-${team}`, { v: `secret-of-${team}` });
+    const reviewer = { name: 'reviewer', audiences: ['vault'] };
+    await o.secretStore(`vault-${team}`, {
+      vault: { server, path: 'secret', auth: { kubernetes: { role: `team-${team}`, serviceAccountRef: reviewer } } },
+    });
+    await o.externalSecret(`team-${team}`, {
+      secretStoreRef: { name: `vault-${team}` },
+      target: { creationPolicy: 'None' },
+      data: [{ secretKey: 'v', remoteRef: { key: `team-${team}`, property: 'v' } }],
+    });
   }
 }
