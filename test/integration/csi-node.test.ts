@@ -67,24 +67,6 @@ async function fakeStore(data: Record<string, string>): Promise<string> {
   return name;
 }
 
-async function awsStore(): Promise<string> {
-  const name = uniqueName('aws');
-  const { accessKeyId, secretAccessKey, region } = moto.get().access;
-  await o.core.createNamespacedSecret({
-    namespace: o.namespace,
-    body: { metadata: { name }, stringData: { id: accessKeyId, secret: secretAccessKey } },
-  });
-  await o.secretStore(name, {
-    aws: {
-      region,
-      auth: {
-        secretRef: { accessKeyIDSecretRef: { name, key: 'id' }, secretAccessKeySecretRef: { name, key: 'secret' } },
-      },
-    },
-  });
-  return name;
-}
-
 /** Publishes a volume for `p` and returns its target path. */
 async function publish(
   externalSecret: string,
@@ -183,7 +165,7 @@ describe('CSI node plugin', () => {
     await sm.send(
       new CreateSecretCommand({ Name: 'csi/pair', SecretString: JSON.stringify({ a: value(0), b: value(0) }) }),
     );
-    const store = await awsStore();
+    const store = await o.awsStore(moto.get().access);
     await o.externalSecret('rotating', {
       secretStoreRef: { name: store },
       refreshInterval: '1s',
@@ -226,7 +208,7 @@ describe('CSI node plugin', () => {
   it('reads each remote key once per refresh for all volumes on the node', async () => {
     for (const k of ['one', 'two'])
       await sm.send(new CreateSecretCommand({ Name: `csi/fan/${k}`, SecretString: `${k}-v1` }));
-    const store = await awsStore();
+    const store = await o.awsStore(moto.get().access);
     await o.externalSecret('fan', {
       secretStoreRef: { name: store },
       refreshInterval: '2s',
@@ -258,7 +240,7 @@ describe('CSI node plugin', () => {
 
   it('keeps the mounted files untouched while the provider is down, and catches up after', async () => {
     await sm.send(new CreateSecretCommand({ Name: 'csi/outage', SecretString: 'steady' }));
-    const store = await awsStore();
+    const store = await o.awsStore(moto.get().access);
     await o.externalSecret('outage', {
       secretStoreRef: { name: store },
       refreshInterval: '1s',

@@ -131,31 +131,13 @@ async function waitForLine(name: string, want: RegExp, timeoutMs = 60_000): Prom
   );
 }
 
-async function awsStore(): Promise<string> {
-  const name = uniqueName('aws');
-  const { accessKeyId, secretAccessKey, region } = moto.get().access;
-  await o.core.createNamespacedSecret({
-    namespace: o.namespace,
-    body: { metadata: { name }, stringData: { id: accessKeyId, secret: secretAccessKey } },
-  });
-  await o.secretStore(name, {
-    aws: {
-      region,
-      auth: {
-        secretRef: { accessKeyIDSecretRef: { name, key: 'id' }, secretAccessKeySecretRef: { name, key: 'secret' } },
-      },
-    },
-  });
-  return name;
-}
-
 const mountsOf = async (podUid: string) =>
   (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(podUid) && l.includes('csi'));
 
 describe('CSI volumes in real pods', () => {
   it('a pod reads its files, sees them rotate without a restart, keeps them through an outage, and leaves no mount', async () => {
     await sm.send(new CreateSecretCommand({ Name: 'pods/db', SecretString: 'one' }));
-    const store = await awsStore();
+    const store = await o.awsStore(moto.get().access);
     await o.externalSecret('db', {
       secretStoreRef: { name: store },
       refreshInterval: '1s',

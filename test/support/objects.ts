@@ -1,4 +1,6 @@
 // Creating, reading and waiting on Ferry objects and Secrets in integration tests.
+
+import { randomBytes } from 'node:crypto';
 import {
   CoreV1Api,
   CustomObjectsApi,
@@ -9,6 +11,7 @@ import {
 } from '@kubernetes/client-node';
 import type { ExternalSecretSpec } from '../../src/api/v1alpha1/external-secret.ts';
 import type { ClusterSecretStore, ExternalSecret, SecretStore } from '../../src/api/v1alpha1/types.ts';
+import type { AwsAccess } from '../../src/testbed/moto.ts';
 import { eventually } from './wait.ts';
 
 const group = { group: 'ferry.dev', version: 'v1alpha1' };
@@ -35,6 +38,24 @@ export class Objects {
       plural: 'secretstores',
       body: { apiVersion: 'ferry.dev/v1alpha1', kind: 'SecretStore', metadata: { name }, spec: { provider, ...extra } },
     });
+  }
+
+  /** A SecretStore reading AWS (moto) with static keys from a Secret of the same name; returns its name. */
+  async awsStore(access: AwsAccess): Promise<string> {
+    const name = `aws-${randomBytes(4).toString('hex')}`;
+    await this.core.createNamespacedSecret({
+      namespace: this.namespace,
+      body: { metadata: { name }, stringData: { id: access.accessKeyId, secret: access.secretAccessKey } },
+    });
+    await this.secretStore(name, {
+      aws: {
+        region: access.region,
+        auth: {
+          secretRef: { accessKeyIDSecretRef: { name, key: 'id' }, secretAccessKeySecretRef: { name, key: 'secret' } },
+        },
+      },
+    });
+    return name;
   }
 
   async clusterSecretStore(name: string, spec: Record<string, unknown>): Promise<void> {
