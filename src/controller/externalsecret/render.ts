@@ -36,15 +36,21 @@ function lookup(doc: unknown, property: string): unknown {
   return node;
 }
 
-function leafValue(node: unknown): SecretValue {
-  return SecretValue.fromString(typeof node === 'string' ? node : JSON.stringify(node));
+function leafValue(node: unknown, what: string): SecretValue {
+  if (typeof node === 'string') return SecretValue.fromString(node);
+  try {
+    return SecretValue.fromString(JSON.stringify(node));
+  } catch {
+    // JSON.parse takes nesting that JSON.stringify overflows the stack on (found by fuzzing).
+    throw new RenderError(`${what}: the selected JSON is nested too deeply to write back as text`);
+  }
 }
 
 export function selectProperty(value: SecretValue, property: string | undefined, what: string): SecretValue {
   if (!property) return value;
   const node = lookup(parseJson(value, what), property);
   if (node === undefined) throw new RenderError(`${what}: property "${property}" is not in the remote value`);
-  return leafValue(node);
+  return leafValue(node, what);
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -137,7 +143,7 @@ export function renderSecretData(
     const keys = rewriteKeys(new Map(Object.entries(doc)), from.rewrite ?? [], `dataFrom[${i}]`);
     for (const [key, node] of keys) {
       checkKey(key, what);
-      out.set(key, decode(leafValue(node), ref.decodingStrategy, `${what} key "${key}"`));
+      out.set(key, decode(leafValue(node, `${what} key "${key}"`), ref.decodingStrategy, `${what} key "${key}"`));
     }
   }
   for (const item of spec.data ?? []) {

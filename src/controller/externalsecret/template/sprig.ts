@@ -81,7 +81,9 @@ function b64dec(v: unknown, url = false): string | GoBytes {
 
 function parseData(text: string, kind: 'JSON' | 'YAML'): unknown {
   try {
-    return kind === 'JSON' ? JSON.parse(text) : parseYaml(text, { schema: 'core', uniqueKeys: false });
+    return kind === 'JSON'
+      ? JSON.parse(text)
+      : parseYaml(text, { schema: 'core', uniqueKeys: false, logLevel: 'silent' });
   } catch {
     // The parser's message quotes the input; say only what failed.
     throw new FunctionError(`the value is not valid ${kind}`);

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 export function parseYamlMap(text: string): Map<string, string> | undefined {
   let doc: unknown;
   try {
-    doc = parse(text, { schema: 'core', uniqueKeys: false });
+    doc = parse(text, { schema: 'core', uniqueKeys: false, logLevel: 'silent' });
   } catch {
     return undefined;
   }
