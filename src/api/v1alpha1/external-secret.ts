@@ -13,7 +13,10 @@ import {
 } from '../schema.ts';
 import { conditions, GO_DURATION_PATTERN } from './common.ts';
 
-export const SECRET_KEY_PATTERN = '^[-._a-zA-Z0-9]+$';
+/** A Secret data key as the API server takes it: letters, digits, -, _ and ., not "." and not starting "..". */
+export const SECRET_KEY_PATTERN = '^([-_a-zA-Z0-9]|\\.[-_a-zA-Z0-9])[-._a-zA-Z0-9]*$';
+const SECRET_KEY = new RegExp(SECRET_KEY_PATTERN);
+export const isSecretKey = (key: string): boolean => key.length <= 253 && SECRET_KEY.test(key);
 /** A Kubernetes object name (DNS-1123 subdomain), the same pattern ESO's CRD puts on target.name. */
 export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 

@@ -223,16 +223,17 @@ export async function reconcileExternalSecret(
       ? 'fetched (creationPolicy None writes no Secret)'
       : `written to Secret "${secretName}"`;
   const binding = settings.creationPolicy === 'None' ? undefined : secretName;
+  const keyCount = `${data.size} ${data.size === 1 ? 'key' : 'keys'}`;
   await report(
     missingNote
       ? {
           reason: 'SecretMissing',
-          message: `${data.size} keys ${where}${missingNote}`,
+          message: `${keyCount} ${where}${missingNote}`,
           ready: false,
           synced: true,
           binding,
         }
-      : { reason: 'SecretSynced', message: `${data.size} keys ${where}`, ready: true, synced: true, binding },
+      : { reason: 'SecretSynced', message: `${keyCount} ${where}`, ready: true, synced: true, binding },
   );
   deps.metrics.reconciles.inc({ kind: 'ExternalSecret', result: 'synced' });
   deps.metrics.reconcileSeconds.observe({ kind: 'ExternalSecret' }, (Date.now() - started) / 1000);

@@ -1,6 +1,10 @@
 // Turns fetched remote values into the target's data: `property` selection, decoding, dataFrom
 // expansion, key validation and the size limit. Errors name the key, never the value.
-import type { ExternalSecretSpec, RemoteRef as SpecRemoteRef } from '../../api/v1alpha1/external-secret.ts';
+import {
+  type ExternalSecretSpec,
+  isSecretKey,
+  type RemoteRef as SpecRemoteRef,
+} from '../../api/v1alpha1/external-secret.ts';
 import type { FetchedValue, RemoteRef } from '../../providers/provider.ts';
 import { type SecretData, SecretValue } from '../../values.ts';
 import { RenderError } from './render-error.ts';
@@ -8,7 +12,6 @@ import { rewriteKeys } from './rewrite.ts';
 
 /** A Secret holds at most 1 MiB; Ferry keeps data under that with room for metadata. */
 export const MAX_SECRET_DATA_BYTES = 1024 * 1024 - 16 * 1024;
-const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 
 export { RenderError };
 
@@ -105,8 +108,10 @@ function convertKeys(names: string[], where: string): Map<string, string> {
 }
 
 function checkKey(key: string, what: string): void {
-  if (!SECRET_KEY.test(key) || key.length > 253) {
-    throw new RenderError(`${what}: key "${key}" is not a valid Secret key (letters, digits, -, _ and . only)`);
+  if (!isSecretKey(key)) {
+    throw new RenderError(
+      `${what}: key "${key}" is not a valid Secret key (letters, digits, -, _ and . only, not "." and not starting "..")`,
+    );
   }
 }
 

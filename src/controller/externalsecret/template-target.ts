@@ -2,7 +2,7 @@
 // wins), then the label and annotation templates; mergePolicy Merge keeps the fetched keys under
 // the rendered ones; no data and no templateFrom writes the fetched keys as they are.
 // Every error names the template key; rendered values never appear in one.
-import type { ExternalSecretSpec } from '../../api/v1alpha1/external-secret.ts';
+import { type ExternalSecretSpec, isSecretKey } from '../../api/v1alpha1/external-secret.ts';
 import { type SecretData, SecretValue } from '../../values.ts';
 import { RenderError } from './render.ts';
 import { compileTemplate, executeTemplate, TemplateError, templateData } from './template/engine.ts';
@@ -24,7 +24,6 @@ export interface RenderedTarget {
   annotations: Record<string, string>;
 }
 
-const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const QUALIFIED_NAME =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -54,9 +53,9 @@ class Renderer {
 
   private put(where: string, target: TargetKind, key: string, value: Buffer): void {
     if (target === 'Data') {
-      if (!SECRET_KEY.test(key) || key.length > 253) {
+      if (!isSecretKey(key)) {
         throw new RenderError(
-          `${where}: rendered key "${key}" is not a valid Secret key (letters, digits, -, _ and . only)`,
+          `${where}: rendered key "${key}" is not a valid Secret key (letters, digits, -, _ and . only, not "." and not starting "..")`,
         );
       }
       this.out.data.set(key, SecretValue.fromBytes(value));
