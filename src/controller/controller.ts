@@ -1,6 +1,6 @@
 // Wires informers, indexes and work queues into the running controller. Secrets are watched
 // only with Ferry's managed label, never cluster-wide (ESO #2608, VSO #982).
-import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import {
   type AnyStore,
   API_VERSION,
@@ -163,6 +163,18 @@ export class Controller {
       onError,
       handler: (key) => this.reconcileStore(key),
     });
+  }
+
+  /** Per resource, object key → resourceVersion of what the informers hold (compared with a relist in tests). */
+  cachedVersions(): Record<string, Map<string, string>> {
+    const of = (informer: { list(): KubernetesObject[] }) =>
+      new Map(informer.list().map((o) => [objectKey(o), o.metadata?.resourceVersion ?? '']));
+    return {
+      externalsecrets: of(this.externalSecrets),
+      secretstores: of(this.secretStores),
+      clustersecretstores: of(this.clusterSecretStores),
+      secrets: of(this.secrets),
+    };
   }
 
   /** Runs until `signal` aborts; in-flight reconciles finish before it resolves. */

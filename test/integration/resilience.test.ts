@@ -1,7 +1,6 @@
 // The controller survives what the API server does to it: a restart mid-run, and a clean
 // shutdown of the `ferry controller` process on SIGTERM.
 import { spawn } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shareDispatcher } from '../../src/kube/kubeconfig.ts';
 import { installCrds } from '../../src/testbed/install-crds.ts';
@@ -9,6 +8,7 @@ import { type KubeApiServer, startKubeApiServer } from '../../src/testbed/kube-a
 import { loadPki } from '../../src/testbed/pki.ts';
 import { freePort } from '../../src/testbed/ports.ts';
 import { type RunningController, startController } from '../support/controller.ts';
+import { openSockets } from '../support/descriptors.ts';
 import { Objects } from '../support/objects.ts';
 import { createNamespace, kubeConfigFor, testbed } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
@@ -175,14 +175,3 @@ describe('ferry controller process', () => {
     expect(stderr).toMatch(/--concurrency must be a positive number, got "lots"/);
   });
 });
-
-/** Sockets this process holds open (Linux /proc). */
-function openSockets(): number {
-  return readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
-    } catch {
-      return false;
-    }
-  }).length;
-}
