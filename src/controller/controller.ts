@@ -152,6 +152,9 @@ export class Controller {
     this.esQueue = new WorkQueue({
       name: 'externalsecrets',
       concurrency: config.concurrency,
+      // Retries stay cheap however many objects fail together (a store that does not answer holds
+      // their calls, see StoreBreaker), so a failed object is retried at least once a minute.
+      backoffMaxMs: 60_000,
       metrics: this.metrics,
       onError,
       handler: (key) => this.reconcileExternalSecret(key),
@@ -163,6 +166,11 @@ export class Controller {
       onError,
       handler: (key) => this.reconcileStore(key),
     });
+  }
+
+  /** A store's provider answers again: everything that failed waiting on it syncs now, not at its next backoff. */
+  private storeRecovered(storeKey: string): void {
+    for (const [key, state] of this.states) if (state.waitingOn === storeKey) this.esQueue.add(key, 'urgent');
   }
 
   /** Per resource, object key → resourceVersion of what the informers hold (compared with a relist in tests). */
@@ -181,7 +189,12 @@ export class Controller {
   async run(signal: AbortSignal): Promise<void> {
     const stop = this.stop.signal;
     signal.addEventListener('abort', () => this.stop.abort(signal.reason), { once: true });
-    const reads = new SharedReads({ metrics: this.metrics, logger: this.logger, signal: stop });
+    const reads = new SharedReads({
+      metrics: this.metrics,
+      logger: this.logger,
+      signal: stop,
+      onStoreRecovered: (key) => this.storeRecovered(key),
+    });
     this.clients = new StoreClients({
       kube: this.kube,
       sharedReads: reads,

@@ -32,6 +32,7 @@ interface CachedHandle {
 }
 
 const CLOSE_GRACE_MS = 60_000;
+const MIN_REBUILD_AGE_MS = 10_000;
 const SHUTDOWN_CLOSE_MS = 5_000;
 
 /** A store reference that needs the consuming ExternalSecret's namespace, used where there is none. */
@@ -90,7 +91,9 @@ export class StoreClients {
   /** Drops the client behind `handle` (its credentials were refused) so the next use rebuilds it. */
   invalidate(handle: StoreHandle): void {
     const cached = this.handles.get(handle.key);
-    if (cached) this.retire(handle.key, cached);
+    // A client built moments ago already holds the current credentials: refusing it again is an
+    // answer about access, not stale credentials, and rebuilding would cost a login per object.
+    if (cached && Date.now() - cached.createdAt >= MIN_REBUILD_AGE_MS) this.retire(handle.key, cached);
   }
 
   /** Drops every client of a store (it changed or was deleted). */

@@ -10,6 +10,12 @@ export class Metrics {
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
+  readonly providerCallsHeld = new Counter({
+    name: 'ferry_provider_calls_held_total',
+    help: 'Provider calls not made because their store is backing off after it failed to answer (one probe per backoff step goes out instead).',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
   readonly providerCalls = new Counter({
     name: 'ferry_provider_calls_total',
     help: 'Calls made to providers, by operation and outcome (ok or an error class).',

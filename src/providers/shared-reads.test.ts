@@ -68,16 +68,51 @@ describe('SharedReads', () => {
     expect(calls).toHaveLength(3);
   });
 
-  it('never reuses a failed read', async () => {
-    let fail = true;
-    const { client, calls } = countingClient({
-      fail: () => (fail ? new ProviderError('Transient', 'down') : undefined),
-    });
-    const { reads, store } = setup(client);
-    await expect(reads.read(store, { key: 'db' }, 0)).rejects.toThrow('down');
-    fail = false;
-    await expect(reads.read(store, { key: 'db' }, 0)).resolves.toBeDefined();
+  it('shares an answer about the key (Denied, NotFound) within the window, never a failure without one', async () => {
+    let fail: ProviderError | undefined = new ProviderError('Denied', 'refused');
+    const { client, calls } = countingClient({ fail: () => fail });
+    const metrics = new Metrics();
+    const reads = new SharedReads({ metrics, signal: new AbortController().signal, storeBackoffBaseMs: 1 });
+    const store: StoreHandle = { key: 's', providerName: 'test', client, budget: new TokenBucket(1000, 1000) };
+    await expect(reads.read(store, { key: 'db' }, 0)).rejects.toThrow('refused');
+    await expect(reads.read(store, { key: 'db' }, 0)).rejects.toThrow('refused');
+    expect(calls).toHaveLength(1);
+    // A reader that needs a read younger than the answer gets a new call.
+    fail = undefined;
+    await expect(reads.read(store, { key: 'db' }, Date.now() + 1)).resolves.toBeDefined();
     expect(calls).toHaveLength(2);
+    fail = new ProviderError('Transient', 'reset');
+    await expect(reads.read(store, { key: 'other' }, 0)).rejects.toThrow('reset');
+    fail = undefined;
+    await new Promise((r) => setTimeout(r, 10));
+    await expect(reads.read(store, { key: 'other' }, 0)).resolves.toBeDefined();
+    expect(calls).toHaveLength(4);
+  });
+
+  it('holds the calls of a store that failed to answer until its next backoff step, then probes once', async () => {
+    let fail = true;
+    const recovered: string[] = [];
+    const { client, calls } = countingClient({
+      fail: () => (fail ? new ProviderError('Transient', 'connection reset') : undefined),
+    });
+    const metrics = new Metrics();
+    const reads = new SharedReads({
+      metrics,
+      signal: new AbortController().signal,
+      storeBackoffBaseMs: 200,
+      onStoreRecovered: (k) => recovered.push(k),
+    });
+    const store: StoreHandle = { key: 's', providerName: 'test', client, budget: new TokenBucket(1000, 1000) };
+    await expect(reads.read(store, { key: 'a' }, 0)).rejects.toThrow('connection reset');
+    // Other keys of the same store are held, not called, and say why.
+    await expect(reads.read(store, { key: 'b' }, 0)).rejects.toThrow(/backing off after 1 failed attempt/);
+    expect(calls).toEqual(['read:a']);
+    expect(await metrics.total(metrics.providerCallsHeld)).toBe(1);
+    fail = false;
+    await new Promise((r) => setTimeout(r, 250));
+    await expect(reads.read(store, { key: 'b' }, 0)).resolves.toBeDefined();
+    expect(calls).toEqual(['read:a', 'read:b']);
+    expect(recovered).toEqual(['s']);
   });
 
   it('batches reads of one store that are due together, up to maxBatch per call', async () => {

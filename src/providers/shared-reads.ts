@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { TokenBucket } from '../rate-limit.ts';
 import { type FetchedValue, type FindQuery, type ProviderClient, ProviderError, type RemoteRef } from './provider.ts';
+import { StoreBreaker } from './store-breaker.ts';
 
 /** A ready provider client and everything reads through it share. */
 export interface StoreHandle {
@@ -19,8 +20,16 @@ export interface StoreHandle {
 interface Entry {
   startedAt: number;
   promise: Promise<FetchedValue>;
+  /** Failed without an answer about the key (Transient, Throttled): never reused. */
   failed: boolean;
 }
+
+/**
+ * NotFound, Denied and Invalid are the provider's answer about a key: shared like a value within
+ * the window, so objects reading one missing or forbidden key cost one call, not one each.
+ */
+const isAnswer = (err: unknown) =>
+  err instanceof ProviderError && (err.kind === 'NotFound' || err.kind === 'Denied' || err.kind === 'Invalid');
 
 interface PendingBatch {
   store: StoreHandle;
@@ -38,6 +47,10 @@ export interface SharedReadsOptions {
   batchWindowMs?: number;
   /** Pause applied on a throttle that names no Retry-After. */
   defaultThrottlePauseMs?: number;
+  /** Called when a store that failed to answer (Transient) answers again. */
+  onStoreRecovered?: (storeKey: string) => void;
+  /** First backoff step of a store that failed to answer; steps double up to 30 s. */
+  storeBackoffBaseMs?: number;
 }
 
 const RETAIN_MS = 15 * 60_000;
@@ -46,7 +59,8 @@ export class SharedReads {
   private readonly entries = new Map<string, Entry>();
   private readonly listings = new Map<string, { startedAt: number; promise: Promise<string[]>; failed: boolean }>();
   private readonly batches = new Map<string, PendingBatch>();
-  private readonly opts: Required<SharedReadsOptions>;
+  private readonly opts: Required<Omit<SharedReadsOptions, 'onStoreRecovered' | 'storeBackoffBaseMs'>>;
+  private readonly breaker: StoreBreaker;
   private sweepAt = Date.now() + 60_000;
 
   constructor(opts: SharedReadsOptions) {
@@ -57,6 +71,7 @@ export class SharedReads {
       logger: undefined,
       ...opts,
     } as Required<SharedReadsOptions>;
+    this.breaker = new StoreBreaker({ onRecovered: opts.onStoreRecovered, baseMs: opts.storeBackoffBaseMs });
   }
 
   /**
@@ -76,8 +91,8 @@ export class SharedReads {
       'provider read',
     );
     const entry: Entry = { startedAt: Date.now(), promise: this.fetch(store, ref), failed: false };
-    entry.promise.catch(() => {
-      entry.failed = true;
+    entry.promise.catch((err: unknown) => {
+      entry.failed = !isAnswer(err);
     });
     this.entries.set(id, entry);
     this.sweep();
@@ -180,14 +195,20 @@ export class SharedReads {
   }
 
   private async call<T>(store: StoreHandle, operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const signal = AbortSignal.any([this.opts.signal, AbortSignal.timeout(this.opts.callTimeoutMs)]);
+    const held = this.breaker.admit(store.key);
+    if (held) {
+      this.opts.metrics.providerCallsHeld.inc({ provider: store.providerName });
+      throw held;
+    }
     await store.budget.take(this.opts.signal);
+    let error: ProviderError | undefined;
     try {
+      const signal = AbortSignal.any([this.opts.signal, AbortSignal.timeout(this.opts.callTimeoutMs)]);
       const result = await fn(signal);
       this.opts.metrics.providerCalls.inc({ provider: store.providerName, operation, outcome: 'ok' });
       return result;
     } catch (err) {
-      const error =
+      error =
         err instanceof ProviderError
           ? err
           : new ProviderError(
@@ -197,6 +218,9 @@ export class SharedReads {
       this.opts.metrics.providerCalls.inc({ provider: store.providerName, operation, outcome: error.kind });
       this.noteThrottle(store, error);
       throw error;
+    } finally {
+      // Not on shutdown: an aborted call says nothing about the provider.
+      if (!this.opts.signal.aborted) this.breaker.record(store.key, error);
     }
   }
 

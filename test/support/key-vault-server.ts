@@ -178,6 +178,10 @@ export class KeyVaultTestServer {
     setDefaultCACertificates([...getCACertificates('default'), this.caPem]);
   }
 
+  /** The serving key and certificate, for a proxy that must present the same identity. */
+  get servingTls(): { key: string; cert: string } {
+    return this.tls;
+  }
   get vaultUrl(): string {
     return `https://127.0.0.1:${this.port}`;
   }

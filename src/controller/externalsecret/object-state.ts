@@ -9,4 +9,6 @@ export interface ObjectState {
   written?: { hash: string; keys: string[] };
   /** Content hash of the last sync with creationPolicy None (files only), for restart-on-change. */
   contentHash?: string;
+  /** The store (its read-sharing key) whose provider did not answer the last sync; retried when it does. */
+  waitingOn?: string;
 }

@@ -124,6 +124,7 @@ export async function reconcileExternalSecret(
     settings.refreshIntervalMs > 0 ? Math.min(deps.shareWindowMs, settings.refreshIntervalMs / 2) : deps.shareWindowMs;
   const notBefore = Math.max(started - window, state.freshAfter ?? 0);
   const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, notBefore);
+  state.waitingOn = [...fetched.errors.values()].some((e) => e.kind === 'Transient') ? handle.key : undefined;
   // A refused credential may have been rotated: rebuild the client, unless it re-reads and renews
   // its credentials itself (rebuilding it would only cost a login).
   const denied = [...fetched.errors.values()].some((e) => e.kind === 'Denied');
