@@ -480,6 +480,47 @@ describe('AWS role chaining', () => {
     expect((await logins()) - loginsBefore).toBe(3);
   });
 
+  it('with auth.jwt, exchanges the token for the first role and assumes the rest on top', async () => {
+    await put('/jwt-chained', 'via-web-identity');
+    await o.core.createNamespacedServiceAccount({ namespace: o.namespace, body: { metadata: { name: 'ssm-chain' } } });
+    const web = 'arn:aws:iam::123456789012:role/web-entry';
+    const target = 'arn:aws:iam::123456789012:role/jwt-target';
+    const exchanges = watchCalls('AssumeRoleWithWebIdentity', web);
+    const assumed = watchCalls('AssumeRole', target);
+    const reads = watchCalls('GetParameter', '/jwt-chained');
+    const jwtStore = (name: string, extra: Record<string, unknown>) =>
+      o.secretStore(name, {
+        aws: {
+          service: 'ParameterStore',
+          region: moto.get().access.region,
+          auth: { jwt: { serviceAccountRef: { name: 'ssm-chain' } } },
+          ...extra,
+        },
+      });
+    const name = uniqueName('jwt');
+    await jwtStore(name, { additionalRoles: [web], role: target, externalID: 'ext-jwt' });
+    await o.externalSecret('ssm-jwt-chain', {
+      secretStoreRef: { name },
+      data: [{ secretKey: 'v', remoteRef: { key: '/jwt-chained' } }],
+    });
+    await o.waitForSecret('ssm-jwt-chain', (d) => d.v === 'via-web-identity', 'a read through web identity and a role');
+    expect(exchanges.count()).toBe(1);
+    expect(assumed.calls().map((c) => c.params.ExternalId)).toEqual(['ext-jwt']);
+    const keyOf = (xml = '') => /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(xml)?.[1];
+    expect(assumed.calls()[0]?.accessKeyId).toBe(keyOf(exchanges.calls()[0]?.response));
+    expect(new Set(reads.calls().map((c) => c.accessKeyId))).toEqual(new Set([keyOf(assumed.calls()[0]?.response)]));
+
+    // Without additionalRoles the token is exchanged for role itself: externalID cannot apply.
+    const bad = uniqueName('jwt-bad');
+    await jwtStore(bad, { role: target, externalID: 'ext-jwt' });
+    await o.externalSecret('ssm-jwt-bad', {
+      secretStoreRef: { name: bad },
+      data: [{ secretKey: 'v', remoteRef: { key: '/jwt-chained' } }],
+    });
+    const { ready } = await o.waitForReady('ssm-jwt-bad', { status: 'False' });
+    expect(ready.message).toMatch(/externalID and sessionTags apply to an AssumeRole of role/);
+  });
+
   it('reports a role that cannot be assumed, naming it, and counts the refused login', async () => {
     await put('/chain-denied', 'never-read');
     const iam = new IAMClient(sdkConfig());
