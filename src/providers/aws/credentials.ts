@@ -31,7 +31,7 @@ function sessionName(ctx: StoreContext): string {
  * flight. Written here rather than relying on each SDK client's own cache, because a store has
  * several clients (Secrets Manager or SSM, and STS) that would each log in separately.
  */
-function reused(login: () => Promise<Credentials>): CredentialProvider {
+export function reused(login: () => Promise<Credentials>): CredentialProvider {
   let current: Credentials | undefined;
   let pending: Promise<Credentials> | undefined;
   return () => {
