@@ -2,7 +2,6 @@
 // AWS Parameter Store, metadataPolicy Fetch and role chaining end to end: the real SDK against
 // moto, the controller against the real API server. Every call the controller makes goes through
 // a recording proxy, so calls are counted on the wire (GetParameters batches, AssumeRole logins).
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   AddTagsToResourceCommand,
@@ -14,6 +13,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { enforceMotoAuth } from '../../src/testbed/moto.ts';
+import { motoUserAllowedOnly } from '../support/aws-iam.ts';
 import { type AwsRecorder, startAwsRecorder } from '../support/aws-recorder.ts';
 import { type RunningController, secretWrites, startController } from '../support/controller.ts';
 import { Objects } from '../support/objects.ts';
@@ -264,23 +264,9 @@ describe('AWS Parameter Store', () => {
 
   it('keeps the Secret and reports Denied when access is revoked', async () => {
     await put('/guarded', 'ok', 'SecureString');
-    const iam = new IAMClient(sdkConfig());
-    await iam.send(new CreateUserCommand({ UserName: 'ssm-reader' }));
-    await iam.send(
-      new PutUserPolicyCommand({
-        UserName: 'ssm-reader',
-        PolicyName: 'whoami-only',
-        PolicyDocument: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: 'sts:GetCallerIdentity', Resource: '*' }],
-        }),
-      }),
-    );
-    const key = await iam.send(new CreateAccessKeyCommand({ UserName: 'ssm-reader' }));
-    const store = await awsStore(
-      {},
-      { id: key.AccessKey?.AccessKeyId ?? '', secret: key.AccessKey?.SecretAccessKey ?? '' },
-    );
+    // The reader may only ask who it is; once moto enforces IAM, every read is refused.
+    const keys = await motoUserAllowedOnly(moto.get().access, 'ssm-reader', ['sts:GetCallerIdentity']);
+    const store = await awsStore({}, keys);
     await o.externalSecret('ssm-denied', {
       secretStoreRef: { name: store },
       refreshInterval: '1s',
@@ -523,29 +509,17 @@ describe('AWS role chaining', () => {
 
   it('reports a role that cannot be assumed, naming it, and counts the refused login', async () => {
     await put('/chain-denied', 'never-read');
-    const iam = new IAMClient(sdkConfig());
-    await iam.send(new CreateUserCommand({ UserName: 'no-assume' }));
-    await iam.send(
-      new PutUserPolicyCommand({
-        UserName: 'no-assume',
-        PolicyName: 'reads-only',
-        PolicyDocument: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: ['ssm:GetParameter*', 'sts:GetCallerIdentity'], Resource: '*' }],
-        }),
-      }),
-    );
-    const key = await iam.send(new CreateAccessKeyCommand({ UserName: 'no-assume' }));
+    const keys = await motoUserAllowedOnly(moto.get().access, 'no-assume', [
+      'ssm:GetParameter*',
+      'sts:GetCallerIdentity',
+    ]);
     const { metrics } = ctl.controller;
     const refused = () =>
       metrics.total(metrics.providerLogins, { provider: 'aws', method: 'assumeRole', outcome: 'Denied' });
     const before = await refused();
     await enforceMotoAuth(moto.get().access.endpoint, true);
     try {
-      const store = await awsStore(
-        { role: 'arn:aws:iam::123456789012:role/out-of-reach' },
-        { id: key.AccessKey?.AccessKeyId ?? '', secret: key.AccessKey?.SecretAccessKey ?? '' },
-      );
+      const store = await awsStore({ role: 'arn:aws:iam::123456789012:role/out-of-reach' }, keys);
       await o.externalSecret('ssm-chain-denied', {
         secretStoreRef: { name: store },
         data: [{ secretKey: 'v', remoteRef: { key: '/chain-denied' } }],

@@ -10,9 +10,9 @@ import {
   type ParameterStringFilter,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { compileGoRegexp } from '../../go-regexp.ts';
 import { type FindQuery, ProviderError } from '../provider.ts';
 import { classifyAwsError } from './errors.ts';
+import { findNameRegexp } from './find.ts';
 
 /** At most 10,000 parameters per listing (pages of 10 by path, 50 described). */
 const MAX_PARAMETERS = 10_000;
@@ -35,14 +35,7 @@ export async function findParameterNames(
   query: FindQuery,
   signal: AbortSignal,
 ): Promise<string[]> {
-  let nameRe: RegExp | undefined;
-  if (query.nameRegexp !== undefined) {
-    try {
-      nameRe = compileGoRegexp(query.nameRegexp);
-    } catch {
-      throw new ProviderError('Invalid', `find.name.regexp "${query.nameRegexp}" does not compile`);
-    }
-  }
+  const nameRe = findNameRegexp(query);
   // The store prefix is part of every name; without a path only its hierarchy part (up to the last
   // `/`) can be listed, and the rest is checked on the names.
   const path = hierarchy(query.path !== undefined ? prefix + query.path : prefix.replace(/[^/]*$/, ''));
