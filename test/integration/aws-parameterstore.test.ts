@@ -466,6 +466,52 @@ describe('AWS role chaining', () => {
     expect((await logins()) - loginsBefore).toBe(3);
   });
 
+  it('sessionTagsPolicy Custom tags the role session with the ExternalSecret namespace, the store and custom tags', async () => {
+    await put('/abac', 'tagged-session');
+    await o.core.createNamespacedSecret({
+      namespace: o.namespace,
+      body: { metadata: { name: 'abac-keys' }, stringData: { id: 'test', secret: 'test' } },
+    });
+    const role = 'arn:aws:iam::123456789012:role/abac';
+    const assumed = watchCalls('AssumeRole', role);
+    const name = uniqueName('abac');
+    await o.clusterSecretStore(name, {
+      provider: {
+        aws: {
+          service: 'ParameterStore',
+          region: moto.get().access.region,
+          role,
+          sessionTags: [{ key: 'cost-center', value: 'c-42' }],
+          sessionTagsPolicy: 'Custom',
+          customSessionTags: { env: 'production', skipped: '' },
+          auth: {
+            secretRef: {
+              accessKeyIDSecretRef: { name: 'abac-keys', key: 'id' },
+              secretAccessKeySecretRef: { name: 'abac-keys', key: 'secret' },
+            },
+          },
+        },
+      },
+    });
+    await o.externalSecret('ssm-abac', {
+      secretStoreRef: { name, kind: 'ClusterSecretStore' },
+      data: [{ secretKey: 'v', remoteRef: { key: '/abac' } }],
+    });
+    await o.waitForSecret('ssm-abac', (d) => d.v === 'tagged-session', 'a read with a tagged session');
+    const call = assumed.calls().find((c) => c.accessKeyId === 'test');
+    const params = call?.params ?? {};
+    const tags: Record<string, unknown> = {};
+    for (let n = 1; params[`Tags.member.${n}.Key`] !== undefined; n++)
+      tags[String(params[`Tags.member.${n}.Key`])] = params[`Tags.member.${n}.Value`];
+    expect(tags).toEqual({
+      'cost-center': 'c-42',
+      env: 'production',
+      esoNamespace: o.namespace,
+      esoStoreName: name,
+      esoStoreKind: 'ClusterSecretStore',
+    });
+  });
+
   it('with auth.jwt, exchanges the token for the first role and assumes the rest on top', async () => {
     await put('/jwt-chained', 'via-web-identity');
     await o.core.createNamespacedServiceAccount({ namespace: o.namespace, body: { metadata: { name: 'ssm-chain' } } });
@@ -504,7 +550,7 @@ describe('AWS role chaining', () => {
       data: [{ secretKey: 'v', remoteRef: { key: '/jwt-chained' } }],
     });
     const { ready } = await o.waitForReady('ssm-jwt-bad', { status: 'False' });
-    expect(ready.message).toMatch(/externalID and sessionTags apply to an AssumeRole of role/);
+    expect(ready.message).toMatch(/externalID, sessionTags and sessionTagsPolicy apply to an AssumeRole of role/);
   });
 
   it('reports a role that cannot be assumed, naming it, and counts the refused login', async () => {

@@ -49,6 +49,10 @@ export const awsProvider: Provider<AwsSpec> = {
       spec.externalID ?? '',
       spec.sessionTags ?? [],
       spec.transitiveTagKeys ?? [],
+      // The built-in session tags name the ExternalSecret's namespace: its credentials are its own.
+      spec.sessionTagsPolicy && spec.sessionTagsPolicy !== 'None'
+        ? [spec.sessionTagsPolicy, spec.customSessionTags ?? {}, ns]
+        : [],
     ]);
     return `${spec.service ?? 'SecretsManager'}|${spec.region}|${chain}|${spec.prefix ?? ''}|${who}`;
   },

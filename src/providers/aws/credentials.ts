@@ -22,6 +22,24 @@ export interface AwsStoreCredentials {
   close(): void;
 }
 
+/**
+ * Session tags for the AssumeRole of `role`: sessionTags, then with sessionTagsPolicy Simple or
+ * Custom ESO's built-in tags (and customSessionTags), the built-in ones winning. ESO replaces
+ * sessionTags with the policy's tags; Ferry keeps both, as ESO's documentation describes.
+ */
+export function roleSessionTags(spec: AwsSpec, ctx: StoreContext): { Key: string; Value: string }[] {
+  const tags = new Map((spec.sessionTags ?? []).map((t) => [t.key, t.value]));
+  const policy = spec.sessionTagsPolicy ?? 'None';
+  if (policy !== 'None') {
+    if (policy === 'Custom')
+      for (const [k, v] of Object.entries(spec.customSessionTags ?? {})) if (k && v) tags.set(k, v);
+    tags.set('esoNamespace', ctx.defaultNamespace);
+    tags.set('esoStoreName', ctx.storeName);
+    tags.set('esoStoreKind', ctx.storeKind);
+  }
+  return [...tags].map(([Key, Value]) => ({ Key, Value }));
+}
+
 function sessionName(ctx: StoreContext): string {
   return `ferry-${ctx.storeName}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
 }
@@ -97,10 +115,10 @@ export async function awsCredentials(spec: AwsSpec, ctx: StoreContext): Promise<
         'spec.provider.aws.auth.jwt needs spec.provider.aws.role (or additionalRoles), the role to assume with the token',
       );
     toAssume = roles.slice(1);
-    if (toAssume.length === 0 && (spec.externalID || spec.sessionTags?.length)) {
+    if (toAssume.length === 0 && (spec.externalID || roleSessionTags(spec, ctx).length > 0)) {
       throw new ProviderError(
         'Invalid',
-        'spec.provider.aws.externalID and sessionTags apply to an AssumeRole of role; with auth.jwt the token is exchanged for role itself, so list the web-identity role first in additionalRoles',
+        'spec.provider.aws.externalID, sessionTags and sessionTagsPolicy apply to an AssumeRole of role; with auth.jwt the token is exchanged for role itself, so list the web-identity role first in additionalRoles',
       );
     }
     // A fresh ServiceAccount token for each login.
@@ -117,6 +135,7 @@ export async function awsCredentials(spec: AwsSpec, ctx: StoreContext): Promise<
     );
   }
 
+  const tags = roleSessionTags(spec, ctx);
   let current = base;
   toAssume.forEach((roleArn, i) => {
     // ESO passes externalID and session tags to role only, the last hop.
@@ -135,10 +154,7 @@ export async function awsCredentials(spec: AwsSpec, ctx: StoreContext): Promise<
             RoleArn: roleArn,
             RoleSessionName: sessionName(ctx),
             ExternalId: last ? spec.externalID || undefined : undefined,
-            Tags:
-              last && spec.sessionTags?.length
-                ? spec.sessionTags.map((t) => ({ Key: t.key, Value: t.value }))
-                : undefined,
+            Tags: last && tags.length ? tags : undefined,
             TransitiveTagKeys: last && spec.transitiveTagKeys?.length ? spec.transitiveTagKeys : undefined,
           }),
         );

@@ -1,5 +1,5 @@
 // spec.provider.aws: AWS Secrets Manager and Systems Manager Parameter Store (ESO field names).
-import { arrayOf, enumOf, object, required, string } from '../../schema.ts';
+import { arrayOf, enumOf, mapOf, object, required, string } from '../../schema.ts';
 import { type StoreScope, secretKeySelector, serviceAccountSelector } from '../common.ts';
 
 export function awsProvider(scope: StoreScope) {
@@ -39,6 +39,14 @@ export function awsProvider(scope: StoreScope) {
         string('A key listed in sessionTags.', { minLength: 1, maxLength: 128 }),
         { maxItems: 50 },
       ),
+      sessionTagsPolicy: enumOf(
+        'Session tags Ferry adds when assuming role, for attribute-based access control: None (default) adds none; Simple adds esoNamespace (the ExternalSecret’s namespace), esoStoreName and esoStoreKind; Custom adds those and customSessionTags. They are merged with sessionTags; the three built-in tags win. The role’s trust policy must allow sts:TagSession.',
+        ['None', 'Simple', 'Custom'] as const,
+      ),
+      customSessionTags: mapOf(
+        'Extra session tags added with sessionTagsPolicy Custom (entries with an empty key or value are skipped, as in ESO).',
+        string('Tag value.', { maxLength: 256 }),
+      ),
       prefix: string('Prefix added to every remote key read through this store.', { maxLength: 512 }),
       auth: object(
         'How to authenticate. At most one method; none means the controller’s own identity.',
@@ -73,6 +81,13 @@ export function awsProvider(scope: StoreScope) {
           message: 'every transitiveTagKeys entry must be the key of one of sessionTags',
           fieldPath: '.transitiveTagKeys',
           reason: 'FieldValueInvalid',
+        },
+        {
+          rule: "!has(self.customSessionTags) || (!('esoNamespace' in self.customSessionTags) && !('esoStoreName' in self.customSessionTags) && !('esoStoreKind' in self.customSessionTags))",
+          message:
+            'customSessionTags cannot contain automatically injected reserved keys: esoNamespace, esoStoreName, esoStoreKind',
+          fieldPath: '.customSessionTags',
+          reason: 'FieldValueForbidden',
         },
       ],
     },
