@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { reused } from './credentials.ts';
+import type { StoreContext } from '../provider.ts';
+import { reused, roleSessionTags } from './credentials.ts';
+import type { AwsSpec } from './spec.ts';
 
 function logins(expiresInMs: (n: number) => number | undefined) {
   let n = 0;
@@ -38,5 +40,37 @@ describe('a shared AWS login', () => {
     expect((await l.provider()).accessKeyId).toBe('key-2');
     expect((await l.provider()).accessKeyId).toBe('key-2');
     expect(l.count()).toBe(2);
+  });
+});
+
+describe('session tags of role', () => {
+  const ctx = { storeKind: 'ClusterSecretStore', storeName: 'shared', defaultNamespace: 'team-a' } as StoreContext;
+  const spec = (extra: Partial<AwsSpec>): AwsSpec => ({ region: 'eu-west-1', role: 'arn:r', ...extra });
+
+  it('are sessionTags alone with policy None', () => {
+    expect(roleSessionTags(spec({ sessionTags: [{ key: 'a', value: '1' }] }), ctx)).toEqual([{ Key: 'a', Value: '1' }]);
+    expect(roleSessionTags(spec({ customSessionTags: { x: 'y' } }), ctx)).toEqual([]);
+  });
+
+  it('add the namespace, store name and kind with Simple, and custom tags with Custom, built-ins winning', () => {
+    expect(roleSessionTags(spec({ sessionTagsPolicy: 'Simple', customSessionTags: { x: 'y' } }), ctx)).toEqual([
+      { Key: 'esoNamespace', Value: 'team-a' },
+      { Key: 'esoStoreName', Value: 'shared' },
+      { Key: 'esoStoreKind', Value: 'ClusterSecretStore' },
+    ]);
+    const custom = roleSessionTags(
+      spec({
+        sessionTagsPolicy: 'Custom',
+        sessionTags: [{ key: 'esoStoreName', value: 'spoofed' }],
+        customSessionTags: { env: 'prod', empty: '' },
+      }),
+      ctx,
+    );
+    expect(Object.fromEntries(custom.map((t) => [t.Key, t.Value]))).toEqual({
+      esoStoreName: 'shared',
+      env: 'prod',
+      esoNamespace: 'team-a',
+      esoStoreKind: 'ClusterSecretStore',
+    });
   });
 });

@@ -115,7 +115,7 @@ export async function awsCredentials(spec: AwsSpec, ctx: StoreContext): Promise<
         'spec.provider.aws.auth.jwt needs spec.provider.aws.role (or additionalRoles), the role to assume with the token',
       );
     toAssume = roles.slice(1);
-    if (toAssume.length === 0 && (spec.externalID || roleSessionTags(spec, ctx).length > 0)) {
+    if (toAssume.length === 0 && spec.role && (spec.externalID || roleSessionTags(spec, ctx).length > 0)) {
       throw new ProviderError(
         'Invalid',
         'spec.provider.aws.externalID, sessionTags and sessionTagsPolicy apply to an AssumeRole of role; with auth.jwt the token is exchanged for role itself, so list the web-identity role first in additionalRoles',
