@@ -1,9 +1,10 @@
 // A canary value travels through every path Ferry has — successful syncs from the fake provider,
-// AWS, Vault, Google (drongo) and Azure (the spec-faithful Key Vault test server), and each way a value can be rejected — and must then appear nowhere but the Secret.
+// AWS (Secrets Manager and Parameter Store), Vault, Google (drongo) and Azure (the spec-faithful Key Vault test server), and each way a value can be rejected — and must then appear nowhere but the Secret.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DrongoAdmin } from '../../src/testbed/drongo.ts';
 import { OpenBaoAdmin } from '../../src/testbed/openbao.ts';
@@ -63,6 +64,28 @@ describe('secret values never leak', () => {
     const aws = uniqueName('aws');
     await o.secretStore(aws, {
       aws: {
+        region,
+        auth: {
+          secretRef: {
+            accessKeyIDSecretRef: { name: 'aws-creds', key: 'id' },
+            secretAccessKeySecretRef: { name: 'aws-creds', key: 'secret' },
+          },
+        },
+      },
+    });
+    // AWS Parameter Store: SecureString and String parameters, and a tag (metadataPolicy Fetch).
+    const ssm = new SSMClient({ region, endpoint, credentials: { accessKeyId, secretAccessKey } });
+    const param = (Name: string, Value: string, Tags?: { Key: string; Value: string }[]) =>
+      ssm.send(new PutParameterCommand({ Name, Value, Type: 'SecureString', Tags }));
+    await param('/canary/plain', CANARY, [{ Key: 'holder', Value: CANARY }]);
+    await param('/canary/json', JSON.stringify({ token: CANARY }));
+    await param('/canary/broken-json', `{"token": "${CANARY}"`);
+    await param('/canary/bad-key', JSON.stringify({ 'bad key': CANARY }));
+    await param('/canary/found/one', CANARY);
+    const ssmStore = uniqueName('ssm');
+    await o.secretStore(ssmStore, {
+      aws: {
+        service: 'ParameterStore',
         region,
         auth: {
           secretRef: {
@@ -170,6 +193,17 @@ describe('secret values never leak', () => {
         store: aws,
         data: [{ secretKey: 'token', remoteRef: { key: 'canary/json', property: 'token' } }],
       },
+      { name: 'ssm-ok', store: ssmStore, data: [{ secretKey: 'plain', remoteRef: { key: '/canary/plain' } }] },
+      {
+        name: 'ssm-prop',
+        store: ssmStore,
+        data: [{ secretKey: 'token', remoteRef: { key: '/canary/json', property: 'token' } }],
+      },
+      {
+        name: 'ssm-tag',
+        store: ssmStore,
+        data: [{ secretKey: 'holder', remoteRef: { key: '/canary/plain', metadataPolicy: 'Fetch' as const } }],
+      },
       { name: 'fake-ok', store: fake, data: [{ secretKey: 'v', remoteRef: { key: 'canary' } }] },
       {
         name: 'vault-ok',
@@ -200,6 +234,23 @@ describe('secret values never leak', () => {
         name: 'bad-b64',
         store: aws,
         data: [{ secretKey: 't', remoteRef: { key: 'canary/plain', decodingStrategy: 'Base64' as const } }],
+      },
+      {
+        name: 'ssm-bad-json',
+        store: ssmStore,
+        data: [{ secretKey: 't', remoteRef: { key: '/canary/broken-json', property: 'token' } }],
+      },
+      {
+        name: 'ssm-bad-b64',
+        store: ssmStore,
+        data: [{ secretKey: 't', remoteRef: { key: '/canary/plain', decodingStrategy: 'Base64' as const } }],
+      },
+      {
+        name: 'ssm-bad-tag',
+        store: ssmStore,
+        data: [
+          { secretKey: 't', remoteRef: { key: '/canary/plain', metadataPolicy: 'Fetch' as const, property: 'nope' } },
+        ],
       },
       { name: 'bad-prop', store: fake, data: [{ secretKey: 't', remoteRef: { key: 'canary', property: 'nope' } }] },
       {
@@ -237,6 +288,16 @@ describe('secret values never leak', () => {
       refreshInterval: '1s',
       dataFrom: [{ extract: { key: 'canary/bad-key' } }],
     });
+    await o.externalSecret('ssm-bad-key', {
+      secretStoreRef: { name: ssmStore },
+      refreshInterval: '1s',
+      dataFrom: [{ extract: { key: '/canary/bad-key' } }],
+    });
+    await o.externalSecret('ssm-found', {
+      secretStoreRef: { name: ssmStore },
+      refreshInterval: '1s',
+      dataFrom: [{ find: { path: '/canary/found' } }],
+    });
     await o.externalSecret('vault-bad-key', {
       secretStoreRef: { name: vault },
       refreshInterval: '1s',
@@ -248,6 +309,7 @@ describe('secret values never leak', () => {
       await o.waitForSecret(es.name, (d) => Object.values(d).some((v) => v.includes(CANARY)), `${es.name} synced`);
       await o.waitForReady(es.name, { status: 'True' });
     }
+    await o.waitForSecret('ssm-found', (d) => d._canary_found_one === CANARY, 'ssm-found synced');
     await o.externalSecret('gcp-bad-key', {
       secretStoreRef: { name: gcp },
       refreshInterval: '1s',
@@ -258,16 +320,23 @@ describe('secret values never leak', () => {
       refreshInterval: '1s',
       dataFrom: [{ extract: { key: 'canary-bad-key' } }],
     });
-    const failed = [...failing.map((f) => f.name), 'bad-key', 'vault-bad-key', 'gcp-bad-key', 'azure-bad-key'];
+    const failed = [
+      ...failing.map((f) => f.name),
+      'bad-key',
+      'ssm-bad-key',
+      'vault-bad-key',
+      'gcp-bad-key',
+      'azure-bad-key',
+    ];
     for (const name of failed) await o.waitForReady(name, { status: 'False' });
 
     const statuses = await Promise.all(
-      [...ok.map((es) => es.name), ...failed].map(async (name) =>
+      [...ok.map((es) => es.name), 'ssm-found', ...failed].map(async (name) =>
         JSON.stringify((await o.getExternalSecret(name)).status),
       ),
     );
     const stores = await Promise.all(
-      [aws, fake, vault, vaultWrong, gcp, gcpWrong, azure, azureWrong].map(async (s) =>
+      [aws, ssmStore, fake, vault, vaultWrong, gcp, gcpWrong, azure, azureWrong].map(async (s) =>
         JSON.stringify((await o.getSecretStore(s)).status),
       ),
     );

@@ -1,10 +1,10 @@
 // AWS Secrets Manager end to end: the real SDK against moto, the controller against the real
 // API server. moto is private to this file, so tests can reset and stop it.
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { enforceMotoAuth } from '../../src/testbed/moto.ts';
+import { motoUserAllowedOnly } from '../support/aws-iam.ts';
+import { startAwsRecorder } from '../support/aws-recorder.ts';
 import { type RunningController, secretWrites, startController } from '../support/controller.ts';
 import { Objects } from '../support/objects.ts';
 import {
@@ -254,24 +254,8 @@ describe('AWS Secrets Manager', () => {
 
   it('keeps the Secret and reports Denied when access is revoked', async () => {
     await sm.send(new CreateSecretCommand({ Name: 'guarded', SecretString: 'ok' }));
-    const iam = new IAMClient(sdkConfig());
-    await iam.send(new CreateUserCommand({ UserName: 'reader' }));
     // The reader may only ask who it is; once moto enforces IAM, every read is refused.
-    await iam.send(
-      new PutUserPolicyCommand({
-        UserName: 'reader',
-        PolicyName: 'whoami-only',
-        PolicyDocument: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: 'sts:GetCallerIdentity', Resource: '*' }],
-        }),
-      }),
-    );
-    const key = await iam.send(new CreateAccessKeyCommand({ UserName: 'reader' }));
-    const store = await awsStore({
-      id: key.AccessKey?.AccessKeyId ?? '',
-      secret: key.AccessKey?.SecretAccessKey ?? '',
-    });
+    const store = await awsStore(await motoUserAllowedOnly(moto.get().access, 'reader', ['sts:GetCallerIdentity']));
     await o.externalSecret('aws-denied', {
       secretStoreRef: { name: store },
       refreshInterval: '1s',
@@ -293,7 +277,8 @@ describe('AWS Secrets Manager', () => {
 
   it('honours throttling: keeps the Secret, waits out Retry-After for the whole store, recovers', async () => {
     await sm.send(new CreateSecretCommand({ Name: 'busy', SecretString: 'calm' }));
-    const proxy = await throttlingProxy(moto.get().access.endpoint, 'busy');
+    // moto never throttles: a proxy in front of it answers ThrottlingException with Retry-After: 3.
+    const proxy = await startAwsRecorder(moto.get().access.endpoint);
     process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = proxy.url;
     try {
       const store = await awsStore();
@@ -303,7 +288,7 @@ describe('AWS Secrets Manager', () => {
         data: [{ secretKey: 'v', remoteRef: { key: 'busy' } }],
       });
       const before = await o.waitForSecret('aws-throttled', (d) => d.v === 'calm', 'first sync');
-      proxy.throttle = true;
+      proxy.throttle = (c) => /GetSecretValue/.test(c.operation) && JSON.stringify(c.params).includes('"busy"');
       const { ready } = await o.waitForReady('aws-throttled', { status: 'False', message: /Throttled/ });
       expect(ready.message).toMatch(/ThrottlingException/);
       const throttledAt = proxy.throttled;
@@ -311,56 +296,11 @@ describe('AWS Secrets Manager', () => {
       await new Promise((r) => setTimeout(r, 1500));
       expect(proxy.throttled).toBe(throttledAt);
       expect((await o.secret('aws-throttled'))?.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
-      proxy.throttle = false;
+      proxy.throttle = undefined;
       await o.waitForReady('aws-throttled', { status: 'True' }, 30_000);
     } finally {
       process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = moto.get().access.endpoint;
-      proxy.server.close();
+      proxy.close();
     }
   });
 });
-
-/**
- * An HTTP proxy to moto that, on demand, answers reads of `secretId` with ThrottlingException
- * and Retry-After: 3 (moto itself never throttles).
- */
-async function throttlingProxy(
-  target: string,
-  secretId: string,
-): Promise<{ url: string; server: Server; throttle: boolean; throttled: number }> {
-  const state = { throttle: false, throttled: 0 };
-  const upstream = new URL(target);
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const op = String(req.headers['x-amz-target'] ?? '');
-      if (state.throttle && /GetSecretValue/.test(op) && body.includes(`"${secretId}"`)) {
-        state.throttled++;
-        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'retry-after': '3' });
-        res.end(JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }));
-        return;
-      }
-      const forward = httpRequest(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      forward.on('error', () => {
-        res.writeHead(502);
-        res.end();
-      });
-      forward.end(body);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return Object.assign(state, { url: `http://127.0.0.1:${port}`, server }) as typeof state & {
-    url: string;
-    server: Server;
-  };
-}

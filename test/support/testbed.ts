@@ -102,6 +102,7 @@ export { eventually } from './wait.ts';
 /** Points the AWS SDK of this process (and so an in-process controller) at a moto server. */
 export function pointAwsSdkAt(endpoint: string): void {
   process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = endpoint;
+  process.env.AWS_ENDPOINT_URL_SSM = endpoint;
   process.env.AWS_ENDPOINT_URL_STS = endpoint;
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
 }

@@ -35,7 +35,7 @@ const remoteRefFields = {
     { maxLength: 1024 },
   ),
   version: string(
-    'Version to read. AWS: a version stage (default AWSCURRENT) or, prefixed `uuid/`, a VersionId; Google: latest (default), a version number or a version alias; Vault KV v2: a version number (KV v1 has none); the fake provider: the declared version. Default: the current version.',
+    'Version to read. AWS Secrets Manager: a version stage (default AWSCURRENT) or, prefixed `uuid/`, a VersionId; AWS Parameter Store: a version number or label (read as `name:version`); Google: latest (default), a version number or a version alias; Vault KV v2: a version number (KV v1 has none); the fake provider: the declared version. Default: the current version.',
     { maxLength: 256 },
   ),
   decodingStrategy: enumOf(
@@ -47,7 +47,7 @@ const remoteRefFields = {
     ['Default'] as const,
   ),
   metadataPolicy: enumOf(
-    'None (default) reads the value. Fetch reads the secret’s metadata instead, as a JSON object that `property` can select from: for Vault KV v2 its custom_metadata. Other providers refuse Fetch with a clear error.',
+    'None (default) reads the value. Fetch reads the secret’s metadata instead, as a JSON object that `property` can select from: for Vault KV v2 its custom_metadata; for AWS (Secrets Manager and Parameter Store) and Azure its tags. Other providers refuse Fetch with a clear error.',
     ['None', 'Fetch'] as const,
   ),
 };

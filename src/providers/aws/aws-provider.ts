@@ -1,12 +1,15 @@
 // AWS Secrets Manager: GetSecretValue by stage or VersionId, BatchGetSecretValue (≤ 20 ids) for
-// current versions, STS GetCallerIdentity to validate credentials.
+// current versions, DescribeSecret for tags (metadataPolicy Fetch); or Parameter Store
+// (parameter-store.ts); STS GetCallerIdentity to validate credentials.
 import {
   BatchGetSecretValueCommand,
   type BatchGetSecretValueCommandOutput,
+  DescribeSecretCommand,
   GetSecretValueCommand,
   type GetSecretValueCommandInput,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { SecretValue } from '../../values.ts';
 import { type FetchedValue, type Provider, type ProviderClient, ProviderError, type RemoteRef } from '../provider.ts';
@@ -14,6 +17,7 @@ import { refIdentity } from '../references.ts';
 import { awsCredentials } from './credentials.ts';
 import { classifyAwsError } from './errors.ts';
 import { findSecretNames } from './find.ts';
+import { parameterStoreReads } from './parameter-store.ts';
 import type { AwsSpec } from './spec.ts';
 
 const VERSION_ID_PREFIX = 'uuid/';
@@ -25,8 +29,8 @@ function secretValueOf(out: { SecretString?: string; SecretBinary?: Uint8Array }
   throw new ProviderError('Invalid', `AWS secret "${key}" has neither SecretString nor SecretBinary`);
 }
 
-function isCurrent(ref: RemoteRef): boolean {
-  return ref.version === undefined || ref.version === 'AWSCURRENT';
+function isCurrentValue(ref: RemoteRef): boolean {
+  return (ref.version === undefined || ref.version === 'AWSCURRENT') && ref.metadataPolicy !== 'Fetch';
 }
 
 export const awsProvider: Provider<AwsSpec> = {
@@ -39,7 +43,18 @@ export const awsProvider: Provider<AwsSpec> = {
       : jwt
         ? `jwt:${refIdentity(jwt.serviceAccountRef, ns)}`
         : 'default-chain';
-    return `${spec.region}|${spec.role ?? ''}|${spec.externalID ?? ''}|${spec.prefix ?? ''}|${who}`;
+    const chain = JSON.stringify([
+      spec.additionalRoles ?? [],
+      spec.role ?? '',
+      spec.externalID ?? '',
+      spec.sessionTags ?? [],
+      spec.transitiveTagKeys ?? [],
+      // The built-in session tags name the ExternalSecret's namespace: its credentials are its own.
+      spec.sessionTagsPolicy && spec.sessionTagsPolicy !== 'None'
+        ? [spec.sessionTagsPolicy, spec.customSessionTags ?? {}, ns]
+        : [],
+    ]);
+    return `${spec.service ?? 'SecretsManager'}|${spec.region}|${chain}|${spec.prefix ?? ''}|${who}`;
   },
 
   usesServiceAccountToken: (spec) => spec.auth?.jwt !== undefined,
@@ -48,20 +63,55 @@ export const awsProvider: Provider<AwsSpec> = {
     const credentials = await awsCredentials(spec, ctx);
     const common = {
       region: spec.region,
-      credentials,
+      credentials: credentials.provider,
       // Ferry retries itself, under the store's rate budget, so every call is counted and paced.
       maxAttempts: 1,
       requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: 5_000 },
     };
-    const sm = new SecretsManagerClient(common);
     const sts = new STSClient(common);
     const prefix = spec.prefix ?? '';
+    const validate = async (signal: AbortSignal) => {
+      try {
+        await sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal });
+      } catch (err) {
+        throw classifyAwsError(err, 'checking credentials with sts:GetCallerIdentity');
+      }
+    };
 
+    if (spec.service === 'ParameterStore') {
+      const ssm = new SSMClient(common);
+      return {
+        ...parameterStoreReads(ssm, prefix),
+        validate,
+        close() {
+          ssm.destroy();
+          sts.destroy();
+          credentials.close();
+        },
+      };
+    }
+
+    const sm = new SecretsManagerClient(common);
     return {
       maxBatch: 20,
-      batchable: isCurrent,
+      batchable: isCurrentValue,
+      readsMetadata: true,
 
       async read(ref, signal) {
+        if (ref.metadataPolicy === 'Fetch') {
+          // ESO: the secret's tags as a JSON object; tags belong to the secret, not to a version.
+          try {
+            const out = await sm.send(new DescribeSecretCommand({ SecretId: prefix + ref.key }), {
+              abortSignal: signal,
+            });
+            // A secret scheduled for deletion is gone for a reader, as GetSecretValue says.
+            if (out.DeletedDate) throw new ProviderError('NotFound', `AWS secret "${ref.key}" is marked for deletion`);
+            const tags = Object.fromEntries((out.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+            return { value: SecretValue.fromString(JSON.stringify(tags)) };
+          } catch (err) {
+            throw classifyAwsError(err, `reading the tags of "${ref.key}"`);
+          }
+        }
         const input: GetSecretValueCommandInput = { SecretId: prefix + ref.key };
         if (ref.version?.startsWith(VERSION_ID_PREFIX)) input.VersionId = ref.version.slice(VERSION_ID_PREFIX.length);
         else if (ref.version) input.VersionStage = ref.version;
@@ -100,17 +150,12 @@ export const awsProvider: Provider<AwsSpec> = {
 
       find: (query, signal) => findSecretNames(sm, prefix, query, signal),
 
-      async validate(signal) {
-        try {
-          await sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal });
-        } catch (err) {
-          throw classifyAwsError(err, 'checking credentials with sts:GetCallerIdentity');
-        }
-      },
+      validate,
 
       close() {
         sm.destroy();
         sts.destroy();
+        credentials.close();
       },
     };
   },

@@ -4,7 +4,12 @@ import { ProviderError, type ProviderErrorKind, providerMessage } from '../provi
 
 const KIND_BY_NAME: Record<string, ProviderErrorKind> = {
   ResourceNotFoundException: 'NotFound',
+  // SSM: a parameter, or the version or label asked for, that does not exist.
+  ParameterNotFound: 'NotFound',
+  ParameterVersionNotFound: 'NotFound',
   AccessDeniedException: 'Denied',
+  // STS spells it without the suffix.
+  AccessDenied: 'Denied',
   UnrecognizedClientException: 'Denied',
   InvalidSignatureException: 'Denied',
   SignatureDoesNotMatch: 'Denied',
@@ -22,6 +27,13 @@ const KIND_BY_NAME: Record<string, ProviderErrorKind> = {
   InvalidParameterException: 'Invalid',
   ValidationException: 'Invalid',
   InvalidNextTokenException: 'Invalid',
+  InvalidNextToken: 'Invalid',
+  InvalidFilterKey: 'Invalid',
+  InvalidFilterOption: 'Invalid',
+  InvalidFilterValue: 'Invalid',
+  // SSM: the KMS key of a SecureString cannot be used by this identity.
+  InvalidKeyId: 'Denied',
+  InternalServerError: 'Transient',
   InternalServiceError: 'Transient',
   ServiceUnavailable: 'Transient',
 };

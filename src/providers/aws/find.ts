@@ -12,6 +12,16 @@ import { classifyAwsError } from './errors.ts';
 
 const MAX_PAGES = 100;
 
+/** find.name.regexp compiled as Go (RE2) does; a pattern that does not compile is Invalid. */
+export function findNameRegexp(query: FindQuery): RegExp | undefined {
+  if (query.nameRegexp === undefined) return undefined;
+  try {
+    return compileGoRegexp(query.nameRegexp);
+  } catch {
+    throw new ProviderError('Invalid', `find.name.regexp "${query.nameRegexp}" does not compile`);
+  }
+}
+
 /** Names (without the store prefix) of the secrets matching `query`. */
 export async function findSecretNames(
   sm: SecretsManagerClient,
@@ -19,14 +29,7 @@ export async function findSecretNames(
   query: FindQuery,
   signal: AbortSignal,
 ): Promise<string[]> {
-  let nameRe: RegExp | undefined;
-  if (query.nameRegexp !== undefined) {
-    try {
-      nameRe = compileGoRegexp(query.nameRegexp);
-    } catch {
-      throw new ProviderError('Invalid', `find.name.regexp "${query.nameRegexp}" does not compile`);
-    }
-  }
+  const nameRe = findNameRegexp(query);
   const namePrefix = prefix + (query.path ?? '');
   const filters: Filter[] = [];
   if (namePrefix) filters.push({ Key: 'name', Values: [namePrefix] });
