@@ -51,8 +51,11 @@ export function migrateText(input: MigrateInput, opts: { dropUnsupported?: boole
   const parts: string[] = [];
   const docs = parseAllDocuments(input.text);
   if (!Array.isArray(docs)) return { text: input.text, findings, errors };
+  let end = 0;
   docs.forEach((doc, i) => {
-    const original = input.text.slice(doc.range[0], doc.range[2]).replace(/^---[^\n]*\n/, '');
+    // From the end of the previous document, so comments above the first one are kept too.
+    const original = input.text.slice(end, doc.range[2]).replace(/^---[^\n]*\n/, '');
+    end = doc.range[2];
     const where = `${input.name}#${i + 1}`;
     let value: unknown;
     try {
