@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<Command>> = {
   'csi-node': async () => (await import('./cli/csi-node.ts')).command,
   demo: async () => (await import('./cli/demo.ts')).command,
   migrate: async () => (await import('./cli/migrate.ts')).command,
+  render: async () => (await import('./cli/render.ts')).command,
 };
 
 function usage(): string {
