@@ -131,8 +131,9 @@ function azureContext(azure: Record<string, unknown>, path: string, value: unkno
   }
 }
 
+/** The table key of a path: a ClusterExternalSecret's externalSecretSpec is an ExternalSecret's spec. */
 function general(path: Step[]): string {
-  return display(path);
+  return display(path).replace(/^spec\.externalSecretSpec(?=\.|$)/, 'spec');
 }
 
 /** A new value for the object or list at `path` (FRESH, else Ferry's required fields). */
@@ -180,6 +181,10 @@ function setPath(root: Record<string, unknown>, path: Step[], value: unknown, fe
 
 /** A Ferry object of `kind` that the API server accepts, to which one ESO field is added. */
 function base(kind: string, path: Step[], value: unknown): Record<string, unknown> {
+  if (kind === 'ClusterExternalSecret') {
+    const inner = path[1] === 'externalSecretSpec' ? ['spec', ...path.slice(2)] : ['spec'];
+    return { externalSecretSpec: base('ExternalSecret', inner, value), namespaces: ['default'] };
+  }
   if (kind === 'ExternalSecret') {
     const spec: Record<string, unknown> = { secretStoreRef: { name: 'store' } };
     if (path[1] !== 'data' && path[1] !== 'dataFrom') spec.data = [{ secretKey: 'k', remoteRef: { key: 'r' } }];
