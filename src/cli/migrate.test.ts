@@ -65,6 +65,13 @@ describe('migrateText', () => {
   });
 });
 
+describe('migrateText on edge cases', () => {
+  it('keeps a comment-only document and drops empty ones', () => {
+    const r = migrateText({ name: 'c.yaml', text: '---\n# just a note\n---\n---\napiVersion: v1\nkind: ConfigMap\n' });
+    expect(r.text).toBe('# just a note\n---\napiVersion: v1\nkind: ConfigMap\n');
+  });
+});
+
 describe('pathOf', () => {
   it('splits dotted paths with list indexes', () => {
     expect(pathOf('spec.data[2].remoteRef')).toEqual(['spec', 'data', 2, 'remoteRef']);

@@ -54,7 +54,7 @@ export function migrateText(input: MigrateInput, opts: { dropUnsupported?: boole
   let end = 0;
   docs.forEach((doc, i) => {
     // From the end of the previous document, so comments above the first one are kept too.
-    const original = input.text.slice(end, doc.range[2]).replace(/^---[^\n]*\n/, '');
+    const original = input.text.slice(end, doc.range[2]).replace(/^(\s*---[^\n]*(\n|$))+/, '');
     end = doc.range[2];
     const where = `${input.name}#${i + 1}`;
     let value: unknown;
@@ -68,7 +68,8 @@ export function migrateText(input: MigrateInput, opts: { dropUnsupported?: boole
     }
     const result = convertDocument(value);
     if (result.kind === 'other') {
-      if (value !== null && value !== undefined) parts.push(original);
+      // Comment-only documents are kept too; only empty ones vanish.
+      if ((value !== null && value !== undefined) || original.trim() !== '') parts.push(original);
       return;
     }
     for (const u of result.unsupported) findings.push({ ...u, where: `${where} ${describe(value)}` });
