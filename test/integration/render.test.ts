@@ -103,6 +103,11 @@ beforeAll(async () => {
   await writeFile(join(dir, 'store.yaml'), store(aws.region));
   await writeFile(join(dir, 'es.yaml'), externalSecret(key));
   await writeFile(join(dir, 'missing.yaml'), externalSecret(`${key}-gone`));
+  await writeFile(join(dir, 'broken.yaml'), externalSecret(`${key}-broken`));
+  await writeFile(
+    join(dir, 'bad-template.yaml'),
+    externalSecret(key).replace('"postgres://{{ .user }}:{{ .password }}@db:5432"', '"{{ .password | fromJson }}"'),
+  );
   await writeFile(
     join(dir, 'unsupported.yaml'),
     externalSecret(key, '  dataFrom:\n    - sourceRef: {generatorRef: {kind: Password, name: p}}\n'),
@@ -142,6 +147,15 @@ describe('ferry render against moto', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`remote key "${key}-gone": NotFound`);
     expect(r.stderr).not.toContain(CANARY);
+  });
+
+  it('keeps the value out of every failure it reports (not JSON, a template that fails on it)', async () => {
+    for (const file of ['broken.yaml', 'bad-template.yaml']) {
+      const r = await render([join(dir, file), '--store', join(dir, 'store.yaml')]);
+      expect(r.code, file).toBe(1);
+      expect(r.stderr, file).toMatch(/^error: /);
+      expect(`${r.stdout}${r.stderr}`, file).not.toContain(CANARY);
+    }
   });
 
   it('refuses a manifest with fields Ferry does not support, naming them (exit 3)', async () => {
