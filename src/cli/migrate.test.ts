@@ -72,6 +72,49 @@ describe('migrateText on edge cases', () => {
   });
 });
 
+describe('migrateText on kubectl get -o yaml output', () => {
+  const list = `apiVersion: v1
+kind: List
+items:
+  - apiVersion: external-secrets.io/v1
+    kind: ExternalSecret
+    metadata:
+      name: db
+      namespace: app
+      uid: 6f1c
+      resourceVersion: "4242"
+      generation: 3
+      creationTimestamp: "2026-01-01T00:00:00Z"
+      managedFields: [{manager: kubectl}]
+      labels: {team: a}
+    spec:
+      secretStoreRef: {name: s}
+      data: [{secretKey: k, remoteRef: {key: r, conversionStrategy: Unicode}}]
+    status: {refreshTime: "2026-01-01T00:00:00Z"}
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: keep, uid: x}
+`;
+
+  it('converts each ESO item of a List, dropping status and server-set metadata, and names findings by item', () => {
+    const r = migrateText({ name: 'get.yaml', text: list });
+    const [doc] = parseAllDocuments(r.text).map((d) => d.toJS());
+    expect(doc.items[0]).toEqual({
+      apiVersion: 'ferry.dev/v1alpha1',
+      kind: 'ExternalSecret',
+      metadata: { name: 'db', namespace: 'app', labels: { team: 'a' } },
+      spec: {
+        secretStoreRef: { name: 's' },
+        data: [{ secretKey: 'k', remoteRef: { key: 'r', conversionStrategy: 'Unicode' } }],
+      },
+    });
+    expect(doc.items[1]).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'keep', uid: 'x' } });
+    expect(r.findings.map((f) => `${f.where}: ${f.path}`)).toEqual([
+      'get.yaml#1 items[0] ExternalSecret/db: spec.data[0].remoteRef.conversionStrategy',
+    ]);
+  });
+});
+
 describe('pathOf', () => {
   it('splits dotted paths with list indexes', () => {
     expect(pathOf('spec.data[2].remoteRef')).toEqual(['spec', 'data', 2, 'remoteRef']);

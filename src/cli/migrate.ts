@@ -8,7 +8,7 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseAllDocuments } from 'yaml';
+import { type Document, parseAllDocuments } from 'yaml';
 import { convertDocument, type Unsupported } from '../migrate/convert.ts';
 
 export const EXIT_UNSUPPORTED = 3;
@@ -44,6 +44,49 @@ function describe(doc: unknown): string {
   return `${String(o.kind ?? '?')}/${String(o.metadata?.name ?? '?')}`;
 }
 
+/**
+ * Metadata the API server sets on objects it stores (`kubectl get -o yaml` output carries them);
+ * a converted object is a new object of another kind, and the API server refuses a create that
+ * carries a resourceVersion, so these go.
+ */
+const SERVER_METADATA = ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink'];
+
+type Path = (string | number)[];
+
+/**
+ * Converts the ESO object at `at` inside `doc` (the document itself, or an item of a List) in
+ * place; returns false when it is not an ESO object.
+ */
+function convertAt(
+  doc: Document,
+  at: Path,
+  value: unknown,
+  where: string,
+  findings: Finding[],
+  opts: { dropUnsupported?: boolean },
+): boolean {
+  const result = convertDocument(value);
+  if (result.kind === 'other') return false;
+  const label = `${where}${at.length ? ` ${at.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('')}` : ''}`;
+  for (const u of result.unsupported) findings.push({ ...u, where: `${label} ${describe(value)}` });
+  if (result.kind === 'unconvertible') return true;
+  doc.setIn([...at, 'apiVersion'], result.object.apiVersion);
+  doc.deleteIn([...at, 'status']);
+  for (const field of SERVER_METADATA) doc.deleteIn([...at, 'metadata', field]);
+  if (opts.dropUnsupported) {
+    for (const u of result.unsupported) {
+      if (u.reason === 'unknown field') doc.deleteIn([...at, ...pathOf(u.path)]);
+    }
+  }
+  return true;
+}
+
+/** A `kind: List` (or `…List`) of objects, as `kubectl get -o yaml` prints several. */
+function listItems(value: unknown): unknown[] | undefined {
+  const v = value as { kind?: unknown; items?: unknown } | null;
+  return v && typeof v.kind === 'string' && v.kind.endsWith('List') && Array.isArray(v.items) ? v.items : undefined;
+}
+
 /** Converts one YAML stream; the output has the same documents in the same order. */
 export function migrateText(input: MigrateInput, opts: { dropUnsupported?: boolean } = {}): MigrateResult {
   const findings: Finding[] = [];
@@ -66,23 +109,19 @@ export function migrateText(input: MigrateInput, opts: { dropUnsupported?: boole
       parts.push(original);
       return;
     }
-    const result = convertDocument(value);
-    if (result.kind === 'other') {
-      // Comment-only documents are kept too; only empty ones vanish.
-      if ((value !== null && value !== undefined) || original.trim() !== '') parts.push(original);
-      return;
-    }
-    for (const u of result.unsupported) findings.push({ ...u, where: `${where} ${describe(value)}` });
-    if (result.kind === 'unconvertible') {
-      parts.push(original);
-      return;
-    }
-    doc.set('apiVersion', result.object.apiVersion);
-    doc.delete('status');
-    if (opts.dropUnsupported) {
-      for (const u of result.unsupported) {
-        if (u.reason === 'unknown field') doc.deleteIn(pathOf(u.path));
+    const before = findings.length;
+    const items = listItems(value);
+    const changed = items
+      ? items.map((item, n) => convertAt(doc, ['items', n], item, where, findings, opts)).some(Boolean)
+      : convertAt(doc, [], value, where, findings, opts);
+    const convertedSome = changed && JSON.stringify(doc.toJS()) !== JSON.stringify(value);
+    if (!convertedSome) {
+      // Not ESO, or ESO that Ferry cannot take (reported above): exactly as it was. Comment-only
+      // documents are kept too; only empty ones vanish.
+      if ((value !== null && value !== undefined) || original.trim() !== '' || findings.length > before) {
+        parts.push(original);
       }
+      return;
     }
     parts.push(doc.toString({ lineWidth: 0 }).replace(/^---\n/, ''));
   });
