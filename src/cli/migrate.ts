@@ -1,7 +1,8 @@
 // `ferry migrate [--out DIR] [--drop-unsupported] PATH... | -`: ESO manifests in, Ferry manifests
 // out. Reads files, directories (every *.yaml / *.yml / *.json below, sorted) or stdin (`-`), each
-// possibly multi-document. ESO documents get Ferry's apiVersion (comments and layout kept); every
-// other document is written exactly as it was. Each field Ferry does not support is listed on
+// possibly multi-document, and the items of a List. ESO objects get Ferry's apiVersion (comments
+// and layout kept; status and server-set metadata dropped); every other document is written
+// exactly as it was. Each field Ferry does not support is listed on
 // stderr — kept in the output by default, so that applying it fails loudly (strict field
 // validation names it) rather than syncing something other than what the manifest says.
 // Exit codes: 0 all converted, 3 something is unsupported, 1 unreadable input, 2 usage.
