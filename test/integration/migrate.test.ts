@@ -1,7 +1,6 @@
 // `ferry migrate` on ESO's own documentation (the pinned module's docs/, provisioned by
 // `provision.sh eso-docs`): a round trip that loses nothing, and the command's exit codes, --out
 // and stdin as a user runs it.
-import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,24 +10,10 @@ import { migrateText } from '../../src/cli/migrate.ts';
 import { convertDocument, isEsoObject } from '../../src/migrate/convert.ts';
 import { withoutJinja, yamlBlocks } from '../../src/migrate/eso-examples.ts';
 import { esoModule } from '../../src/testbed/tools.ts';
+import { runFerry } from '../support/cli.ts';
 
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
-
-function run(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, 'migrate', ...args], { stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+function run(args: string[], stdin = '') {
+  return runFerry(['migrate', ...args], { stdin });
 }
 
 async function docsTexts(): Promise<{ name: string; text: string }[]> {

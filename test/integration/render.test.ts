@@ -1,43 +1,29 @@
 // `ferry render` as a user runs it, against moto: ESO manifests (store with static keys in a
 // Secret manifest, ExternalSecret with a template), values redacted unless --show-values, provider
 // errors named without values, unsupported fields refused with exit 3.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { runFerry } from '../support/cli.ts';
 import { testbed, uniqueName } from '../support/testbed.ts';
 
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const CANARY = 'canary-render-9f3b7c';
 
 let dir: string;
 let key: string;
 
-function render(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function render(args: string[]) {
   const aws = testbed().aws;
   if (!aws) throw new Error('the test bed has no moto');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, 'render', ...args], {
-      env: {
-        ...process.env,
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint,
-        AWS_ENDPOINT_URL_STS: aws.endpoint,
-        AWS_EC2_METADATA_DISABLED: 'true',
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  return runFerry(['render', ...args], {
+    env: {
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint,
+      AWS_ENDPOINT_URL_STS: aws.endpoint,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
   });
 }
 
