@@ -250,8 +250,9 @@ export const command = {
         process.stderr.write(`error: provider: ${err.kind}: ${err.message}\n`);
         return EXIT_FAILED;
       }
-      const code = (err as NodeJS.ErrnoException).code;
-      process.stderr.write(`error: ${code === 'ENOENT' ? (err as Error).message : `${(err as Error).message}`}\n`);
+      // Unreadable files and errors outside the pipeline's classes; providers and templates wrap their
+      // own errors (ProviderError, RenderError) so that none carries a value.
+      process.stderr.write(`error: ${(err as Error).message}\n`);
       return EXIT_FAILED;
     }
   },

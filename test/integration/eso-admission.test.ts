@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { JSONSchemaProps } from '../../src/api/schema.ts';
 import { ferryKinds } from '../../src/migrate/convert.ts';
+import { esoModule } from '../../src/testbed/tools.ts';
 import { dryRunCreate, esoCrds } from '../support/eso-examples.ts';
 import { createNamespace, kubeConfigFor, testbed } from '../support/testbed.ts';
 
@@ -293,6 +294,8 @@ describe("Ferry's CRDs admit or name every field of ESO's v1 API", () => {
       if (message === undefined) wrong.push(`${label}: not in Ferry's schema, yet accepted`);
       else if (!message.includes(served(c.path))) wrong.push(`${label}: refused without naming it: ${message}`);
     }
+    const { origin } = esoModule();
+    process.stdout.write(`ESO API from ${origin.module}@${origin.version} (module zip ${origin.zipHash})\n`);
     process.stdout.write(
       `ESO v1 fields checked against Ferry's CRDs: ${results.length} dry-runs, ${results.filter((r) => r.c.known && !r.message).length} accepted, ${restricted.length} restricted, ` +
         `${unsupported.length} unsupported fields and values named by the API server, ${implied.length} more below them; ` +
