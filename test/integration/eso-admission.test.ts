@@ -41,7 +41,21 @@ function lookup(schema: Schema, path: Step[]): Schema | undefined {
   return node;
 }
 
-const STRING_CANDIDATES = ['example', 'a', '1h', 'eu-west-1', 'https://example.com', 'v2', 'a/b', '0'];
+/** Strings tried in order against a field's pattern; the first that matches is used. */
+const STRING_CANDIDATES = [
+  'example',
+  'a',
+  '1h',
+  'eu-west-1',
+  'https://example.com',
+  'example.com',
+  'v2',
+  'a/b',
+  '0',
+  '1',
+  'arn:aws:iam::123456789012:role/example',
+  'Example',
+];
 
 /** A value the schema admits (Ferry's node when Ferry has the field, else ESO's). */
 function sample(schema: Schema | undefined): unknown {
