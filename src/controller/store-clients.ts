@@ -14,7 +14,8 @@ import { TokenBucket } from '../rate-limit.ts';
 import { SecretValue } from '../values.ts';
 
 export interface StoreClientsOptions {
-  kube: KubeClient;
+  /** Only these reads (`ferry render` answers them from local manifests). */
+  kube: Pick<KubeClient, 'readSecret' | 'readConfigMap' | 'readServiceAccount' | 'requestToken'>;
   sharedReads: SharedReads;
   logger: Logger;
   metrics: Metrics;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds or installs every server the test bed runs, cached by version outside the repo.
 # Each tool lands at $FERRY_CACHE/bin/<tool>-<version>; an existing file is never rebuilt.
-# Usage: provision.sh [tool ...]   (default: all). Tools: etcd kube-apiserver moto openbao drongo csi-protos csi-sanity k8s-node helm image-tools
+# Usage: provision.sh [tool ...]   (default: all). Tools: etcd kube-apiserver moto openbao drongo csi-protos csi-sanity k8s-node helm image-tools eso-docs
 set -euo pipefail
 
 FERRY_CACHE=${FERRY_CACHE:-$HOME/.cache/ferry}
@@ -179,6 +179,36 @@ LAUNCHER
   say "drongo ready: $out"
 }
 
+# ESO's documentation and CRD bundle, from its Go module zip on the module proxy (the zip holds the
+# repository tree): only docs/ and deploy/crds/ are kept, with ORIGIN naming module, version and
+# the go.sum hash of the zip. Read by `npm run eso-examples` and the ESO migration tests; never
+# copied into the repo.
+fetch_eso_docs() {
+  local out=$FERRY_CACHE/eso/external-secrets-$ESO_VERSION log=$LOGS/fetch-eso-docs-$ESO_VERSION.log
+  [ -f "$out/ORIGIN" ] && return 0
+  say "fetching ESO $ESO_VERSION docs and CRDs (Go module proxy) — log: $log"
+  : >"$log"
+  local module=github.com/external-secrets/external-secrets json dir sum
+  # `go mod download` needs a module to run in; a throwaway one keeps any go.mod around us untouched.
+  local work=$SRC/eso-download
+  rm -rf "$work" && mkdir -p "$work"
+  json=$(cd "$work" && go mod init local.ferry/eso-download >>"$log" 2>&1 \
+    && GOFLAGS=-mod=mod go mod download -json "$module@$ESO_VERSION" 2>>"$log") \
+    || { say "FAILED to download $module@$ESO_VERSION. Read $log"; exit 1; }
+  dir=$(printf '%s' "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  sum=$(printf '%s' "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Sum"])')
+  [ -f "$dir/deploy/crds/bundle.yaml" ] && [ -d "$dir/docs" ] \
+    || { say "FAILED: $module@$ESO_VERSION has no docs/ or deploy/crds/bundle.yaml"; exit 1; }
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp/deploy"
+  cp -R "$dir/docs" "$out.tmp/docs"
+  cp -R "$dir/deploy/crds" "$out.tmp/deploy/crds"
+  cp "$dir/LICENSE" "$out.tmp/LICENSE"
+  chmod -R u+w "$out.tmp"
+  printf 'module=%s\nversion=%s\nzipHash=%s\n' "$module" "$ESO_VERSION" "$sum" >"$out.tmp/ORIGIN"
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  say "ESO docs and CRDs ready: $out"
+}
+
 # Prerequisites from Debian when missing (the machine image has them; a slimmer one may not).
 need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
@@ -193,7 +223,7 @@ command -v go >/dev/null || { say "Go (1.25+) is required to build etcd and kube
 command -v python3 >/dev/null || { say "python3 (3.10+) is required for moto, OpenBao and drongo"; exit 1; }
 
 tools=("$@")
-[ ${#tools[@]} -eq 0 ] && tools=(moto openbao drongo csi-protos etcd kube-apiserver k8s-node csi-sanity helm image-tools)
+[ ${#tools[@]} -eq 0 ] && tools=(moto openbao drongo csi-protos eso-docs etcd kube-apiserver k8s-node csi-sanity helm image-tools)
 
 # shellcheck source=node/provision-node.sh
 source "$(dirname "$0")/node/provision-node.sh"
@@ -215,6 +245,7 @@ for t in "${tools[@]}"; do
     openbao) install_openbao ;;
     drongo) install_drongo ;;
     csi-protos) fetch_csi_protos ;;
+    eso-docs) fetch_eso_docs ;;
     csi-sanity) build_csi_sanity ;;
     k8s-node) build_node_binaries ;;
     helm) build_helm ;;

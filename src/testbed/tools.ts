@@ -46,3 +46,33 @@ export function toolPath(tool: ToolName): string {
   }
   return path;
 }
+
+/** ESO's docs/ and deploy/crds/ from its Go module (`provision.sh eso-docs`), and where they came from. */
+export interface EsoModule {
+  dir: string;
+  docsDir: string;
+  crdBundle: string;
+  origin: { module: string; version: string; zipHash: string };
+}
+
+export function esoModule(): EsoModule {
+  const dir = join(cacheDir(), 'eso', `external-secrets-${versions.ESO_VERSION}`);
+  const originFile = join(dir, 'ORIGIN');
+  if (!existsSync(originFile)) {
+    throw new Error(
+      `ESO ${versions.ESO_VERSION} docs are not provisioned (expected ${dir}). Run \`npm run testbed:setup\` (or \`bash src/testbed/provision.sh eso-docs\`).`,
+    );
+  }
+  const fields = Object.fromEntries(
+    readFileSync(originFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => l.split('=', 2) as [string, string]),
+  );
+  return {
+    dir,
+    docsDir: join(dir, 'docs'),
+    crdBundle: join(dir, 'deploy', 'crds', 'bundle.yaml'),
+    origin: { module: fields.module ?? '', version: fields.version ?? '', zipHash: fields.zipHash ?? '' },
+  };
+}
