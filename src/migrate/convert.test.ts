@@ -78,9 +78,13 @@ describe('unsupportedFields', () => {
     const schema = store?.schema;
     if (!schema) throw new Error('no SecretStore schema');
     expect(
-      unsupportedFields({ spec: { provider: { aws: { region: 'x', additionalRoles: [] }, doppler: {} } } }, schema, ''),
+      unsupportedFields(
+        { spec: { provider: { aws: { region: 'x', additionalRoles: [], noSuchField: 1 }, doppler: {} } } },
+        schema,
+        '',
+      ),
     ).toEqual([
-      { path: 'spec.provider.aws.additionalRoles', reason: 'unknown field' },
+      { path: 'spec.provider.aws.noSuchField', reason: 'unknown field' },
       { path: 'spec.provider.doppler', reason: 'unknown field' },
     ]);
   });

@@ -125,7 +125,7 @@ describe('template engine under generated input', () => {
     // Both paths were exercised, so the property says something about each.
     expect(outcomes.rendered).toBeGreaterThan(300);
     expect(outcomes.failed).toBeGreaterThan(300);
-  });
+  }, 60_000);
 
   it('fromYaml on a value that starts like a YAML directive emits no warning quoting it', async () => {
     run('{{ .directive | fromYaml | toJson }}');
