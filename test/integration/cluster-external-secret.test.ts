@@ -396,6 +396,45 @@ describe('ClusterExternalSecret', () => {
     );
   });
 
+  it('keeps a canary value out of its status, its copies, events, logs and metrics', async () => {
+    const canary = uniqueName('canary-value');
+    const team = uniqueName('team');
+    const [ns1, ns2] = await Promise.all([namespace({ team }), namespace({ team })]);
+    const store = await fakeStore([
+      { key: 'db', value: canary },
+      { key: 'json', value: `{"token": "${canary}"` },
+    ]);
+    await new Objects(kc, ns2).externalSecret('canary-broken', esSpec(store));
+    await createCes('canary-ok', {
+      externalSecretSpec: esSpec(store),
+      namespaceSelectors: [{ matchLabels: { team } }],
+    });
+    await createCes('canary-broken', {
+      externalSecretSpec: esSpec(store, {
+        data: [{ secretKey: 'token', remoteRef: { key: 'json', property: 'token' } }],
+      }),
+      namespaceSelectors: [{ matchLabels: { team } }],
+    });
+    await new Objects(kc, ns1).waitForSecret('canary-ok', (d) => d.password === canary, 'the canary synced');
+    await new Objects(kc, ns1).waitForReady('canary-broken', { status: 'False' });
+    await waitForStatus('canary-broken', 'a failed namespace', (c) => (c.status?.failedNamespaces?.length ?? 0) > 0);
+
+    const seen = [
+      JSON.stringify(await getCes('canary-ok')),
+      JSON.stringify(await getCes('canary-broken')),
+      ...(await Promise.all([ns1, ns2].flatMap((ns) => [getEs(ns, 'canary-ok'), getEs(ns, 'canary-broken')]))).map(
+        (es) => JSON.stringify(es),
+      ),
+      ...(await Promise.all(['default', ns1, ns2].map((ns) => core.listNamespacedEvent({ namespace: ns })))).map((l) =>
+        JSON.stringify(l.items),
+      ),
+      ctl.logs.join(''),
+      await ctl.controller.metrics.registry.metrics(),
+    ].join('\n');
+    expect(seen).toContain('canary-broken'); // the haystack is real
+    expect(seen).not.toContain(canary);
+  });
+
   it('one provider read per refresh serves every copy', async () => {
     const team = uniqueName('team');
     const namespaces = await Promise.all([1, 2, 3, 4].map(() => namespace({ team })));
