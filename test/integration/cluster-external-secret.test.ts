@@ -189,6 +189,16 @@ describe('ClusterExternalSecret', () => {
     expect(secret?.metadata?.ownerReferences).toEqual([
       expect.objectContaining({ kind: 'ExternalSecret', name: 'follow' }),
     ]);
+
+    // A namespace being deleted drops out at once (the test bed has no namespace controller, so
+    // it stays Terminating; the copy in it is deleted by Ferry).
+    await core.deleteNamespace({ name: later });
+    const afterDelete = await waitForStatus(
+      'follow',
+      'one namespace',
+      (c) => c.status?.provisionedNamespaces?.length === 1,
+    );
+    expect(afterDelete.status?.provisionedNamespaces).toEqual([second]);
   });
 
   it('never overwrites an ExternalSecret it does not own: the namespace is listed as failed until that one is gone', async () => {
@@ -273,7 +283,12 @@ describe('ClusterExternalSecret', () => {
       expect((await getEs(ns, 'updates'))?.metadata.labels).toEqual({ tier: 'gold' });
     }
 
-    // A hand edit of a copy is put back.
+    // A deleted copy comes back, and a hand edit of a copy is put back.
+    await custom.deleteNamespacedCustomObject({ ...group, plural: 'externalsecrets', namespace: ns1, name: 'updates' });
+    await eventually('the deleted copy re-created', async () => {
+      const es = await getEs(ns1, 'updates');
+      return es && es.metadata.uid !== undefined && es.spec.data?.length === 2 ? es : undefined;
+    });
     const copy = await getEs(ns2, 'updates');
     await custom.patchNamespacedCustomObject(
       {
@@ -295,10 +310,10 @@ describe('ClusterExternalSecret', () => {
     });
 
     // Force sync: the annotation on the ClusterExternalSecret reaches every copy, which re-reads.
-    const synced = (await getEs(ns1, 'updates'))?.status?.refreshTime;
+    const synced = (await getEs(ns2, 'updates'))?.status?.refreshTime;
     await patchCes('updates', { metadata: { annotations: { 'ferry.dev/force-sync': '1' } } });
     await eventually('the copy re-read after force sync', async () => {
-      const es = await getEs(ns1, 'updates');
+      const es = await getEs(ns2, 'updates');
       return es?.metadata.annotations?.['ferry.dev/force-sync'] === '1' && es.status?.refreshTime !== synced
         ? es
         : undefined;

@@ -55,6 +55,7 @@ export async function reconcileClusterExternalSecret(
   const name = ces.metadata.name ?? '';
   const log = deps.logger.child({ clusterExternalSecret: name });
   if (ces.metadata.deletionTimestamp) return cleanUp(ces, deps);
+  const started = Date.now();
 
   if (!ces.metadata.finalizers?.includes(FINALIZER)) {
     try {
@@ -92,6 +93,7 @@ export async function reconcileClusterExternalSecret(
     deps.events.record(ces, 'Warning', 'ProvisioningFailed', `namespace "${namespace}": ${reason}`);
   }
   await writeStatus(ces, outcome, deps);
+  deps.metrics.reconcileSeconds.observe({ kind: 'ClusterExternalSecret' }, (Date.now() - started) / 1000);
   deps.metrics.reconciles.inc({
     kind: 'ClusterExternalSecret',
     result: outcome.failed.size > 0 ? 'error' : 'synced',
