@@ -8,39 +8,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExternalSecretSpec } from '../../src/api/v1alpha1/external-secret.ts';
 import type { ClusterExternalSecret, ClusterExternalSecretSpec, ExternalSecret } from '../../src/api/v1alpha1/types.ts';
 import { FINALIZER } from '../../src/controller/clusterexternalsecret/reconcile.ts';
-import { installCrds } from '../../src/testbed/install-crds.ts';
-import { type KubeApiServer, startKubeApiServer } from '../../src/testbed/kube-apiserver.ts';
-import { loadPki } from '../../src/testbed/pki.ts';
 import { type RunningController, startController } from '../support/controller.ts';
 import { Objects } from '../support/objects.ts';
-import { kubeConfigFor, testbed, uniqueName } from '../support/testbed.ts';
+import { usePrivateApiServer } from '../support/private-apiserver.ts';
+import { uniqueName } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
 
 const group = { group: 'ferry.dev', version: 'v1alpha1' };
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-let own: KubeApiServer;
+const own = usePrivateApiServer();
 let ctl: RunningController;
 let kc: KubeConfig;
 let core: CoreV1Api;
 let custom: CustomObjectsApi;
 
 beforeAll(async () => {
-  own = await startKubeApiServer({
-    runDir: testbed().runDir,
-    pki: await loadPki(testbed().pkiDir),
-    etcdUrl: testbed().etcdUrl,
-  });
-  kc = kubeConfigFor(own.access);
-  await installCrds(kc);
+  kc = own.get().kc;
   core = kc.makeApiClient(CoreV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);
-  ctl = await startController(own.access);
+  ctl = await startController(own.get().server.access);
 });
 
 afterAll(async () => {
   await ctl?.stop();
-  await own?.process.stop();
 });
 
 async function namespace(labels: Record<string, string> = {}): Promise<string> {
@@ -56,16 +47,7 @@ async function label(ns: string, labels: Record<string, string | null>): Promise
 /** A ClusterSecretStore on the fake provider; returns its name. */
 async function fakeStore(data: { key: string; value: string }[]): Promise<string> {
   const name = uniqueName('css');
-  await custom.createClusterCustomObject({
-    ...group,
-    plural: 'clustersecretstores',
-    body: {
-      apiVersion: 'ferry.dev/v1alpha1',
-      kind: 'ClusterSecretStore',
-      metadata: { name },
-      spec: { provider: { fake: { data } } },
-    },
-  });
+  await new Objects(kc, 'default').clusterSecretStore(name, { provider: { fake: { data } } });
   return name;
 }
 

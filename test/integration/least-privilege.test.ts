@@ -13,15 +13,14 @@ import {
   type V1PolicyRule,
 } from '@kubernetes/client-node';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../src/controller/controller.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
-import { installCrds } from '../../src/testbed/install-crds.ts';
-import { type KubeAccess, type KubeApiServer, startKubeApiServer } from '../../src/testbed/kube-apiserver.ts';
-import { loadPki } from '../../src/testbed/pki.ts';
+import type { KubeAccess } from '../../src/testbed/kube-apiserver.ts';
 import { renderChart } from '../support/helm.ts';
 import { Objects } from '../support/objects.ts';
+import { usePrivateApiServer } from '../support/private-apiserver.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
 
@@ -67,6 +66,31 @@ async function identityWith(
   return kubeConfigFor({ ...on.access, token: token.status?.token ?? '' });
 }
 
+/** A controller running as `kc`, watching `namespace` or (without it) every namespace. */
+function runController(kc: KubeConfig, namespace?: string) {
+  const controller = new Controller(
+    kc,
+    {
+      namespace,
+      concurrency: 4,
+      kubeQps: 100,
+      kubeBurst: 200,
+      providerQps: 100,
+      providerBurst: 200,
+      shareWindowMs: 60_000,
+    },
+    pino({ level: 'silent' }),
+    new Metrics(),
+  );
+  const stop = new AbortController();
+  return { controller, stop, done: controller.run(stop.signal) };
+}
+
+/** Whether `check` comes true within `ms`. */
+function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
+  return eventually('outcome', async () => ((await check()) ? true : undefined), ms).catch(() => false);
+}
+
 interface Outcome {
   ready: boolean;
   secret: boolean;
@@ -105,24 +129,7 @@ async function scenario(kc: KubeConfig): Promise<Outcome> {
     secretStoreRef: { name: css, kind: 'ClusterSecretStore' },
     data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
   });
-  const controller = new Controller(
-    kc,
-    {
-      namespace: ns,
-      concurrency: 4,
-      kubeQps: 100,
-      kubeBurst: 200,
-      providerQps: 100,
-      providerBurst: 200,
-      shareWindowMs: 60_000,
-    },
-    pino({ level: 'silent' }),
-    new Metrics(),
-  );
-  const stop = new AbortController();
-  const done = controller.run(stop.signal);
-  const within = (ms: number, check: () => Promise<boolean>) =>
-    eventually('outcome', async () => ((await check()) ? true : undefined), ms).catch(() => false);
+  const { controller, stop, done } = runController(kc, ns);
   try {
     const ready = await within(5000, async () => controller.ready);
     if (!ready) {
@@ -255,23 +262,13 @@ const cesBreaks: Record<string, (o: CesOutcome) => boolean> = {
 // ClusterExternalSecrets are served only by a controller watching every namespace, so these run
 // on a private API server (fresh etcd prefix) where no other test's objects live.
 describe('the chart ClusterRole as a real identity, for ClusterExternalSecrets', () => {
-  let own: KubeApiServer;
+  const own = usePrivateApiServer();
   let ownAdmin: KubeConfig;
   let ownIdentityNs: string;
 
   beforeAll(async () => {
-    own = await startKubeApiServer({
-      runDir: testbed().runDir,
-      pki: await loadPki(testbed().pkiDir),
-      etcdUrl: testbed().etcdUrl,
-    });
-    ownAdmin = kubeConfigFor(own.access);
-    await installCrds(ownAdmin);
+    ownAdmin = own.get().kc;
     ownIdentityNs = await createNamespace(ownAdmin, 'lp');
-  });
-
-  afterAll(async () => {
-    await own?.process.stop();
   });
 
   /** Runs a cluster-wide controller as `kc` over a ClusterExternalSecret selecting namespaces by label. */
@@ -307,16 +304,7 @@ describe('the chart ClusterRole as a real identity, for ClusterExternalSecrets',
         },
       },
     });
-    const controller = new Controller(
-      kc,
-      { concurrency: 4, kubeQps: 100, kubeBurst: 200, providerQps: 100, providerBurst: 200, shareWindowMs: 60_000 },
-      pino({ level: 'silent' }),
-      new Metrics(),
-    );
-    const stop = new AbortController();
-    const done = controller.run(stop.signal);
-    const within = (ms: number, check: () => Promise<boolean>) =>
-      eventually('outcome', async () => ((await check()) ? true : undefined), ms).catch(() => false);
+    const { controller, stop, done } = runController(kc);
     const copyIn = (ns: string) => async () =>
       (await custom
         .getNamespacedCustomObject({ ...group, plural: 'externalsecrets', namespace: ns, name })
@@ -340,7 +328,7 @@ describe('the chart ClusterRole as a real identity, for ClusterExternalSecrets',
     }
   }
 
-  const on = () => ({ admin: ownAdmin, access: own.access, namespace: ownIdentityNs });
+  const on = () => ({ admin: ownAdmin, access: own.get().server.access, namespace: ownIdentityNs });
 
   it('with every rule, copies appear in selected namespaces, follow label changes, and status is reported', async () => {
     expect(await cesScenario(await identityWith(rules, on()))).toEqual({
