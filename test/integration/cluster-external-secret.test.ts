@@ -356,6 +356,30 @@ describe('ClusterExternalSecret', () => {
     });
   });
 
+  it('lists a namespace as failed, in its own field names, when the API server refuses the copy', async () => {
+    const team = uniqueName('team');
+    const ns = await namespace({ team });
+    const store = await fakeStore([{ key: 'db', value: 'v' }]);
+    // A label-key prefix over 253 characters: within what the schema checks, refused for the copy.
+    const key = `${'a'.repeat(260)}/x`;
+    await createCes('refused', {
+      externalSecretSpec: esSpec(store),
+      externalSecretMetadata: { labels: { [key]: 'y' } },
+      namespaceSelectors: [{ matchLabels: { team } }],
+    });
+    const ces = await waitForStatus(
+      'refused',
+      'a failed namespace',
+      (c) => (c.status?.failedNamespaces?.length ?? 0) > 0,
+    );
+    expect(ces.status?.failedNamespaces?.[0]?.namespace).toBe(ns);
+    expect(ces.status?.failedNamespaces?.[0]?.reason).toMatch(
+      /^creating ExternalSecret "refused": HTTP 422: .*spec\.externalSecretMetadata\.labels: Invalid value/,
+    );
+    expect(ready(ces)).toMatchObject({ status: 'False', reason: 'NamespacesFailed' });
+    expect(await getEs(ns, 'refused')).toBeUndefined();
+  });
+
   it('is refused at admission when a selector or the ExternalSecret spec is invalid, with the field named', async () => {
     const store = 'any';
     const refused = async (spec: unknown) => {

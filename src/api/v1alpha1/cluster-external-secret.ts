@@ -16,6 +16,26 @@ const selectorValidations = [
   },
 ];
 
+/** A label or annotation key: an optional DNS-subdomain prefix and `/`, then a 1-63 character name. */
+const QUALIFIED_NAME =
+  '^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+
+/** A string map whose keys must be label/annotation keys, refused at admission rather than per copy. */
+function metadataMap<V>(description: string, values: Field<V, boolean>, what: string): Field<Record<string, V>> {
+  const f = mapOf(description, values);
+  const schema = {
+    ...f.schema,
+    maxProperties: 256,
+    'x-kubernetes-validations': [
+      {
+        rule: `self.all(k, size(k) <= 317 && k.matches('${QUALIFIED_NAME}'))`,
+        message: `${what} keys must be an optional DNS-1123 subdomain prefix and '/', then 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
+      },
+    ],
+  };
+  return { ...f, schema };
+}
+
 function namespaceSelector(description: string): typeof labelSelector {
   const schema = { ...labelSelector.schema, description, 'x-kubernetes-validations': selectorValidations };
   return { ...labelSelector, schema } as Field<TypeOf<typeof labelSelector>>;
@@ -39,8 +59,19 @@ export const clusterExternalSecretSpec = object(
     externalSecretMetadata: object(
       'Labels and annotations of the ExternalSecrets to create. They replace whatever labels and annotations the copies carry, as in ESO; the ferry.dev/force-sync and external-secrets.io/force-sync annotations of this ClusterExternalSecret are copied too, so annotating it forces every copy to re-read its provider.',
       {
-        labels: mapOf('Labels of each created ExternalSecret.', string('Label value.', { maxLength: 63 })),
-        annotations: mapOf('Annotations of each created ExternalSecret.', string('Annotation value.')),
+        labels: metadataMap(
+          'Labels of each created ExternalSecret.',
+          string('Label value: empty, or up to 63 letters, digits, -, _ and . starting and ending alphanumeric.', {
+            maxLength: 63,
+            pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$',
+          }),
+          'label',
+        ),
+        annotations: metadataMap(
+          'Annotations of each created ExternalSecret.',
+          string('Annotation value.'),
+          'annotation',
+        ),
       },
     ),
     namespaceSelectors: arrayOf(
