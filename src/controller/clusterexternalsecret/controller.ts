@@ -121,8 +121,7 @@ export class ClusterExternalSecretController {
       .list()
       .filter((ces) => {
         const name = ces.metadata.name ?? '';
-        const hasCopy = [...(this.copies.get(name) ?? [])].some((k) => k.startsWith(`${namespace}/`));
-        if (hasCopy) return true;
+        if (this.copies.get(name)?.has(`${namespace}/${copyName(ces)}`)) return true;
         try {
           const selectors = selectorsOf(ces.spec);
           return labels.some((l) => selects(ces.spec, selectors, namespace, l));

@@ -229,7 +229,7 @@ async function writeStatus(ces: ClusterExternalSecret, report: Report, deps: Clu
             reason: 'Provisioned',
             message:
               report.provisioned.length > 0
-                ? `ExternalSecret "${esName}" is in ${report.provisioned.length} namespaces`
+                ? `ExternalSecret "${esName}" is in ${report.provisioned.length} namespace${report.provisioned.length === 1 ? '' : 's'}`
                 : 'no namespace is selected',
           };
   }
