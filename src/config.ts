@@ -19,6 +19,7 @@ export interface Config {
   shareWindowMs: number;
   rolloutDebounceMs: number;
   clusterStores: boolean;
+  clusterExternalSecrets: boolean;
   /** Set with --leader-elect: only the Lease holder reconciles. */
   leaderElection?: LeaderElectionConfig;
 }
@@ -37,6 +38,7 @@ export const CONTROLLER_USAGE = `usage: ferry controller [flags]
   --rollout-debounce DUR     changes to one workload's Secret settle this long before it is rolled (default 5s)
   --cluster-stores on|off    watch ClusterSecretStores (default on; off for a namespace-scoped install whose
                              RBAC is Roles only — ExternalSecrets then can use SecretStores only)
+  --cluster-external-secrets on|off  serve ClusterExternalSecrets (default on; always off with --namespace)
   --leader-elect             only the holder of a coordination.k8s.io Lease reconciles and writes; other
                              replicas keep their caches warm and take over when it lapses (default off)
   --leader-elect-namespace NS    namespace of the Lease (default: --namespace, else $POD_NAMESPACE, else default)
@@ -80,6 +82,7 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
       'shared-read-window': { type: 'string' },
       'rollout-debounce': { type: 'string' },
       'cluster-stores': { type: 'string' },
+      'cluster-external-secrets': { type: 'string' },
       'leader-elect': { type: 'boolean' },
       'leader-elect-namespace': { type: 'string' },
       'leader-elect-lease-name': { type: 'string' },
@@ -117,6 +120,7 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
     providerBurst: Math.floor(positive('provider-burst', values['provider-burst'], 40)),
     shareWindowMs,
     clusterStores: onOff('cluster-stores', values['cluster-stores'], true),
+    clusterExternalSecrets: onOff('cluster-external-secrets', values['cluster-external-secrets'], true),
     leaderElection: values['leader-elect'] ? leaderElectionOf(values, env) : undefined,
   };
 }

@@ -18,6 +18,7 @@ import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { SharedReads } from '../providers/shared-reads.ts';
 import { MANAGED_LABEL, SecretWriter } from '../sinks/secret/secret-writer.ts';
+import { ClusterExternalSecretController } from './clusterexternalsecret/controller.ts';
 import { isIntact } from './externalsecret/drift.ts';
 import type { ObjectState } from './externalsecret/object-state.ts';
 import { type ExternalSecretDeps, reconcileExternalSecret } from './externalsecret/reconcile.ts';
@@ -42,6 +43,8 @@ export interface ControllerConfig {
   clusterStores?: boolean;
   /** How long changes to one workload's Secret settle before it is rolled (target.rolloutRestartTargets). */
   rolloutDebounceMs?: number;
+  /** false: ClusterExternalSecrets are not served. Always off with `namespace` (they span namespaces). */
+  clusterExternalSecrets?: boolean;
 }
 
 type Store = SecretStore | ClusterSecretStore;
@@ -99,6 +102,7 @@ export class Controller {
   private readonly secrets: Informer<V1Secret>;
   private readonly esQueue: WorkQueue;
   private readonly storeQueue: WorkQueue;
+  private readonly clusterExternalSecrets: ClusterExternalSecretController | undefined;
   private readonly states = new Map<string, ObjectState>();
   private readonly byStore = new Index();
   private readonly byTarget = new Index();
@@ -159,6 +163,16 @@ export class Controller {
       onError,
       handler: (key) => this.reconcileExternalSecret(key),
     });
+    if (!ns && config.clusterExternalSecrets !== false) {
+      this.clusterExternalSecrets = new ClusterExternalSecretController({
+        kc,
+        kube: this.kube,
+        logger,
+        metrics: this.metrics,
+        externalSecrets: this.externalSecrets,
+        concurrency: config.concurrency,
+      });
+    }
     this.storeQueue = new WorkQueue({
       name: 'stores',
       concurrency: Math.max(1, Math.ceil(config.concurrency / 4)),
@@ -232,6 +246,7 @@ export class Controller {
       this.secretStores,
     ];
     if (this.config.clusterStores !== false) watched.push(this.clusterSecretStores);
+    if (this.clusterExternalSecrets) watched.push(...this.clusterExternalSecrets.informers);
     const loops = watched.map((i) => i.run(stop));
     await Promise.race([Promise.all(watched.map((i) => i.synced)), aborted(stop)]);
     // ExternalSecrets last: deciding whether one needs a sync now looks at its Secret and store.
@@ -244,7 +259,8 @@ export class Controller {
     if (this.elector) loops.push(this.campaign(stop));
     await this.leading(stop);
     if (!stop.aborted) this.metrics.leader.set(1);
-    await Promise.all([this.esQueue.run(stop), this.storeQueue.run(stop), ...loops]);
+    const cesLoop = this.clusterExternalSecrets?.run(stop, events) ?? Promise.resolve();
+    await Promise.all([this.esQueue.run(stop), this.storeQueue.run(stop), cesLoop, ...loops]);
     this.metrics.leader.set(0);
     restarter.stop();
     await this.clients.closeAll();
@@ -286,7 +302,7 @@ export class Controller {
 
   /** Resolves when no reconcile is queued or running (for tests and the benchmark). */
   async idle(): Promise<void> {
-    await Promise.all([this.esQueue.idle(), this.storeQueue.idle()]);
+    await Promise.all([this.esQueue.idle(), this.storeQueue.idle(), this.clusterExternalSecrets?.idle()]);
   }
 
   private state(key: string): ObjectState {

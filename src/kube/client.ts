@@ -228,6 +228,62 @@ export class KubeClient {
     else await this.custom.patchClusterCustomObjectStatus(common, merge);
   }
 
+  /** Creates a Ferry custom object in `namespace` (ClusterExternalSecret copies). */
+  async createCustomObject<T extends object>(plural: string, namespace: string, body: T): Promise<T> {
+    await this.pacedWrite('create', plural);
+    return (await this.custom.createNamespacedCustomObject({
+      group: 'ferry.dev',
+      version: 'v1alpha1',
+      plural,
+      namespace,
+      body,
+      fieldManager: FIELD_MANAGER,
+    })) as T;
+  }
+
+  /** PUT under the object's resourceVersion: fails with 409 if it changed since it was read. */
+  async replaceCustomObject<T extends { metadata?: { namespace?: string; name?: string } }>(
+    plural: string,
+    body: T,
+  ): Promise<T> {
+    await this.pacedWrite('update', plural);
+    return (await this.custom.replaceNamespacedCustomObject({
+      group: 'ferry.dev',
+      version: 'v1alpha1',
+      plural,
+      namespace: body.metadata?.namespace ?? '',
+      name: body.metadata?.name ?? '',
+      body,
+      fieldManager: FIELD_MANAGER,
+    })) as T;
+  }
+
+  /** Deletes a namespaced Ferry object only if it is still the object with `uid`. */
+  async deleteCustomObject(plural: string, namespace: string, name: string, uid: string): Promise<void> {
+    await this.pacedWrite('delete', plural);
+    try {
+      await this.custom.deleteNamespacedCustomObject({
+        group: 'ferry.dev',
+        version: 'v1alpha1',
+        plural,
+        namespace,
+        name,
+        body: { preconditions: { uid } },
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** Merge-patches a cluster-scoped Ferry object (e.g. its finalizers, under a resourceVersion). */
+  async patchClusterCustomObject(plural: string, name: string, patch: object): Promise<void> {
+    await this.pacedWrite('patch', plural);
+    await this.custom.patchClusterCustomObject(
+      { group: 'ferry.dev', version: 'v1alpha1', plural, name, body: patch },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
   /** Not paced by the shared limiter: events are best-effort and budgeted by the recorder. */
   async createEvent(event: CoreV1Event): Promise<void> {
     if (this.writeGate && !this.writeGate()) throw new NotLeaderError();

@@ -11,6 +11,7 @@ const plurals: Record<string, string> = {
   ExternalSecret: 'externalsecrets',
   SecretStore: 'secretstores',
   ClusterSecretStore: 'clustersecretstores',
+  ClusterExternalSecret: 'clusterexternalsecrets',
 };
 
 interface Sample {
@@ -39,7 +40,7 @@ async function create(body: Sample['body'], namespace: string): Promise<{ spec: 
   const plural = plurals[body.kind];
   if (!plural) throw new Error(`unknown kind ${body.kind}`);
   const common = { group: 'ferry.dev', version: 'v1alpha1', plural, fieldValidation: 'Strict' };
-  if (body.kind === 'ClusterSecretStore') {
+  if (body.kind === 'ClusterSecretStore' || body.kind === 'ClusterExternalSecret') {
     const named = { ...body, metadata: { ...body.metadata, name: uniqueName(body.metadata.name) } };
     return api.createClusterCustomObject({ ...common, body: named });
   }
@@ -54,7 +55,12 @@ describe('CRDs on the real API server', () => {
 
   it('are Established with short names, the ferry category and a status subresource', async () => {
     const api = kubeConfigFor(testbed().kube).makeApiClient(ApiextensionsV1Api);
-    const expected = { externalsecrets: 'es', secretstores: 'ss', clustersecretstores: 'css' };
+    const expected = {
+      externalsecrets: 'es',
+      secretstores: 'ss',
+      clustersecretstores: 'css',
+      clusterexternalsecrets: 'ces',
+    };
     for (const [plural, short] of Object.entries(expected)) {
       const crd = await api.readCustomResourceDefinition({ name: `${plural}.ferry.dev` });
       expect(crd.spec.names.shortNames).toEqual([short]);

@@ -87,7 +87,14 @@ describe('the chart', () => {
     const clusterRole = one(cluster, 'ClusterRole', '-controller');
     const rules = clusterRole.rules as { resources: string[]; verbs: string[] }[];
     expect(rules.flatMap((r) => r.resources)).toEqual(
-      expect.arrayContaining(['externalsecrets', 'clustersecretstores', 'secrets', 'events', 'namespaces']),
+      expect.arrayContaining([
+        'externalsecrets',
+        'clustersecretstores',
+        'clusterexternalsecrets',
+        'secrets',
+        'events',
+        'namespaces',
+      ]),
     );
     expect(rules.some((r) => 'clusterOnly' in r)).toBe(false);
     expect(one(cluster, 'Role', '-leader-election').rules).toEqual([
@@ -100,6 +107,7 @@ describe('the chart', () => {
     expect(role.metadata.namespace).toBe('apps');
     const scopedResources = (role.rules as { resources: string[] }[]).flatMap((r) => r.resources);
     expect(scopedResources).not.toContain('clustersecretstores');
+    expect(scopedResources).not.toContain('clusterexternalsecrets');
     expect(scopedResources).not.toContain('namespaces');
     const args = (one(scoped, 'Deployment').spec as { template: { spec: { containers: { args: string[] }[] } } })
       .template.spec.containers[0]?.args;
@@ -193,7 +201,12 @@ describe('helm install, upgrade and uninstall against the API server', () => {
     const rbac = kubeConfigFor(access()).makeApiClient(RbacAuthorizationV1Api);
     await expect(rbac.readClusterRole({ name: `${release}-controller` })).rejects.toThrow(/404|not found/i);
     const crds = kubeConfigFor(access()).makeApiClient(ApiextensionsV1Api);
-    for (const crd of ['externalsecrets.ferry.dev', 'secretstores.ferry.dev', 'clustersecretstores.ferry.dev']) {
+    for (const crd of [
+      'externalsecrets.ferry.dev',
+      'secretstores.ferry.dev',
+      'clustersecretstores.ferry.dev',
+      'clusterexternalsecrets.ferry.dev',
+    ]) {
       expect((await crds.readCustomResourceDefinition({ name: crd })).metadata?.deletionTimestamp).toBeUndefined();
     }
     for (const name of names) expect((await o.getExternalSecret(name)).metadata.deletionTimestamp).toBeUndefined();

@@ -17,8 +17,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../src/controller/controller.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
+import type { KubeAccess } from '../../src/testbed/kube-apiserver.ts';
 import { renderChart } from '../support/helm.ts';
 import { Objects } from '../support/objects.ts';
+import { usePrivateApiServer } from '../support/private-apiserver.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
 
@@ -36,25 +38,57 @@ beforeAll(async () => {
 const label = (r: V1PolicyRule) => `${r.apiGroups?.join(',') || 'core'}/${r.resources?.join(',')}`;
 
 /** A fresh ServiceAccount bound to exactly `granted`, and a kubeconfig that authenticates as it. */
-async function identityWith(granted: V1PolicyRule[]): Promise<KubeConfig> {
+async function identityWith(
+  granted: V1PolicyRule[],
+  on: { admin: KubeConfig; access: KubeAccess; namespace: string } = {
+    admin,
+    access: testbed().kube,
+    namespace: identityNs,
+  },
+): Promise<KubeConfig> {
   const name = uniqueName('ferry-lp');
-  const core = admin.makeApiClient(CoreV1Api);
-  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-  await core.createNamespacedServiceAccount({ namespace: identityNs, body: { metadata: { name } } });
+  const core = on.admin.makeApiClient(CoreV1Api);
+  const rbac = on.admin.makeApiClient(RbacAuthorizationV1Api);
+  await core.createNamespacedServiceAccount({ namespace: on.namespace, body: { metadata: { name } } });
   await rbac.createClusterRole({ body: { metadata: { name }, rules: granted } });
   await rbac.createClusterRoleBinding({
     body: {
       metadata: { name },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-      subjects: [{ kind: 'ServiceAccount', name, namespace: identityNs }],
+      subjects: [{ kind: 'ServiceAccount', name, namespace: on.namespace }],
     },
   });
   const token = await core.createNamespacedServiceAccountToken({
-    namespace: identityNs,
+    namespace: on.namespace,
     name,
     body: { spec: { audiences: [], expirationSeconds: 3600 } },
   });
-  return kubeConfigFor({ ...testbed().kube, token: token.status?.token ?? '' });
+  return kubeConfigFor({ ...on.access, token: token.status?.token ?? '' });
+}
+
+/** A controller running as `kc`, watching `namespace` or (without it) every namespace. */
+function runController(kc: KubeConfig, namespace?: string) {
+  const controller = new Controller(
+    kc,
+    {
+      namespace,
+      concurrency: 4,
+      kubeQps: 100,
+      kubeBurst: 200,
+      providerQps: 100,
+      providerBurst: 200,
+      shareWindowMs: 60_000,
+    },
+    pino({ level: 'silent' }),
+    new Metrics(),
+  );
+  const stop = new AbortController();
+  return { controller, stop, done: controller.run(stop.signal) };
+}
+
+/** Whether `check` comes true within `ms`. */
+function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
+  return eventually('outcome', async () => ((await check()) ? true : undefined), ms).catch(() => false);
 }
 
 interface Outcome {
@@ -95,24 +129,7 @@ async function scenario(kc: KubeConfig): Promise<Outcome> {
     secretStoreRef: { name: css, kind: 'ClusterSecretStore' },
     data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
   });
-  const controller = new Controller(
-    kc,
-    {
-      namespace: ns,
-      concurrency: 4,
-      kubeQps: 100,
-      kubeBurst: 200,
-      providerQps: 100,
-      providerBurst: 200,
-      shareWindowMs: 60_000,
-    },
-    pino({ level: 'silent' }),
-    new Metrics(),
-  );
-  const stop = new AbortController();
-  const done = controller.run(stop.signal);
-  const within = (ms: number, check: () => Promise<boolean>) =>
-    eventually('outcome', async () => ((await check()) ? true : undefined), ms).catch(() => false);
+  const { controller, stop, done } = runController(kc, ns);
   try {
     const ready = await within(5000, async () => controller.ready);
     if (!ready) {
@@ -215,7 +232,7 @@ describe('the chart ClusterRole as a real identity', () => {
 
   it('every rule of the ClusterRole is covered above', () => {
     const covered = [
-      ...Object.keys(breaks),
+      ...new Set([...Object.keys(breaks), ...Object.keys(cesBreaks)]),
       'core/configmaps',
       'core/serviceaccounts',
       'core/serviceaccounts/token',
@@ -225,4 +242,111 @@ describe('the chart ClusterRole as a real identity', () => {
     ].sort();
     expect(rules.map(label).sort()).toEqual(covered);
   });
+});
+
+interface CesOutcome {
+  ready: boolean;
+  copy: boolean;
+  cesStatus: boolean;
+  followsLabels: boolean;
+}
+
+// What a user sees break without each rule ClusterExternalSecrets need (resources → outcome that fails).
+const cesBreaks: Record<string, (o: CesOutcome) => boolean> = {
+  'ferry.dev/clusterexternalsecrets': (o) => !o.ready && !o.copy,
+  'ferry.dev/clusterexternalsecrets/status': (o) => o.copy && !o.cesStatus,
+  'ferry.dev/externalsecrets': (o) => o.ready && !o.copy && !o.followsLabels,
+  'core/namespaces': (o) => !o.ready && !o.copy,
+};
+
+// ClusterExternalSecrets are served only by a controller watching every namespace, so these run
+// on a private API server (fresh etcd prefix) where no other test's objects live.
+describe('the chart ClusterRole as a real identity, for ClusterExternalSecrets', () => {
+  const own = usePrivateApiServer();
+  let ownAdmin: KubeConfig;
+  let ownIdentityNs: string;
+
+  beforeAll(async () => {
+    ownAdmin = own.get().kc;
+    ownIdentityNs = await createNamespace(ownAdmin, 'lp');
+  });
+
+  /** Runs a cluster-wide controller as `kc` over a ClusterExternalSecret selecting namespaces by label. */
+  async function cesScenario(kc: KubeConfig): Promise<CesOutcome> {
+    const team = uniqueName('team');
+    const core = ownAdmin.makeApiClient(CoreV1Api);
+    const custom = ownAdmin.makeApiClient(CustomObjectsApi);
+    const first = await createNamespace(ownAdmin, 'lp-ces');
+    const second = await createNamespace(ownAdmin, 'lp-ces');
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    const labelled = (ns: string) => core.patchNamespace({ name: ns, body: { metadata: { labels: { team } } } }, merge);
+    await labelled(first);
+    const group = { group: 'ferry.dev', version: 'v1alpha1' };
+    const css = uniqueName('lp-css');
+    await new Objects(ownAdmin, first).clusterSecretStore(css, {
+      provider: { fake: { data: [{ key: 'k', value: 'v' }] } },
+    });
+    const name = uniqueName('lp-ces');
+    await custom.createClusterCustomObject({
+      ...group,
+      plural: 'clusterexternalsecrets',
+      body: {
+        apiVersion: 'ferry.dev/v1alpha1',
+        kind: 'ClusterExternalSecret',
+        metadata: { name },
+        spec: {
+          externalSecretSpec: {
+            secretStoreRef: { name: css, kind: 'ClusterSecretStore' },
+            data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
+          },
+          namespaceSelectors: [{ matchLabels: { team } }],
+          refreshTime: '1h',
+        },
+      },
+    });
+    const { controller, stop, done } = runController(kc);
+    const copyIn = (ns: string) => async () =>
+      (await custom
+        .getNamespacedCustomObject({ ...group, plural: 'externalsecrets', namespace: ns, name })
+        .then(() => true)
+        .catch(() => false)) as boolean;
+    try {
+      const ready = await within(5000, async () => controller.ready);
+      const copy = await within(ready ? 5000 : 500, copyIn(first));
+      const cesStatus = await within(ready ? 3000 : 500, async () => {
+        const ces = (await custom.getClusterCustomObject({ ...group, plural: 'clusterexternalsecrets', name })) as {
+          status?: { conditions?: { type: string; status: string }[] };
+        };
+        return ces.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+      });
+      await labelled(second);
+      const followsLabels = await within(ready ? 3000 : 500, copyIn(second));
+      return { ready, copy, cesStatus, followsLabels };
+    } finally {
+      stop.abort();
+      await done;
+    }
+  }
+
+  const on = () => ({ admin: ownAdmin, access: own.get().server.access, namespace: ownIdentityNs });
+
+  it('with every rule, copies appear in selected namespaces, follow label changes, and status is reported', async () => {
+    expect(await cesScenario(await identityWith(rules, on()))).toEqual({
+      ready: true,
+      copy: true,
+      cesStatus: true,
+      followsLabels: true,
+    });
+  });
+
+  it.each(Object.keys(cesBreaks))(
+    'without %s something breaks',
+    async (which) => {
+      const without = rules.filter((r) => label(r) !== which);
+      expect(without.length, `rule ${which} is in the chart`).toBe(rules.length - 1);
+      const outcome = await cesScenario(await identityWith(without, on()));
+      expect(cesBreaks[which]?.(outcome), JSON.stringify(outcome)).toBe(true);
+    },
+    60_000,
+  );
 });

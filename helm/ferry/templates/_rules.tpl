@@ -20,6 +20,20 @@ test/integration/least-privilege.test.ts removes each rule in turn and shows wha
   resources: [clustersecretstores/status]
   verbs: [patch]
   clusterOnly: true
+# ClusterExternalSecrets: watched, and patched to add and remove their cleanup finalizer.
+- apiGroups: [ferry.dev]
+  resources: [clusterexternalsecrets]
+  verbs: [list, watch, patch]
+  clusterOnly: true
+- apiGroups: [ferry.dev]
+  resources: [clusterexternalsecrets/status]
+  verbs: [patch]
+  clusterOnly: true
+# The ExternalSecrets a ClusterExternalSecret stamps into the namespaces it selects.
+- apiGroups: [ferry.dev]
+  resources: [externalsecrets]
+  verbs: [create, update, delete]
+  clusterOnly: true
 # Synced Secrets: watched by label, created, replaced (immutable and type changes), applied,
 # deleted (deletionPolicy Delete); get reads store credentials.
 - apiGroups: [""]
@@ -36,10 +50,11 @@ test/integration/least-privilege.test.ts removes each rule in turn and shows wha
 - apiGroups: [""]
   resources: [serviceaccounts/token]
   verbs: [create]
-# ClusterSecretStore conditions select namespaces by label.
+# ClusterSecretStore conditions select namespaces by label (get); ClusterExternalSecrets watch
+# them to follow new namespaces and label changes (list, watch).
 - apiGroups: [""]
   resources: [namespaces]
-  verbs: [get]
+  verbs: [get, list, watch]
   clusterOnly: true
 # Workloads that consume a synced Secret: found by their pod templates (workloads, ReplicaSets
 # kept for rollbacks, pods), and rolled (target.rolloutRestartTargets) or repointed to a new

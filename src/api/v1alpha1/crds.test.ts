@@ -40,15 +40,18 @@ describe('CRDs', () => {
     }
   });
 
-  it.each(['ExternalSecret', 'SecretStore', 'ClusterSecretStore'])('%s has a description on every field', (kind) => {
-    const missing: string[] = [];
-    walk(schemaOf(kind), kind, (node, path) => {
-      if (!path.endsWith('.metadata') && !node.description) missing.push(path);
-    });
-    expect(missing).toEqual([]);
-  });
+  it.each(['ExternalSecret', 'SecretStore', 'ClusterSecretStore', 'ClusterExternalSecret'])(
+    '%s has a description on every field',
+    (kind) => {
+      const missing: string[] = [];
+      walk(schemaOf(kind), kind, (node, path) => {
+        if (!path.endsWith('.metadata') && !node.description) missing.push(path);
+      });
+      expect(missing).toEqual([]);
+    },
+  );
 
-  it.each(['ExternalSecret', 'SecretStore', 'ClusterSecretStore'])(
+  it.each(['ExternalSecret', 'SecretStore', 'ClusterSecretStore', 'ClusterExternalSecret'])(
     '%s sets no server-side default anywhere',
     (kind) => {
       const withDefault: string[] = [];

@@ -1,5 +1,6 @@
-// The three CustomResourceDefinitions, assembled from the schemas in this folder.
+// The CustomResourceDefinitions, assembled from the schemas in this folder.
 import type { JSONSchemaProps } from '../schema.ts';
+import { clusterExternalSecretSpec, clusterExternalSecretStatus } from './cluster-external-secret.ts';
 import { GROUP, VERSION } from './common.ts';
 import { externalSecretSpec, externalSecretStatus } from './external-secret.ts';
 import { clusterSecretStoreSpec, secretStoreSpec, storeStatus } from './secret-store.ts';
@@ -120,6 +121,38 @@ export function customResourceDefinitions() {
       spec: clusterSecretStoreSpec.schema,
       status: storeStatus.schema,
       columns: readyColumns,
+    }),
+    crd({
+      kind: 'ClusterExternalSecret',
+      plural: 'clusterexternalsecrets',
+      shortName: 'ces',
+      scope: 'Cluster',
+      description:
+        'ClusterExternalSecret creates the same ExternalSecret in every namespace its selectors choose, keeps the copies up to date, and removes them from namespaces that stop matching.',
+      spec: clusterExternalSecretSpec.schema,
+      status: clusterExternalSecretStatus.schema,
+      columns: [
+        {
+          name: 'Store',
+          type: 'string',
+          jsonPath: '.spec.externalSecretSpec.secretStoreRef.name',
+          description: 'Store the copies read from',
+        },
+        {
+          name: 'Refresh Interval',
+          type: 'string',
+          jsonPath: '.spec.refreshTime',
+          description: 'How often the namespace list is checked again',
+        },
+        ...readyColumns,
+        {
+          name: 'Provisioned',
+          type: 'string',
+          jsonPath: '.status.provisionedNamespaces',
+          description: 'Namespaces holding a copy',
+          priority: 1,
+        },
+      ],
     }),
   ];
 }

@@ -28,7 +28,7 @@ const retrySettings = object(
   },
 );
 
-const labelSelector = object('A Kubernetes label selector.', {
+export const labelSelector = object('A Kubernetes label selector.', {
   matchLabels: mapOf('Labels that must all match.', string('Label value.', { maxLength: 63 })),
   matchExpressions: arrayOf(
     'Set-based requirements that must all match.',

@@ -1,0 +1,143 @@
+// Benchmark: one ClusterExternalSecret reading one AWS key (moto) through a ClusterSecretStore,
+// stamped into N namespaces, against the real API server. Prints the time until every namespace
+// holds its Secret, the provider calls (one is the aim: the copies share the read), the API
+// requests by kind, and the time until copies leave namespaces relabelled out of the selection.
+// Figures only; nothing here passes or fails.
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import pino from 'pino';
+import { Controller } from '../src/controller/controller.ts';
+import { startTestBed } from '../src/testbed/bed.ts';
+import { installCrds } from '../src/testbed/install-crds.ts';
+
+const NAMESPACES = Number(process.env.BENCH_NAMESPACES ?? 200);
+const RELABELLED = Math.floor(NAMESPACES / 4);
+const group = { group: 'ferry.dev', version: 'v1alpha1' };
+const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const line = (label: string, value: string) => process.stdout.write(`  ${label.padEnd(50)} ${value}\n`);
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 200));
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`Ferry ClusterExternalSecret benchmark: ${NAMESPACES} namespaces, one AWS key\n`);
+  const bed = await startTestBed({ moto: true });
+  const stop = new AbortController();
+  let done: Promise<void> | undefined;
+  try {
+    const aws = bed.info.aws;
+    if (!aws) throw new Error('no moto');
+    process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = aws.endpoint;
+    process.env.AWS_ENDPOINT_URL_STS = aws.endpoint;
+    const kc = new KubeConfig();
+    kc.loadFromFile(bed.info.kube.kubeconfigPath);
+    const core = kc.makeApiClient(CoreV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    await installCrds(kc);
+
+    // Setup (not timed): the key, the namespaces, credentials, one ClusterSecretStore.
+    const sm = new SecretsManagerClient({
+      region: aws.region,
+      endpoint: aws.endpoint,
+      credentials: { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey },
+    });
+    await sm.send(new CreateSecretCommand({ Name: 'bench/shared', SecretString: 'v1' }));
+    const namespaces = Array.from({ length: NAMESPACES }, (_, i) => `bench-ces-${i}`);
+    for (const name of namespaces) {
+      await core.createNamespace({ body: { metadata: { name, labels: { 'bench-team': 'a' } } } });
+    }
+    await core.createNamespace({ body: { metadata: { name: 'ferry-system' } } });
+    await core.createNamespacedSecret({
+      namespace: 'ferry-system',
+      body: { metadata: { name: 'aws' }, stringData: { id: aws.accessKeyId, secret: aws.secretAccessKey } },
+    });
+    const ref = (key: string) => ({ name: 'aws', namespace: 'ferry-system', key });
+    await custom.createClusterCustomObject({
+      ...group,
+      plural: 'clustersecretstores',
+      body: {
+        apiVersion: 'ferry.dev/v1alpha1',
+        kind: 'ClusterSecretStore',
+        metadata: { name: 'aws' },
+        spec: {
+          provider: {
+            aws: {
+              region: aws.region,
+              auth: { secretRef: { accessKeyIDSecretRef: ref('id'), secretAccessKeySecretRef: ref('secret') } },
+            },
+          },
+        },
+      },
+    });
+
+    const controller = new Controller(
+      kc,
+      { concurrency: 10, kubeQps: 50, kubeBurst: 100, providerQps: 20, providerBurst: 40, shareWindowMs: 60_000 },
+      pino({ level: 'silent' }),
+    );
+    done = controller.run(stop.signal);
+    await until(async () => controller.ready);
+    const { metrics } = controller;
+
+    const t0 = Date.now();
+    await custom.createClusterCustomObject({
+      ...group,
+      plural: 'clusterexternalsecrets',
+      body: {
+        apiVersion: 'ferry.dev/v1alpha1',
+        kind: 'ClusterExternalSecret',
+        metadata: { name: 'shared' },
+        spec: {
+          namespaceSelectors: [{ matchLabels: { 'bench-team': 'a' } }],
+          externalSecretSpec: {
+            secretStoreRef: { name: 'aws', kind: 'ClusterSecretStore' },
+            refreshInterval: '1h',
+            data: [{ secretKey: 'value', remoteRef: { key: 'bench/shared' } }],
+          },
+        },
+      },
+    });
+    const secrets = async () =>
+      (await core.listSecretForAllNamespaces({ labelSelector: 'ferry.dev/managed=true' })).items.length;
+    await until(async () => (await secrets()) >= NAMESPACES);
+    const provisioned = Date.now() - t0;
+    await controller.idle();
+    line(`CES created → Secrets in all ${NAMESPACES} namespaces`, seconds(provisioned));
+    line(
+      'provider calls (AWS GetSecretValue/BatchGet)',
+      String(await metrics.total(metrics.sharedReads, { served: 'call' })),
+    );
+    line('reads served by a shared call', String(await metrics.total(metrics.sharedReads, { served: 'shared' })));
+    for (const [verb, resource] of [
+      ['create', 'externalsecrets'],
+      ['update', 'externalsecrets'],
+      ['create', 'secrets'],
+      ['patch', 'externalsecrets/status'],
+      ['patch', 'clusterexternalsecrets/status'],
+    ] as const) {
+      line(`API ${verb} ${resource}`, String(await metrics.total(metrics.kubeRequests, { verb, resource })));
+    }
+
+    const t1 = Date.now();
+    for (const name of namespaces.slice(0, RELABELLED)) {
+      await core.patchNamespace({ name, body: { metadata: { labels: { 'bench-team': null } } } }, merge);
+    }
+    const relabelled = Date.now() - t1;
+    const copies = async () =>
+      ((await custom.listClusterCustomObject({ ...group, plural: 'externalsecrets' })) as { items: unknown[] }).items
+        .length;
+    await until(async () => (await copies()) <= NAMESPACES - RELABELLED);
+    line(
+      `${RELABELLED} namespaces relabelled (the patches took ${seconds(relabelled)}) → copies gone`,
+      seconds(Date.now() - t1),
+    );
+  } finally {
+    stop.abort();
+    await done;
+    await bed.stop();
+  }
+}
+
+await main();
