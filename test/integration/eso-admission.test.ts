@@ -146,6 +146,34 @@ function azureContext(azure: Record<string, unknown>, path: string, value: unkno
   }
 }
 
+/**
+ * Rules that tie one field to another, filled in the way a user would so the field under test is
+ * judged on its own: a label selector expression has values exactly when its operator takes them,
+ * and every AWS transitive tag key is one of the session tags.
+ */
+function satisfyCrossFieldRules(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const item of node) satisfyCrossFieldRules(item);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const o = node as Record<string, unknown>;
+  if (Array.isArray(o.matchExpressions)) {
+    for (const e of o.matchExpressions as Record<string, unknown>[]) {
+      if (e.operator === 'In' || e.operator === 'NotIn') {
+        if (!Array.isArray(e.values) || e.values.length === 0) e.values = ['v'];
+      } else if (e.operator !== undefined) delete e.values;
+      else e.operator = Array.isArray(e.values) && e.values.length > 0 ? 'In' : 'Exists';
+    }
+  }
+  if (Array.isArray(o.transitiveTagKeys)) {
+    const tags = Array.isArray(o.sessionTags) ? (o.sessionTags as { key: unknown }[]) : [];
+    for (const k of o.transitiveTagKeys) if (!tags.some((t) => t.key === k)) tags.push({ key: k, value: 'v' } as never);
+    o.sessionTags = tags;
+  }
+  for (const v of Object.values(o)) satisfyCrossFieldRules(v);
+}
+
 /** The table key of a path: a ClusterExternalSecret's externalSecretSpec is an ExternalSecret's spec. */
 function general(path: Step[]): string {
   return display(path).replace(/^spec\.externalSecretSpec(?=\.|$)/, 'spec');
@@ -275,6 +303,7 @@ describe("Ferry's CRDs admit or name every field of ESO's v1 API", () => {
         const value = c.value ?? (composite && node ? undefined : sample(leaf));
         const spec = base(kind, c.path, value);
         setPath({ spec } as Record<string, unknown>, c.path, value, { properties: { spec: ferrySpec } } as Schema);
+        satisfyCrossFieldRules(spec);
         const body = {
           apiVersion: 'ferry.dev/v1alpha1',
           kind,

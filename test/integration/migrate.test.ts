@@ -92,19 +92,19 @@ describe('ferry migrate on the ESO docs corpus', () => {
       const snippets = join(esoModule().docsDir, 'snippets');
       const inputs = join(tmp, 'in');
       await mkdir(join(inputs, 'aws'), { recursive: true });
-      for (const name of ['aws-parameter-store.yaml', 'aws-sm-store.yaml', 'aws-sm-external-secret.yaml']) {
+      for (const name of ['doppler-generic-secret-store.yaml', 'aws-sm-store.yaml', 'aws-sm-external-secret.yaml']) {
         await copyFile(join(snippets, name), join(inputs, 'aws', name));
       }
       await writeFile(join(inputs, 'notes.txt'), 'not a manifest');
       const { code, stderr } = await run(['--out', join(tmp, 'out'), inputs]);
       expect(code).toBe(3);
       expect(stderr).toMatch(
-        /^unsupported: aws\/aws-parameter-store\.yaml#1 SecretStore\/parameterstore: spec\.provider\.aws\.service: value "ParameterStore"/m,
+        /^unsupported: aws\/doppler-generic-secret-store\.yaml#1 SecretStore\/[-a-z]+: spec\.provider\.doppler/m,
       );
       expect((await readdir(join(tmp, 'out', 'aws'))).sort()).toEqual([
-        'aws-parameter-store.yaml',
         'aws-sm-external-secret.yaml',
         'aws-sm-store.yaml',
+        'doppler-generic-secret-store.yaml',
       ]);
       expect(await readFile(join(tmp, 'out', 'aws', 'aws-sm-store.yaml'), 'utf8')).toContain(
         'apiVersion: ferry.dev/v1alpha1',
