@@ -100,10 +100,13 @@ export async function reconcileExternalSecret(
 
   const target =
     settings.creationPolicy === 'None' ? undefined : deps.managedSecret(namespace, currentTargetName(es, settings));
-  if (settings.refreshIntervalMs === 0 && state.freshAfter === undefined) {
+  // ESO's shouldRefresh: OnChange syncs again when the generation, labels or annotations changed
+  // (a force-sync annotation is one such change); CreatedOnce, and Periodic with interval 0, never
+  // once synced. All of them sync when the target is not intact (deleted or its data edited).
+  if (settings.refreshIntervalMs === 0) {
     const synced = es.status?.syncedResourceVersion;
     const intact = isIntact(target, settings, state);
-    const upToDate = settings.refreshPolicy === 'CreatedOnce' ? synced !== undefined : synced === objectVersion(es);
+    const upToDate = settings.syncOnce ? synced !== undefined : synced === objectVersion(es);
     if (upToDate && intact) return {};
   }
 
@@ -205,6 +208,7 @@ export async function reconcileExternalSecret(
         );
       }
       await afterWrite(es, settings, { secretName, contentHash, outcome }, deps);
+      if (settings.creationPolicy === 'Owner' && !versioned) await deleteFormerTargets(es, secretName, deps);
     } catch (err) {
       if (err instanceof TargetConflictError) return fail('SecretSyncedError', err.message);
       if (isConflict(err)) return { failed: true, retryAfterMs: 0 };
@@ -294,6 +298,27 @@ async function deleteTarget(
     ready: false,
   });
   return schedule();
+}
+
+/**
+ * After target.name changed: the Secrets this ExternalSecret owns under an earlier name (its
+ * controller ownerReference, not versions) go, as ESO's deleteOrphanedSecrets does for Owner.
+ * They would be garbage-collected with the ExternalSecret anyway; nothing else refers to them.
+ */
+async function deleteFormerTargets(es: ExternalSecret, current: string, deps: ExternalSecretDeps): Promise<void> {
+  const namespace = es.metadata.namespace ?? '';
+  const uid = es.metadata.uid;
+  if (!uid) return;
+  for (const secret of deps.managedSecrets(namespace)) {
+    const meta = secret.metadata ?? {};
+    if (!meta.name || meta.name === current || !meta.uid) continue;
+    if (meta.annotations?.[OWNER_ANNOTATION] !== es.metadata.name) continue;
+    if (meta.annotations?.[VERSIONS_OF_ANNOTATION] !== undefined) continue;
+    if (!meta.ownerReferences?.some((r) => r.uid === uid && r.controller)) continue;
+    await deps.kube.deleteSecret(namespace, meta.name, meta.uid);
+    deps.logger.info({ namespace, name: es.metadata.name, target: meta.name }, 'former target Secret deleted');
+    deps.events.record(es, 'Normal', 'Deleted', `Secret "${meta.name}" deleted: target.name is now "${current}"`);
+  }
 }
 
 async function writeStatus(es: ExternalSecret, r: Report, started: number, deps: ExternalSecretDeps): Promise<void> {
