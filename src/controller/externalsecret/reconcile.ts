@@ -22,8 +22,9 @@ import { afterWrite, type ConsumerDeps, VERSIONS_OF_ANNOTATION, versionName } fr
 import { isIntact, writtenRecord } from './drift.ts';
 import { describeErrors, type FetchOutcome, fetchRemoteValues } from './fetch.ts';
 import type { ObjectState } from './object-state.ts';
+import { type KeyPolicy, resolveStoreAndPolicy, storeLabel } from './remote-key-policy.ts';
 import { RenderError, readId, renderSecretData } from './render.ts';
-import { resolveStore, type StoreLookup, StoreRefError } from './resolve-store.ts';
+import { type StoreLookup, StoreRefError, TenancyError } from './resolve-store.ts';
 import { currentTargetName, refreshSeed, type Settings, settingsOf } from './settings.ts';
 import { kubeTemplateSources, type RenderedTarget, renderTarget } from './template-target.ts';
 
@@ -79,9 +80,14 @@ export async function reconcileExternalSecret(
     await writeStatus(es, r, started, deps);
     deps.metrics.externalSecretReady.set({ namespace, name }, r.ready ? 1 : 0);
   };
-  const fail = async (reason: string, message: string, retryAfterMs?: number): Promise<ReconcileResult> => {
+  const fail = async (
+    reason: string,
+    message: string,
+    retryAfterMs?: number,
+    eventReason = reason === 'SecretMissing' ? 'MissingProviderSecret' : 'UpdateFailed',
+  ): Promise<ReconcileResult> => {
     log.warn({ reason, error: message }, 'sync failed; the target Secret is left as it was');
-    deps.events.record(es, 'Warning', reason === 'SecretMissing' ? 'MissingProviderSecret' : 'UpdateFailed', message);
+    deps.events.record(es, 'Warning', eventReason, message);
     await report({ reason, message, ready: false });
     deps.metrics.reconciles.inc({ kind: 'ExternalSecret', result: 'error' });
     return { failed: true, retryAfterMs };
@@ -111,10 +117,20 @@ export async function reconcileExternalSecret(
   }
 
   let handle: Awaited<ReturnType<StoreClients['handle']>>;
+  let policy: KeyPolicy | undefined;
+  let storeId = '';
   try {
-    const store = await resolveStore(es, deps.stores);
-    handle = await deps.clients.handle(store, namespace);
+    // Tenancy (ClusterSecretStore conditions, remoteKeyPolicy) is settled before the first
+    // provider call, a login included.
+    const resolved = await resolveStoreAndPolicy(es, deps.stores);
+    policy = resolved.policy;
+    storeId = storeLabel(resolved.store);
+    handle = await deps.clients.handle(resolved.store, namespace);
   } catch (err) {
+    if (err instanceof TenancyError) {
+      deps.metrics.tenancyDenials.inc({ store: err.store, reason: err.reason });
+      return fail('SecretSyncedError', err.message, undefined, 'TenancyDenied');
+    }
     if (err instanceof StoreRefError) return fail('SecretSyncedError', err.message);
     if (err instanceof ProviderError)
       return fail('SecretSyncedError', `store: ${err.kind}: ${err.message}`, err.retryAfterMs);
@@ -126,7 +142,15 @@ export async function reconcileExternalSecret(
   const window =
     settings.refreshIntervalMs > 0 ? Math.min(deps.shareWindowMs, settings.refreshIntervalMs / 2) : deps.shareWindowMs;
   const notBefore = Math.max(started - window, state.freshAfter ?? 0);
-  const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, notBefore);
+  const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, notBefore, policy?.allows);
+  const filteredNote = [...fetched.filtered]
+    .map(([i, n]) => `dataFrom[${i}].find: ${n} listed names not allowed by ${policy?.source} were left out`)
+    .join('; ');
+  if (filteredNote) {
+    const total = [...fetched.filtered.values()].reduce((a, b) => a + b, 0);
+    deps.metrics.tenancyDenials.inc({ store: storeId, reason: 'find_result_filtered' }, total);
+    deps.events.record(es, 'Warning', 'TenancyDenied', filteredNote);
+  }
   // A refused credential may have been rotated: rebuild the client, unless it re-reads and renews
   // its credentials itself (rebuilding it would only cost a login).
   const denied = [...fetched.errors.values()].some((e) => e.kind === 'Denied');
@@ -227,16 +251,17 @@ export async function reconcileExternalSecret(
       ? 'fetched (creationPolicy None writes no Secret)'
       : `written to Secret "${secretName}"`;
   const binding = settings.creationPolicy === 'None' ? undefined : secretName;
+  const note = filteredNote ? `; ${filteredNote}` : '';
   await report(
     missingNote
       ? {
           reason: 'SecretMissing',
-          message: `${data.size} keys ${where}${missingNote}`,
+          message: `${data.size} keys ${where}${missingNote}${note}`,
           ready: false,
           synced: true,
           binding,
         }
-      : { reason: 'SecretSynced', message: `${data.size} keys ${where}`, ready: true, synced: true, binding },
+      : { reason: 'SecretSynced', message: `${data.size} keys ${where}${note}`, ready: true, synced: true, binding },
   );
   deps.metrics.reconciles.inc({ kind: 'ExternalSecret', result: 'synced' });
   deps.metrics.reconcileSeconds.observe({ kind: 'ExternalSecret' }, (Date.now() - started) / 1000);

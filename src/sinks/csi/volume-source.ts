@@ -4,8 +4,9 @@
 
 import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
 import { describeErrors, fetchRemoteValues } from '../../controller/externalsecret/fetch.ts';
+import { type KeyPolicy, resolveStoreAndPolicy } from '../../controller/externalsecret/remote-key-policy.ts';
 import { RenderError, readId, remoteReads, renderSecretData } from '../../controller/externalsecret/render.ts';
-import { resolveStore, type StoreLookup, StoreRefError } from '../../controller/externalsecret/resolve-store.ts';
+import { type StoreLookup, StoreRefError } from '../../controller/externalsecret/resolve-store.ts';
 import { settingsOf } from '../../controller/externalsecret/settings.ts';
 import { renderTarget } from '../../controller/externalsecret/template-target.ts';
 import type { StoreClients, WorkloadIdentity } from '../../controller/store-clients.ts';
@@ -49,8 +50,11 @@ export async function readVolumeContent(
 ): Promise<VolumeContent> {
   const namespace = es.metadata.namespace ?? '';
   let handle: Awaited<ReturnType<StoreClients['handle']>>;
+  let policy: KeyPolicy | undefined;
   try {
-    handle = await deps.clients.handle(await resolveStore(es, deps.stores), namespace, workload);
+    const resolved = await resolveStoreAndPolicy(es, deps.stores);
+    policy = resolved.policy;
+    handle = await deps.clients.handle(resolved.store, namespace, workload);
   } catch (err) {
     if (err instanceof StoreRefError) throw new VolumeSourceError('BadReference', err.message);
     if (err instanceof ProviderError) throw new VolumeSourceError(err.kind, `store: ${err.message}`, err.retryAfterMs);
@@ -58,7 +62,7 @@ export async function readVolumeContent(
   }
   const interval = settingsOf(es).refreshIntervalMs;
   const window = interval > 0 ? Math.min(deps.shareWindowMs, interval / 2) : deps.shareWindowMs;
-  const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, started - window);
+  const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, started - window, policy?.allows);
   if (fetched.errors.size > 0) {
     const errors = [...fetched.errors.values()];
     if (errors.some((e) => e.kind === 'Denied') && !handle.client.keepsCredentialsFresh)
