@@ -555,3 +555,32 @@ describe('target.name changes', () => {
     },
   );
 });
+
+describe('creationPolicy changes', () => {
+  it.concurrent.for([
+    { from: 'Owner', to: 'Orphan', owned: false },
+    { from: 'Owner', to: 'Merge', owned: false },
+    { from: 'Orphan', to: 'Owner', owned: true },
+  ] as const)('$from → $to: the ownerReference follows, the data stays', async (row, { expect }) => {
+    const store = uniqueName('store');
+    await o.secretStore(store, fake([{ key: 'k', value: 'v' }]));
+    const name = uniqueName(`switch-${row.from}-${row.to}`.toLowerCase());
+    await o.externalSecret(name, {
+      secretStoreRef: { name: store },
+      target: { creationPolicy: row.from },
+      data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
+    });
+    const first = await o.waitForSecret(name, (d) => d.k === 'v', 'first sync');
+    const uid = (await o.getExternalSecret(name)).metadata.uid;
+    const owned = (s: typeof first | undefined) => (s?.metadata?.ownerReferences ?? []).some((r) => r.uid === uid);
+    expect(owned(first)).toBe(!row.owned);
+    await o.patch('externalsecrets', name, { spec: { target: { creationPolicy: row.to } } });
+    const after = await eventually(`the ownerReference ${row.owned ? 'added' : 'removed'}`, async () => {
+      const s = await o.secret(name);
+      return s && owned(s) === row.owned ? s : undefined;
+    });
+    expect(after.metadata?.uid).toBe(first.metadata?.uid);
+    expect(await o.secretText(name)).toEqual({ k: 'v' });
+    await o.waitForReady(name, { status: 'True', reason: 'SecretSynced' });
+  });
+});
