@@ -106,9 +106,11 @@ async function storeProbe(store: string): Promise<(value: string) => Promise<voi
 interface Row {
   creation: Creation;
   refresh: Refresh;
+  /** refreshInterval; Periodic rows default to 1s. */
+  interval?: string;
   /** A changed provider value reaches the Secret (at the refresh interval). */
   remoteChange: boolean;
-  /** A label or annotation change on the ExternalSecret syncs again. */
+  /** A label, annotation or spec change on the ExternalSecret syncs again. */
   metadataChange: boolean;
   /** The target's data edited by hand is put back. */
   editUndone: boolean;
@@ -119,126 +121,40 @@ interface Row {
 }
 
 // The behaviour matrix of ESO's docs/guides/ownership-deletion-policy.md, which Ferry follows.
+const Y = true;
+const N = false;
+// biome-ignore format: a table reads best as one
 const matrix: Row[] = [
-  {
-    creation: 'Owner',
-    refresh: 'Periodic',
-    remoteChange: true,
-    metadataChange: true,
-    editUndone: true,
-    deletedRecreated: true,
-    keptOnDelete: false,
-  },
-  {
-    creation: 'Owner',
-    refresh: 'OnChange',
-    remoteChange: false,
-    metadataChange: true,
-    editUndone: true,
-    deletedRecreated: true,
-    keptOnDelete: false,
-  },
-  {
-    creation: 'Owner',
-    refresh: 'CreatedOnce',
-    remoteChange: false,
-    metadataChange: false,
-    editUndone: true,
-    deletedRecreated: true,
-    keptOnDelete: false,
-  },
-  {
-    creation: 'Orphan',
-    refresh: 'Periodic',
-    remoteChange: true,
-    metadataChange: true,
-    editUndone: true,
-    deletedRecreated: true,
-    keptOnDelete: true,
-  },
-  {
-    creation: 'Orphan',
-    refresh: 'OnChange',
-    remoteChange: false,
-    metadataChange: true,
-    editUndone: false,
-    deletedRecreated: false,
-    keptOnDelete: true,
-  },
-  {
-    creation: 'Orphan',
-    refresh: 'CreatedOnce',
-    remoteChange: false,
-    metadataChange: false,
-    editUndone: false,
-    deletedRecreated: false,
-    keptOnDelete: true,
-  },
-  {
-    creation: 'Merge',
-    refresh: 'Periodic',
-    remoteChange: true,
-    metadataChange: true,
-    editUndone: true,
-    deletedRecreated: false,
-    keptOnDelete: true,
-  },
-  {
-    creation: 'Merge',
-    refresh: 'OnChange',
-    remoteChange: false,
-    metadataChange: true,
-    editUndone: true,
-    deletedRecreated: false,
-    keptOnDelete: true,
-  },
-  {
-    creation: 'Merge',
-    refresh: 'CreatedOnce',
-    remoteChange: false,
-    metadataChange: false,
-    editUndone: true,
-    deletedRecreated: false,
-    keptOnDelete: true,
-  },
-  {
-    creation: 'None',
-    refresh: 'Periodic',
-    remoteChange: true,
-    metadataChange: true,
-    editUndone: false,
-    deletedRecreated: false,
-    keptOnDelete: true,
-  },
-  {
-    creation: 'None',
-    refresh: 'OnChange',
-    remoteChange: false,
-    metadataChange: true,
-    editUndone: false,
-    deletedRecreated: false,
-    keptOnDelete: true,
-  },
-  {
-    creation: 'None',
-    refresh: 'CreatedOnce',
-    remoteChange: false,
-    metadataChange: false,
-    editUndone: false,
-    deletedRecreated: false,
-    keptOnDelete: true,
-  },
+  { creation: 'Owner',  refresh: 'Periodic',                      remoteChange: Y, metadataChange: Y, editUndone: Y, deletedRecreated: Y, keptOnDelete: N },
+  { creation: 'Owner',  refresh: 'OnChange',                      remoteChange: N, metadataChange: Y, editUndone: Y, deletedRecreated: Y, keptOnDelete: N },
+  { creation: 'Owner',  refresh: 'CreatedOnce',                   remoteChange: N, metadataChange: N, editUndone: Y, deletedRecreated: Y, keptOnDelete: N },
+  // refreshInterval 0 under Periodic behaves as CreatedOnce (ESO's shouldRefreshPeriodic).
+  { creation: 'Owner',  refresh: 'Periodic',    interval: '0',    remoteChange: N, metadataChange: N, editUndone: Y, deletedRecreated: Y, keptOnDelete: N },
+  { creation: 'Orphan', refresh: 'Periodic',                      remoteChange: Y, metadataChange: Y, editUndone: Y, deletedRecreated: Y, keptOnDelete: Y },
+  { creation: 'Orphan', refresh: 'OnChange',                      remoteChange: N, metadataChange: Y, editUndone: N, deletedRecreated: N, keptOnDelete: Y },
+  { creation: 'Orphan', refresh: 'CreatedOnce',                   remoteChange: N, metadataChange: N, editUndone: N, deletedRecreated: N, keptOnDelete: Y },
+  { creation: 'Orphan', refresh: 'Periodic',    interval: '0',    remoteChange: N, metadataChange: N, editUndone: N, deletedRecreated: N, keptOnDelete: Y },
+  { creation: 'Merge',  refresh: 'Periodic',                      remoteChange: Y, metadataChange: Y, editUndone: Y, deletedRecreated: N, keptOnDelete: Y },
+  { creation: 'Merge',  refresh: 'OnChange',                      remoteChange: N, metadataChange: Y, editUndone: Y, deletedRecreated: N, keptOnDelete: Y },
+  { creation: 'Merge',  refresh: 'CreatedOnce',                   remoteChange: N, metadataChange: N, editUndone: Y, deletedRecreated: N, keptOnDelete: Y },
+  { creation: 'None',   refresh: 'Periodic',                      remoteChange: Y, metadataChange: Y, editUndone: N, deletedRecreated: N, keptOnDelete: Y },
+  { creation: 'None',   refresh: 'OnChange',                      remoteChange: N, metadataChange: Y, editUndone: N, deletedRecreated: N, keptOnDelete: Y },
+  { creation: 'None',   refresh: 'CreatedOnce',                   remoteChange: N, metadataChange: N, editUndone: N, deletedRecreated: N, keptOnDelete: Y },
 ];
 
 describe('refreshPolicy × creationPolicy', () => {
-  it.concurrent.for(matrix)('$creation / $refresh', async (row, { expect }) => {
+  const rows = matrix.map((r) => ({
+    ...r,
+    title: `${r.creation} / ${r.refresh}${r.interval !== undefined ? ` (refreshInterval ${r.interval})` : ''}`,
+  }));
+  it.concurrent.for(rows)('$title', async (row, { expect }) => {
     const store = uniqueName('store');
     await o.secretStore(store, fake([{ key: 'k', value: 'v1' }]));
     const name = uniqueName(`${row.creation}-${row.refresh}`.toLowerCase());
     const spec: ExternalSecretSpec = {
       secretStoreRef: { name: store },
       refreshPolicy: row.refresh,
-      refreshInterval: row.refresh === 'Periodic' ? '1s' : undefined,
+      refreshInterval: row.interval ?? (row.refresh === 'Periodic' ? '1s' : undefined),
       target: { creationPolicy: row.creation },
       data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
     };
@@ -285,10 +201,12 @@ describe('refreshPolicy × creationPolicy', () => {
       expect(await refreshTime(name)).toBe(t1);
     }
 
-    // A label change, then an annotation change (force-sync) on the ExternalSecret.
+    // A label change, an annotation change (force-sync), then a spec change on the ExternalSecret.
     for (const [i, change] of [
       { metadata: { labels: { team: 'blue' } } },
       { metadata: { annotations: { 'force-sync': String(Date.now()) } } },
+      // A spec change that means the same (a new generation).
+      { spec: { data: [{ secretKey: 'k', remoteRef: { key: 'k', decodingStrategy: 'None' } }] } },
     ].entries()) {
       const want = `m${i}`;
       await setRemote(store, [{ key: 'k', value: want }]);
@@ -305,7 +223,7 @@ describe('refreshPolicy × creationPolicy', () => {
         expect(await refreshTime(name)).toBe(before);
       }
     }
-    const synced = row.metadataChange || row.remoteChange ? 'm1' : 'v1';
+    const synced = row.metadataChange || row.remoteChange ? 'm2' : 'v1';
     await setRemote(store, [{ key: 'k', value: 'now' }]);
     await settleStore('now');
     // What a re-sync writes now: Periodic has already caught up with 'now'; the others read it on
