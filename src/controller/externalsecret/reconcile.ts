@@ -340,7 +340,17 @@ async function deleteFormerTargets(es: ExternalSecret, current: string, deps: Ex
     if (meta.annotations?.[OWNER_ANNOTATION] !== es.metadata.name) continue;
     if (meta.annotations?.[VERSIONS_OF_ANNOTATION] !== undefined) continue;
     if (!meta.ownerReferences?.some((r) => r.uid === uid && r.controller)) continue;
-    await deps.kube.deleteSecret(namespace, meta.name, meta.uid);
+    try {
+      await deps.kube.deleteSecret(namespace, meta.name, meta.uid);
+    } catch (err) {
+      // The new target is written; the former one is retried at the next sync (and goes with the
+      // ExternalSecret in any case).
+      deps.logger.warn(
+        { namespace, name: es.metadata.name, target: meta.name, error: apiErrorMessage(err) },
+        'former target Secret not deleted',
+      );
+      continue;
+    }
     deps.logger.info({ namespace, name: es.metadata.name, target: meta.name }, 'former target Secret deleted');
     deps.events.record(es, 'Normal', 'Deleted', `Secret "${meta.name}" deleted: target.name is now "${current}"`);
   }
