@@ -232,7 +232,7 @@ export async function reconcileExternalSecret(
         );
       }
       await afterWrite(es, settings, { secretName, contentHash, outcome }, deps);
-      if (settings.creationPolicy === 'Owner' && !versioned) await deleteFormerTargets(es, secretName, deps);
+      if (settings.creationPolicy === 'Owner' && !versioned) await deleteFormerTarget(es, secretName, deps);
     } catch (err) {
       if (err instanceof TargetConflictError) return fail('SecretSyncedError', err.message);
       if (isConflict(err)) return { failed: true, retryAfterMs: 0 };
@@ -326,34 +326,32 @@ async function deleteTarget(
 }
 
 /**
- * After target.name changed: the Secrets this ExternalSecret owns under an earlier name (its
- * controller ownerReference, not versions) go, as ESO's deleteOrphanedSecrets does for Owner.
- * They would be garbage-collected with the ExternalSecret anyway; nothing else refers to them.
+ * After target.name changed: the Secret this ExternalSecret last wrote (status.binding.name) under
+ * the former name goes, when it still owns it (its controller ownerReference), as ESO's
+ * deleteOrphanedSecrets does for Owner. It would be garbage-collected with the ExternalSecret
+ * anyway; nothing else refers to it. One cache lookup, no scan.
  */
-async function deleteFormerTargets(es: ExternalSecret, current: string, deps: ExternalSecretDeps): Promise<void> {
+async function deleteFormerTarget(es: ExternalSecret, current: string, deps: ExternalSecretDeps): Promise<void> {
   const namespace = es.metadata.namespace ?? '';
+  const former = es.status?.binding?.name;
   const uid = es.metadata.uid;
-  if (!uid) return;
-  for (const secret of deps.managedSecrets(namespace)) {
-    const meta = secret.metadata ?? {};
-    if (!meta.name || meta.name === current || !meta.uid) continue;
-    if (meta.annotations?.[OWNER_ANNOTATION] !== es.metadata.name) continue;
-    if (meta.annotations?.[VERSIONS_OF_ANNOTATION] !== undefined) continue;
-    if (!meta.ownerReferences?.some((r) => r.uid === uid && r.controller)) continue;
-    try {
-      await deps.kube.deleteSecret(namespace, meta.name, meta.uid);
-    } catch (err) {
-      // The new target is written; the former one is retried at the next sync (and goes with the
-      // ExternalSecret in any case).
-      deps.logger.warn(
-        { namespace, name: es.metadata.name, target: meta.name, error: apiErrorMessage(err) },
-        'former target Secret not deleted',
-      );
-      continue;
-    }
-    deps.logger.info({ namespace, name: es.metadata.name, target: meta.name }, 'former target Secret deleted');
-    deps.events.record(es, 'Normal', 'Deleted', `Secret "${meta.name}" deleted: target.name is now "${current}"`);
+  if (!former || former === current || !uid) return;
+  const meta = deps.managedSecret(namespace, former)?.metadata;
+  if (!meta?.uid || meta.annotations?.[OWNER_ANNOTATION] !== es.metadata.name) return;
+  if (meta.annotations?.[VERSIONS_OF_ANNOTATION] !== undefined) return;
+  if (!meta.ownerReferences?.some((r) => r.uid === uid && r.controller)) return;
+  try {
+    await deps.kube.deleteSecret(namespace, former, meta.uid);
+  } catch (err) {
+    // The new target is written; the former one goes with the ExternalSecret in any case.
+    deps.logger.warn(
+      { namespace, name: es.metadata.name, target: former, error: apiErrorMessage(err) },
+      'former target Secret not deleted',
+    );
+    return;
   }
+  deps.logger.info({ namespace, name: es.metadata.name, target: former }, 'former target Secret deleted');
+  deps.events.record(es, 'Normal', 'Deleted', `Secret "${former}" deleted: target.name is now "${current}"`);
 }
 
 async function writeStatus(es: ExternalSecret, r: Report, started: number, deps: ExternalSecretDeps): Promise<void> {
