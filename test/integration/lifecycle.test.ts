@@ -260,13 +260,7 @@ describe('refreshPolicy × creationPolicy', () => {
     // The ExternalSecret deleted: with the controller's help or not, only an ownerReference
     // (Owner) lets the garbage collector take the Secret.
     const before = await o.secret(name);
-    await o.custom.deleteNamespacedCustomObject({
-      group: 'ferry.dev',
-      version: 'v1alpha1',
-      namespace: o.namespace,
-      plural: 'externalsecrets',
-      name,
-    });
+    await o.delete('externalsecrets', name);
     await settleEs();
     const after = await o.secret(name);
     expect(after?.metadata?.uid).toBe(before?.metadata?.uid);
