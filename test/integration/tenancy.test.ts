@@ -6,7 +6,7 @@
 // The controller is scoped to the tenant's namespace, like every controller in these tests (a
 // cluster-wide one would act on other files' objects). Provider calls are counted with the
 // controller's own ferry_provider_calls_total, leaving out store validations ('validate': a
-// store's own credential check, made whether or not any ExternalSecret uses it), plus logins.
+// store's own credential check, made whether or not any ExternalSecret uses it).
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExternalSecretSpec } from '../../src/api/v1alpha1/external-secret.ts';
@@ -40,17 +40,21 @@ afterAll(async () => {
 
 const fake = (data: { key: string; value: string }[]) => ({ fake: { data } });
 
-/** Provider calls made on behalf of ExternalSecrets (reads, listings, logins). */
+/**
+ * Calls made to the fake provider on behalf of ExternalSecrets (reads, listings). Every store here
+ * is fake, which has no login; other files' ClusterSecretStores (validated, with logins, by this
+ * controller too, since those are cluster-wide) never count.
+ */
 async function providerCalls(): Promise<number> {
-  const m = ctl.controller.metrics;
-  const { values } = await m.providerCalls.get();
-  const calls = values.filter((v) => v.labels.operation !== 'validate').reduce((n, v) => n + v.value, 0);
-  return calls + (await m.total(m.providerLogins));
+  const { values } = await ctl.controller.metrics.providerCalls.get();
+  return values
+    .filter((v) => v.labels.provider === 'fake' && v.labels.operation !== 'validate')
+    .reduce((n, v) => n + v.value, 0);
 }
 
 async function reads(): Promise<number> {
   const m = ctl.controller.metrics;
-  return m.total(m.providerCalls, { operation: 'read' });
+  return m.total(m.providerCalls, { provider: 'fake', operation: 'read' });
 }
 
 async function denials(store: string, reason: string): Promise<number> {
