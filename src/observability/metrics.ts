@@ -37,6 +37,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly tenancyDenials = new Counter({
+    name: 'ferry_tenancy_denials_total',
+    help: 'Reads refused for tenancy, by store (kind/namespace/name) and reason: namespace_not_allowed (ClusterSecretStore conditions), remote_key_not_allowed (remoteKeyPolicy, the ExternalSecret refused), find_result_filtered (remoteKeyPolicy, listed names left out; counts names).',
+    labelNames: ['store', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly leader = new Gauge({
     name: 'ferry_leader',
     help: '1 while this controller reconciles (holds the leader-election Lease, or runs without election); 0 while it follows.',

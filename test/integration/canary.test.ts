@@ -126,6 +126,20 @@ describe('secret values never leak', () => {
     }
     const fake = uniqueName('fake');
     await o.secretStore(fake, { fake: { data: [{ key: 'canary', value: CANARY }] } });
+    // Tenancy: a store whose remoteKeyPolicy refuses some keys (refusals name keys, never values).
+    const fenced = uniqueName('fenced');
+    await o.secretStore(
+      fenced,
+      {
+        fake: {
+          data: [
+            { key: 'mine-canary', value: CANARY },
+            { key: 'theirs-canary', value: CANARY },
+          ],
+        },
+      },
+      { remoteKeyPolicy: { rules: [{ allow: ['mine-*'] }] } },
+    );
     // Google: the shared bed's drongo, with the canary in secrets and in a credentials Secret that is no key.
     const gcpAccess = testbed().gcp;
     if (!gcpAccess) throw new Error('the test bed was started without drongo');
@@ -298,6 +312,16 @@ describe('secret values never leak', () => {
       refreshInterval: '1s',
       dataFrom: [{ find: { path: '/canary/found' } }],
     });
+    await o.externalSecret('fenced-find', {
+      secretStoreRef: { name: fenced },
+      refreshInterval: '1s',
+      dataFrom: [{ find: { name: { regexp: 'canary' } } }],
+    });
+    await o.externalSecret('fenced-refused', {
+      secretStoreRef: { name: fenced },
+      refreshInterval: '1s',
+      data: [{ secretKey: 't', remoteRef: { key: 'theirs-canary' } }],
+    });
     await o.externalSecret('vault-bad-key', {
       secretStoreRef: { name: vault },
       refreshInterval: '1s',
@@ -320,6 +344,7 @@ describe('secret values never leak', () => {
       refreshInterval: '1s',
       dataFrom: [{ extract: { key: 'canary-bad-key' } }],
     });
+    await o.waitForSecret('fenced-find', (d) => d['mine-canary'] === CANARY, 'fenced-find synced');
     const failed = [
       ...failing.map((f) => f.name),
       'bad-key',
@@ -327,16 +352,17 @@ describe('secret values never leak', () => {
       'vault-bad-key',
       'gcp-bad-key',
       'azure-bad-key',
+      'fenced-refused',
     ];
     for (const name of failed) await o.waitForReady(name, { status: 'False' });
 
     const statuses = await Promise.all(
-      [...ok.map((es) => es.name), 'ssm-found', ...failed].map(async (name) =>
+      [...ok.map((es) => es.name), 'ssm-found', 'fenced-find', ...failed].map(async (name) =>
         JSON.stringify((await o.getExternalSecret(name)).status),
       ),
     );
     const stores = await Promise.all(
-      [aws, ssmStore, fake, vault, vaultWrong, gcp, gcpWrong, azure, azureWrong].map(async (s) =>
+      [aws, ssmStore, fake, fenced, vault, vaultWrong, gcp, gcpWrong, azure, azureWrong].map(async (s) =>
         JSON.stringify((await o.getSecretStore(s)).status),
       ),
     );
@@ -359,6 +385,8 @@ describe('secret values never leak', () => {
     expect(messages).toMatch(/logging in with auth\/approle.*Denied|Denied.*logging in with auth\/approle/);
     expect(messages).toMatch(/is not a service-account key/);
     expect(messages).toMatch(/Denied: Azure obtaining a token \(auth clientSecret\): invalid_client: AADSTS7000215/);
+    expect(messages).toMatch(/remote key "theirs-canary" is not allowed .* \(spec\.remoteKeyPolicy\)/);
+    expect(statuses.join('\n')).toMatch(/1 listed names not allowed/);
     expect(logs).toMatch(/sync failed/);
   });
 });

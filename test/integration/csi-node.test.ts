@@ -294,6 +294,46 @@ describe('CSI node plugin', () => {
     expect((noEphemeral as ServiceError).details).toMatch(/only inline ephemeral volumes/);
   });
 
+  it("enforces the store's remoteKeyPolicy for volumes: a refused key mounts nothing, find results are filtered", async () => {
+    const store = uniqueName('fenced');
+    await o.secretStore(
+      store,
+      {
+        fake: {
+          data: [
+            { key: `${o.namespace}-db`, value: 'mine' },
+            { key: 'someone-else-db', value: 'theirs' },
+          ],
+        },
+      },
+      { remoteKeyPolicy: { rules: [{ allow: ['{namespace}-*'] }] } },
+    );
+    await o.externalSecret('fenced-refused', {
+      secretStoreRef: { name: store },
+      target: { creationPolicy: 'None' },
+      data: [{ secretKey: 'v', remoteRef: { key: 'someone-else-db' } }],
+    });
+    const refused = await publishError('fenced-refused');
+    expect(refused.err.code).toBe(9); // FAILED_PRECONDITION
+    expect(refused.err.details).toMatch(
+      /spec\.data\[0\]\.remoteRef\.key: remote key "someone-else-db" is not allowed in namespace .* \(spec\.remoteKeyPolicy\)/,
+    );
+    expect(await isMountPoint(refused.target)).toBe(false);
+    const m = plugin.plugin.metrics;
+    const storeId = `SecretStore/${o.namespace}/${store}`;
+    expect(await m.total(m.tenancyDenials, { store: storeId, reason: 'remote_key_not_allowed' })).toBe(1);
+
+    await o.externalSecret('fenced-find', {
+      secretStoreRef: { name: store },
+      target: { creationPolicy: 'None' },
+      dataFrom: [{ find: { name: { regexp: '-db$' } } }],
+    });
+    const { target } = await publish('fenced-find');
+    expect((await readdir(target)).filter((e) => !e.startsWith('..'))).toEqual([`${o.namespace}-db`]);
+    expect(await text(join(target, `${o.namespace}-db`))).toBe('mine');
+    expect(await m.total(m.tenancyDenials, { store: storeId, reason: 'find_result_filtered' })).toBe(1);
+  });
+
   it('unmounts and removes on NodeUnpublishVolume, and a second call is a no-op', async () => {
     const store = await fakeStore({ k: 'v' });
     await o.externalSecret('unpublished', {

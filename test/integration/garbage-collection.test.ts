@@ -41,13 +41,7 @@ describe('deleting an ExternalSecret', () => {
     }
 
     for (const name of ['owned', 'orphaned']) {
-      await o.custom.deleteNamespacedCustomObject({
-        group: 'ferry.dev',
-        version: 'v1alpha1',
-        namespace: o.namespace,
-        plural: 'externalsecrets',
-        name,
-      });
+      await o.delete('externalsecrets', name);
     }
     await eventually('the garbage collector to delete Secret owned', async () =>
       (await o.secret('owned')) === undefined ? true : undefined,

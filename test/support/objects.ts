@@ -82,6 +82,10 @@ export class Objects {
     );
   }
 
+  async delete(plural: string, name: string): Promise<void> {
+    await this.custom.deleteNamespacedCustomObject({ ...group, namespace: this.namespace, plural, name });
+  }
+
   async getExternalSecret(name: string): Promise<ExternalSecret> {
     return (await this.custom.getNamespacedCustomObject({
       ...group,

@@ -336,11 +336,11 @@ export const externalSecretSpec = object(
       }),
     ),
     refreshInterval: string(
-      'How often the values are read again, as a Go duration (`1h`, `15m`, `1h30m`). `0` syncs once (and again when the ExternalSecret changes). Default 1h. Refreshes are spread over the interval by a hash of the store and first remote key, so ExternalSecrets reading the same key refresh together and share one provider read.',
+      'How often the values are read again, as a Go duration (`1h`, `15m`, `1h30m`). `0` syncs once and, as in ESO, never again (like refreshPolicy CreatedOnce), even when the ExternalSecret changes. Default 1h. Refreshes are spread over the interval by a hash of the store and first remote key, so ExternalSecrets reading the same key refresh together and share one provider read.',
       { pattern: GO_DURATION_PATTERN, maxLength: 64 },
     ),
     refreshPolicy: enumOf(
-      'Periodic (default): re-read every refreshInterval. OnChange: re-read only when the ExternalSecret changes. CreatedOnce: read once and never again.',
+      "Periodic (default): re-read every refreshInterval, and when the ExternalSecret's spec, labels or annotations change. OnChange: re-read only when its spec, labels or annotations change (setting a force-sync annotation is such a change). CreatedOnce: read once and never again. Under every policy a target Secret that was deleted or whose data was edited is re-synced at once, except with creationPolicy Orphan, where it waits for the next due sync (as in ESO). See docs/lifecycle.md.",
       ['Periodic', 'OnChange', 'CreatedOnce'] as const,
     ),
     target,

@@ -41,17 +41,44 @@ export const labelSelector = object('A Kubernetes label selector.', {
   ),
 });
 
+const namespaceMatchers = {
+  namespaceSelector: labelSelector,
+  namespaces: arrayOf('Namespace names.', string('A namespace name.', { maxLength: 63 }), { maxItems: 256 }),
+  namespaceRegexes: arrayOf(
+    'Regular expressions matched against the namespace name; they match anywhere unless anchored with ^ and $.',
+    string('A regular expression.', { maxLength: 256 }),
+    { maxItems: 64 },
+  ),
+};
+
+export const REMOTE_KEY_POLICY_DESCRIPTION =
+  'Ferry extension (tenancy): which remote keys ExternalSecrets may read through this store, per namespace. Unset: any key, as in ESO. Set: every data[].remoteRef.key and dataFrom[].extract.key must match an `allow` pattern of a rule that applies to the ExternalSecret’s namespace, or the ExternalSecret is refused before any provider call (status, Event TenancyDenied, metric ferry_tenancy_denials_total); names listed by dataFrom[].find that match no pattern are left out and never read. Patterns are matched against the whole key as written in the ExternalSecret: `*` matches within one path segment (never `/`), `**` matches anything, `{namespace}` stands for the ExternalSecret’s namespace, e.g. `apps/{namespace}/*`. Under a policy, keys with an empty, `.` or `..` path segment, or containing `%` or a backslash, are refused. See docs/tenancy.md.';
+
+const remoteKeyPolicy = object(REMOTE_KEY_POLICY_DESCRIPTION, {
+  rules: required(
+    arrayOf(
+      'A key is allowed when any rule that applies to the namespace allows it. No rule applies: every key is refused.',
+      object(
+        'Remote keys allowed for some namespaces. A rule with no namespaceSelector, namespaces or namespaceRegexes applies to every namespace; otherwise any field that matches makes it apply.',
+        {
+          ...namespaceMatchers,
+          allow: required(
+            arrayOf(
+              'Remote key patterns (`*`: within one path segment, `**`: anything, `{namespace}`: the ExternalSecret’s namespace).',
+              string('A remote key pattern.', { minLength: 1, maxLength: 512 }),
+              { minItems: 1, maxItems: 64 },
+            ),
+          ),
+        },
+      ),
+      { minItems: 1, maxItems: 64 },
+    ),
+  ),
+});
+
 const storeConditions = arrayOf(
   'Namespaces allowed to use this ClusterSecretStore. An ExternalSecret may use it when its namespace matches any namespaceSelector, any listed name or any regex of any entry; with no entries, every namespace may.',
-  object('One rule; its namespace is admitted by any field that matches.', {
-    namespaceSelector: labelSelector,
-    namespaces: arrayOf('Namespace names.', string('A namespace name.', { maxLength: 63 }), { maxItems: 256 }),
-    namespaceRegexes: arrayOf(
-      'Regular expressions matched against the namespace name; they match anywhere unless anchored with ^ and $.',
-      string('A regular expression.', { maxLength: 256 }),
-      { maxItems: 64 },
-    ),
-  }),
+  object('One rule; its namespace is admitted by any field that matches.', namespaceMatchers),
   { maxItems: 32 },
 );
 
@@ -69,6 +96,7 @@ function storeSpec(scope: StoreScope) {
         minimum: 0,
       },
     ),
+    remoteKeyPolicy,
   };
   return fields;
 }

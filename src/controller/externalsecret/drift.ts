@@ -16,9 +16,13 @@ export function writtenRecord(s: Settings, data: SecretData): NonNullable<Object
   return { hash: dataHash(s.creationPolicy === 'Merge' ? '' : s.type, data), keys: [...data.keys()] };
 }
 
-/** Whether the target holds what Ferry last wrote; with creationPolicy None there is nothing to hold. */
+/**
+ * Whether the target holds what Ferry last wrote; with creationPolicy None there is nothing to
+ * hold. An Orphan target always counts as intact, as in ESO (isSecretValid): edits to it, or its
+ * deletion, are undone only by the next due sync, not at once.
+ */
 export function isIntact(secret: V1Secret | undefined, s: Settings, state: ObjectState): boolean {
-  if (s.creationPolicy === 'None') return true;
+  if (s.creationPolicy === 'None' || s.creationPolicy === 'Orphan') return true;
   if (!secret) return false;
   if (s.creationPolicy === 'Merge') {
     const written = state.written;

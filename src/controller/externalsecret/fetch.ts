@@ -13,6 +13,8 @@ export interface FetchOutcome {
   keys: Map<string, string>;
   /** Names each dataFrom[].find listed, by dataFrom index. */
   found: Map<number, string[]>;
+  /** How many listed names each dataFrom[].find left out, unread, because the store's remoteKeyPolicy refuses them. */
+  filtered: Map<number, number>;
 }
 
 function asProviderError(err: unknown, what: string): ProviderError {
@@ -32,8 +34,15 @@ export async function fetchRemoteValues(
   handle: StoreHandle,
   reads: SharedReads,
   notBefore: number,
+  allowKey?: (key: string) => boolean,
 ): Promise<FetchOutcome> {
-  const outcome: FetchOutcome = { values: new Map(), errors: new Map(), keys: new Map(), found: new Map() };
+  const outcome: FetchOutcome = {
+    values: new Map(),
+    errors: new Map(),
+    keys: new Map(),
+    found: new Map(),
+    filtered: new Map(),
+  };
   const queries = findQueries(spec);
   const listed = await Promise.allSettled(queries.map(([, q]) => reads.list(handle, q, notBefore)));
   const foundNames = new Set<string>();
@@ -41,8 +50,10 @@ export async function fetchRemoteValues(
     const i = queries[n]?.[0] ?? 0;
     const id = `find\u0000${i}`;
     if (result.status === 'fulfilled') {
-      outcome.found.set(i, result.value);
-      for (const name of result.value) foundNames.add(name);
+      const allowed = allowKey ? result.value.filter(allowKey) : result.value;
+      if (allowed.length < result.value.length) outcome.filtered.set(i, result.value.length - allowed.length);
+      outcome.found.set(i, allowed);
+      for (const name of allowed) foundNames.add(name);
     } else {
       outcome.keys.set(id, `dataFrom[${i}].find`);
       outcome.errors.set(id, asProviderError(result.reason, `dataFrom[${i}].find`));

@@ -22,8 +22,9 @@ import { afterWrite, type ConsumerDeps, VERSIONS_OF_ANNOTATION, versionName } fr
 import { isIntact, writtenRecord } from './drift.ts';
 import { describeErrors, type FetchOutcome, fetchRemoteValues } from './fetch.ts';
 import type { ObjectState } from './object-state.ts';
+import { type KeyPolicy, resolveStoreAndPolicy, storeLabel } from './remote-key-policy.ts';
 import { RenderError, readId, renderSecretData } from './render.ts';
-import { resolveStore, type StoreLookup, StoreRefError } from './resolve-store.ts';
+import { type StoreLookup, StoreRefError, TenancyError } from './resolve-store.ts';
 import { currentTargetName, refreshSeed, type Settings, settingsOf } from './settings.ts';
 import { kubeTemplateSources, type RenderedTarget, renderTarget } from './template-target.ts';
 
@@ -79,9 +80,14 @@ export async function reconcileExternalSecret(
     await writeStatus(es, r, started, deps);
     deps.metrics.externalSecretReady.set({ namespace, name }, r.ready ? 1 : 0);
   };
-  const fail = async (reason: string, message: string, retryAfterMs?: number): Promise<ReconcileResult> => {
+  const fail = async (
+    reason: string,
+    message: string,
+    retryAfterMs?: number,
+    eventReason = reason === 'SecretMissing' ? 'MissingProviderSecret' : 'UpdateFailed',
+  ): Promise<ReconcileResult> => {
     log.warn({ reason, error: message }, 'sync failed; the target Secret is left as it was');
-    deps.events.record(es, 'Warning', reason === 'SecretMissing' ? 'MissingProviderSecret' : 'UpdateFailed', message);
+    deps.events.record(es, 'Warning', eventReason, message);
     await report({ reason, message, ready: false });
     deps.metrics.reconciles.inc({ kind: 'ExternalSecret', result: 'error' });
     return { failed: true, retryAfterMs };
@@ -100,18 +106,31 @@ export async function reconcileExternalSecret(
 
   const target =
     settings.creationPolicy === 'None' ? undefined : deps.managedSecret(namespace, currentTargetName(es, settings));
-  if (settings.refreshIntervalMs === 0 && state.freshAfter === undefined) {
+  // ESO's shouldRefresh: OnChange syncs again when the generation, labels or annotations changed
+  // (a force-sync annotation is one such change); CreatedOnce, and Periodic with interval 0, never
+  // once synced. All of them sync when the target is not intact (deleted or its data edited).
+  if (settings.refreshIntervalMs === 0) {
     const synced = es.status?.syncedResourceVersion;
     const intact = isIntact(target, settings, state);
-    const upToDate = settings.refreshPolicy === 'CreatedOnce' ? synced !== undefined : synced === objectVersion(es);
+    const upToDate = settings.syncOnce ? synced !== undefined : synced === objectVersion(es);
     if (upToDate && intact) return {};
   }
 
   let handle: Awaited<ReturnType<StoreClients['handle']>>;
+  let policy: KeyPolicy | undefined;
+  let storeId = '';
   try {
-    const store = await resolveStore(es, deps.stores);
-    handle = await deps.clients.handle(store, namespace);
+    // Tenancy (ClusterSecretStore conditions, remoteKeyPolicy) is settled before the first
+    // provider call, a login included.
+    const resolved = await resolveStoreAndPolicy(es, deps.stores);
+    policy = resolved.policy;
+    storeId = storeLabel(resolved.store);
+    handle = await deps.clients.handle(resolved.store, namespace);
   } catch (err) {
+    if (err instanceof TenancyError) {
+      deps.metrics.tenancyDenials.inc({ store: err.store, reason: err.reason });
+      return fail('SecretSyncedError', err.message, undefined, 'TenancyDenied');
+    }
     if (err instanceof StoreRefError) return fail('SecretSyncedError', err.message);
     if (err instanceof ProviderError)
       return fail('SecretSyncedError', `store: ${err.kind}: ${err.message}`, err.retryAfterMs);
@@ -123,8 +142,16 @@ export async function reconcileExternalSecret(
   const window =
     settings.refreshIntervalMs > 0 ? Math.min(deps.shareWindowMs, settings.refreshIntervalMs / 2) : deps.shareWindowMs;
   const notBefore = Math.max(started - window, state.freshAfter ?? 0);
-  const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, notBefore);
+  const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, notBefore, policy?.allows);
   state.waitingOn = [...fetched.errors.values()].some((e) => e.kind === 'Transient') ? handle.key : undefined;
+  const filteredNote = [...fetched.filtered]
+    .map(([i, n]) => `dataFrom[${i}].find: ${n} listed names not allowed by ${policy?.source} were left out`)
+    .join('; ');
+  if (filteredNote) {
+    const total = [...fetched.filtered.values()].reduce((a, b) => a + b, 0);
+    deps.metrics.tenancyDenials.inc({ store: storeId, reason: 'find_result_filtered' }, total);
+    deps.events.record(es, 'Warning', 'TenancyDenied', filteredNote);
+  }
   // A refused credential may have been rotated: rebuild the client, unless it re-reads and renews
   // its credentials itself (rebuilding it would only cost a login).
   const denied = [...fetched.errors.values()].some((e) => e.kind === 'Denied');
@@ -206,6 +233,7 @@ export async function reconcileExternalSecret(
         );
       }
       await afterWrite(es, settings, { secretName, contentHash, outcome }, deps);
+      if (settings.creationPolicy === 'Owner' && !versioned) await deleteFormerTarget(es, secretName, deps);
     } catch (err) {
       if (err instanceof TargetConflictError) return fail('SecretSyncedError', err.message);
       if (isConflict(err)) return { failed: true, retryAfterMs: 0 };
@@ -225,16 +253,17 @@ export async function reconcileExternalSecret(
       : `written to Secret "${secretName}"`;
   const binding = settings.creationPolicy === 'None' ? undefined : secretName;
   const keyCount = `${data.size} ${data.size === 1 ? 'key' : 'keys'}`;
+  const note = filteredNote ? `; ${filteredNote}` : '';
   await report(
     missingNote
       ? {
           reason: 'SecretMissing',
-          message: `${keyCount} ${where}${missingNote}`,
+          message: `${keyCount} ${where}${missingNote}${note}`,
           ready: false,
           synced: true,
           binding,
         }
-      : { reason: 'SecretSynced', message: `${keyCount} ${where}`, ready: true, synced: true, binding },
+      : { reason: 'SecretSynced', message: `${keyCount} ${where}${note}`, ready: true, synced: true, binding },
   );
   deps.metrics.reconciles.inc({ kind: 'ExternalSecret', result: 'synced' });
   deps.metrics.reconcileSeconds.observe({ kind: 'ExternalSecret' }, (Date.now() - started) / 1000);
@@ -296,6 +325,35 @@ async function deleteTarget(
     ready: false,
   });
   return schedule();
+}
+
+/**
+ * After target.name changed: the Secret this ExternalSecret last wrote (status.binding.name) under
+ * the former name goes, when it still owns it (its controller ownerReference), as ESO's
+ * deleteOrphanedSecrets does for Owner. It would be garbage-collected with the ExternalSecret
+ * anyway; nothing else refers to it. One cache lookup, no scan.
+ */
+async function deleteFormerTarget(es: ExternalSecret, current: string, deps: ExternalSecretDeps): Promise<void> {
+  const namespace = es.metadata.namespace ?? '';
+  const former = es.status?.binding?.name;
+  const uid = es.metadata.uid;
+  if (!former || former === current || !uid) return;
+  const meta = deps.managedSecret(namespace, former)?.metadata;
+  if (!meta?.uid || meta.annotations?.[OWNER_ANNOTATION] !== es.metadata.name) return;
+  if (meta.annotations?.[VERSIONS_OF_ANNOTATION] !== undefined) return;
+  if (!meta.ownerReferences?.some((r) => r.uid === uid && r.controller)) return;
+  try {
+    await deps.kube.deleteSecret(namespace, former, meta.uid);
+  } catch (err) {
+    // The new target is written; the former one goes with the ExternalSecret in any case.
+    deps.logger.warn(
+      { namespace, name: es.metadata.name, target: former, error: apiErrorMessage(err) },
+      'former target Secret not deleted',
+    );
+    return;
+  }
+  deps.logger.info({ namespace, name: es.metadata.name, target: former }, 'former target Secret deleted');
+  deps.events.record(es, 'Normal', 'Deleted', `Secret "${former}" deleted: target.name is now "${current}"`);
 }
 
 async function writeStatus(es: ExternalSecret, r: Report, started: number, deps: ExternalSecretDeps): Promise<void> {

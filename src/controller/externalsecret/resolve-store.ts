@@ -7,6 +7,21 @@ export class StoreRefError extends Error {
   override name = 'StoreRefError';
 }
 
+export type TenancyReason = 'namespace_not_allowed' | 'remote_key_not_allowed' | 'find_result_filtered';
+
+/** A refusal for tenancy reasons: counted in ferry_tenancy_denials_total, sent as a TenancyDenied Event. */
+export class TenancyError extends StoreRefError {
+  override name = 'TenancyError';
+  readonly reason: TenancyReason;
+  /** The store's metrics label: kind and name, never a key. */
+  readonly store: string;
+  constructor(reason: TenancyReason, store: string, message: string) {
+    super(message);
+    this.reason = reason;
+    this.store = store;
+  }
+}
+
 export interface StoreLookup {
   secretStore(namespace: string, name: string): SecretStore | undefined;
   clusterSecretStore(name: string): ClusterSecretStore | undefined;
@@ -34,6 +49,23 @@ export function selectorMatches(selector: V1LabelSelector, labels: Record<string
   return true;
 }
 
+interface NamespaceMatchers {
+  namespaceSelector?: unknown;
+  namespaces?: string[];
+  namespaceRegexes?: string[];
+}
+
+/** Whether any name, regex or selector of `c` matches the namespace. */
+export async function namespaceMatches(
+  c: NamespaceMatchers,
+  namespace: string,
+  labels: () => Promise<Record<string, string>>,
+): Promise<boolean> {
+  if (c.namespaces?.includes(namespace)) return true;
+  if (c.namespaceRegexes?.some((re) => safeRegex(re)?.test(namespace))) return true;
+  return Boolean(c.namespaceSelector) && selectorMatches(c.namespaceSelector as V1LabelSelector, await labels());
+}
+
 /** ESO's rule: any selector, name or regex of any condition admits the namespace. */
 export async function admitsNamespace(
   store: ClusterSecretStore,
@@ -43,14 +75,11 @@ export async function admitsNamespace(
   const conditions = store.spec.conditions ?? [];
   if (conditions.length === 0) return true;
   let labels: Record<string, string> | undefined;
-  for (const c of conditions) {
-    if (c.namespaces?.includes(namespace)) return true;
-    if (c.namespaceRegexes?.some((re) => safeRegex(re)?.test(namespace))) return true;
-    if (c.namespaceSelector) {
-      labels ??= await lookup.namespaceLabels(namespace);
-      if (selectorMatches(c.namespaceSelector as V1LabelSelector, labels)) return true;
-    }
-  }
+  const labelsOf = async () => {
+    labels ??= await lookup.namespaceLabels(namespace);
+    return labels;
+  };
+  for (const c of conditions) if (await namespaceMatches(c, namespace, labelsOf)) return true;
   return false;
 }
 
@@ -69,7 +98,9 @@ export async function resolveStore(es: ExternalSecret, lookup: StoreLookup): Pro
     const store = lookup.clusterSecretStore(ref.name);
     if (!store) throw new StoreRefError(`spec.secretStoreRef: ClusterSecretStore "${ref.name}" does not exist`);
     if (!(await admitsNamespace(store, namespace, lookup))) {
-      throw new StoreRefError(
+      throw new TenancyError(
+        'namespace_not_allowed',
+        `ClusterSecretStore/${ref.name}`,
         `spec.secretStoreRef: ClusterSecretStore "${ref.name}" does not allow namespace "${namespace}" (see its spec.conditions)`,
       );
     }

@@ -11,6 +11,11 @@ export interface Settings {
   refreshPolicy: 'Periodic' | 'OnChange' | 'CreatedOnce';
   /** 0 when the object is not refreshed periodically. */
   refreshIntervalMs: number;
+  /**
+   * Synced once and never again while the target is intact, whatever changes on the
+   * ExternalSecret: CreatedOnce, and (as in ESO) Periodic with refreshInterval 0.
+   */
+  syncOnce: boolean;
   immutable: boolean;
   type: string;
   labels: Record<string, string>;
@@ -34,6 +39,7 @@ export function settingsOf(es: ExternalSecret): Settings {
     deletionPolicy: target.deletionPolicy ?? 'Retain',
     refreshPolicy,
     refreshIntervalMs: refreshPolicy === 'Periodic' ? interval : 0,
+    syncOnce: refreshPolicy === 'CreatedOnce' || (refreshPolicy === 'Periodic' && interval <= 0),
     immutable: target.immutable ?? false,
     type: target.template?.type ?? 'Opaque',
     labels: target.template?.metadata?.labels ?? {},

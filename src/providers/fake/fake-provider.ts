@@ -20,6 +20,21 @@ export const fakeProvider: Provider<FakeSpec> = {
         }
         return { value: SecretValue.fromString(entry.value), versionId: entry.version };
       },
+      // dataFrom[].find over the declared keys (ESO's fake provider lists by name too); the fake
+      // store has no tags, so a tags filter is refused rather than matching nothing silently.
+      async find(query) {
+        if (query.tags && Object.keys(query.tags).length > 0) {
+          throw new ProviderError('Invalid', 'the fake provider has no tags to filter by');
+        }
+        let re: RegExp | undefined;
+        try {
+          re = query.nameRegexp === undefined ? undefined : new RegExp(query.nameRegexp);
+        } catch {
+          throw new ProviderError('Invalid', 'find.name.regexp is not a valid regular expression');
+        }
+        const names = [...new Set(entries.filter((e) => e.version === undefined).map((e) => e.key))];
+        return names.filter((n) => (!query.path || n.startsWith(query.path)) && (!re || re.test(n)));
+      },
       async validate() {},
       close() {},
     };

@@ -94,7 +94,7 @@ export class CsiPlugin {
     };
     this.volumes = new VolumeManager({
       dataDir: config.dataDir,
-      source: { stores, clients: this.clients, reads, shareWindowMs: config.shareWindowMs },
+      source: { stores, clients: this.clients, reads, shareWindowMs: config.shareWindowMs, metrics },
       externalSecret: (ns, name) => this.externalSecrets.get(`${ns}/${name}`),
       metrics,
       logger,

@@ -2,13 +2,19 @@
 // shared reads (so every volume and the controller's own reads of a key are one provider call
 // per window), then laid out as files. Any failure throws, before a single file is touched.
 
-import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
+import type { AnyStore, ExternalSecret } from '../../api/v1alpha1/types.ts';
 import { describeErrors, fetchRemoteValues } from '../../controller/externalsecret/fetch.ts';
+import {
+  type KeyPolicy,
+  resolveStoreAndPolicy,
+  storeLabel,
+} from '../../controller/externalsecret/remote-key-policy.ts';
 import { RenderError, readId, remoteReads, renderSecretData } from '../../controller/externalsecret/render.ts';
-import { resolveStore, type StoreLookup, StoreRefError } from '../../controller/externalsecret/resolve-store.ts';
+import { type StoreLookup, StoreRefError, TenancyError } from '../../controller/externalsecret/resolve-store.ts';
 import { settingsOf } from '../../controller/externalsecret/settings.ts';
 import { renderTarget } from '../../controller/externalsecret/template-target.ts';
 import type { StoreClients, WorkloadIdentity } from '../../controller/store-clients.ts';
+import type { Metrics } from '../../observability/metrics.ts';
 import { ProviderError, type ProviderErrorKind } from '../../providers/provider.ts';
 import type { SharedReads } from '../../providers/shared-reads.ts';
 import type { FileEntry } from './atomic-writer.ts';
@@ -19,6 +25,8 @@ export interface VolumeSourceDeps {
   clients: StoreClients;
   reads: SharedReads;
   shareWindowMs: number;
+  /** For ferry_tenancy_denials_total. */
+  metrics?: Metrics;
 }
 
 export type VolumeErrorKind = ProviderErrorKind | 'BadReference';
@@ -49,16 +57,26 @@ export async function readVolumeContent(
 ): Promise<VolumeContent> {
   const namespace = es.metadata.namespace ?? '';
   let handle: Awaited<ReturnType<StoreClients['handle']>>;
+  let policy: KeyPolicy | undefined;
+  let resolvedStore: AnyStore | undefined;
   try {
-    handle = await deps.clients.handle(await resolveStore(es, deps.stores), namespace, workload);
+    const resolved = await resolveStoreAndPolicy(es, deps.stores);
+    policy = resolved.policy;
+    resolvedStore = resolved.store;
+    handle = await deps.clients.handle(resolved.store, namespace, workload);
   } catch (err) {
+    if (err instanceof TenancyError) deps.metrics?.tenancyDenials.inc({ store: err.store, reason: err.reason });
     if (err instanceof StoreRefError) throw new VolumeSourceError('BadReference', err.message);
     if (err instanceof ProviderError) throw new VolumeSourceError(err.kind, `store: ${err.message}`, err.retryAfterMs);
     throw new VolumeSourceError('Transient', `store: ${(err as Error).message}`);
   }
   const interval = settingsOf(es).refreshIntervalMs;
   const window = interval > 0 ? Math.min(deps.shareWindowMs, interval / 2) : deps.shareWindowMs;
-  const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, started - window);
+  const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, started - window, policy?.allows);
+  const filtered = [...fetched.filtered.values()].reduce((a, b) => a + b, 0);
+  if (filtered > 0 && resolvedStore) {
+    deps.metrics?.tenancyDenials.inc({ store: storeLabel(resolvedStore), reason: 'find_result_filtered' }, filtered);
+  }
   if (fetched.errors.size > 0) {
     const errors = [...fetched.errors.values()];
     if (errors.some((e) => e.kind === 'Denied') && !handle.client.keepsCredentialsFresh)

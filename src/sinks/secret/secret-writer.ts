@@ -64,6 +64,23 @@ function includes(have: Record<string, string> | undefined, want: Record<string,
   return Object.entries(want).every(([k, v]) => have?.[k] === v);
 }
 
+/**
+ * An ownerReference to this plan's ExternalSecret (by name: an earlier ExternalSecret of that name
+ * counts too). Kept only under creationPolicy Owner: after a switch to Orphan or Merge it is
+ * removed, as ESO does, or the garbage collector would still delete the Secret with the
+ * ExternalSecret the user meant it to outlive.
+ */
+function isOwnReference(r: V1OwnerReference, plan: TargetPlan): boolean {
+  return r.kind === 'ExternalSecret' && r.name === plan.externalSecretName && r.apiVersion.startsWith('ferry.dev/');
+}
+
+function staleOwnerReference(existing: V1Secret, plan: TargetPlan): boolean {
+  return (
+    plan.ownerReference === undefined &&
+    Boolean(existing.metadata?.ownerReferences?.some((r) => isOwnReference(r, plan)))
+  );
+}
+
 function ownedMetadata(plan: TargetPlan, hash: string) {
   return {
     labels: { ...plan.labels, [MANAGED_LABEL]: 'true' },
@@ -87,6 +104,7 @@ export function isUpToDate(existing: V1Secret, plan: TargetPlan, data: SecretDat
     const dropped = appliedKeys(existing, plan.fieldManager).some((k) => !(k in wanted));
     return (
       !dropped &&
+      !staleOwnerReference(existing, plan) &&
       sameData(existing.data, wanted, true) &&
       includes(existing.metadata?.labels, { ...plan.labels, [MANAGED_LABEL]: 'true' })
     );
@@ -98,6 +116,7 @@ export function isUpToDate(existing: V1Secret, plan: TargetPlan, data: SecretDat
     Boolean(existing.immutable) === plan.immutable &&
     includes(existing.metadata?.labels, meta.labels) &&
     includes(existing.metadata?.annotations, meta.annotations) &&
+    !staleOwnerReference(existing, plan) &&
     (!plan.ownerReference ||
       Boolean(existing.metadata?.ownerReferences?.some((r) => r.uid === plan.ownerReference?.uid)))
   );
@@ -122,7 +141,9 @@ export class SecretWriter {
   private desired(plan: TargetPlan, data: SecretData, base?: V1Secret): V1Secret {
     const meta = ownedMetadata(plan, dataHash(plan.type, data));
     const baseMeta = base?.metadata ?? {};
-    const owners = (baseMeta.ownerReferences ?? []).filter((r) => r.uid !== plan.ownerReference?.uid);
+    const owners = (baseMeta.ownerReferences ?? []).filter(
+      (r) => r.uid !== plan.ownerReference?.uid && !isOwnReference(r, plan),
+    );
     return {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -192,6 +213,12 @@ export class SecretWriter {
       );
     }
     if (isUpToDate(existing, plan, data)) return 'unchanged';
+    if (staleOwnerReference(existing, plan)) {
+      // Server-side apply cannot drop a field another manager set: a PUT under the cached
+      // resourceVersion removes the reference (a conflict retries the reconcile).
+      const owners = existing.metadata?.ownerReferences?.filter((r) => !isOwnReference(r, plan)) ?? [];
+      await this.kube.replaceSecret({ ...existing, metadata: { ...existing.metadata, ownerReferences: owners } });
+    }
     await this.kube.applySecret(
       {
         metadata: { name: plan.name, namespace: plan.namespace, labels: { ...plan.labels, [MANAGED_LABEL]: 'true' } },

@@ -1,0 +1,115 @@
+// Tenancy: a store's spec.remoteKeyPolicy (a Ferry extension) says which remote keys the
+// ExternalSecrets of each namespace may read through it. Checked before any provider call for
+// the keys an ExternalSecret names; names a dataFrom[].find listing returns are filtered before
+// they are read. The glob matcher is hand-written (a dozen lines) because its rules are part of
+// the security contract: `*` never crosses `/`, and nothing else is special.
+import type { AnyStore, ExternalSecret } from '../../api/v1alpha1/types.ts';
+import { namespaceMatches, resolveStore, type StoreLookup, TenancyError } from './resolve-store.ts';
+
+export { TenancyError, type TenancyReason } from './resolve-store.ts';
+
+/** The store's label in metrics: its kind and name (never a key or a value). */
+export function storeLabel(store: AnyStore): string {
+  return store.kind === 'ClusterSecretStore'
+    ? `ClusterSecretStore/${store.metadata.name}`
+    : `SecretStore/${store.metadata.namespace}/${store.metadata.name}`;
+}
+
+function describeStore(store: AnyStore): string {
+  return `${store.kind} "${store.metadata.name}"`;
+}
+
+/** A path free of traversal and encoding tricks: no empty, `.` or `..` segment, no `%`, no backslash. */
+export function isPlainPath(key: string): boolean {
+  if (key.includes('%') || key.includes('\\')) return false;
+  const segments = (key.startsWith('/') ? key.slice(1) : key).split('/');
+  return segments.every((s) => s !== '' && s !== '.' && s !== '..');
+}
+
+/** One allow pattern as an anchored RegExp, with `{namespace}` substituted literally. */
+export function compilePattern(pattern: string, namespace: string): RegExp {
+  const withNamespace = pattern.split('{namespace}');
+  const body = withNamespace
+    .map((part) =>
+      part
+        .split('**')
+        .map((p) =>
+          p
+            .split('*')
+            .map((lit) => lit.replace(/[.+?^${}()|[\]\\/-]/g, '\\$&'))
+            .join('[^/]*'),
+        )
+        .join('.*'),
+    )
+    .join(namespace.replace(/[.+?^${}()|[\]\\/-]/g, '\\$&'));
+  return new RegExp(`^${body}$`, 's');
+}
+
+export interface KeyPolicy {
+  allows(key: string): boolean;
+  /** Where the policy comes from, for messages. */
+  source: string;
+}
+
+/** The policy the store sets for `namespace`, or undefined when it sets none (any key). */
+export async function keyPolicyFor(
+  store: AnyStore,
+  namespace: string,
+  lookup: StoreLookup,
+): Promise<KeyPolicy | undefined> {
+  const policy = store.spec.remoteKeyPolicy;
+  if (!policy) return undefined;
+  const patterns: RegExp[] = [];
+  let labels: Record<string, string> | undefined;
+  const labelsOf = async () => {
+    labels ??= await lookup.namespaceLabels(namespace);
+    return labels;
+  };
+  for (const rule of policy.rules) {
+    const scoped = Boolean(rule.namespaceSelector || rule.namespaces || rule.namespaceRegexes);
+    if (scoped && !(await namespaceMatches(rule, namespace, labelsOf))) continue;
+    for (const p of rule.allow) patterns.push(compilePattern(p, namespace));
+  }
+  return {
+    allows: (key) => isPlainPath(key) && patterns.some((re) => re.test(key)),
+    source: `${describeStore(store)} (spec.remoteKeyPolicy)`,
+  };
+}
+
+/** The keys an ExternalSecret names itself, with the field that names each. */
+function namedKeys(es: ExternalSecret): { field: string; key: string }[] {
+  const data = (es.spec.data ?? []).map((d, i) => ({ field: `spec.data[${i}].remoteRef.key`, key: d.remoteRef.key }));
+  const dataFrom = (es.spec.dataFrom ?? []).flatMap((d, i) =>
+    d.extract ? [{ field: `spec.dataFrom[${i}].extract.key`, key: d.extract.key }] : [],
+  );
+  return [...data, ...dataFrom];
+}
+
+/**
+ * resolveStore, then the store's remoteKeyPolicy for the ExternalSecret's own keys: everything a
+ * caller must pass before its first provider call (a login included). The policy is returned for
+ * filtering dataFrom[].find results.
+ */
+export async function resolveStoreAndPolicy(
+  es: ExternalSecret,
+  lookup: StoreLookup,
+): Promise<{ store: AnyStore; policy: KeyPolicy | undefined }> {
+  const store = await resolveStore(es, lookup);
+  const policy = await keyPolicyFor(store, es.metadata.namespace ?? '', lookup);
+  checkNamedKeys(es, store, policy);
+  return { store, policy };
+}
+
+/** Throws a TenancyError naming the first key of `es` the store's policy does not allow. */
+export function checkNamedKeys(es: ExternalSecret, store: AnyStore, policy: KeyPolicy | undefined): void {
+  if (!policy) return;
+  const namespace = es.metadata.namespace ?? '';
+  const refused = namedKeys(es).find(({ key }) => !policy.allows(key));
+  if (refused) {
+    throw new TenancyError(
+      'remote_key_not_allowed',
+      storeLabel(store),
+      `${refused.field}: remote key "${refused.key}" is not allowed in namespace "${namespace}" by ${policy.source}`,
+    );
+  }
+}
