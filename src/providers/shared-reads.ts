@@ -104,7 +104,10 @@ export class SharedReads {
     this.opts.metrics.sharedReads.inc({ provider: store.providerName, served: 'call' });
     const entry = {
       startedAt: Date.now(),
-      promise: this.call(store, 'list', (signal) => find.call(store.client, query, signal)),
+      // Every call of a listing after the first (pages, folders, metadata) takes its own token.
+      promise: this.call(store, 'list', (signal) =>
+        find.call(store.client, query, signal, () => store.budget.take(signal)),
+      ),
       failed: false,
     };
     entry.promise.catch(() => {

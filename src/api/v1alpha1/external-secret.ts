@@ -95,9 +95,12 @@ const rewrite = object(
 );
 
 const find = object(
-  'Every remote secret matching these filters, each one whole under its name as key (AWS Secrets Manager; other providers refuse find with a clear error). One listing per store and query serves every ExternalSecret asking the same within the share window.',
+  'Every remote secret matching these filters, each one whole under its name as key. AWS Secrets Manager: ListSecrets with name and tag filters. Google Secret Manager: ListSecrets with a `labels.<key>=<value>` filter for tags. Azure Key Vault: the listed secret properties (disabled secrets skipped), tags matched. Vault/OpenBao KV: a recursive LIST under path; tags match KV v2 custom_metadata (refused on KV v1). Every filter given applies. One listing per store and query serves every ExternalSecret asking the same within the share window.',
   {
-    path: string('Only secrets whose name starts with this path, e.g. `prod/app/`.', { maxLength: 2048 }),
+    path: string(
+      'Only secrets under this path. AWS, Google, Azure: the name starts with it, e.g. `prod-app-`. Vault: the folder listed recursively, e.g. `prod/app` (with no spec.provider.vault.path it starts with the mount); the keys are the paths from the mount.',
+      { maxLength: 2048 },
+    ),
     name: object('A filter on the secret name.', {
       regexp: required(string('A Go (RE2) regular expression the name must match.', { minLength: 1, maxLength: 1024 })),
     }),
