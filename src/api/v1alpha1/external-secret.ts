@@ -49,6 +49,37 @@ const remoteRefFields = {
   ),
 };
 
+const storeRef = (description: string) =>
+  object(description, {
+    name: required(string('Name of the SecretStore or ClusterSecretStore.', { minLength: 1, maxLength: 253 })),
+    kind: enumOf('Kind of the store. Default SecretStore (in the same namespace).', [
+      'SecretStore',
+      'ClusterSecretStore',
+    ] as const),
+  });
+
+const sourceRef = object(
+  'Where this item reads from instead of spec.secretStoreRef (ESO’s field). Only storeRef is supported; generatorRef is refused.',
+  {
+    storeRef: storeRef(
+      'The store this item reads from. Each store is resolved and checked (existence, ClusterSecretStore conditions) on its own; reads are still shared per store and key, and a failure in any store leaves the Secret untouched.',
+    ),
+    generatorRef: object('ESO generators. Not supported by Ferry: an item naming one is refused at admission.', {
+      apiVersion: string('API version of the generator.', { maxLength: 253 }),
+      kind: string('Kind of the generator.', { maxLength: 253 }),
+      name: string('Name of the generator.', { maxLength: 253 }),
+    }),
+  },
+  {
+    validations: [
+      {
+        rule: '!has(self.generatorRef)',
+        message: 'sourceRef.generatorRef: generators are not supported by Ferry; name a store in sourceRef.storeRef',
+      },
+    ],
+  },
+);
+
 const dataItem = object('One key of the target Secret and the remote value it comes from.', {
   secretKey: required(
     string('Key written in the target Secret. Letters, digits, `-`, `_` and `.` only.', {
@@ -58,6 +89,7 @@ const dataItem = object('One key of the target Secret and the remote value it co
     }),
   ),
   remoteRef: required(object('The remote value written under secretKey.', remoteRefFields)),
+  sourceRef,
 });
 
 const rewrite = object(
@@ -132,6 +164,7 @@ const dataFromItem = object(
       remoteRefFields,
     ),
     find,
+    sourceRef,
     rewrite: arrayOf(
       'Rewrites of the expanded keys, applied in order. A key that ends up invalid, or two keys that end up the same, is an error.',
       rewrite,
@@ -326,14 +359,8 @@ const target = object(
 export const externalSecretSpec = object(
   'Which remote values to read, from which store, and how to write them into a Secret.',
   {
-    secretStoreRef: required(
-      object('The store to read from.', {
-        name: required(string('Name of the SecretStore or ClusterSecretStore.', { minLength: 1, maxLength: 253 })),
-        kind: enumOf('Kind of the store. Default SecretStore (in the same namespace).', [
-          'SecretStore',
-          'ClusterSecretStore',
-        ] as const),
-      }),
+    secretStoreRef: storeRef(
+      'The store to read from. May be left out when every data and dataFrom item names its store in sourceRef.storeRef.',
     ),
     refreshInterval: string(
       'How often the values are read again, as a Go duration (`1h`, `15m`, `1h30m`). `0` syncs once (and again when the ExternalSecret changes). Default 1h. Refreshes are spread over the interval by a hash of the store and first remote key, so ExternalSecrets reading the same key refresh together and share one provider read.',
@@ -361,6 +388,13 @@ export const externalSecretSpec = object(
         fieldPath: '.data',
         reason: 'FieldValueRequired',
       },
+      {
+        rule: 'has(self.secretStoreRef) || ((!has(self.data) || self.data.all(d, has(d.sourceRef) && has(d.sourceRef.storeRef))) && (!has(self.dataFrom) || self.dataFrom.all(d, has(d.sourceRef) && has(d.sourceRef.storeRef))))',
+        message:
+          'spec.secretStoreRef is required unless every data and dataFrom item names its store in sourceRef.storeRef',
+        fieldPath: '.secretStoreRef',
+        reason: 'FieldValueRequired',
+      },
     ],
   },
 );
@@ -381,3 +415,4 @@ export type ExternalSecretSpec = TypeOf<typeof externalSecretSpec>;
 export type ExternalSecretStatus = TypeOf<typeof externalSecretStatus>;
 export type DataItem = NonNullable<ExternalSecretSpec['data']>[number];
 export type RemoteRef = DataItem['remoteRef'];
+export type StoreRef = NonNullable<ExternalSecretSpec['secretStoreRef']>;

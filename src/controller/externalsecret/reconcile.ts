@@ -1,4 +1,4 @@
-// One reconcile of an ExternalSecret: resolve the store, fetch, render, write, report.
+// One reconcile of an ExternalSecret: resolve the stores, fetch, render, write, report.
 // Data safety: any provider error (down, timeout, denied, throttled, invalid) stops before the
 // write, so the existing Secret stays exactly as it is. Only a not-found, with deletionPolicy
 // Delete or Merge, seen again at least one refresh later, removes anything.
@@ -23,7 +23,7 @@ import { isIntact, writtenRecord } from './drift.ts';
 import { describeErrors, type FetchOutcome, fetchRemoteValues } from './fetch.ts';
 import type { ObjectState } from './object-state.ts';
 import { RenderError, readId, renderSecretData } from './render.ts';
-import { resolveStore, type StoreLookup, StoreRefError } from './resolve-store.ts';
+import { itemSlot, resolveStores, type StoreLookup, StoreRefError } from './resolve-store.ts';
 import { currentTargetName, refreshSeed, type Settings, settingsOf } from './settings.ts';
 import { kubeTemplateSources, type RenderedTarget, renderTarget } from './template-target.ts';
 
@@ -60,8 +60,8 @@ function confirmDelay(s: Settings): number {
 function without(spec: ExternalSecretSpec, gone: Set<string>): ExternalSecretSpec {
   return {
     ...spec,
-    data: spec.data?.filter((d) => !gone.has(readId(d.remoteRef))),
-    dataFrom: spec.dataFrom?.filter((d) => !d.extract || !gone.has(readId(d.extract))),
+    data: spec.data?.filter((d) => !gone.has(readId(d.remoteRef, itemSlot(spec, d)))),
+    dataFrom: spec.dataFrom?.filter((d) => !d.extract || !gone.has(readId(d.extract, itemSlot(spec, d)))),
   };
 }
 
@@ -107,15 +107,20 @@ export async function reconcileExternalSecret(
     if (upToDate && intact) return {};
   }
 
-  let handle: Awaited<ReturnType<StoreClients['handle']>>;
+  // Every store the ExternalSecret reads from (spec.secretStoreRef and items' sourceRef.storeRef),
+  // each resolved and checked; any failure stops here, before a provider read.
+  const handles = new Map<string, Awaited<ReturnType<StoreClients['handle']>>>();
+  let storeField = 'store';
   try {
-    const store = await resolveStore(es, deps.stores);
-    handle = await deps.clients.handle(store, namespace);
+    for (const [slot, { store, field }] of await resolveStores(es, deps.stores)) {
+      storeField = slot ? `${field} (${slot})` : 'store';
+      handles.set(slot, await deps.clients.handle(store, namespace));
+    }
   } catch (err) {
     if (err instanceof StoreRefError) return fail('SecretSyncedError', err.message);
     if (err instanceof ProviderError)
-      return fail('SecretSyncedError', `store: ${err.kind}: ${err.message}`, err.retryAfterMs);
-    return fail('SecretSyncedError', `store: ${apiErrorMessage(err)}`);
+      return fail('SecretSyncedError', `${storeField}: ${err.kind}: ${err.message}`, err.retryAfterMs);
+    return fail('SecretSyncedError', `${storeField}: ${apiErrorMessage(err)}`);
   }
 
   // A shared read must be younger than half this object's interval, or a refresh could be served
@@ -123,11 +128,16 @@ export async function reconcileExternalSecret(
   const window =
     settings.refreshIntervalMs > 0 ? Math.min(deps.shareWindowMs, settings.refreshIntervalMs / 2) : deps.shareWindowMs;
   const notBefore = Math.max(started - window, state.freshAfter ?? 0);
-  const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, notBefore);
+  const fetched = await fetchRemoteValues(es.spec, handles, deps.reads, notBefore);
   // A refused credential may have been rotated: rebuild the client, unless it re-reads and renews
   // its credentials itself (rebuilding it would only cost a login).
-  const denied = [...fetched.errors.values()].some((e) => e.kind === 'Denied');
-  if (denied && !handle.client.keepsCredentialsFresh) deps.clients.invalidate(handle);
+  const deniedSlots = new Set(
+    [...fetched.errors].filter(([, e]) => e.kind === 'Denied').map(([id]) => fetched.slots.get(id) ?? ''),
+  );
+  for (const slot of deniedSlots) {
+    const handle = handles.get(slot);
+    if (handle && !handle.client.keepsCredentialsFresh) deps.clients.invalidate(handle);
+  }
 
   let spec = es.spec;
   let missingNote = '';

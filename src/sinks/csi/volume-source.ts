@@ -5,7 +5,7 @@
 import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
 import { describeErrors, fetchRemoteValues } from '../../controller/externalsecret/fetch.ts';
 import { RenderError, readId, remoteReads, renderSecretData } from '../../controller/externalsecret/render.ts';
-import { resolveStore, type StoreLookup, StoreRefError } from '../../controller/externalsecret/resolve-store.ts';
+import { resolveStores, type StoreLookup, StoreRefError } from '../../controller/externalsecret/resolve-store.ts';
 import { settingsOf } from '../../controller/externalsecret/settings.ts';
 import { renderTarget } from '../../controller/externalsecret/template-target.ts';
 import type { StoreClients, WorkloadIdentity } from '../../controller/store-clients.ts';
@@ -48,9 +48,11 @@ export async function readVolumeContent(
   started = Date.now(),
 ): Promise<VolumeContent> {
   const namespace = es.metadata.namespace ?? '';
-  let handle: Awaited<ReturnType<StoreClients['handle']>>;
+  const handles = new Map<string, Awaited<ReturnType<StoreClients['handle']>>>();
   try {
-    handle = await deps.clients.handle(await resolveStore(es, deps.stores), namespace, workload);
+    for (const [slot, { store }] of await resolveStores(es, deps.stores)) {
+      handles.set(slot, await deps.clients.handle(store, namespace, workload));
+    }
   } catch (err) {
     if (err instanceof StoreRefError) throw new VolumeSourceError('BadReference', err.message);
     if (err instanceof ProviderError) throw new VolumeSourceError(err.kind, `store: ${err.message}`, err.retryAfterMs);
@@ -58,11 +60,13 @@ export async function readVolumeContent(
   }
   const interval = settingsOf(es).refreshIntervalMs;
   const window = interval > 0 ? Math.min(deps.shareWindowMs, interval / 2) : deps.shareWindowMs;
-  const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, started - window);
+  const fetched = await fetchRemoteValues(es.spec, handles, deps.reads, started - window);
   if (fetched.errors.size > 0) {
     const errors = [...fetched.errors.values()];
-    if (errors.some((e) => e.kind === 'Denied') && !handle.client.keepsCredentialsFresh)
-      deps.clients.invalidate(handle);
+    for (const [id, e] of fetched.errors) {
+      const handle = handles.get(fetched.slots.get(id) ?? '');
+      if (e.kind === 'Denied' && handle && !handle.client.keepsCredentialsFresh) deps.clients.invalidate(handle);
+    }
     // The most actionable class first: a missing key or a refusal says more than a timeout.
     const order: ProviderErrorKind[] = ['NotFound', 'Denied', 'Invalid', 'Throttled', 'Transient'];
     const kind = order.find((k) => errors.some((e) => e.kind === k)) ?? 'Transient';
@@ -80,9 +84,11 @@ export async function readVolumeContent(
     );
     const files = volumeFiles(es.spec, rendered.data);
     const versions: Record<string, string> = {};
-    for (const ref of remoteReads(es.spec)) {
-      const version = fetched.values.get(readId(ref))?.versionId;
-      if (version !== undefined) versions[ref.key] = version;
+    for (const slot of handles.keys()) {
+      for (const ref of remoteReads(es.spec, slot)) {
+        const version = fetched.values.get(readId(ref, slot))?.versionId;
+        if (version !== undefined) versions[slot ? `${slot}:${ref.key}` : ref.key] = version;
+      }
     }
     return { files, versions };
   } catch (err) {
