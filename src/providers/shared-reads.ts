@@ -41,6 +41,7 @@ export interface SharedReadsOptions {
 }
 
 const RETAIN_MS = 15 * 60_000;
+const LIST_TIMEOUT_FACTOR = 8;
 
 export class SharedReads {
   private readonly entries = new Map<string, Entry>();
@@ -105,8 +106,13 @@ export class SharedReads {
     const entry = {
       startedAt: Date.now(),
       // Every call of a listing after the first (pages, folders, metadata) takes its own token.
-      promise: this.call(store, 'list', (signal) =>
-        find.call(store.client, query, signal, () => store.budget.take(signal)),
+      // A listing is many calls (pages, folders, metadata), each waiting for its token: it gets
+      // LIST_TIMEOUT_FACTOR call timeouts in all.
+      promise: this.call(
+        store,
+        'list',
+        (signal) => find.call(store.client, query, signal, () => store.budget.take(signal)),
+        this.opts.callTimeoutMs * LIST_TIMEOUT_FACTOR,
       ),
       failed: false,
     };
@@ -182,8 +188,13 @@ export class SharedReads {
     );
   }
 
-  private async call<T>(store: StoreHandle, operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const signal = AbortSignal.any([this.opts.signal, AbortSignal.timeout(this.opts.callTimeoutMs)]);
+  private async call<T>(
+    store: StoreHandle,
+    operation: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    timeoutMs = this.opts.callTimeoutMs,
+  ): Promise<T> {
+    const signal = AbortSignal.any([this.opts.signal, AbortSignal.timeout(timeoutMs)]);
     await store.budget.take(this.opts.signal);
     try {
       const result = await fn(signal);

@@ -4,11 +4,11 @@
 // every ExternalSecret asking the same.
 
 import { readFile } from 'node:fs/promises';
-import { createServer, request as httpRequest, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningController, startController } from '../support/controller.ts';
 import { serviceAccountKeyJson, withoutMetadataServer } from '../support/gcp.ts';
+import { forwardingProxy } from '../support/http-proxy.ts';
 import { KeyVaultTestServer } from '../support/key-vault-server.ts';
 import { Objects } from '../support/objects.ts';
 import {
@@ -146,30 +146,15 @@ describe('dataFrom find: Vault / OpenBao', () => {
   });
 });
 
-/** An HTTP proxy to drongo that records the query of every ListSecrets call. */
+/** An HTTP proxy to drongo that records the `filter` of every ListSecrets call. */
 async function recordingProxy(target: string) {
   const filters: (string | null)[] = [];
-  const upstream = new URL(target);
-  const server: Server = createServer((req, res) => {
+  const proxy = await forwardingProxy(target, (req) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method === 'GET' && /\/secrets$/.test(url.pathname)) filters.push(url.searchParams.get('filter'));
-    const forward = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    forward.on('error', () => {
-      res.writeHead(502);
-      res.end();
-    });
-    req.pipe(forward);
+    return false;
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return { filters, url: `http://127.0.0.1:${port}`, server };
+  return { filters, ...proxy };
 }
 
 describe('dataFrom find: Google Secret Manager (drongo)', () => {

@@ -48,15 +48,16 @@ export async function fetchRemoteValues(
     found: new Map(),
     slots: new Map(),
   };
-  const handleOf = (slot: string): StoreHandle => {
+  const through = <T>(slot: string, fn: (handle: StoreHandle) => Promise<T>): Promise<T> => {
     const handle = bySlot.get(slot);
-    if (!handle) throw new ProviderError('Invalid', `no store resolved for ${slot || 'spec.secretStoreRef'}`);
-    return handle;
+    return handle
+      ? fn(handle)
+      : Promise.reject(new ProviderError('Invalid', `no store resolved for ${slot || 'spec.secretStoreRef'}`));
   };
   const label = (slot: string, key: string) => (slot ? `${key}" in ${slot.replace('/', ' "')}` : key);
   const queries = findQueries(spec);
   const listed = await Promise.allSettled(
-    queries.map(([i, q]) => reads.list(handleOf(itemSlot(spec, spec.dataFrom?.[i] ?? {})), q, notBefore)),
+    queries.map(([i, q]) => through(itemSlot(spec, spec.dataFrom?.[i] ?? {}), (h) => reads.list(h, q, notBefore))),
   );
   /** Names found, by slot. */
   const foundNames = new Map<string, Set<string>>();
@@ -84,7 +85,9 @@ export async function fetchRemoteValues(
       if (!known.has(readId({ key: name }))) wanted.push({ slot, ref: { key: name }, onlyFound: true });
     }
   }
-  const settled = await Promise.allSettled(wanted.map(({ slot, ref }) => reads.read(handleOf(slot), ref, notBefore)));
+  const settled = await Promise.allSettled(
+    wanted.map(({ slot, ref }) => through(slot, (h) => reads.read(h, ref, notBefore))),
+  );
   const vanished = new Set<string>();
   settled.forEach((result, i) => {
     const item = wanted[i];
