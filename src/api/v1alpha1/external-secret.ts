@@ -141,8 +141,8 @@ const find = object(
       string('Tag value.', { maxLength: 256 }),
     ),
     conversionStrategy: enumOf(
-      'Default: characters a Secret key cannot hold (anything but letters, digits, -, _ and .) become `_` in the names, as ESO does; rewrite then sees the converted names.',
-      ['Default'] as const,
+      'How names become keys, as ESO does: characters a Secret key cannot hold (anything but letters, digits, -, _ and .) become `_` (Default) or `_U<hex code point>_` (Unicode: `/` → `_U002f_`). rewrite then sees the converted names.',
+      ['Default', 'Unicode'] as const,
     ),
     decodingStrategy: remoteRefFields.decodingStrategy,
   },

@@ -90,11 +90,17 @@ export function remoteReads(spec: ExternalSecretSpec, slot = ''): RemoteRef[] {
   return [...unique.values()];
 }
 
-/** ESO's Default key conversion for find: characters a Secret key cannot hold become `_`. */
-function convertKeys(names: string[], where: string): Map<string, string> {
+/**
+ * ESO's key conversion for find: characters a Secret key cannot hold become `_` (Default) or
+ * `_U<hex code point>_` (Unicode, e.g. `/` → `_U002f_`).
+ */
+function convertKeys(names: string[], where: string, strategy?: 'Default' | 'Unicode'): Map<string, string> {
   const out = new Map<string, string>();
   for (const name of names) {
-    const key = name.replace(/[^-._a-zA-Z0-9]/g, '_');
+    const key =
+      strategy === 'Unicode'
+        ? name.replace(/[^-._a-zA-Z0-9]/gu, (c) => `_U${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}_`)
+        : name.replace(/[^-._a-zA-Z0-9]/gu, '_');
     const earlier = out.get(key);
     if (earlier !== undefined)
       throw new RenderError(`${where}: secrets "${earlier}" and "${name}" both become key "${key}"`);
@@ -126,7 +132,11 @@ export function renderSecretData(
       const what = `dataFrom[${i}].find`;
       const names = found.get(i);
       if (!names) throw new RenderError(`${what}: the listing was not made`);
-      const byKey = rewriteKeys(convertKeys(names, what), from.rewrite ?? [], `dataFrom[${i}]`);
+      const byKey = rewriteKeys(
+        convertKeys(names, what, from.find.conversionStrategy),
+        from.rewrite ?? [],
+        `dataFrom[${i}]`,
+      );
       for (const [key, name] of byKey) {
         checkKey(key, what);
         out.set(key, decode(remoteValue({ key: name }, slot), from.find.decodingStrategy, `${what} secret "${name}"`));
