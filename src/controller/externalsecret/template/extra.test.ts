@@ -3,11 +3,12 @@
 // PKCS#12 and JWK. Date and duration expectations were produced by Go 1.26's time package
 // (test/reference/go-time/main.go, `go run .`), not by this code.
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import bcryptjs from 'bcryptjs';
 import forge from 'node-forge';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate, TemplateError, templateData } from './engine.ts';
-import { durationString, parseDuration, roundDuration } from './time.ts';
+import { durationString, inLocation, parseDuration, roundDuration } from './time.ts';
 
 const CANARY = 'canary-4c2e-extra';
 const T = '2009-11-10T23:04:05.123456789Z';
@@ -131,6 +132,19 @@ describe('dates (Go layouts)', () => {
         ? base
         : `(${base} | unixEpoch | atoi | dateInZone "2006-01-02T15:04:05Z07:00" | toDate "2006-01-02T15:04:05Z07:00")`;
     if (zone === 'UTC') expect(render(`{{ ${t} | dateModify ${JSON.stringify(mod)} }}`)).toBe(want);
+  });
+
+  it('formats 400 random instants (1900–2100) in 12 zones exactly as Go does', () => {
+    // test/reference/go-time/random: Go's Format of the same instants, zones and layout.
+    const rows = JSON.parse(
+      readFileSync(new URL('../../../../test/reference/go-time/random-format.json', import.meta.url), 'utf8'),
+    ) as { unix: number; nano: number; zone: string; out: string }[];
+    const layout = '2006-01-02T15:04:05.000000000 -07:00 MST Mon Monday Jan January 002 __2 _2 3PM 03pm 06 1 2';
+    expect(rows).toHaveLength(400);
+    const wrong = rows.filter(
+      (r) => inLocation(BigInt(r.unix) * 1_000_000_000n + BigInt(r.nano), r.zone).format(layout) !== r.out,
+    );
+    expect(wrong).toEqual([]);
   });
 
   it('dateModify keeps the time on a bad duration; mustDateModify fails', () => {
