@@ -307,6 +307,18 @@ describe('PKCS#12 (ESO helpers)', () => {
   });
 });
 
+describe('PKCS#12 keystores made by OpenSSL 3 (test/reference/pkcs12)', () => {
+  const ref = (name: string) => readFileSync(new URL(`../../../../test/reference/pkcs12/${name}`, import.meta.url));
+  it.each(['aes256-sha256.p12', 'legacy-3des-sha1.p12'])('%s: the key as OpenSSL wrote it, leaf then CA', (file) => {
+    const values = { p12: ref(file) };
+    expect(render('{{ .p12 | pkcs12keyPass "ferry" }}', values)).toBe(ref('leaf.key').toString());
+    expect(render('{{ .p12 | pkcs12certPass "ferry" }}', values)).toBe(
+      ref('leaf.pem').toString() + ref('ca.pem').toString(),
+    );
+    expect(() => render('{{ .p12 | pkcs12key }}', values)).toThrow(/unable to decode pkcs12/);
+  });
+});
+
 describe('JWK → PEM (ESO helpers)', () => {
   it('converts RSA and EC JWKs to SPKI and PKCS#8 PEM', () => {
     for (const [type, opts] of [
