@@ -8,7 +8,7 @@ import bcryptjs from 'bcryptjs';
 import forge from 'node-forge';
 import { describe, expect, it } from 'vitest';
 import { renderTemplate, TemplateError, templateData } from './engine.ts';
-import { durationString, inLocation, parseDuration, roundDuration } from './time.ts';
+import { durationString, inLocation, parseDuration, parseTime, roundDuration } from './time.ts';
 
 const CANARY = 'canary-4c2e-extra';
 const T = '2009-11-10T23:04:05.123456789Z';
@@ -144,6 +144,22 @@ describe('dates (Go layouts)', () => {
     const wrong = rows.filter(
       (r) => inLocation(BigInt(r.unix) * 1_000_000_000n + BigInt(r.nano), r.zone).format(layout) !== r.out,
     );
+    expect(wrong).toEqual([]);
+  });
+
+  it('parses 300 random values of 11 layouts exactly as Go does (or refuses them as Go does)', () => {
+    // test/reference/go-time/random-parse: Go's ParseInLocation(layout, value, time.UTC).String().
+    const rows = JSON.parse(
+      readFileSync(new URL('../../../../test/reference/go-time/random-parse.json', import.meta.url), 'utf8'),
+    ) as { Layout: string; Value: string; Out: string }[];
+    expect(rows).toHaveLength(300);
+    const wrong = rows.filter((r) => {
+      try {
+        return parseTime(r.Layout, r.Value).goString() !== r.Out;
+      } catch {
+        return r.Out !== 'ERR';
+      }
+    });
     expect(wrong).toEqual([]);
   });
 

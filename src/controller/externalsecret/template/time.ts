@@ -469,7 +469,8 @@ export function parseTime(layout: string, value: string): GoTime {
   const fail = (what = ''): never => {
     throw new FunctionError(`parsing time ${JSON.stringify(value)} as ${JSON.stringify(layout)}${what}`);
   };
-  let year = 1;
+  // Omitted elements are zero, or one where zero is impossible: year 0, January 1 (Go's rule).
+  let year = 0;
   let month = 1;
   let day = 1;
   let hour = 0;
@@ -517,7 +518,8 @@ export function parseTime(layout: string, value: string): GoTime {
     const secs = Number(m[2]) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
     offset = m[1] === '-' ? -secs : secs;
   };
-  for (const chunk of layoutChunks(layout)) {
+  const chunks = layoutChunks(layout);
+  for (const [index, chunk] of chunks.entries()) {
     if (chunk.kind === 'lit') {
       if (!s.startsWith(chunk.text)) fail(': cannot parse');
       s = s.slice(chunk.text.length);
@@ -625,8 +627,7 @@ export function parseTime(layout: string, value: string): GoTime {
     // A fractional second after seconds in the value even when the layout has none (Go accepts it).
     if ((chunk.std === '05' || chunk.std === '5') && /^[.,][0-9]/.test(s)) {
       const m = /^[.,]([0-9]+)/.exec(s) as RegExpExecArray;
-      const next = layout.slice(layout.indexOf(chunk.std) + chunk.std.length);
-      if (!/^[.,][09]/.test(next)) {
+      if (chunks[index + 1]?.kind !== 'frac') {
         nanos = Number((m[1] as string).slice(0, 9).padEnd(9, '0'));
         s = s.slice(m[0].length);
       }
