@@ -257,6 +257,15 @@ describe('htpasswd and bcrypt', () => {
     expect(bcryptjs.compareSync('x', render('{{ bcrypt "x" }}'))).toBe(true);
   });
 
+  it('hashes a password once per process: the same line again, a new one for another password', () => {
+    const first = render('{{ htpasswd "admin" .secret }}');
+    expect(render('{{ htpasswd "admin" .secret }}')).toBe(first);
+    expect(render('{{ htpasswd "other" .secret }}')).toBe(`other:${first.slice('admin:'.length)}`);
+    const changed = render('{{ htpasswd "admin" .secret }}', { secret: `${CANARY}-rotated` });
+    expect(changed).not.toBe(first);
+    expect(bcryptjs.compareSync(`${CANARY}-rotated`, changed.slice('admin:'.length))).toBe(true);
+  });
+
   it('refuses a username with a colon, and a password over 72 bytes, without the value', () => {
     expect(() => render('{{ htpasswd "a:b" .secret }}')).toThrow('htpasswd: invalid username');
     expect(() => render('{{ htpasswd "a" (repeat 73 "x") }}')).toThrow('password length exceeds 72 bytes');

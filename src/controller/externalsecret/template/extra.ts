@@ -4,9 +4,11 @@
 // the render instead, and no message carries an argument's value.
 import {
   createHash,
+  createHmac,
   createPrivateKey,
   createPublicKey,
   type JsonWebKey,
+  randomBytes,
   randomInt,
   X509Certificate,
 } from 'node:crypto';
@@ -57,13 +59,32 @@ const DIGITS = '0123456789';
 /** Printable ASCII, 32 to 126, as goutils.CryptoRandomAscii. */
 const ASCII = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('');
 
+/**
+ * bcrypt hashes already made, by an HMAC of the password under a key of this process (never the
+ * password itself). One hash costs about half a second of CPU on the controller's only thread,
+ * so a password's hash is made once per process and reused, oldest dropped first.
+ */
+const BCRYPT_CACHE_KEY = randomBytes(32);
+const BCRYPT_CACHE_SIZE = 1024;
+const bcryptCache = new Map<string, string>();
+
 /** Go's bcrypt.GenerateFromPassword at DefaultCost (10), in Go's $2a$ spelling. */
 function bcrypt(password: string): string {
   if (Buffer.byteLength(password, 'utf8') > 72) {
     throw new FunctionError('bcrypt: password length exceeds 72 bytes');
   }
+  const id = createHmac('sha256', BCRYPT_CACHE_KEY).update(password).digest('base64');
+  const known = bcryptCache.get(id);
+  if (known !== undefined) {
+    bcryptCache.delete(id);
+    bcryptCache.set(id, known);
+    return known;
+  }
   // $2a$ and $2b$ hash a password of at most 72 bytes identically; Go writes $2a$.
-  return bcryptjs.hashSync(password, 10).replace(/^\$2b\$/, '$2a$');
+  const hash = bcryptjs.hashSync(password, 10).replace(/^\$2b\$/, '$2a$');
+  bcryptCache.set(id, hash);
+  if (bcryptCache.size > BCRYPT_CACHE_SIZE) bcryptCache.delete(bcryptCache.keys().next().value as string);
+  return hash;
 }
 
 function htpasswd(username: string, password: string, algorithm = 'bcrypt'): string {
