@@ -273,7 +273,7 @@ export const command = {
       for (const es of list.items) {
         const ready = es.status?.conditions?.find((c) => c.type === 'Ready');
         say(
-          `${(es.metadata.name ?? '').padEnd(10)}${es.spec.secretStoreRef.name.padEnd(12)}${(es.spec.refreshInterval ?? '').padEnd(9)}${(ready?.reason ?? '').padEnd(15)}${ready?.status ?? ''}`,
+          `${(es.metadata.name ?? '').padEnd(10)}${(es.spec.secretStoreRef?.name ?? '').padEnd(12)}${(es.spec.refreshInterval ?? '').padEnd(9)}${(ready?.reason ?? '').padEnd(15)}${ready?.status ?? ''}`,
         );
       }
       const calls = await controller.metrics.total(controller.metrics.providerCalls);

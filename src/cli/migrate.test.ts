@@ -15,6 +15,9 @@ metadata:
 spec:
   secretStoreRef:
     name: vault   # the team's store
+  target:
+    manifest: {apiVersion: v1, kind: ConfigMap}
+    template: {engineVersion: v1}
   data:
     - secretKey: password
       remoteRef: {key: db, conversionStrategy: Unicode}
@@ -44,8 +47,9 @@ describe('migrateText', () => {
   it('leaves kinds Ferry lacks as they were and lists every unsupported field', () => {
     expect(docs[2]).toMatchObject({ apiVersion: 'external-secrets.io/v1', kind: 'PushSecret' });
     expect(result.findings.map((f) => `${f.where} ${f.path}`)).toEqual([
+      'in.yaml#2 ExternalSecret/db spec.target.manifest',
+      'in.yaml#2 ExternalSecret/db spec.target.template.engineVersion',
       'in.yaml#2 ExternalSecret/db spec.data[0].remoteRef.conversionStrategy',
-      'in.yaml#2 ExternalSecret/db spec.data[0].sourceRef',
       'in.yaml#3 PushSecret/push kind',
     ]);
     expect(result.errors).toEqual([]);
@@ -54,8 +58,9 @@ describe('migrateText', () => {
   it('--drop-unsupported removes unknown fields but keeps unsupported values (they still change meaning)', () => {
     const dropped = migrateText({ name: 'in.yaml', text: input }, { dropUnsupported: true });
     const es = parseAllDocuments(dropped.text).map((d) => d.toJS())[1];
-    expect(es.spec.data[0]).toEqual({ secretKey: 'password', remoteRef: { key: 'db', conversionStrategy: 'Unicode' } });
-    expect(dropped.findings).toHaveLength(3);
+    expect(es.spec.target).toEqual({ template: { engineVersion: 'v1' } });
+    expect(es.spec.data[0].sourceRef).toEqual({ storeRef: { name: 'other' } });
+    expect(dropped.findings).toHaveLength(4);
   });
 
   it('reports a document that is not YAML and keeps its text', () => {

@@ -22,7 +22,7 @@ import { ClusterExternalSecretController } from './clusterexternalsecret/control
 import { isIntact } from './externalsecret/drift.ts';
 import type { ObjectState } from './externalsecret/object-state.ts';
 import { type ExternalSecretDeps, reconcileExternalSecret } from './externalsecret/reconcile.ts';
-import type { StoreLookup } from './externalsecret/resolve-store.ts';
+import { type StoreLookup, storeRefsOf } from './externalsecret/resolve-store.ts';
 import { currentTargetName, refreshSeed, settingsOf } from './externalsecret/settings.ts';
 import { RolloutRestarter } from './rollout/restarter.ts';
 import { nextRefreshAt } from './schedule.ts';
@@ -49,11 +49,13 @@ export interface ControllerConfig {
 
 type Store = SecretStore | ClusterSecretStore;
 
-function storeKeyOf(es: ExternalSecret): string {
-  const ref = es.spec.secretStoreRef;
-  return ref.kind === 'ClusterSecretStore'
-    ? `ClusterSecretStore/${ref.name}`
-    : `SecretStore/${es.metadata.namespace}/${ref.name}`;
+/** Every store the ExternalSecret reads from (spec.secretStoreRef and items' own storeRef). */
+function storeKeysOf(es: ExternalSecret): string[] {
+  return [...storeRefsOf(es).values()].map(({ ref }) =>
+    ref.kind === 'ClusterSecretStore'
+      ? `ClusterSecretStore/${ref.name}`
+      : `SecretStore/${es.metadata.namespace}/${ref.name}`,
+  );
 }
 
 function storeKey(store: Store): string {
@@ -315,15 +317,15 @@ export class Controller {
     this.externalSecrets.on({
       add: (es) => {
         const key = objectKey(es);
-        this.byStore.add(storeKeyOf(es), key);
+        for (const store of storeKeysOf(es)) this.byStore.add(store, key);
         this.byTarget.add(targetKeyOf(es), key);
         this.scheduleFirst(es);
       },
       update: (es, old) => {
         const key = objectKey(es);
-        this.byStore.remove(storeKeyOf(old), key);
+        for (const store of storeKeysOf(old)) this.byStore.remove(store, key);
         this.byTarget.remove(targetKeyOf(old), key);
-        this.byStore.add(storeKeyOf(es), key);
+        for (const store of storeKeysOf(es)) this.byStore.add(store, key);
         this.byTarget.add(targetKeyOf(es), key);
         if (objectVersion(es) === objectVersion(old)) return; // only status or resourceVersion moved
         if (JSON.stringify(es.metadata.annotations) !== JSON.stringify(old.metadata.annotations)) {
@@ -333,7 +335,7 @@ export class Controller {
       },
       delete: (es) => {
         const key = objectKey(es);
-        this.byStore.remove(storeKeyOf(es), key);
+        for (const store of storeKeysOf(es)) this.byStore.remove(store, key);
         this.byTarget.remove(targetKeyOf(es), key);
         this.esQueue.forget(key);
         this.states.delete(key);

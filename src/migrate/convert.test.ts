@@ -29,18 +29,21 @@ describe('convertDocument', () => {
     const out = convertDocument(
       es({
         ...minimal,
-        data: [{ secretKey: 'p', remoteRef: { key: 'k', conversionStrategy: 'Unicode' }, sourceRef: { storeRef: {} } }],
-        target: { manifest: { kind: 'ConfigMap' } },
+        data: [{ secretKey: 'p', remoteRef: { key: 'k' }, sourceRef: { generatorRef: { kind: 'Password' } } }],
+        target: { manifest: { kind: 'ConfigMap' }, template: { engineVersion: 'v1' } },
       }),
     );
     expect(out.kind === 'converted' && out.unsupported).toEqual([
       {
-        path: 'spec.data[0].remoteRef.conversionStrategy',
-        value: 'Unicode',
-        reason: 'value "Unicode" is not supported (Ferry accepts Default)',
+        path: 'spec.data[0].sourceRef.generatorRef',
+        reason: 'sourceRef.generatorRef: generators are not supported by Ferry; name a store in sourceRef.storeRef',
       },
-      { path: 'spec.data[0].sourceRef', reason: 'unknown field' },
       { path: 'spec.target.manifest', reason: 'unknown field' },
+      {
+        path: 'spec.target.template.engineVersion',
+        value: 'v1',
+        reason: 'value "v1" is not supported (Ferry accepts v2)',
+      },
     ]);
   });
 

@@ -74,6 +74,22 @@ function join(path: string, key: string): string {
 }
 
 /** Every field (and enum value) of `value` that `schema` does not admit, as paths under `path`. */
+/**
+ * Fields a schema declares only to refuse them by name (a rule `!has(self.field)`), so that a client
+ * that drops unknown fields cannot make Ferry read the object differently: unsupported all the same.
+ */
+function refusedProperties(s: JSONSchemaProps): Map<string, string> {
+  const out = new Map<string, string>();
+  const rules = (s as { 'x-kubernetes-validations'?: { rule: string; message?: string }[] })[
+    'x-kubernetes-validations'
+  ];
+  for (const r of rules ?? []) {
+    const field = /^!has\(self\.(\w+)\)$/.exec(r.rule.trim())?.[1];
+    if (field) out.set(field, r.message ?? 'refused by Ferry');
+  }
+  return out;
+}
+
 export function unsupportedFields(value: unknown, schema: JSONSchemaProps, path: string): Unsupported[] {
   const out: Unsupported[] = [];
   const walk = (v: unknown, s: JSONSchemaProps, p: string): void => {
@@ -91,9 +107,12 @@ export function unsupportedFields(value: unknown, schema: JSONSchemaProps, path:
     }
     if (!isObject(v)) return;
     if (s.properties) {
+      const refused = refusedProperties(s);
       for (const [key, child] of Object.entries(v)) {
         const childSchema = s.properties[key] ?? s.additionalProperties;
-        if (childSchema) walk(child, childSchema, join(p, key));
+        const refusal = refused.get(key);
+        if (refusal) out.push({ path: join(p, key), reason: refusal });
+        else if (childSchema) walk(child, childSchema, join(p, key));
         else out.push({ path: join(p, key), reason: 'unknown field' });
       }
     } else if (s.additionalProperties) {

@@ -53,8 +53,11 @@ export interface ProviderClient {
   /** Refs readMany accepts, and how many per call. */
   batchable?(ref: RemoteRef): boolean;
   readonly maxBatch?: number;
-  /** Names of the remote secrets matching `query`, as `read` takes them (dataFrom[].find). */
-  find?(query: FindQuery, signal: AbortSignal): Promise<string[]>;
+  /**
+   * Names of the remote secrets matching `query`, as `read` takes them (dataFrom[].find). A listing
+   * that needs more than one call awaits `pace` before each further call (the store's budget).
+   */
+  find?(query: FindQuery, signal: AbortSignal, pace?: () => Promise<void>): Promise<string[]>;
   /** A cheap call that proves reachability and credentials. */
   validate(signal: AbortSignal): Promise<void>;
   /**

@@ -37,6 +37,18 @@ describe('SharedReads.list', () => {
     expect(queries).toHaveLength(3);
   });
 
+  it('takes one budget token for the listing and one more for each further call it paces', async () => {
+    const { reads, store } = setup(async (_q, _signal, pace) => {
+      for (let page = 1; page < 4; page++) await pace?.();
+      return ['a'];
+    });
+    // Five tokens, refilled too slowly to matter: the listing of four calls leaves one.
+    store.budget = new TokenBucket(0.0001, 5);
+    await reads.list(store, { path: 'p/' }, 0);
+    expect(store.budget.tryTake()).toBe(true);
+    expect(store.budget.tryTake()).toBe(false);
+  });
+
   it('refuses find on a provider without it, naming the provider', async () => {
     const { reads, store } = setup(undefined);
     await expect(reads.list(store, { path: 'x' }, 0)).rejects.toThrow(

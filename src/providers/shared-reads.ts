@@ -54,6 +54,7 @@ export interface SharedReadsOptions {
 }
 
 const RETAIN_MS = 15 * 60_000;
+const LIST_TIMEOUT_FACTOR = 8;
 
 export class SharedReads {
   private readonly entries = new Map<string, Entry>();
@@ -119,7 +120,15 @@ export class SharedReads {
     this.opts.metrics.sharedReads.inc({ provider: store.providerName, served: 'call' });
     const entry = {
       startedAt: Date.now(),
-      promise: this.call(store, 'list', (signal) => find.call(store.client, query, signal)),
+      // Every call of a listing after the first (pages, folders, metadata) takes its own token.
+      // A listing is many calls (pages, folders, metadata), each waiting for its token: it gets
+      // LIST_TIMEOUT_FACTOR call timeouts in all.
+      promise: this.call(
+        store,
+        'list',
+        (signal) => find.call(store.client, query, signal, () => store.budget.take(signal)),
+        this.opts.callTimeoutMs * LIST_TIMEOUT_FACTOR,
+      ),
       failed: false,
     };
     entry.promise.catch(() => {
@@ -194,7 +203,12 @@ export class SharedReads {
     );
   }
 
-  private async call<T>(store: StoreHandle, operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async call<T>(
+    store: StoreHandle,
+    operation: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    timeoutMs = this.opts.callTimeoutMs,
+  ): Promise<T> {
     const held = this.breaker.admit(store.key);
     if (held) {
       this.opts.metrics.providerCallsHeld.inc({ provider: store.providerName });
@@ -203,7 +217,7 @@ export class SharedReads {
     await store.budget.take(this.opts.signal);
     let error: ProviderError | undefined;
     try {
-      const signal = AbortSignal.any([this.opts.signal, AbortSignal.timeout(this.opts.callTimeoutMs)]);
+      const signal = AbortSignal.any([this.opts.signal, AbortSignal.timeout(timeoutMs)]);
       const result = await fn(signal);
       this.opts.metrics.providerCalls.inc({ provider: store.providerName, operation, outcome: 'ok' });
       return result;

@@ -1,11 +1,14 @@
 // A canary value travels through every path Ferry has — successful syncs from the fake provider,
-// AWS (Secrets Manager and Parameter Store), Vault, Google (drongo) and Azure (the spec-faithful Key Vault test server), and each way a value can be rejected — and must then appear nowhere but the Secret.
+// AWS (Secrets Manager and Parameter Store), Vault, Google (drongo) and Azure (the spec-faithful
+// Key Vault test server), dataFrom find, per-item stores, template functions, and each way a value
+// can be rejected — and must then appear nowhere but the Secret.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExternalSecretSpec } from '../../src/api/v1alpha1/external-secret.ts';
 import { DrongoAdmin } from '../../src/testbed/drongo.ts';
 import { OpenBaoAdmin } from '../../src/testbed/openbao.ts';
 import { type RunningController, startController } from '../support/controller.ts';
@@ -103,7 +106,10 @@ describe('secret values never leak', () => {
     await bao.must('POST', `sys/mounts/${mount}`, { type: 'kv', options: { version: '2' } });
     await bao.writeKv2(mount, 'plain', { token: CANARY });
     await bao.writeKv2(mount, 'bad-key', { 'bad key': CANARY });
-    await bao.policy(mount, `path "${mount}/data/*" { capabilities = ["read"] }`);
+    await bao.policy(
+      mount,
+      `path "${mount}/data/*" { capabilities = ["read"] }\npath "${mount}/metadata/*" { capabilities = ["list"] }`,
+    );
     const { roleId } = await bao.appRole(mount, [mount]);
     await bao.must('POST', `auth/approle/role/${mount}/custom-secret-id`, { secret_id: CANARY });
     await o.core.createNamespacedSecret({
@@ -345,6 +351,40 @@ describe('secret values never leak', () => {
       dataFrom: [{ extract: { key: 'canary-bad-key' } }],
     });
     await o.waitForSecret('fenced-find', (d) => d['mine-canary'] === CANARY, 'fenced-find synced');
+    // dataFrom find, per-item stores and template functions carry the canary too.
+    const more: [string, ExternalSecretSpec][] = [
+      ['vault-find', { secretStoreRef: { name: vault }, dataFrom: [{ find: { name: { regexp: '^plain$' } } }] }],
+      ['gcp-find', { secretStoreRef: { name: gcp }, dataFrom: [{ find: { name: { regexp: `^${gcpId}-plain$` } } }] }],
+      ['azure-find', { secretStoreRef: { name: azure }, dataFrom: [{ find: { name: { regexp: '^canary-plain$' } } }] }],
+      [
+        'two-stores',
+        {
+          data: [
+            { secretKey: 'a', remoteRef: { key: 'canary' }, sourceRef: { storeRef: { name: fake } } },
+            { secretKey: 'b', remoteRef: { key: 'canary/plain' }, sourceRef: { storeRef: { name: aws } } },
+          ],
+        },
+      ],
+    ];
+    const templated = (name: string, template: string): [string, ExternalSecretSpec] => [
+      name,
+      {
+        secretStoreRef: { name: fake },
+        data: [{ secretKey: 'v', remoteRef: { key: 'canary' } }],
+        target: { template: { data: { out: template } } },
+      },
+    ];
+    const moreFailing = [
+      templated('template-fail', '{{ fail (printf "bad: %s" .v) }}'),
+      templated('template-pkcs12', '{{ .v | pkcs12keyPass .v }}'),
+      templated('template-htpasswd', '{{ htpasswd (printf "%s:x" .v) .v }}'),
+    ];
+    for (const [name, spec] of [...more, ...moreFailing])
+      await o.externalSecret(name, { ...spec, refreshInterval: '1s' });
+    for (const [name] of more) {
+      await o.waitForSecret(name, (d) => Object.values(d).some((v) => v.includes(CANARY)), `${name} synced`);
+      await o.waitForReady(name, { status: 'True' });
+    }
     const failed = [
       ...failing.map((f) => f.name),
       'bad-key',
@@ -353,12 +393,13 @@ describe('secret values never leak', () => {
       'gcp-bad-key',
       'azure-bad-key',
       'fenced-refused',
+      ...moreFailing.map(([name]) => name),
     ];
     for (const name of failed) await o.waitForReady(name, { status: 'False' });
 
     const statuses = await Promise.all(
-      [...ok.map((es) => es.name), 'ssm-found', 'fenced-find', ...failed].map(async (name) =>
-        JSON.stringify((await o.getExternalSecret(name)).status),
+      [...ok.map((es) => es.name), 'ssm-found', 'fenced-find', ...more.map(([name]) => name), ...failed].map(
+        async (name) => JSON.stringify((await o.getExternalSecret(name)).status),
       ),
     );
     const stores = await Promise.all(
@@ -380,6 +421,9 @@ describe('secret values never leak', () => {
       .map((st) => (JSON.parse(st) as { conditions: { message: string }[] }).conditions[0]?.message)
       .join('\n');
     expect(messages).toMatch(/not valid JSON/);
+    expect(messages).toMatch(/error calling fail: \(message withheld/);
+    expect(messages).toMatch(/unable to decode pkcs12/);
+    expect(messages).toMatch(/htpasswd: invalid username/);
     expect(messages).toMatch(/not valid Base64/);
     expect(messages).toMatch(/key "bad key" is not a valid Secret key/);
     expect(messages).toMatch(/logging in with auth\/approle.*Denied|Denied.*logging in with auth\/approle/);

@@ -71,6 +71,8 @@ export interface Counts {
   requests: number;
   challenges: number;
   reads: Map<string, number>;
+  /** Pages of GET /secrets (list secret properties) served. */
+  secretListPages: number;
   tokens: { clientSecret: number; clientCertificate: number; federated: number; imds: number };
   throttled: number;
 }
@@ -121,6 +123,7 @@ export class KeyVaultTestServer {
     requests: 0,
     challenges: 0,
     reads: new Map(),
+    secretListPages: 0,
     tokens: { clientSecret: 0, clientCertificate: 0, federated: 0, imds: 0 },
     throttled: 0,
   };
@@ -529,6 +532,7 @@ export class KeyVaultTestServer {
     }
     if (!name) {
       if (req.method !== 'GET') throw kvError(405, 'MethodNotAllowed', 'Method not allowed.');
+      this.counts.secretListPages++;
       const items = [...this.secrets].map(([n, vs]) => ({
         ...this.bundle(n, vs[vs.length - 1] as Version, false),
         id: `${this.vaultUrl}/secrets/${n}`,

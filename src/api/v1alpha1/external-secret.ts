@@ -52,6 +52,37 @@ const remoteRefFields = {
   ),
 };
 
+const storeRef = (description: string) =>
+  object(description, {
+    name: required(string('Name of the SecretStore or ClusterSecretStore.', { minLength: 1, maxLength: 253 })),
+    kind: enumOf('Kind of the store. Default SecretStore (in the same namespace).', [
+      'SecretStore',
+      'ClusterSecretStore',
+    ] as const),
+  });
+
+const sourceRef = object(
+  'Where this item reads from instead of spec.secretStoreRef (ESO’s field). Only storeRef is supported; generatorRef is refused.',
+  {
+    storeRef: storeRef(
+      'The store this item reads from. Each store is resolved and checked (existence, ClusterSecretStore conditions) on its own; reads are still shared per store and key, and a failure in any store leaves the Secret untouched.',
+    ),
+    generatorRef: object('ESO generators. Not supported by Ferry: an item naming one is refused at admission.', {
+      apiVersion: string('API version of the generator.', { maxLength: 253 }),
+      kind: string('Kind of the generator.', { maxLength: 253 }),
+      name: string('Name of the generator.', { maxLength: 253 }),
+    }),
+  },
+  {
+    validations: [
+      {
+        rule: '!has(self.generatorRef)',
+        message: 'sourceRef.generatorRef: generators are not supported by Ferry; name a store in sourceRef.storeRef',
+      },
+    ],
+  },
+);
+
 const dataItem = object('One key of the target Secret and the remote value it comes from.', {
   secretKey: required(
     string('Key written in the target Secret. Letters, digits, `-`, `_` and `.` only.', {
@@ -61,6 +92,7 @@ const dataItem = object('One key of the target Secret and the remote value it co
     }),
   ),
   remoteRef: required(object('The remote value written under secretKey.', remoteRefFields)),
+  sourceRef,
 });
 
 const rewrite = object(
@@ -98,9 +130,12 @@ const rewrite = object(
 );
 
 const find = object(
-  'Every remote secret matching these filters, each one whole under its name as key (AWS Secrets Manager; other providers refuse find with a clear error). One listing per store and query serves every ExternalSecret asking the same within the share window.',
+  'Every remote secret matching these filters, each one whole under its name as key. AWS Secrets Manager: ListSecrets with name and tag filters. Google Secret Manager: ListSecrets with a `labels.<key>=<value>` filter for tags. Azure Key Vault: the listed secret properties (disabled secrets skipped), tags matched. Vault/OpenBao KV: a recursive LIST under path; tags match KV v2 custom_metadata (refused on KV v1). Every filter given applies. One listing per store and query serves every ExternalSecret asking the same within the share window.',
   {
-    path: string('Only secrets whose name starts with this path, e.g. `prod/app/`.', { maxLength: 2048 }),
+    path: string(
+      'Only secrets under this path. AWS, Google, Azure: the name starts with it, e.g. `prod-app-`. Vault: the folder listed recursively, e.g. `prod/app` (with no spec.provider.vault.path it starts with the mount); the keys are the paths from the mount.',
+      { maxLength: 2048 },
+    ),
     name: object('A filter on the secret name.', {
       regexp: required(string('A Go (RE2) regular expression the name must match.', { minLength: 1, maxLength: 1024 })),
     }),
@@ -109,8 +144,8 @@ const find = object(
       string('Tag value.', { maxLength: 256 }),
     ),
     conversionStrategy: enumOf(
-      'Default: characters a Secret key cannot hold (anything but letters, digits, -, _ and .) become `_` in the names, as ESO does; rewrite then sees the converted names.',
-      ['Default'] as const,
+      'How names become keys, as ESO does: characters a Secret key cannot hold (anything but letters, digits, -, _ and .) become `_` (Default) or `_U<hex code point>_` (Unicode: `/` → `_U002f_`). rewrite then sees the converted names.',
+      ['Default', 'Unicode'] as const,
     ),
     decodingStrategy: remoteRefFields.decodingStrategy,
   },
@@ -132,6 +167,7 @@ const dataFromItem = object(
       remoteRefFields,
     ),
     find,
+    sourceRef,
     rewrite: arrayOf(
       'Rewrites of the expanded keys, applied in order. A key that ends up invalid, or two keys that end up the same, is an error.',
       rewrite,
@@ -326,14 +362,8 @@ const target = object(
 export const externalSecretSpec = object(
   'Which remote values to read, from which store, and how to write them into a Secret.',
   {
-    secretStoreRef: required(
-      object('The store to read from.', {
-        name: required(string('Name of the SecretStore or ClusterSecretStore.', { minLength: 1, maxLength: 253 })),
-        kind: enumOf('Kind of the store. Default SecretStore (in the same namespace).', [
-          'SecretStore',
-          'ClusterSecretStore',
-        ] as const),
-      }),
+    secretStoreRef: storeRef(
+      'The store to read from. May be left out when every data and dataFrom item names its store in sourceRef.storeRef.',
     ),
     refreshInterval: string(
       'How often the values are read again, as a Go duration (`1h`, `15m`, `1h30m`). `0` syncs once and, as in ESO, never again (like refreshPolicy CreatedOnce), even when the ExternalSecret changes. Default 1h. Refreshes are spread over the interval by a hash of the store and first remote key, so ExternalSecrets reading the same key refresh together and share one provider read.',
@@ -361,6 +391,13 @@ export const externalSecretSpec = object(
         fieldPath: '.data',
         reason: 'FieldValueRequired',
       },
+      {
+        rule: 'has(self.secretStoreRef) || ((!has(self.data) || self.data.all(d, has(d.sourceRef) && has(d.sourceRef.storeRef))) && (!has(self.dataFrom) || self.dataFrom.all(d, has(d.sourceRef) && has(d.sourceRef.storeRef))))',
+        message:
+          'spec.secretStoreRef is required unless every data and dataFrom item names its store in sourceRef.storeRef',
+        fieldPath: '.secretStoreRef',
+        reason: 'FieldValueRequired',
+      },
     ],
   },
 );
@@ -381,3 +418,4 @@ export type ExternalSecretSpec = TypeOf<typeof externalSecretSpec>;
 export type ExternalSecretStatus = TypeOf<typeof externalSecretStatus>;
 export type DataItem = NonNullable<ExternalSecretSpec['data']>[number];
 export type RemoteRef = DataItem['remoteRef'];
+export type StoreRef = NonNullable<ExternalSecretSpec['secretStoreRef']>;

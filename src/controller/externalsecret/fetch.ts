@@ -5,6 +5,7 @@ import type { ExternalSecretSpec } from '../../api/v1alpha1/external-secret.ts';
 import { type FetchedValue, type FindQuery, ProviderError, type RemoteRef } from '../../providers/provider.ts';
 import type { SharedReads, StoreHandle } from '../../providers/shared-reads.ts';
 import { readId, remoteReads } from './render.ts';
+import { itemSlot } from './resolve-store.ts';
 
 export interface FetchOutcome {
   values: Map<string, FetchedValue>;
@@ -15,6 +16,8 @@ export interface FetchOutcome {
   found: Map<number, string[]>;
   /** How many listed names each dataFrom[].find left out, unread, because the store's remoteKeyPolicy refuses them. */
   filtered: Map<number, number>;
+  /** The store slot of each failed read id (see itemSlot). */
+  slots: Map<string, string>;
 }
 
 function asProviderError(err: unknown, what: string): ProviderError {
@@ -29,65 +32,97 @@ export function findQueries(spec: ExternalSecretSpec): [number, FindQuery][] {
   );
 }
 
+/**
+ * Reads every value of `spec` through the handle of its item's store slot ('' for
+ * spec.secretStoreRef; see itemSlot). `handles` is one handle for an ExternalSecret with one store.
+ */
 export async function fetchRemoteValues(
   spec: ExternalSecretSpec,
-  handle: StoreHandle,
+  handles: StoreHandle | Map<string, StoreHandle>,
   reads: SharedReads,
   notBefore: number,
-  allowKey?: (key: string) => boolean,
+  /** The remoteKeyPolicy of the store in `slot`: listed names it refuses are left out, unread. */
+  allowKey?: (key: string, slot: string) => boolean,
 ): Promise<FetchOutcome> {
+  const bySlot = handles instanceof Map ? handles : new Map([['', handles]]);
   const outcome: FetchOutcome = {
     values: new Map(),
     errors: new Map(),
     keys: new Map(),
     found: new Map(),
     filtered: new Map(),
+    slots: new Map(),
   };
+  const through = <T>(slot: string, fn: (handle: StoreHandle) => Promise<T>): Promise<T> => {
+    const handle = bySlot.get(slot);
+    return handle
+      ? fn(handle)
+      : Promise.reject(new ProviderError('Invalid', `no store resolved for ${slot || 'spec.secretStoreRef'}`));
+  };
+  const label = (slot: string, key: string) => (slot ? `${key}" in ${slot.replace('/', ' "')}` : key);
   const queries = findQueries(spec);
-  const listed = await Promise.allSettled(queries.map(([, q]) => reads.list(handle, q, notBefore)));
-  const foundNames = new Set<string>();
+  const listed = await Promise.allSettled(
+    queries.map(([i, q]) => through(itemSlot(spec, spec.dataFrom?.[i] ?? {}), (h) => reads.list(h, q, notBefore))),
+  );
+  /** Names found, by slot. */
+  const foundNames = new Map<string, Set<string>>();
   listed.forEach((result, n) => {
     const i = queries[n]?.[0] ?? 0;
+    const slot = itemSlot(spec, spec.dataFrom?.[i] ?? {});
     const id = `find\u0000${i}`;
     if (result.status === 'fulfilled') {
-      const allowed = allowKey ? result.value.filter(allowKey) : result.value;
+      const allowed = allowKey ? result.value.filter((name) => allowKey(name, slot)) : result.value;
       if (allowed.length < result.value.length) outcome.filtered.set(i, result.value.length - allowed.length);
       outcome.found.set(i, allowed);
-      for (const name of allowed) foundNames.add(name);
+      const names = foundNames.get(slot) ?? new Set<string>();
+      for (const name of allowed) names.add(name);
+      foundNames.set(slot, names);
     } else {
       outcome.keys.set(id, `dataFrom[${i}].find`);
       outcome.errors.set(id, asProviderError(result.reason, `dataFrom[${i}].find`));
+      outcome.slots.set(id, slot);
     }
   });
-  const refs: RemoteRef[] = [...remoteReads(spec)];
-  const known = new Set(refs.map(readId));
-  for (const name of foundNames) if (!known.has(readId({ key: name }))) refs.push({ key: name });
-  const settled = await Promise.allSettled(refs.map((ref) => reads.read(handle, ref, notBefore)));
+  const wanted: { slot: string; ref: RemoteRef; onlyFound: boolean }[] = [];
+  for (const slot of bySlot.keys()) {
+    const refs = remoteReads(spec, slot);
+    const known = new Set(refs.map((r) => readId(r)));
+    for (const ref of refs) wanted.push({ slot, ref, onlyFound: false });
+    for (const name of foundNames.get(slot) ?? []) {
+      if (!known.has(readId({ key: name }))) wanted.push({ slot, ref: { key: name }, onlyFound: true });
+    }
+  }
+  const settled = await Promise.allSettled(
+    wanted.map(({ slot, ref }) => through(slot, (h) => reads.read(h, ref, notBefore))),
+  );
   const vanished = new Set<string>();
   settled.forEach((result, i) => {
-    const ref = refs[i];
-    if (!ref) return;
-    const id = readId(ref);
+    const item = wanted[i];
+    if (!item) return;
+    const { slot, ref } = item;
+    const id = readId(ref, slot);
     if (result.status === 'fulfilled') {
       outcome.values.set(id, result.value);
       return;
     }
     const err = asProviderError(result.reason, `reading "${ref.key}"`);
     // A secret deleted between the listing and the read is simply no longer found.
-    const onlyFound = foundNames.has(ref.key) && !remoteReads(spec).some((r) => readId(r) === id);
-    if (onlyFound && err.kind === 'NotFound') {
-      vanished.add(ref.key);
+    if (item.onlyFound && err.kind === 'NotFound') {
+      vanished.add(`${slot}\u0000${ref.key}`);
       return;
     }
-    outcome.keys.set(id, ref.key);
+    outcome.keys.set(id, label(slot, ref.key));
     outcome.errors.set(id, err);
+    outcome.slots.set(id, slot);
   });
   if (vanished.size > 0) {
-    for (const [i, names] of outcome.found)
+    for (const [i, names] of outcome.found) {
+      const slot = itemSlot(spec, spec.dataFrom?.[i] ?? {});
       outcome.found.set(
         i,
-        names.filter((n) => !vanished.has(n)),
+        names.filter((n) => !vanished.has(`${slot}\u0000${n}`)),
       );
+    }
   }
   return outcome;
 }

@@ -1,4 +1,4 @@
-// One reconcile of an ExternalSecret: resolve the store, fetch, render, write, report.
+// One reconcile of an ExternalSecret: resolve the stores, fetch, render, write, report.
 // Data safety: any provider error (down, timeout, denied, throttled, invalid) stops before the
 // write, so the existing Secret stays exactly as it is. Only a not-found, with deletionPolicy
 // Delete or Merge, seen again at least one refresh later, removes anything.
@@ -22,9 +22,9 @@ import { afterWrite, type ConsumerDeps, VERSIONS_OF_ANNOTATION, versionName } fr
 import { isIntact, writtenRecord } from './drift.ts';
 import { describeErrors, type FetchOutcome, fetchRemoteValues } from './fetch.ts';
 import type { ObjectState } from './object-state.ts';
-import { type KeyPolicy, resolveStoreAndPolicy, storeLabel } from './remote-key-policy.ts';
+import { type KeyPolicy, resolveStoresAndPolicies, storeLabel } from './remote-key-policy.ts';
 import { RenderError, readId, renderSecretData } from './render.ts';
-import { type StoreLookup, StoreRefError, TenancyError } from './resolve-store.ts';
+import { itemSlot, type StoreLookup, StoreRefError, TenancyError } from './resolve-store.ts';
 import { currentTargetName, refreshSeed, type Settings, settingsOf } from './settings.ts';
 import { kubeTemplateSources, type RenderedTarget, renderTarget } from './template-target.ts';
 
@@ -61,8 +61,8 @@ function confirmDelay(s: Settings): number {
 function without(spec: ExternalSecretSpec, gone: Set<string>): ExternalSecretSpec {
   return {
     ...spec,
-    data: spec.data?.filter((d) => !gone.has(readId(d.remoteRef))),
-    dataFrom: spec.dataFrom?.filter((d) => !d.extract || !gone.has(readId(d.extract))),
+    data: spec.data?.filter((d) => !gone.has(readId(d.remoteRef, itemSlot(spec, d)))),
+    dataFrom: spec.dataFrom?.filter((d) => !d.extract || !gone.has(readId(d.extract, itemSlot(spec, d)))),
   };
 }
 
@@ -116,16 +116,21 @@ export async function reconcileExternalSecret(
     if (upToDate && intact) return {};
   }
 
-  let handle: Awaited<ReturnType<StoreClients['handle']>>;
-  let policy: KeyPolicy | undefined;
-  let storeId = '';
+  // Every store the ExternalSecret reads from (spec.secretStoreRef and items' sourceRef.storeRef),
+  // each resolved and checked — ClusterSecretStore conditions and remoteKeyPolicy included —
+  // before the first provider call, a login included; any failure stops here.
+  const handles = new Map<string, Awaited<ReturnType<StoreClients['handle']>>>();
+  const policies = new Map<string, { policy: KeyPolicy; storeId: string }>();
+  let storeField = 'store';
   try {
-    // Tenancy (ClusterSecretStore conditions, remoteKeyPolicy) is settled before the first
-    // provider call, a login included.
-    const resolved = await resolveStoreAndPolicy(es, deps.stores);
-    policy = resolved.policy;
-    storeId = storeLabel(resolved.store);
-    handle = await deps.clients.handle(resolved.store, namespace);
+    const resolved = await resolveStoresAndPolicies(es, deps.stores);
+    for (const [slot, { store, policy }] of resolved) {
+      if (policy) policies.set(slot, { policy, storeId: storeLabel(store) });
+    }
+    for (const [slot, { store, field }] of resolved) {
+      storeField = slot ? `${field} (${slot})` : 'store';
+      handles.set(slot, await deps.clients.handle(store, namespace));
+    }
   } catch (err) {
     if (err instanceof TenancyError) {
       deps.metrics.tenancyDenials.inc({ store: err.store, reason: err.reason });
@@ -133,8 +138,8 @@ export async function reconcileExternalSecret(
     }
     if (err instanceof StoreRefError) return fail('SecretSyncedError', err.message);
     if (err instanceof ProviderError)
-      return fail('SecretSyncedError', `store: ${err.kind}: ${err.message}`, err.retryAfterMs);
-    return fail('SecretSyncedError', `store: ${apiErrorMessage(err)}`);
+      return fail('SecretSyncedError', `${storeField}: ${err.kind}: ${err.message}`, err.retryAfterMs);
+    return fail('SecretSyncedError', `${storeField}: ${apiErrorMessage(err)}`);
   }
 
   // A shared read must be younger than half this object's interval, or a refresh could be served
@@ -142,20 +147,31 @@ export async function reconcileExternalSecret(
   const window =
     settings.refreshIntervalMs > 0 ? Math.min(deps.shareWindowMs, settings.refreshIntervalMs / 2) : deps.shareWindowMs;
   const notBefore = Math.max(started - window, state.freshAfter ?? 0);
-  const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, notBefore, policy?.allows);
-  state.waitingOn = [...fetched.errors.values()].some((e) => e.kind === 'Transient') ? handle.key : undefined;
+  const fetched = await fetchRemoteValues(es.spec, handles, deps.reads, notBefore, (key, slot) =>
+    policies.has(slot) ? (policies.get(slot)?.policy.allows(key) ?? false) : true,
+  );
+  const transient = [...fetched.errors].find(([, e]) => e.kind === 'Transient');
+  state.waitingOn = transient ? handles.get(fetched.slots.get(transient[0]) ?? '')?.key : undefined;
   const filteredNote = [...fetched.filtered]
-    .map(([i, n]) => `dataFrom[${i}].find: ${n} listed names not allowed by ${policy?.source} were left out`)
+    .map(([i, n]) => {
+      const slot = itemSlot(es.spec, es.spec.dataFrom?.[i] ?? {});
+      return `dataFrom[${i}].find: ${n} listed names not allowed by ${policies.get(slot)?.policy.source} were left out`;
+    })
     .join('; ');
-  if (filteredNote) {
-    const total = [...fetched.filtered.values()].reduce((a, b) => a + b, 0);
-    deps.metrics.tenancyDenials.inc({ store: storeId, reason: 'find_result_filtered' }, total);
-    deps.events.record(es, 'Warning', 'TenancyDenied', filteredNote);
+  for (const [i, n] of fetched.filtered) {
+    const slot = itemSlot(es.spec, es.spec.dataFrom?.[i] ?? {});
+    deps.metrics.tenancyDenials.inc({ store: policies.get(slot)?.storeId ?? '', reason: 'find_result_filtered' }, n);
   }
+  if (filteredNote) deps.events.record(es, 'Warning', 'TenancyDenied', filteredNote);
   // A refused credential may have been rotated: rebuild the client, unless it re-reads and renews
   // its credentials itself (rebuilding it would only cost a login).
-  const denied = [...fetched.errors.values()].some((e) => e.kind === 'Denied');
-  if (denied && !handle.client.keepsCredentialsFresh) deps.clients.invalidate(handle);
+  const deniedSlots = new Set(
+    [...fetched.errors].filter(([, e]) => e.kind === 'Denied').map(([id]) => fetched.slots.get(id) ?? ''),
+  );
+  for (const slot of deniedSlots) {
+    const handle = handles.get(slot);
+    if (handle && !handle.client.keepsCredentialsFresh) deps.clients.invalidate(handle);
+  }
 
   let spec = es.spec;
   let missingNote = '';

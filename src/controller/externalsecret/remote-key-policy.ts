@@ -4,7 +4,14 @@
 // they are read. The glob matcher is hand-written (a dozen lines) because its rules are part of
 // the security contract: `*` never crosses `/`, and nothing else is special.
 import type { AnyStore, ExternalSecret } from '../../api/v1alpha1/types.ts';
-import { namespaceMatches, resolveStore, type StoreLookup, TenancyError } from './resolve-store.ts';
+import {
+  itemSlot,
+  namespaceMatches,
+  resolveStore,
+  resolveStores,
+  type StoreLookup,
+  TenancyError,
+} from './resolve-store.ts';
 
 export { TenancyError, type TenancyReason } from './resolve-store.ts';
 
@@ -77,10 +84,15 @@ export async function keyPolicyFor(
 }
 
 /** The keys an ExternalSecret names itself, with the field that names each. */
-function namedKeys(es: ExternalSecret): { field: string; key: string }[] {
-  const data = (es.spec.data ?? []).map((d, i) => ({ field: `spec.data[${i}].remoteRef.key`, key: d.remoteRef.key }));
+/** The remote keys `es` names, each with its field and the store slot it is read from (see itemSlot). */
+function namedKeys(es: ExternalSecret): { field: string; key: string; slot: string }[] {
+  const data = (es.spec.data ?? []).map((d, i) => ({
+    field: `spec.data[${i}].remoteRef.key`,
+    key: d.remoteRef.key,
+    slot: itemSlot(es.spec, d),
+  }));
   const dataFrom = (es.spec.dataFrom ?? []).flatMap((d, i) =>
-    d.extract ? [{ field: `spec.dataFrom[${i}].extract.key`, key: d.extract.key }] : [],
+    d.extract ? [{ field: `spec.dataFrom[${i}].extract.key`, key: d.extract.key, slot: itemSlot(es.spec, d) }] : [],
   );
   return [...data, ...dataFrom];
 }
@@ -100,11 +112,28 @@ export async function resolveStoreAndPolicy(
   return { store, policy };
 }
 
-/** Throws a TenancyError naming the first key of `es` the store's policy does not allow. */
-export function checkNamedKeys(es: ExternalSecret, store: AnyStore, policy: KeyPolicy | undefined): void {
+/**
+ * Every store `es` reads from (spec.secretStoreRef and items' sourceRef.storeRef), by slot, each
+ * resolved, admitted and with its remoteKeyPolicy checked against the keys read through it.
+ */
+export async function resolveStoresAndPolicies(
+  es: ExternalSecret,
+  lookup: StoreLookup,
+): Promise<Map<string, { store: AnyStore; field: string; policy: KeyPolicy | undefined }>> {
+  const out = new Map<string, { store: AnyStore; field: string; policy: KeyPolicy | undefined }>();
+  for (const [slot, { store, field }] of await resolveStores(es, lookup)) {
+    const policy = await keyPolicyFor(store, es.metadata.namespace ?? '', lookup);
+    checkNamedKeys(es, store, policy, slot);
+    out.set(slot, { store, field, policy });
+  }
+  return out;
+}
+
+/** Throws a TenancyError naming the first key of `es` read from `slot` that the store's policy does not allow. */
+export function checkNamedKeys(es: ExternalSecret, store: AnyStore, policy: KeyPolicy | undefined, slot = ''): void {
   if (!policy) return;
   const namespace = es.metadata.namespace ?? '';
-  const refused = namedKeys(es).find(({ key }) => !policy.allows(key));
+  const refused = namedKeys(es).find((k) => k.slot === slot && !policy.allows(k.key));
   if (refused) {
     throw new TenancyError(
       'remote_key_not_allowed',

@@ -8,6 +8,7 @@ import {
 import type { FetchedValue, RemoteRef } from '../../providers/provider.ts';
 import { type SecretData, SecretValue } from '../../values.ts';
 import { RenderError } from './render-error.ts';
+import { itemSlot } from './resolve-store.ts';
 import { rewriteKeys } from './rewrite.ts';
 
 /** A Secret holds at most 1 MiB; Ferry keeps data under that with room for metadata. */
@@ -15,9 +16,13 @@ export const MAX_SECRET_DATA_BYTES = 1024 * 1024 - 16 * 1024;
 
 export { RenderError };
 
-/** Identifies one remote read: the same (key, version) is read once however many properties use it. */
-export function readId(ref: RemoteRef): string {
-  return `${ref.key}\u0000${ref.version ?? ''}${ref.metadataPolicy === 'Fetch' ? '\u0000metadata' : ''}`;
+/**
+ * Identifies one remote read: the same (store slot, key, version) is read once however many
+ * properties use it. `slot` is '' for spec.secretStoreRef, else an item's own store (itemSlot).
+ */
+export function readId(ref: RemoteRef, slot = ''): string {
+  const id = `${ref.key}\u0000${ref.version ?? ''}${ref.metadataPolicy === 'Fetch' ? '\u0000metadata' : ''}`;
+  return slot ? `${slot}\u0001${id}` : id;
 }
 
 function parseJson(value: SecretValue, what: string): unknown {
@@ -77,11 +82,11 @@ export function decode(value: SecretValue, strategy: SpecRemoteRef['decodingStra
   return SecretValue.fromBytes(bytes);
 }
 
-/** Every (key, version) the spec reads, once each. */
-export function remoteReads(spec: ExternalSecretSpec): RemoteRef[] {
+/** Every (key, version) the spec reads from the store in `slot` (see itemSlot), once each. */
+export function remoteReads(spec: ExternalSecretSpec, slot = ''): RemoteRef[] {
   const refs = [
-    ...(spec.data ?? []).map((d) => d.remoteRef),
-    ...(spec.dataFrom ?? []).flatMap((d) => (d.extract ? [d.extract] : [])),
+    ...(spec.data ?? []).filter((d) => itemSlot(spec, d) === slot).map((d) => d.remoteRef),
+    ...(spec.dataFrom ?? []).filter((d) => itemSlot(spec, d) === slot).flatMap((d) => (d.extract ? [d.extract] : [])),
   ];
   const unique = new Map(
     refs.map((r): [string, RemoteRef] => [
@@ -94,11 +99,17 @@ export function remoteReads(spec: ExternalSecretSpec): RemoteRef[] {
   return [...unique.values()];
 }
 
-/** ESO's Default key conversion for find: characters a Secret key cannot hold become `_`. */
-function convertKeys(names: string[], where: string): Map<string, string> {
+/**
+ * ESO's key conversion for find: characters a Secret key cannot hold become `_` (Default) or
+ * `_U<hex code point>_` (Unicode, e.g. `/` → `_U002f_`).
+ */
+function convertKeys(names: string[], where: string, strategy?: 'Default' | 'Unicode'): Map<string, string> {
   const out = new Map<string, string>();
   for (const name of names) {
-    const key = name.replace(/[^-._a-zA-Z0-9]/g, '_');
+    const key =
+      strategy === 'Unicode'
+        ? name.replace(/[^-._a-zA-Z0-9]/gu, (c) => `_U${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}_`)
+        : name.replace(/[^-._a-zA-Z0-9]/gu, '_');
     const earlier = out.get(key);
     if (earlier !== undefined)
       throw new RenderError(`${where}: secrets "${earlier}" and "${name}" both become key "${key}"`);
@@ -121,27 +132,32 @@ export function renderSecretData(
   found: Map<number, string[]> = new Map(),
 ): SecretData {
   const out: SecretData = new Map();
-  const remoteValue = (ref: RemoteRef) => {
-    const f = fetched.get(readId(ref));
+  const remoteValue = (ref: RemoteRef, slot: string) => {
+    const f = fetched.get(readId(ref, slot));
     if (!f) throw new RenderError(`remote key "${ref.key}" was not fetched`);
     return f.value;
   };
   for (const [i, from] of (spec.dataFrom ?? []).entries()) {
+    const slot = itemSlot(spec, from);
     if (from.find) {
       const what = `dataFrom[${i}].find`;
       const names = found.get(i);
       if (!names) throw new RenderError(`${what}: the listing was not made`);
-      const byKey = rewriteKeys(convertKeys(names, what), from.rewrite ?? [], `dataFrom[${i}]`);
+      const byKey = rewriteKeys(
+        convertKeys(names, what, from.find.conversionStrategy),
+        from.rewrite ?? [],
+        `dataFrom[${i}]`,
+      );
       for (const [key, name] of byKey) {
         checkKey(key, what);
-        out.set(key, decode(remoteValue({ key: name }), from.find.decodingStrategy, `${what} secret "${name}"`));
+        out.set(key, decode(remoteValue({ key: name }, slot), from.find.decodingStrategy, `${what} secret "${name}"`));
       }
       continue;
     }
     if (!from.extract) continue;
     const ref = from.extract;
     const what = `dataFrom[${i}].extract (remote key "${ref.key}")`;
-    const doc = parseJson(selectProperty(remoteValue(ref), ref.property, what), what);
+    const doc = parseJson(selectProperty(remoteValue(ref, slot), ref.property, what), what);
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
       throw new RenderError(`${what}: the remote value must be a JSON object to expand into keys`);
     }
@@ -153,7 +169,7 @@ export function renderSecretData(
   }
   for (const item of spec.data ?? []) {
     const what = `data secretKey "${item.secretKey}" (remote key "${item.remoteRef.key}")`;
-    const selected = selectProperty(remoteValue(item.remoteRef), item.remoteRef.property, what);
+    const selected = selectProperty(remoteValue(item.remoteRef, itemSlot(spec, item)), item.remoteRef.property, what);
     out.set(item.secretKey, decode(selected, item.remoteRef.decodingStrategy, what));
   }
   let size = 0;

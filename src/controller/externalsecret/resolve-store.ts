@@ -1,6 +1,8 @@
-// Finds the store an ExternalSecret names and checks a ClusterSecretStore admits its namespace —
-// before any provider call, so a refused namespace costs nothing at the provider.
+// Finds the stores an ExternalSecret names (spec.secretStoreRef and each item's
+// sourceRef.storeRef) and checks each ClusterSecretStore admits its namespace — before any
+// provider call, so a refused namespace costs nothing at the provider.
 import type { V1LabelSelector } from '@kubernetes/client-node';
+import type { ExternalSecretSpec, StoreRef } from '../../api/v1alpha1/external-secret.ts';
 import type { AnyStore, ClusterSecretStore, ExternalSecret, SecretStore } from '../../api/v1alpha1/types.ts';
 
 export class StoreRefError extends Error {
@@ -91,25 +93,82 @@ function safeRegex(source: string): RegExp | undefined {
   }
 }
 
-export async function resolveStore(es: ExternalSecret, lookup: StoreLookup): Promise<AnyStore> {
-  const ref = es.spec.secretStoreRef;
+/**
+ * Which store an item reads from: '' for spec.secretStoreRef, else "<Kind>/<name>" of the item's
+ * own sourceRef.storeRef (an item naming the same store as spec.secretStoreRef reads from '').
+ */
+export function itemSlot(spec: ExternalSecretSpec, item: { sourceRef?: { storeRef?: StoreRef } }): string {
+  const own = item.sourceRef?.storeRef;
+  if (!own) return '';
+  const slot = refSlot(own);
+  return spec.secretStoreRef && refSlot(spec.secretStoreRef) === slot ? '' : slot;
+}
+
+function refSlot(ref: StoreRef): string {
+  return `${ref.kind ?? 'SecretStore'}/${ref.name}`;
+}
+
+/** Every store the ExternalSecret reads from, by slot, with the field that names it first. */
+export function storeRefsOf(es: ExternalSecret): Map<string, { ref: StoreRef; field: string }> {
+  const out = new Map<string, { ref: StoreRef; field: string }>();
+  const { spec } = es;
+  const items: [string, { sourceRef?: { storeRef?: StoreRef } }][] = [
+    ...(spec.data ?? []).map((d, i): [string, typeof d] => [`spec.data[${i}]`, d]),
+    ...(spec.dataFrom ?? []).map((d, i): [string, typeof d] => [`spec.dataFrom[${i}]`, d]),
+  ];
+  for (const [where, item] of items) {
+    const slot = itemSlot(spec, item);
+    const ref = slot ? item.sourceRef?.storeRef : spec.secretStoreRef;
+    if (ref && !out.has(slot))
+      out.set(slot, { ref, field: slot ? `${where}.sourceRef.storeRef` : 'spec.secretStoreRef' });
+  }
+  if (spec.secretStoreRef && !out.has('')) out.set('', { ref: spec.secretStoreRef, field: 'spec.secretStoreRef' });
+  return out;
+}
+
+async function resolveRef(es: ExternalSecret, ref: StoreRef, field: string, lookup: StoreLookup): Promise<AnyStore> {
   const namespace = es.metadata.namespace ?? '';
   if (ref.kind === 'ClusterSecretStore') {
     const store = lookup.clusterSecretStore(ref.name);
-    if (!store) throw new StoreRefError(`spec.secretStoreRef: ClusterSecretStore "${ref.name}" does not exist`);
+    if (!store) throw new StoreRefError(`${field}: ClusterSecretStore "${ref.name}" does not exist`);
     if (!(await admitsNamespace(store, namespace, lookup))) {
       throw new TenancyError(
         'namespace_not_allowed',
         `ClusterSecretStore/${ref.name}`,
-        `spec.secretStoreRef: ClusterSecretStore "${ref.name}" does not allow namespace "${namespace}" (see its spec.conditions)`,
+        `${field}: ClusterSecretStore "${ref.name}" does not allow namespace "${namespace}" (see its spec.conditions)`,
       );
     }
     return store;
   }
   const store = lookup.secretStore(namespace, ref.name);
-  if (!store)
-    throw new StoreRefError(
-      `spec.secretStoreRef: SecretStore "${ref.name}" does not exist in namespace "${namespace}"`,
-    );
+  if (!store) throw new StoreRefError(`${field}: SecretStore "${ref.name}" does not exist in namespace "${namespace}"`);
   return store;
+}
+
+/**
+ * Every store the ExternalSecret reads from, by slot (see itemSlot), each checked on its own.
+ * The first store that is missing or refuses the namespace throws, naming its field.
+ */
+export async function resolveStores(
+  es: ExternalSecret,
+  lookup: StoreLookup,
+): Promise<Map<string, { store: AnyStore; field: string }>> {
+  const out = new Map<string, { store: AnyStore; field: string }>();
+  const missing = [...(es.spec.data ?? []), ...(es.spec.dataFrom ?? [])].some((item) => itemSlot(es.spec, item) === '');
+  if (missing && !es.spec.secretStoreRef) {
+    throw new StoreRefError(
+      'spec.secretStoreRef is required unless every data and dataFrom item names its store in sourceRef.storeRef',
+    );
+  }
+  for (const [slot, { ref, field }] of storeRefsOf(es)) {
+    out.set(slot, { store: await resolveRef(es, ref, field, lookup), field });
+  }
+  return out;
+}
+
+/** The store of spec.secretStoreRef (ExternalSecrets whose items name no store of their own). */
+export async function resolveStore(es: ExternalSecret, lookup: StoreLookup): Promise<AnyStore> {
+  const ref = es.spec.secretStoreRef;
+  if (!ref) throw new StoreRefError('spec.secretStoreRef is not set');
+  return resolveRef(es, ref, 'spec.secretStoreRef', lookup);
 }

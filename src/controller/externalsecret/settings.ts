@@ -57,7 +57,9 @@ export function currentTargetName(es: ExternalSecret, s: Settings): string {
 
 /** Seed of the refresh phase: objects reading the same first key of the same store share it. */
 export function refreshSeed(es: ExternalSecret): string {
-  const ref = es.spec.secretStoreRef;
+  const ref = es.spec.secretStoreRef ??
+    es.spec.data?.[0]?.sourceRef?.storeRef ??
+    es.spec.dataFrom?.[0]?.sourceRef?.storeRef ?? { name: '' };
   const storeId = ref.kind === 'ClusterSecretStore' ? `css/${ref.name}` : `ss/${es.metadata.namespace}/${ref.name}`;
   const first =
     es.spec.data?.[0]?.remoteRef.key ?? es.spec.dataFrom?.[0]?.extract?.key ?? es.spec.dataFrom?.[0]?.find?.path ?? '';

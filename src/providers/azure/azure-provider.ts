@@ -1,12 +1,14 @@
 // Azure Key Vault secrets: GetSecret by name and version with the real @azure/keyvault-secrets
-// client (API 7.6), one Entra credential per store identity (credentials.ts), and one listed
-// page of a single secret's properties to validate the store.
+// client (API 7.6), one Entra credential per store identity (credentials.ts), the listed
+// secret properties for dataFrom find (find.ts), and one listed page of a single secret's
+// properties to validate the store.
 import { SecretClient } from '@azure/keyvault-secrets';
 import { SecretValue } from '../../values.ts';
 import { type Provider, type ProviderClient, ProviderError } from '../provider.ts';
 import { refIdentity } from '../references.ts';
 import { azureCredential } from './credentials.ts';
 import { classifyAzureError } from './errors.ts';
+import { findAzureSecrets } from './find.ts';
 import { secretNameOf, secretVersionOf } from './object-names.ts';
 import { type AzureSpec, authTypeOf } from './spec.ts';
 
@@ -74,6 +76,10 @@ export const azureProvider: Provider<AzureSpec> = {
           throw new ProviderError('NotFound', `Azure ${what}: the answer holds no value`);
         }
         return { value: SecretValue.fromString(secret.value), versionId };
+      },
+
+      find(query, signal, pace) {
+        return findAzureSecrets(client, query, signal, pace);
       },
 
       async validate(signal) {

@@ -29,6 +29,9 @@ function fakeApi(opts: {
       const index = page.pageToken ? Number(page.pageToken) : 0;
       return opts.pages?.[index] ?? { versions: [] };
     },
+    async listSecrets() {
+      return { secrets: [] };
+    },
     async listOneSecret() {},
     async close() {},
   };

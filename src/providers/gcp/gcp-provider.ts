@@ -1,10 +1,12 @@
 // Google Cloud Secret Manager: AccessSecretVersion by secret ID and version (global or regional),
-// ListSecrets (page size 1) to validate the credentials, over gRPC or REST with one mapping.
+// ListSecrets for dataFrom find (find.ts) and, page size 1, to validate the credentials; over
+// gRPC or REST with one mapping.
 import { type Provider, type ProviderClient, ProviderError } from '../provider.ts';
 import { refIdentity } from '../references.ts';
 import { readVersion } from './access.ts';
 import { gcpCredentials } from './credentials.ts';
 import { classifyGcpError } from './errors.ts';
+import { findGcpSecrets } from './find.ts';
 import { apiEndpoint, secretParent } from './resource-names.ts';
 import { createSecretManagerApi } from './secret-manager-api.ts';
 import type { GcpSpec } from './spec.ts';
@@ -50,6 +52,11 @@ export const gcpProvider: Provider<GcpSpec> = {
       async read(ref, signal) {
         await credentials.prepare?.();
         return readVersion(api, spec, ref, policy, signal);
+      },
+
+      async find(query, signal, pace) {
+        await credentials.prepare?.();
+        return findGcpSecrets(api, secretParent(spec), query, signal, pace);
       },
 
       async validate(signal) {

@@ -1,4 +1,4 @@
-// The three Secret Manager calls Ferry makes, behind a small interface so the mapping in
+// The Secret Manager calls Ferry makes, behind a small interface so the mapping in
 // access.ts is the same for the gRPC and REST transports (and testable without a server).
 // The implementation is the official client; Ferry turns off its retries and retries itself,
 // under the store's rate budget.
@@ -22,6 +22,17 @@ export interface VersionPage {
   nextPageToken?: string;
 }
 
+export interface SecretSummary {
+  /** projects/<p>[/locations/<l>]/secrets/<id> */
+  name?: string | null;
+  labels?: Record<string, string> | null;
+}
+
+export interface SecretPage {
+  secrets: SecretSummary[];
+  nextPageToken?: string;
+}
+
 export interface SecretManagerApi {
   accessVersion(name: string, signal: AbortSignal): Promise<AccessedVersion>;
   listVersions(
@@ -29,6 +40,11 @@ export interface SecretManagerApi {
     page: { filter?: string; pageSize: number; pageToken?: string },
     signal: AbortSignal,
   ): Promise<VersionPage>;
+  listSecrets(
+    parent: string,
+    page: { filter?: string; pageSize: number; pageToken?: string },
+    signal: AbortSignal,
+  ): Promise<SecretPage>;
   /** Lists at most one secret: the cheapest call that proves the credentials and the project. */
   listOneSecret(parent: string, signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
@@ -79,6 +95,16 @@ export function createSecretManagerApi(opts: ApiOptions): SecretManagerApi {
       );
       return {
         versions: versions as VersionSummary[],
+        nextPageToken: response?.nextPageToken || undefined,
+      };
+    },
+    async listSecrets(parent, page, signal) {
+      const [secrets, , response] = await cancellable(
+        client.listSecrets({ parent, ...page }, { ...callOptions, autoPaginate: false }),
+        signal,
+      );
+      return {
+        secrets: secrets as SecretSummary[],
         nextPageToken: response?.nextPageToken || undefined,
       };
     },

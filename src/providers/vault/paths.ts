@@ -77,3 +77,27 @@ export function kvMetadataPath(spec: KvSpec, ref: RemoteRef): string {
   const { mount, path } = locate(spec, ref.key);
   return `${mount}/metadata/${path}`;
 }
+
+/**
+ * The API path that lists the folder `folder` (written as keys are: under spec.path, or starting
+ * with the mount when spec.path is unset) — KV v2 lists through <mount>/metadata/.
+ */
+export function kvListPath(spec: KvSpec, folder: string): string {
+  const trimmed = trimSlashes(folder);
+  let mount = trimSlashes(spec.path ?? '');
+  if (isV2(spec) && mount.endsWith('/data')) mount = mount.slice(0, -'/data'.length);
+  let rest = trimmed;
+  if (!mount) {
+    if (!trimmed) {
+      throw new ProviderError(
+        'Invalid',
+        'find.path must start with the KV mount when spec.provider.vault.path is not set (e.g. secret/app)',
+      );
+    }
+    const slash = trimmed.indexOf('/');
+    mount = slash < 0 ? trimmed : trimmed.slice(0, slash);
+    rest = slash < 0 ? '' : trimmed.slice(slash + 1);
+  }
+  const encoded = rest ? `${rest.split('/').map(encodeURIComponent).join('/')}/` : '';
+  return `${encodeURIComponent(mount)}/${isV2(spec) ? 'metadata/' : ''}${encoded}?list=true`;
+}

@@ -1,8 +1,10 @@
 // HashiCorp Vault / OpenBao KV v1 and v2: reads a secret's data map (JSON) by path and version,
-// with one token per store identity (see session.ts) and lookup-self to validate it.
+// lists folders for dataFrom find (find.ts), with one token per store identity (see session.ts)
+// and lookup-self to validate it.
 import { SecretValue } from '../../values.ts';
 import { type Provider, type ProviderClient, ProviderError, type StoreContext } from '../provider.ts';
 import { refIdentity } from '../references.ts';
+import { findVaultSecrets } from './find.ts';
 import { VaultHttp } from './http.ts';
 import { kvMetadataPath, kvReadPath } from './paths.ts';
 import { authMethod, VaultSession } from './session.ts';
@@ -112,6 +114,18 @@ export const vaultProvider: Provider<VaultSpec> = {
           value: SecretValue.fromString(JSON.stringify(map)),
           versionId: typeof version === 'number' ? String(version) : undefined,
         };
+      },
+
+      find(query, signal, pace) {
+        const get = async (path: string, what: string, s: AbortSignal) => {
+          try {
+            return (await authorized(path, what, s)).body;
+          } catch (err) {
+            if (err instanceof ProviderError && err.kind === 'NotFound') return undefined;
+            throw err;
+          }
+        };
+        return findVaultSecrets(spec, get, query, signal, pace);
       },
 
       async validate(signal) {

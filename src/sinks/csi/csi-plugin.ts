@@ -10,7 +10,7 @@ import {
   type ExternalSecret,
   type SecretStore,
 } from '../../api/v1alpha1/types.ts';
-import type { StoreLookup } from '../../controller/externalsecret/resolve-store.ts';
+import { type StoreLookup, storeRefsOf } from '../../controller/externalsecret/resolve-store.ts';
 import { objectVersion } from '../../controller/status.ts';
 import { StoreClients } from '../../controller/store-clients.ts';
 import { KubeClient } from '../../kube/client.ts';
@@ -163,10 +163,13 @@ export class CsiPlugin {
       const name = store.metadata.name;
       this.volumes.refreshAll((record) => {
         const es = this.externalSecrets.get(`${record.namespace}/${record.externalSecret}`);
-        const ref = es?.spec.secretStoreRef;
-        if (!ref || ref.name !== name) return false;
-        const refKind = ref.kind ?? 'SecretStore';
-        return refKind === kind && (kind === 'ClusterSecretStore' || record.namespace === store.metadata.namespace);
+        if (!es) return false;
+        return [...storeRefsOf(es).values()].some(
+          ({ ref }) =>
+            ref.name === name &&
+            (ref.kind ?? 'SecretStore') === kind &&
+            (kind === 'ClusterSecretStore' || record.namespace === store.metadata.namespace),
+        );
       });
     };
     const onStore = {

@@ -6,11 +6,16 @@ import type { AnyStore, ExternalSecret } from '../../api/v1alpha1/types.ts';
 import { describeErrors, fetchRemoteValues } from '../../controller/externalsecret/fetch.ts';
 import {
   type KeyPolicy,
-  resolveStoreAndPolicy,
+  resolveStoresAndPolicies,
   storeLabel,
 } from '../../controller/externalsecret/remote-key-policy.ts';
 import { RenderError, readId, remoteReads, renderSecretData } from '../../controller/externalsecret/render.ts';
-import { type StoreLookup, StoreRefError, TenancyError } from '../../controller/externalsecret/resolve-store.ts';
+import {
+  itemSlot,
+  type StoreLookup,
+  StoreRefError,
+  TenancyError,
+} from '../../controller/externalsecret/resolve-store.ts';
 import { settingsOf } from '../../controller/externalsecret/settings.ts';
 import { renderTarget } from '../../controller/externalsecret/template-target.ts';
 import type { StoreClients, WorkloadIdentity } from '../../controller/store-clients.ts';
@@ -56,14 +61,15 @@ export async function readVolumeContent(
   started = Date.now(),
 ): Promise<VolumeContent> {
   const namespace = es.metadata.namespace ?? '';
-  let handle: Awaited<ReturnType<StoreClients['handle']>>;
-  let policy: KeyPolicy | undefined;
-  let resolvedStore: AnyStore | undefined;
+  const handles = new Map<string, Awaited<ReturnType<StoreClients['handle']>>>();
+  const policies = new Map<string, { policy: KeyPolicy; store: AnyStore }>();
   try {
-    const resolved = await resolveStoreAndPolicy(es, deps.stores);
-    policy = resolved.policy;
-    resolvedStore = resolved.store;
-    handle = await deps.clients.handle(resolved.store, namespace, workload);
+    // Tenancy (conditions, remoteKeyPolicy) for every store before the first provider call.
+    const resolved = await resolveStoresAndPolicies(es, deps.stores);
+    for (const [slot, { store, policy }] of resolved) if (policy) policies.set(slot, { policy, store });
+    for (const [slot, { store }] of resolved) {
+      handles.set(slot, await deps.clients.handle(store, namespace, workload));
+    }
   } catch (err) {
     if (err instanceof TenancyError) deps.metrics?.tenancyDenials.inc({ store: err.store, reason: err.reason });
     if (err instanceof StoreRefError) throw new VolumeSourceError('BadReference', err.message);
@@ -72,15 +78,19 @@ export async function readVolumeContent(
   }
   const interval = settingsOf(es).refreshIntervalMs;
   const window = interval > 0 ? Math.min(deps.shareWindowMs, interval / 2) : deps.shareWindowMs;
-  const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, started - window, policy?.allows);
-  const filtered = [...fetched.filtered.values()].reduce((a, b) => a + b, 0);
-  if (filtered > 0 && resolvedStore) {
-    deps.metrics?.tenancyDenials.inc({ store: storeLabel(resolvedStore), reason: 'find_result_filtered' }, filtered);
+  const fetched = await fetchRemoteValues(es.spec, handles, deps.reads, started - window, (key, slot) =>
+    policies.has(slot) ? (policies.get(slot)?.policy.allows(key) ?? false) : true,
+  );
+  for (const [i, n] of fetched.filtered) {
+    const store = policies.get(itemSlot(es.spec, es.spec.dataFrom?.[i] ?? {}))?.store;
+    if (store) deps.metrics?.tenancyDenials.inc({ store: storeLabel(store), reason: 'find_result_filtered' }, n);
   }
   if (fetched.errors.size > 0) {
     const errors = [...fetched.errors.values()];
-    if (errors.some((e) => e.kind === 'Denied') && !handle.client.keepsCredentialsFresh)
-      deps.clients.invalidate(handle);
+    for (const [id, e] of fetched.errors) {
+      const handle = handles.get(fetched.slots.get(id) ?? '');
+      if (e.kind === 'Denied' && handle && !handle.client.keepsCredentialsFresh) deps.clients.invalidate(handle);
+    }
     // The most actionable class first: a missing key or a refusal says more than a timeout.
     const order: ProviderErrorKind[] = ['NotFound', 'Denied', 'Invalid', 'Throttled', 'Transient'];
     const kind = order.find((k) => errors.some((e) => e.kind === k)) ?? 'Transient';
@@ -98,9 +108,11 @@ export async function readVolumeContent(
     );
     const files = volumeFiles(es.spec, rendered.data);
     const versions: Record<string, string> = {};
-    for (const ref of remoteReads(es.spec)) {
-      const version = fetched.values.get(readId(ref))?.versionId;
-      if (version !== undefined) versions[ref.key] = version;
+    for (const slot of handles.keys()) {
+      for (const ref of remoteReads(es.spec, slot)) {
+        const version = fetched.values.get(readId(ref, slot))?.versionId;
+        if (version !== undefined) versions[slot ? `${slot}:${ref.key}` : ref.key] = version;
+      }
     }
     return { files, versions };
   } catch (err) {

@@ -2,6 +2,7 @@
 // missingkey=error over the data map (key → string). Errors name the template key.
 import { builtins } from './builtins.ts';
 import { Executor, type TemplateFunction } from './execute.ts';
+import { extra } from './extra.ts';
 import { TemplateError } from './lexer.ts';
 import { type Parsed, parseTemplate } from './parse.ts';
 import { sprig } from './sprig.ts';
@@ -13,20 +14,13 @@ export { TemplateError } from './lexer.ts';
 const WITHHELD: Record<string, string> = {
   env: 'ESO removes it: it would read the controller’s environment',
   expandenv: 'ESO removes it: it would read the controller’s environment',
-  htpasswd: 'not implemented in Ferry (needs bcrypt)',
-  pkcs12key: 'not implemented in Ferry',
-  pkcs12keyPass: 'not implemented in Ferry',
-  pkcs12cert: 'not implemented in Ferry',
-  pkcs12certPass: 'not implemented in Ferry',
   pemToPkcs12: 'not implemented in Ferry',
   pemToPkcs12Pass: 'not implemented in Ferry',
   fullPemToPkcs12: 'not implemented in Ferry',
   fullPemToPkcs12Pass: 'not implemented in Ferry',
-  jwkPublicKeyPem: 'not implemented in Ferry',
-  jwkPrivateKeyPem: 'not implemented in Ferry',
 };
 
-const FUNCTIONS: Record<string, TemplateFunction> = { ...sprig, ...builtins };
+const FUNCTIONS: Record<string, TemplateFunction> = { ...sprig, ...extra, ...builtins };
 
 export function isTemplateFunction(name: string): boolean {
   return name === 'and' || name === 'or' || Object.hasOwn(FUNCTIONS, name);

@@ -206,6 +206,11 @@ export class Executor {
     try {
       return fn(...args);
     } catch (err) {
+      // fail's message is shown only when written in the template: one computed from the data
+      // could carry a value.
+      if (err instanceof FunctionError && name === 'fail' && !(argNodes[0]?.kind === 'literal' && !final)) {
+        this.fail(line, 'error calling fail: (message withheld: it is computed from the data)');
+      }
       if (err instanceof FunctionError) this.fail(line, `error calling ${name}: ${err.message}`);
       if (err instanceof TemplateError) throw err;
       return this.fail(line, `error calling ${name}: ${(err as Error)?.name ?? 'error'}`);

@@ -10,6 +10,12 @@ export class GoBytes {
   }
 }
 
+/** A Go value with its own type name and %v form (time.Time); never a map. */
+export abstract class GoValue {
+  abstract get goType(): string;
+  abstract goString(): string;
+}
+
 /** A map whose values are strings: a missing key reads as "" (Go's zero value), as ESO's data map. */
 export const STRING_MAPS = new WeakSet<object>();
 
@@ -24,7 +30,7 @@ export function toBytes(v: unknown): Buffer {
 }
 
 export function isMap(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof GoBytes);
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof GoBytes) && !(v instanceof GoValue);
 }
 
 export function typeName(v: unknown): string {
@@ -33,6 +39,7 @@ export function typeName(v: unknown): string {
   if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float64';
   if (typeof v === 'boolean') return 'bool';
   if (v instanceof GoBytes) return 'string';
+  if (v instanceof GoValue) return v.goType;
   if (Array.isArray(v)) return '[]interface {}';
   return 'map[string]interface {}';
 }
@@ -44,6 +51,7 @@ export function truth(v: unknown): boolean {
   if (typeof v === 'number') return v !== 0;
   if (typeof v === 'string') return v.length > 0;
   if (v instanceof GoBytes) return v.bytes.length > 0;
+  if (v instanceof GoValue) return true;
   if (Array.isArray(v)) return v.length > 0;
   if (typeof v === 'object') return Object.keys(v).length > 0;
   return true;
@@ -70,6 +78,7 @@ export function sprint(v: unknown): string {
   if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) < 1e21 ? String(v) : formatFloat(v);
   if (typeof v === 'boolean') return String(v);
   if (v instanceof GoBytes) return v.bytes.toString('latin1');
+  if (v instanceof GoValue) return v.goString();
   if (Array.isArray(v)) return `[${v.map(sprint).join(' ')}]`;
   if (typeof v === 'object') {
     const entries = Object.keys(v)
