@@ -78,9 +78,9 @@ describe('unsupportedFields', () => {
     const schema = store?.schema;
     if (!schema) throw new Error('no SecretStore schema');
     expect(
-      unsupportedFields({ spec: { provider: { aws: { region: 'x', additionalRoles: [] }, doppler: {} } } }, schema, ''),
+      unsupportedFields({ spec: { provider: { vault: { server: 'x', tls: {} }, doppler: {} } } }, schema, ''),
     ).toEqual([
-      { path: 'spec.provider.aws.additionalRoles', reason: 'unknown field' },
+      { path: 'spec.provider.vault.tls', reason: 'unknown field' },
       { path: 'spec.provider.doppler', reason: 'unknown field' },
     ]);
   });
