@@ -1,7 +1,7 @@
 // A canary value travels through every path Ferry has — successful syncs from the fake provider,
-// AWS (Secrets Manager and Parameter Store), Vault, Google (drongo) and Azure (the spec-faithful
-// Key Vault test server), dataFrom find, per-item stores, template functions, and each way a value
-// can be rejected — and must then appear nowhere but the Secret.
+// AWS (Secrets Manager and Parameter Store), Vault (AppRole and userPass logins), Google (drongo)
+// and Azure (the spec-faithful Key Vault test server), dataFrom find, per-item stores, template
+// functions, and each way a value can be rejected — and must then appear nowhere but the Secret.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -130,6 +130,28 @@ describe('secret values never leak', () => {
         },
       });
     }
+    // Vault userPass: the canary is the password (userPass and ldap share this login code).
+    const userpassMount = uniqueName('canary-up');
+    await bao.enableAuth(userpassMount, 'userpass');
+    await bao.must('POST', `auth/${userpassMount}/users/canary`, { password: CANARY, token_policies: [mount] });
+    await o.core.createNamespacedSecret({
+      namespace: o.namespace,
+      body: { metadata: { name: 'vault-userpass' }, stringData: { password: CANARY, wrong: `${CANARY}-wrong` } },
+    });
+    const vaultUp = uniqueName('vault-up');
+    const vaultUpWrong = uniqueName('vault-up-wrong');
+    for (const [name, key] of [
+      [vaultUp, 'password'],
+      [vaultUpWrong, 'wrong'],
+    ] as const) {
+      await o.secretStore(name, {
+        vault: {
+          server: vaultAccess.address,
+          path: mount,
+          auth: { userPass: { path: userpassMount, username: 'canary', secretRef: { name: 'vault-userpass', key } } },
+        },
+      });
+    }
     const fake = uniqueName('fake');
     await o.secretStore(fake, { fake: { data: [{ key: 'canary', value: CANARY }] } });
     // Tenancy: a store whose remoteKeyPolicy refuses some keys (refusals name keys, never values).
@@ -231,6 +253,11 @@ describe('secret values never leak', () => {
         data: [{ secretKey: 'token', remoteRef: { key: 'plain', property: 'token' } }],
       },
       { name: 'vault-whole', store: vault, data: [{ secretKey: 'json', remoteRef: { key: 'plain' } }] },
+      {
+        name: 'vault-userpass-ok',
+        store: vaultUp,
+        data: [{ secretKey: 'token', remoteRef: { key: 'plain', property: 'token' } }],
+      },
       { name: 'gcp-ok', store: gcp, data: [{ secretKey: 'plain', remoteRef: { key: `${gcpId}-plain` } }] },
       {
         name: 'gcp-prop',
@@ -276,6 +303,11 @@ describe('secret values never leak', () => {
       {
         name: 'vault-login-refused',
         store: vaultWrong,
+        data: [{ secretKey: 't', remoteRef: { key: 'plain', property: 'token' } }],
+      },
+      {
+        name: 'vault-userpass-refused',
+        store: vaultUpWrong,
         data: [{ secretKey: 't', remoteRef: { key: 'plain', property: 'token' } }],
       },
       {
@@ -403,8 +435,8 @@ describe('secret values never leak', () => {
       ),
     );
     const stores = await Promise.all(
-      [aws, ssmStore, fake, fenced, vault, vaultWrong, gcp, gcpWrong, azure, azureWrong].map(async (s) =>
-        JSON.stringify((await o.getSecretStore(s)).status),
+      [aws, ssmStore, fake, fenced, vault, vaultWrong, vaultUp, vaultUpWrong, gcp, gcpWrong, azure, azureWrong].map(
+        async (s) => JSON.stringify((await o.getSecretStore(s)).status),
       ),
     );
     const events = JSON.stringify(await o.events());
@@ -427,6 +459,7 @@ describe('secret values never leak', () => {
     expect(messages).toMatch(/not valid Base64/);
     expect(messages).toMatch(/key "bad key" is not a valid Secret key/);
     expect(messages).toMatch(/logging in with auth\/approle.*Denied|Denied.*logging in with auth\/approle/);
+    expect(messages).toContain(`Denied: Vault logging in with auth/${userpassMount}`);
     expect(messages).toMatch(/is not a service-account key/);
     expect(messages).toMatch(/Denied: Azure obtaining a token \(auth clientSecret\): invalid_client: AADSTS7000215/);
     expect(messages).toMatch(/remote key "theirs-canary" is not allowed .* \(spec\.remoteKeyPolicy\)/);

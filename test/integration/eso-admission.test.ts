@@ -95,6 +95,8 @@ const FRESH: Record<string, unknown> = {
   'spec.provider.vault.auth.appRole': { roleId: 'r', secretRef: ref() },
   'spec.provider.vault.auth.jwt': { role: 'r', secretRef: ref() },
   'spec.provider.vault.auth.kubernetes': { role: 'r', serviceAccountRef: { name: 'sa' } },
+  'spec.provider.vault.auth.userPass': { username: 'u', secretRef: ref() },
+  'spec.provider.vault.auth.ldap': { username: 'u', secretRef: ref() },
   'spec.dataFrom[]': { extract: { key: 'r' } },
   'spec.dataFrom[].find': { name: { regexp: 'a' } },
   'spec.dataFrom[].rewrite[]': { regexp: { source: 'a', target: 'b' } },
@@ -102,7 +104,7 @@ const FRESH: Record<string, unknown> = {
 };
 const ONE_OF: Record<string, string[]> = {
   'spec.provider': ['aws', 'azurekv', 'fake', 'gcpsm', 'vault'],
-  'spec.provider.vault.auth': ['tokenSecretRef', 'appRole', 'kubernetes', 'jwt'],
+  'spec.provider.vault.auth': ['tokenSecretRef', 'appRole', 'kubernetes', 'jwt', 'userPass', 'ldap'],
   'spec.provider.vault.auth.appRole': ['roleId', 'roleRef'],
   'spec.provider.vault.auth.jwt': ['secretRef', 'kubernetesServiceAccountToken'],
   'spec.provider.vault.auth.kubernetes': ['serviceAccountRef', 'secretRef'],
@@ -113,6 +115,10 @@ const ONE_OF: Record<string, string[]> = {
   'spec.dataFrom[]': ['extract', 'find'],
   'spec.dataFrom[].rewrite[]': ['regexp', 'transform'],
   'spec.target.template.templateFrom[]': ['configMap', 'secret', 'literal'],
+};
+/** Scalar values for fields whose generic sample a CEL rule refuses. */
+const SAMPLES: Record<string, unknown> = {
+  'spec.provider.aws.secretsManager.recoveryWindowInDays': 7,
 };
 const PROVIDERS: Record<string, Record<string, unknown>> = {
   aws: { region: 'eu-west-1' },
@@ -238,6 +244,10 @@ function base(kind: string, path: Step[], value: unknown): Record<string, unknow
   const provider: Record<string, unknown> = {};
   if (name) provider[name] = structuredClone(PROVIDERS[name]);
   if (name === 'azurekv') azureContext(provider.azurekv as Record<string, unknown>, display(path), value);
+  // Every transitiveTagKeys entry must name one of sessionTags; the sample key is 'example'.
+  if (name === 'aws' && display(path).startsWith('spec.provider.aws.transitiveTagKeys')) {
+    (provider.aws as Record<string, unknown>).sessionTags = [{ key: 'example', value: 'v' }];
+  }
   return { provider };
 }
 
@@ -300,7 +310,7 @@ describe("Ferry's CRDs admit or name every field of ESO's v1 API", () => {
         const node = lookup(ferrySpec, c.path.slice(1));
         const leaf = node ?? lookup(esoSpec, c.path.slice(1));
         const composite = leaf?.type === 'object' || leaf?.type === 'array';
-        const value = c.value ?? (composite && node ? undefined : sample(leaf));
+        const value = c.value ?? SAMPLES[general(c.path)] ?? (composite && node ? undefined : sample(leaf));
         const spec = base(kind, c.path, value);
         setPath({ spec } as Record<string, unknown>, c.path, value, { properties: { spec: ferrySpec } } as Schema);
         satisfyCrossFieldRules(spec);

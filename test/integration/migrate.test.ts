@@ -91,22 +91,23 @@ describe('ferry migrate on the ESO docs corpus', () => {
     try {
       const snippets = join(esoModule().docsDir, 'snippets');
       const inputs = join(tmp, 'in');
-      await mkdir(join(inputs, 'aws'), { recursive: true });
-      for (const name of ['doppler-generic-secret-store.yaml', 'aws-sm-store.yaml', 'aws-sm-external-secret.yaml']) {
-        await copyFile(join(snippets, name), join(inputs, 'aws', name));
+      await mkdir(join(inputs, 'stores'), { recursive: true });
+      // Vault AWS IAM auth is one of the ESO fields Ferry does not have.
+      for (const name of ['vault-iam-store.yaml', 'aws-sm-store.yaml', 'aws-sm-external-secret.yaml']) {
+        await copyFile(join(snippets, name), join(inputs, 'stores', name));
       }
       await writeFile(join(inputs, 'notes.txt'), 'not a manifest');
       const { code, stderr } = await run(['--out', join(tmp, 'out'), inputs]);
       expect(code).toBe(3);
       expect(stderr).toMatch(
-        /^unsupported: aws\/doppler-generic-secret-store\.yaml#1 SecretStore\/[-a-z]+: spec\.provider\.doppler/m,
+        /^unsupported: stores\/vault-iam-store\.yaml#1 SecretStore\/vault-backend-aws-iam: spec\.provider\.vault\.auth\.iam: unknown field/m,
       );
-      expect((await readdir(join(tmp, 'out', 'aws'))).sort()).toEqual([
+      expect((await readdir(join(tmp, 'out', 'stores'))).sort()).toEqual([
         'aws-sm-external-secret.yaml',
         'aws-sm-store.yaml',
-        'doppler-generic-secret-store.yaml',
+        'vault-iam-store.yaml',
       ]);
-      expect(await readFile(join(tmp, 'out', 'aws', 'aws-sm-store.yaml'), 'utf8')).toContain(
+      expect(await readFile(join(tmp, 'out', 'stores', 'aws-sm-store.yaml'), 'utf8')).toContain(
         'apiVersion: ferry.dev/v1alpha1',
       );
     } finally {

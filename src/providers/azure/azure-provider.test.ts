@@ -17,6 +17,16 @@ describe('azurekv provider', () => {
     expect(id(base)).not.toBe(id({ ...base, environmentType: 'ChinaCloud' }));
     expect(id(base)).not.toBe(id(sp('other')));
     expect(id(base)).not.toBe(id(base, 'other-namespace'));
+    // A tenant or client ID read from a different Secret is another identity.
+    const tenantRef = (name: string) => ({
+      ...base,
+      authSecretRef: { ...base.authSecretRef, tenantId: { name, key: 't' } },
+    });
+    expect(id(tenantRef('a'))).not.toBe(id(base));
+    expect(id(tenantRef('a'))).not.toBe(id(tenantRef('b')));
+    expect(id(base)).not.toBe(
+      id({ ...base, customCloudConfig: { activeDirectoryEndpoint: 'https://login.partner.microsoftonline.cn' } }),
+    );
     const mi = { vaultUrl: base.vaultUrl, authType: 'ManagedIdentity' as const };
     expect(id(mi)).not.toBe(id({ ...mi, identityId: 'client-1' }));
   });

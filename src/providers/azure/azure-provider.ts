@@ -16,15 +16,17 @@ export const KEY_VAULT_API_VERSION = '7.6';
 
 function credentialsIdentity(spec: AzureSpec, ns: string): string {
   const type = authTypeOf(spec);
+  const ref = spec.authSecretRef;
+  const tenant = ref?.tenantId ? `:tenant=${refIdentity(ref.tenantId, ns)}` : '';
   if (type === 'ServicePrincipal') {
-    const ref = spec.authSecretRef;
     const secret = ref?.clientSecret ? `secret=${refIdentity(ref.clientSecret, ns)}` : '';
     const cert = ref?.clientCertificate ? `cert=${refIdentity(ref.clientCertificate, ns)}` : '';
-    return `sp:${ref ? refIdentity(ref.clientId, ns) : ''}:${secret}${cert}`;
+    return `sp:${ref ? refIdentity(ref.clientId, ns) : ''}:${secret}${cert}${tenant}`;
   }
   if (type === 'WorkloadIdentity') {
     const sa = spec.serviceAccountRef;
-    return `wi:${sa ? `${refIdentity(sa, ns)}:${sa.audiences?.join(',') ?? ''}` : ''}`;
+    const client = ref ? `:client=${refIdentity(ref.clientId, ns)}` : '';
+    return `wi:${sa ? `${refIdentity(sa, ns)}:${sa.audiences?.join(',') ?? ''}` : ''}${client}${tenant}`;
   }
   return `mi:${spec.identityId ?? ''}`;
 }
@@ -55,7 +57,9 @@ export const azureProvider: Provider<AzureSpec> = {
       // Workload and managed identity obtain new tokens themselves, so their client lives as long
       // as its store is unchanged. A client secret or certificate may be rotated in its Secret:
       // that client is rebuilt after a while, and at once when Entra or Key Vault refuses it.
-      keepsCredentialsFresh: method === 'workloadIdentity' || method === 'managedIdentity',
+      // IDs read from a Secret (authSecretRef) may change there too: such a client is rebuilt as well.
+      keepsCredentialsFresh:
+        (method === 'workloadIdentity' && spec.authSecretRef === undefined) || method === 'managedIdentity',
       readsMetadata: true,
 
       async read(ref, signal) {

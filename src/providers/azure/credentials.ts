@@ -36,15 +36,38 @@ export interface AzureCredential {
   credential: TokenCredential;
 }
 
-/** The Entra authority host of the store's cloud. */
+/**
+ * The Entra authority host of the store's cloud: customCloudConfig.activeDirectoryEndpoint when
+ * set (with any environmentType, as in ESO), else the built-in cloud's.
+ */
 export function authorityHost(spec: AzureSpec): string {
   const env = spec.environmentType ?? 'PublicCloud';
+  const custom = spec.customCloudConfig?.activeDirectoryEndpoint;
+  if (custom) return custom.replace(/\/$/, '');
   if (env === 'AzureStackCloud') {
-    const host = spec.customCloudConfig?.activeDirectoryEndpoint;
-    if (!host) throw new ProviderError('Invalid', 'spec.provider.azurekv: AzureStackCloud needs customCloudConfig');
-    return host.replace(/\/$/, '');
+    throw new ProviderError('Invalid', 'spec.provider.azurekv: AzureStackCloud needs customCloudConfig');
   }
   return AUTHORITY_HOSTS[env];
+}
+
+/**
+ * The tenant of the store: spec.tenantId and/or authSecretRef.tenantId (read from its Secret);
+ * when both are set they must agree. Undefined when neither is set.
+ */
+export async function storeTenant(spec: AzureSpec, ctx: StoreContext): Promise<string | undefined> {
+  const ref = spec.authSecretRef?.tenantId;
+  if (!ref) return spec.tenantId;
+  const fromSecret = (await ctx.readSecretKey(ref)).revealText().trim();
+  if (!fromSecret) {
+    throw new ProviderError('Invalid', `authSecretRef.tenantId: Secret ${ref.name} key "${ref.key}" is empty`);
+  }
+  if (spec.tenantId !== undefined && spec.tenantId !== fromSecret) {
+    throw new ProviderError(
+      'Invalid',
+      `spec.provider.azurekv.tenantId and authSecretRef.tenantId (Secret ${ref.name} key "${ref.key}") name different tenants; set one, or make them agree`,
+    );
+  }
+  return fromSecret;
 }
 
 /** Counts a login whenever the wrapped credential hands out a token it had not handed out before. */
@@ -80,21 +103,25 @@ export async function azureCredential(spec: AzureSpec, ctx: StoreContext): Promi
   const options = {
     authorityHost: authorityHost(spec),
     // Built-in clouds are known to MSAL; a custom authority has no instance-discovery endpoint to ask.
-    disableInstanceDiscovery: spec.environmentType === 'AzureStackCloud',
+    disableInstanceDiscovery: spec.environmentType === 'AzureStackCloud' || spec.customCloudConfig !== undefined,
   };
   const type = authTypeOf(spec);
   let built: AzureCredential;
   if (type === 'ServicePrincipal') {
     const ref = spec.authSecretRef;
-    if (!ref || !spec.tenantId) {
-      throw new ProviderError('Invalid', 'spec.provider.azurekv: ServicePrincipal needs tenantId and authSecretRef');
+    const tenantId = await storeTenant(spec, ctx);
+    if (!ref || !tenantId) {
+      throw new ProviderError(
+        'Invalid',
+        'spec.provider.azurekv: ServicePrincipal needs authSecretRef and tenantId or authSecretRef.tenantId',
+      );
     }
     const clientId = (await ctx.readSecretKey(ref.clientId)).revealText().trim();
     if (ref.clientSecret) {
       const secret = (await ctx.readSecretKey(ref.clientSecret)).revealText();
       built = {
         method: 'clientSecret',
-        credential: new ClientSecretCredential(spec.tenantId, clientId, secret, options),
+        credential: new ClientSecretCredential(tenantId, clientId, secret, options),
       };
     } else {
       const certRef = ref.clientCertificate ?? ref.clientId;
@@ -107,20 +134,26 @@ export async function azureCredential(spec: AzureSpec, ctx: StoreContext): Promi
       }
       built = {
         method: 'clientCertificate',
-        credential: new ClientCertificateCredential(spec.tenantId, clientId, { certificate: pem }, options),
+        credential: new ClientCertificateCredential(tenantId, clientId, { certificate: pem }, options),
       };
     }
   } else if (type === 'WorkloadIdentity') {
     const sa = spec.serviceAccountRef;
     if (!sa) throw new ProviderError('Invalid', 'spec.provider.azurekv: WorkloadIdentity needs serviceAccountRef');
     const annotations = await ctx.readServiceAccountAnnotations(sa);
-    const clientId = annotations[CLIENT_ID_ANNOTATION];
-    const tenantId = spec.tenantId ?? annotations[TENANT_ID_ANNOTATION];
+    // The store's own settings (authSecretRef, tenantId) come before the ServiceAccount's annotations.
+    const idRef = spec.authSecretRef?.clientId;
+    const clientId = idRef ? (await ctx.readSecretKey(idRef)).revealText().trim() : annotations[CLIENT_ID_ANNOTATION];
+    const tenantId = (await storeTenant(spec, ctx)) ?? annotations[TENANT_ID_ANNOTATION];
+    if (idRef && !clientId) {
+      throw new ProviderError('Invalid', `authSecretRef.clientId: Secret ${idRef.name} key "${idRef.key}" is empty`);
+    }
     if (!clientId || !tenantId) {
-      throw new ProviderError(
-        'Invalid',
-        `ServiceAccount ${sa.name} needs the annotation ${CLIENT_ID_ANNOTATION}${tenantId ? '' : ` and, without spec.provider.azurekv.tenantId, ${TENANT_ID_ANNOTATION}`}`,
-      );
+      const missing = [
+        clientId ? '' : `${CLIENT_ID_ANNOTATION} (or authSecretRef.clientId)`,
+        tenantId ? '' : `${TENANT_ID_ANNOTATION} (or spec.provider.azurekv.tenantId or authSecretRef.tenantId)`,
+      ].filter(Boolean);
+      throw new ProviderError('Invalid', `ServiceAccount ${sa.name} needs the annotation ${missing.join(' and ')}`);
     }
     const assertion = () => ctx.requestToken(sa, [WORKLOAD_IDENTITY_AUDIENCE], ASSERTION_SECONDS);
     built = {

@@ -32,6 +32,8 @@ export function authMethod(auth: VaultAuthSpec): string {
   if (auth.tokenSecretRef) return 'token';
   if (auth.appRole) return 'approle';
   if (auth.kubernetes) return 'kubernetes';
+  if (auth.userPass) return 'userpass';
+  if (auth.ldap) return 'ldap';
   return 'jwt';
 }
 
@@ -181,11 +183,12 @@ export class VaultSession {
   }
 
   private async login(signal: AbortSignal): Promise<Token> {
-    const { path, payload } = await this.loginRequest();
+    const { path, payload, user } = await this.loginRequest();
     const { body } = await this.http.ok(
       {
         method: 'POST',
-        path: `auth/${path}/login`,
+        // userpass and ldap name the user in the path: auth/<mount>/login/<username>.
+        path: `auth/${path}/login${user === undefined ? '' : `/${encodeURIComponent(user)}`}`,
         namespace: this.auth.namespace,
         json: payload,
         signal,
@@ -208,8 +211,8 @@ export class VaultSession {
     };
   }
 
-  private async loginRequest(): Promise<{ path: string; payload: Record<string, string> }> {
-    const { appRole, kubernetes, jwt } = this.auth;
+  private async loginRequest(): Promise<{ path: string; payload: Record<string, string>; user?: string }> {
+    const { appRole, kubernetes, jwt, userPass, ldap } = this.auth;
     const text = async (ref: Parameters<StoreContext['readSecretKey']>[0]) =>
       (await this.ctx.readSecretKey(ref)).revealText().trim();
     const mount = (p: string | undefined, fallback: string) =>
@@ -243,6 +246,21 @@ export class VaultSession {
       const payload: Record<string, string> = { jwt: token };
       if (jwt.role) payload.role = jwt.role;
       return { path: mount(jwt.path, 'jwt'), payload };
+    }
+    const password = userPass ?? ldap;
+    if (password) {
+      const field = userPass ? 'userPass' : 'ldap';
+      const user = password.username.trim();
+      // The password is sent exactly as stored (as ESO does): it may begin or end with spaces.
+      const secret = (await this.ctx.readSecretKey(password.secretRef)).revealText();
+      if (!user) throw new ProviderError('Invalid', `spec.provider.vault.auth.${field}.username is empty`);
+      if (!secret) {
+        throw new ProviderError(
+          'Invalid',
+          `auth.${field}.secretRef: Secret ${password.secretRef.name} key "${password.secretRef.key}" is empty`,
+        );
+      }
+      return { path: mount(password.path, userPass ? 'userpass' : 'ldap'), payload: { password: secret }, user };
     }
     throw new ProviderError('Invalid', 'spec.provider.vault.auth must set one login method');
   }

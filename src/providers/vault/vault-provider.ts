@@ -15,8 +15,10 @@ interface KvAnswer {
 }
 
 function credentialsIdentity(spec: VaultSpec, ns: string): string {
-  const { tokenSecretRef, appRole, kubernetes, jwt } = spec.auth;
+  const { tokenSecretRef, appRole, kubernetes, jwt, userPass, ldap } = spec.auth;
   if (tokenSecretRef) return `token:${refIdentity(tokenSecretRef, ns)}`;
+  if (userPass) return `userpass:${userPass.path ?? ''}:${userPass.username}:${refIdentity(userPass.secretRef, ns)}`;
+  if (ldap) return `ldap:${ldap.path ?? ''}:${ldap.username}:${refIdentity(ldap.secretRef, ns)}`;
   if (appRole) {
     const role = appRole.roleRef ? refIdentity(appRole.roleRef, ns) : `id=${appRole.roleId}`;
     return `approle:${appRole.path ?? ''}:${role}:${refIdentity(appRole.secretRef, ns)}`;

@@ -1,5 +1,5 @@
 // spec.provider.aws: AWS Secrets Manager and Systems Manager Parameter Store (ESO field names).
-import { arrayOf, enumOf, mapOf, object, required, string } from '../../schema.ts';
+import { arrayOf, boolean, enumOf, integer, mapOf, object, required, string } from '../../schema.ts';
 import { type StoreScope, secretKeySelector, serviceAccountSelector } from '../common.ts';
 
 export function awsProvider(scope: StoreScope) {
@@ -48,6 +48,34 @@ export function awsProvider(scope: StoreScope) {
         string('Tag value.', { maxLength: 256 }),
       ),
       prefix: string('Prefix added to every remote key read through this store.', { maxLength: 512 }),
+      secretsManager: object(
+        'PushSecret deletion settings (ESO). Accepted for ESO compatibility; Ferry never writes to the provider, so this has no effect. Validated as ESO validates it.',
+        {
+          forceDeleteWithoutRecovery: boolean(
+            'Accepted for ESO compatibility; Ferry never writes to the provider, so this has no effect. (ESO: delete a pushed secret without a recovery window.)',
+          ),
+          recoveryWindowInDays: integer(
+            'Accepted for ESO compatibility; Ferry never writes to the provider, so this has no effect. (ESO: days a deleted pushed secret stays recoverable, 7 to 30; 0 means the AWS default.)',
+            { format: 'int64' },
+          ),
+        },
+        {
+          validations: [
+            {
+              rule: '!has(self.recoveryWindowInDays) || self.recoveryWindowInDays == 0 || (self.recoveryWindowInDays >= 7 && self.recoveryWindowInDays <= 30)',
+              message: 'recoveryWindowInDays must be between 7 and 30 days',
+              fieldPath: '.recoveryWindowInDays',
+              reason: 'FieldValueInvalid',
+            },
+            {
+              rule: '!(has(self.recoveryWindowInDays) && self.recoveryWindowInDays != 0 && has(self.forceDeleteWithoutRecovery) && self.forceDeleteWithoutRecovery)',
+              message: 'forceDeleteWithoutRecovery conflicts with recoveryWindowInDays',
+              fieldPath: '.forceDeleteWithoutRecovery',
+              reason: 'FieldValueForbidden',
+            },
+          ],
+        },
+      ),
       auth: object(
         'How to authenticate. At most one method; none means the controller’s own identity.',
         {

@@ -1,5 +1,5 @@
 // spec.provider.azurekv: Azure Key Vault secrets (ESO field names and enum spellings).
-import { enumOf, object, required, string } from '../../schema.ts';
+import { boolean, enumOf, object, required, string } from '../../schema.ts';
 import { type StoreScope, secretKeySelector, serviceAccountSelector } from '../common.ts';
 
 /** An https URL without path: a vault (https://<name>.vault.azure.net) or an Entra authority host. */
@@ -12,24 +12,20 @@ const isType = (type: string) =>
 
 function authSecretRef(scope: StoreScope) {
   return object(
-    'Credentials of a service principal (authType ServicePrincipal), read from Secrets: clientId and one of clientSecret or clientCertificate.',
+    'IDs and credentials read from Secrets. ServicePrincipal: clientId and one of clientSecret or clientCertificate, optionally tenantId. WorkloadIdentity: clientId (instead of the ServiceAccount annotation) and optionally tenantId; no clientSecret or clientCertificate.',
     {
-      clientId: required(secretKeySelector('The application (client) ID of the service principal.', scope)),
-      clientSecret: secretKeySelector('A client secret of the service principal.', scope),
+      clientId: required(
+        secretKeySelector('The application (client) ID of the service principal or workload identity.', scope),
+      ),
+      clientSecret: secretKeySelector('ServicePrincipal: a client secret of the service principal.', scope),
       clientCertificate: secretKeySelector(
-        'A client certificate of the service principal: PEM holding the certificate and its unencrypted private key.',
+        'ServicePrincipal: a client certificate of the service principal: PEM holding the certificate and its unencrypted private key.',
         scope,
       ),
-    },
-    {
-      validations: [
-        {
-          rule: 'has(self.clientSecret) != has(self.clientCertificate)',
-          message: 'set exactly one of clientSecret and clientCertificate',
-          fieldPath: '.clientSecret',
-          reason: 'FieldValueInvalid',
-        },
-      ],
+      tenantId: secretKeySelector(
+        'The Microsoft Entra tenant (directory) ID, read from a Secret. When spec.provider.azurekv.tenantId is set too, both must name the same tenant.',
+        scope,
+      ),
     },
   );
 }
@@ -45,28 +41,46 @@ export function azurekvProvider(scope: StoreScope) {
         }),
       ),
       tenantId: string(
-        'Microsoft Entra tenant (directory) ID. Required for ServicePrincipal; for WorkloadIdentity it defaults to the ServiceAccount annotation azure.workload.identity/tenant-id.',
+        'Microsoft Entra tenant (directory) ID. ServicePrincipal needs this or authSecretRef.tenantId (when both are set they must agree); WorkloadIdentity takes it from here or authSecretRef.tenantId, else from the ServiceAccount annotation azure.workload.identity/tenant-id.',
         { maxLength: 128 },
       ),
       environmentType: enumOf(
-        'Azure cloud, which selects the Entra authority host: PublicCloud (default, login.microsoftonline.com), USGovernmentCloud (login.microsoftonline.us), ChinaCloud (login.chinacloudapi.cn), GermanCloud (login.microsoftonline.de, retired by Microsoft), AzureStackCloud (customCloudConfig.activeDirectoryEndpoint).',
+        'Azure cloud, which selects the Entra authority host: PublicCloud (default, login.microsoftonline.com), USGovernmentCloud (login.microsoftonline.us), ChinaCloud (login.chinacloudapi.cn), GermanCloud (login.microsoftonline.de, retired by Microsoft), AzureStackCloud (customCloudConfig.activeDirectoryEndpoint). customCloudConfig.activeDirectoryEndpoint, when set, replaces the authority host of any of them.',
         ['PublicCloud', 'USGovernmentCloud', 'ChinaCloud', 'GermanCloud', 'AzureStackCloud'] as const,
       ),
-      customCloudConfig: object('Endpoints of a cloud that is not built in (environmentType AzureStackCloud).', {
-        activeDirectoryEndpoint: required(
-          string('Entra (or AD FS) authority host, e.g. https://login.example.com.', {
-            maxLength: 2048,
-            pattern: HTTPS_HOST_PATTERN,
-          }),
-        ),
-      }),
+      customCloudConfig: object(
+        'Endpoints of a cloud that is not built in. Required with environmentType AzureStackCloud; with another environmentType, activeDirectoryEndpoint replaces that cloud’s authority host (e.g. login.partner.microsoftonline.cn for workload identity on AKS in Azure China).',
+        {
+          activeDirectoryEndpoint: required(
+            string('Entra (or AD FS) authority host, e.g. https://login.example.com.', {
+              maxLength: 2048,
+              pattern: HTTPS_HOST_PATTERN,
+            }),
+          ),
+          keyVaultEndpoint: string(
+            'Accepted for ESO compatibility; no effect (as in ESO): Ferry reaches the vault at vaultUrl and takes the token audience from the vault’s authentication challenge.',
+            { maxLength: 2048 },
+          ),
+          keyVaultDNSSuffix: string(
+            'Accepted for ESO compatibility; no effect (as in ESO): Ferry reaches the vault at vaultUrl.',
+            { maxLength: 512 },
+          ),
+          resourceManagerEndpoint: string(
+            'Accepted for ESO compatibility; no effect: Ferry does not call Azure Resource Manager.',
+            { maxLength: 2048 },
+          ),
+        },
+      ),
+      useAzureSDK: boolean(
+        'Accepted for ESO compatibility; Ferry always uses the Azure SDK (@azure/identity and @azure/keyvault-secrets), so this has no effect. (ESO needs it true for customCloudConfig; Ferry does not.)',
+      ),
       authType: enumOf(
         'How Ferry authenticates: ServicePrincipal (default; authSecretRef), WorkloadIdentity (serviceAccountRef) or ManagedIdentity (the identity of the node or pod Ferry runs on; identityId picks a user-assigned one).',
         ['ServicePrincipal', 'ManagedIdentity', 'WorkloadIdentity'] as const,
       ),
       authSecretRef: authSecretRef(scope),
       serviceAccountRef: serviceAccountSelector(
-        'WorkloadIdentity: the ServiceAccount whose token (TokenRequest, audience api://AzureADTokenExchange unless audiences are set) is the client assertion. Its annotation azure.workload.identity/client-id names the application; azure.workload.identity/tenant-id the tenant unless tenantId is set.',
+        'WorkloadIdentity: the ServiceAccount whose token (TokenRequest, audience api://AzureADTokenExchange unless audiences are set) is the client assertion. Its annotation azure.workload.identity/client-id names the application unless authSecretRef.clientId does; azure.workload.identity/tenant-id the tenant unless tenantId or authSecretRef.tenantId does.',
         scope,
       ),
       identityId: string(
@@ -83,14 +97,27 @@ export function azurekvProvider(scope: StoreScope) {
           reason: 'FieldValueRequired',
         },
         {
-          rule: `!has(self.authSecretRef) || ${isType('ServicePrincipal')}`,
-          message: 'authSecretRef is only used with authType ServicePrincipal',
+          rule: `!has(self.authSecretRef) || !${isType('ManagedIdentity')}`,
+          message: 'authSecretRef is not used with authType ManagedIdentity',
           fieldPath: '.authSecretRef',
           reason: 'FieldValueForbidden',
         },
         {
-          rule: `!${isType('ServicePrincipal')} || has(self.tenantId)`,
-          message: 'authType ServicePrincipal needs tenantId',
+          rule: `!${isType('ServicePrincipal')} || !has(self.authSecretRef) || has(self.authSecretRef.clientSecret) != has(self.authSecretRef.clientCertificate)`,
+          message: 'set exactly one of authSecretRef.clientSecret and authSecretRef.clientCertificate',
+          fieldPath: '.authSecretRef.clientSecret',
+          reason: 'FieldValueInvalid',
+        },
+        {
+          rule: `!${isType('WorkloadIdentity')} || !has(self.authSecretRef) || (!has(self.authSecretRef.clientSecret) && !has(self.authSecretRef.clientCertificate))`,
+          message:
+            'authType WorkloadIdentity takes only clientId and tenantId from authSecretRef, not clientSecret or clientCertificate',
+          fieldPath: '.authSecretRef',
+          reason: 'FieldValueForbidden',
+        },
+        {
+          rule: `!${isType('ServicePrincipal')} || has(self.tenantId) || (has(self.authSecretRef) && has(self.authSecretRef.tenantId))`,
+          message: 'authType ServicePrincipal needs tenantId or authSecretRef.tenantId',
           fieldPath: '.tenantId',
           reason: 'FieldValueRequired',
         },
@@ -107,10 +134,10 @@ export function azurekvProvider(scope: StoreScope) {
           reason: 'FieldValueForbidden',
         },
         {
-          rule: "has(self.customCloudConfig) == (has(self.environmentType) && self.environmentType == 'AzureStackCloud')",
-          message: 'customCloudConfig is required with environmentType AzureStackCloud and used with no other',
+          rule: "has(self.customCloudConfig) || !has(self.environmentType) || self.environmentType != 'AzureStackCloud'",
+          message: 'customCloudConfig is required with environmentType AzureStackCloud',
           fieldPath: '.customCloudConfig',
-          reason: 'FieldValueInvalid',
+          reason: 'FieldValueRequired',
         },
       ],
     },

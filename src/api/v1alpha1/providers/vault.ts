@@ -23,6 +23,15 @@ function caProvider(scope: StoreScope) {
   );
 }
 
+/** userPass and ldap: the same login shape (a username in the path, the password in the body). */
+function passwordLogin(description: string, defaultPath: string, what: string, scope: StoreScope) {
+  return object(description, {
+    path: string(`Mount path of the ${what} auth method. Default ${defaultPath}.`, { maxLength: 256 }),
+    username: required(string(`The ${what} username.`, { minLength: 1, maxLength: 512 })),
+    secretRef: required(secretKeySelector(`The password of the ${what} user, read from a Secret.`, scope)),
+  });
+}
+
 function auth(scope: StoreScope) {
   const secret = (d: string) => secretKeySelector(d, scope);
   return object(
@@ -83,12 +92,24 @@ function auth(scope: StoreScope) {
         },
         { validations: [oneOf(['secretRef', 'kubernetesServiceAccountToken'], 'jwt')] },
       ),
+      userPass: passwordLogin(
+        'Userpass login (POST auth/<path>/login/<username> with the password).',
+        'userpass',
+        'Userpass',
+        scope,
+      ),
+      ldap: passwordLogin(
+        'LDAP login (POST auth/<path>/login/<username> with the password; Vault checks it against its LDAP server).',
+        'ldap',
+        'LDAP',
+        scope,
+      ),
       namespace: string(
         'Vault Enterprise namespace to log in to, when it differs from the store’s namespace (sent as X-Vault-Namespace on login).',
         { maxLength: 256 },
       ),
     },
-    { validations: [oneOf(['tokenSecretRef', 'appRole', 'kubernetes', 'jwt'], 'auth')] },
+    { validations: [oneOf(['tokenSecretRef', 'appRole', 'kubernetes', 'jwt', 'userPass', 'ldap'], 'auth')] },
   );
 }
 
@@ -121,6 +142,14 @@ export function vaultProvider(scope: StoreScope) {
       ),
       readYourWrites: boolean('Accepted for ESO compatibility; has no effect, because Ferry only reads.'),
       forwardInconsistent: boolean('Accepted for ESO compatibility; has no effect, because Ferry only reads.'),
+      checkAndSet: object(
+        'Check-and-set settings of PushSecret writes (ESO). Accepted for ESO compatibility; Ferry never writes to the provider, so this has no effect. As in ESO, required is refused with KV version v1.',
+        {
+          required: boolean(
+            'Accepted for ESO compatibility; Ferry never writes to the provider, so this has no effect. (ESO: every write must use check-and-set.)',
+          ),
+        },
+      ),
       auth: required(auth(scope)),
     },
     {
@@ -129,6 +158,12 @@ export function vaultProvider(scope: StoreScope) {
           rule: '!(has(self.caBundle) && has(self.caProvider))',
           message: 'set at most one of caBundle and caProvider',
           fieldPath: '.caProvider',
+          reason: 'FieldValueForbidden',
+        },
+        {
+          rule: "!(has(self.checkAndSet) && has(self.checkAndSet.required) && self.checkAndSet.required && has(self.version) && self.version == 'v1')",
+          message: 'checkAndSet.required is not supported with KV version v1',
+          fieldPath: '.checkAndSet',
           reason: 'FieldValueForbidden',
         },
       ],
