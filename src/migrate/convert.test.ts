@@ -36,7 +36,7 @@ describe('convertDocument', () => {
     expect(out.kind === 'converted' && out.unsupported).toEqual([
       {
         path: 'spec.data[0].sourceRef.generatorRef',
-        reason: 'sourceRef.generatorRef: generators are not supported by Ferry; name a store in sourceRef.storeRef',
+        reason: 'generators are not supported by Ferry; name a store in sourceRef.storeRef',
       },
       { path: 'spec.target.manifest', reason: 'unknown field' },
       {

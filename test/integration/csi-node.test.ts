@@ -68,16 +68,44 @@ async function fakeStore(data: Record<string, string>): Promise<string> {
 }
 
 /** Publishes a volume for `p` and returns its target path. */
+/**
+ * NodePublishVolume as kubelet sends it, retried as kubelet retries while the plugin's watch has
+ * not yet delivered an ExternalSecret or store that the API server already has.
+ */
+async function publishAttempt(
+  externalSecret: string,
+  p: PodLike,
+  opts: { gid?: number; audiences?: string[] } = {},
+): Promise<{ err?: ServiceError; volumeId: string; target: string }> {
+  const volumeId = `csi-${randomBytes(8).toString('hex')}`;
+  const target = join(dir, 'pods', volumeId, 'mount');
+  await mkdir(join(dir, 'pods', volumeId), { recursive: true });
+  const context = await kubeletContext(testbed().kube, p, externalSecret, opts.audiences);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const err = await call(plugin.node, 'NodePublishVolume', publishRequest(volumeId, target, context, opts.gid)).then(
+      () => undefined,
+      (e: ServiceError) => e,
+    );
+    const notSeenYet =
+      err &&
+      /does not exist/.test(err.details) &&
+      (await o.getExternalSecret(externalSecret).then(
+        () => true,
+        () => false,
+      ));
+    if (!notSeenYet || Date.now() > deadline) return { err, volumeId, target };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function publish(
   externalSecret: string,
   p: PodLike = pod(),
   opts: { gid?: number; audiences?: string[] } = {},
 ): Promise<{ volumeId: string; target: string }> {
-  const volumeId = `csi-${randomBytes(8).toString('hex')}`;
-  const target = join(dir, 'pods', volumeId, 'mount');
-  await mkdir(join(dir, 'pods', volumeId), { recursive: true });
-  const context = await kubeletContext(testbed().kube, p, externalSecret, opts.audiences);
-  await call(plugin.node, 'NodePublishVolume', publishRequest(volumeId, target, context, opts.gid));
+  const { err, volumeId, target } = await publishAttempt(externalSecret, p, opts);
+  if (err) throw err;
   return { volumeId, target };
 }
 
@@ -85,14 +113,7 @@ async function publishError(
   externalSecret: string,
   p: PodLike = pod(),
 ): Promise<{ err: ServiceError; target: string }> {
-  const volumeId = `csi-${randomBytes(8).toString('hex')}`;
-  const target = join(dir, 'pods', volumeId, 'mount');
-  await mkdir(join(dir, 'pods', volumeId), { recursive: true });
-  const context = await kubeletContext(testbed().kube, p, externalSecret);
-  const err = await call(plugin.node, 'NodePublishVolume', publishRequest(volumeId, target, context)).then(
-    () => undefined,
-    (e: ServiceError) => e,
-  );
+  const { err, target } = await publishAttempt(externalSecret, p);
   if (!err) throw new Error(`publishing ${externalSecret} succeeded`);
   return { err, target };
 }

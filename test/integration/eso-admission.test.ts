@@ -267,6 +267,18 @@ function display(path: Step[]): string {
 }
 
 /** The path as the API server prints it: list items as [0], map keys as .a */
+/** The index of the first step of `path` that Ferry's schema refuses by a `!has(self.step)` rule, or Infinity. */
+function refusedStep(schema: Schema, path: Step[]): number {
+  for (let i = 0; i < path.length; i++) {
+    const parent = i === 0 ? schema : lookup(schema, path.slice(0, i));
+    const rules = (parent as { 'x-kubernetes-validations'?: { rule: string }[] } | undefined)?.[
+      'x-kubernetes-validations'
+    ];
+    if (rules?.some((r) => r.rule.trim() === `!has(self.${String(path[i])})`)) return i;
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
 function served(path: Step[]): string {
   return path
     .join('.')
@@ -296,11 +308,13 @@ describe("Ferry's CRDs admit or name every field of ESO's v1 API", () => {
       for (const { path, schema } of esoPaths(esoSpec)) {
         const full = ['spec', ...path];
         const node = lookup(ferrySpec, path);
-        if (!lookup(ferrySpec, path.slice(0, -1)) && path.length > 1) {
+        const refusedAt = refusedStep(ferrySpec, path);
+        if ((!lookup(ferrySpec, path.slice(0, -1)) && path.length > 1) || refusedAt < path.length - 1) {
           implied.push(`${kind} ${display(full)}`);
           continue;
         }
-        cases.push({ kind, path: full, known: node !== undefined });
+        // A field Ferry declares only to refuse it by name (so no client can drop it unseen) is unsupported.
+        cases.push({ kind, path: full, known: node !== undefined && refusedAt === Number.POSITIVE_INFINITY });
         if (node && schema.enum) {
           for (const v of schema.enum)
             cases.push({ kind, path: full, value: v, known: node.enum?.includes(v) ?? true });

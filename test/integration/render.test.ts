@@ -147,7 +147,7 @@ describe('ferry render against moto', () => {
   it('refuses a manifest with fields Ferry does not support, naming them (exit 3)', async () => {
     const r = await render([join(dir, 'unsupported.yaml'), '--store', join(dir, 'store.yaml')]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain('spec.dataFrom[0].sourceRef (unknown field)');
+    expect(r.stderr).toContain('spec.dataFrom[0].sourceRef.generatorRef (generators are not supported by Ferry');
   });
 
   it('says which store is missing', async () => {

@@ -145,7 +145,7 @@ describe('per-item stores (sourceRef.storeRef)', () => {
         },
       ],
     });
-    expect(generator).toContain('sourceRef.generatorRef: generators are not supported by Ferry');
+    expect(generator).toMatch(/sourceRef\.generatorRef: Forbidden: generators are not supported by Ferry/);
     expect(
       await refusal({ data: [{ secretKey: 'a', remoteRef: { key: 'k' }, sourceRef: { storeRef: { name: 's' } } }] }),
     ).toBe('');

@@ -77,7 +77,9 @@ const sourceRef = object(
     validations: [
       {
         rule: '!has(self.generatorRef)',
-        message: 'sourceRef.generatorRef: generators are not supported by Ferry; name a store in sourceRef.storeRef',
+        message: 'generators are not supported by Ferry; name a store in sourceRef.storeRef',
+        fieldPath: '.generatorRef',
+        reason: 'FieldValueForbidden',
       },
     ],
   },
