@@ -17,7 +17,7 @@ import { WorkQueue } from '../kube/work-queue.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { SharedReads } from '../providers/shared-reads.ts';
-import { MANAGED_LABEL, SecretWriter } from '../sinks/secret/secret-writer.ts';
+import { MANAGED_LABEL, SecretWriter, trimManagedSecret } from '../sinks/secret/secret-writer.ts';
 import { isIntact } from './externalsecret/drift.ts';
 import type { ObjectState } from './externalsecret/object-state.ts';
 import { type ExternalSecretDeps, reconcileExternalSecret } from './externalsecret/reconcile.ts';
@@ -146,7 +146,9 @@ export class Controller {
       ...common,
       path: ns ? `/api/v1/namespaces/${ns}/secrets` : '/api/v1/secrets',
       resource: 'secrets',
+      // Only Secrets Ferry writes: other Secrets (Helm releases, big certificates) never reach memory.
       labelSelector: `${MANAGED_LABEL}=true`,
+      transform: trimManagedSecret,
     });
     const onError = (key: string, err: unknown) => this.logger.error({ key, err: String(err) }, 'reconcile crashed');
     this.esQueue = new WorkQueue({

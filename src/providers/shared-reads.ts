@@ -20,6 +20,8 @@ interface Entry {
   startedAt: number;
   promise: Promise<FetchedValue>;
   failed: boolean;
+  /** Started for a forced sync: other forced syncs may share it (see read()). */
+  forced: boolean;
 }
 
 interface PendingBatch {
@@ -42,9 +44,17 @@ export interface SharedReadsOptions {
 
 const RETAIN_MS = 15 * 60_000;
 
+function reusable(entry: { startedAt: number; forced: boolean }, notBefore: number, forcedSince?: number): boolean {
+  if (entry.startedAt >= notBefore) return true;
+  return forcedSince !== undefined && entry.forced && entry.startedAt >= forcedSince;
+}
+
 export class SharedReads {
   private readonly entries = new Map<string, Entry>();
-  private readonly listings = new Map<string, { startedAt: number; promise: Promise<string[]>; failed: boolean }>();
+  private readonly listings = new Map<
+    string,
+    { startedAt: number; promise: Promise<string[]>; failed: boolean; forced: boolean }
+  >();
   private readonly batches = new Map<string, PendingBatch>();
   private readonly opts: Required<SharedReadsOptions>;
   private sweepAt = Date.now() + 60_000;
@@ -62,11 +72,16 @@ export class SharedReads {
   /**
    * The value of `ref` read no earlier than `notBefore` (epoch ms). A read started at or after
    * `notBefore`, in flight or finished successfully, is reused; otherwise a new one is made.
+   *
+   * `forcedSince` marks a forced sync (its notBefore is the moment it was forced): it may also
+   * reuse a read that another forced sync started at or after `forcedSince`. Forcing many objects
+   * that read one key (an annotation on all of them) then costs one read per key, not one per
+   * object whose force arrived after the read began.
    */
-  read(store: StoreHandle, ref: RemoteRef, notBefore: number): Promise<FetchedValue> {
+  read(store: StoreHandle, ref: RemoteRef, notBefore: number, forcedSince?: number): Promise<FetchedValue> {
     const id = `${store.key}\u0000${ref.key}\u0000${ref.version ?? ''}\u0000${ref.metadataPolicy ?? ''}`;
     const existing = this.entries.get(id);
-    if (existing && !existing.failed && existing.startedAt >= notBefore) {
+    if (existing && !existing.failed && reusable(existing, notBefore, forcedSince)) {
       this.opts.metrics.sharedReads.inc({ provider: store.providerName, served: 'shared' });
       return existing.promise;
     }
@@ -75,7 +90,12 @@ export class SharedReads {
       { provider: store.providerName, store: store.key, key: ref.key, version: ref.version },
       'provider read',
     );
-    const entry: Entry = { startedAt: Date.now(), promise: this.fetch(store, ref), failed: false };
+    const entry: Entry = {
+      startedAt: Date.now(),
+      promise: this.fetch(store, ref),
+      failed: false,
+      forced: forcedSince !== undefined,
+    };
     entry.promise.catch(() => {
       entry.failed = true;
     });
@@ -88,10 +108,10 @@ export class SharedReads {
    * Names matching `query` (dataFrom[].find), listed no earlier than `notBefore`: one listing per
    * store identity and query, shared like reads, by every ExternalSecret asking the same.
    */
-  list(store: StoreHandle, query: FindQuery, notBefore: number): Promise<string[]> {
+  list(store: StoreHandle, query: FindQuery, notBefore: number, forcedSince?: number): Promise<string[]> {
     const id = `${store.key}\u0000find\u0000${JSON.stringify([query.path ?? '', query.nameRegexp ?? '', Object.entries(query.tags ?? {}).sort()])}`;
     const existing = this.listings.get(id);
-    if (existing && !existing.failed && existing.startedAt >= notBefore) {
+    if (existing && !existing.failed && reusable(existing, notBefore, forcedSince)) {
       this.opts.metrics.sharedReads.inc({ provider: store.providerName, served: 'shared' });
       return existing.promise;
     }
@@ -106,6 +126,7 @@ export class SharedReads {
       startedAt: Date.now(),
       promise: this.call(store, 'list', (signal) => find.call(store.client, query, signal)),
       failed: false,
+      forced: forcedSince !== undefined,
     };
     entry.promise.catch(() => {
       entry.failed = true;

@@ -32,10 +32,12 @@ export async function fetchRemoteValues(
   handle: StoreHandle,
   reads: SharedReads,
   notBefore: number,
+  /** Set for a forced sync: see SharedReads.read. */
+  forcedSince?: number,
 ): Promise<FetchOutcome> {
   const outcome: FetchOutcome = { values: new Map(), errors: new Map(), keys: new Map(), found: new Map() };
   const queries = findQueries(spec);
-  const listed = await Promise.allSettled(queries.map(([, q]) => reads.list(handle, q, notBefore)));
+  const listed = await Promise.allSettled(queries.map(([, q]) => reads.list(handle, q, notBefore, forcedSince)));
   const foundNames = new Set<string>();
   listed.forEach((result, n) => {
     const i = queries[n]?.[0] ?? 0;
@@ -51,7 +53,7 @@ export async function fetchRemoteValues(
   const refs: RemoteRef[] = [...remoteReads(spec)];
   const known = new Set(refs.map(readId));
   for (const name of foundNames) if (!known.has(readId({ key: name }))) refs.push({ key: name });
-  const settled = await Promise.allSettled(refs.map((ref) => reads.read(handle, ref, notBefore)));
+  const settled = await Promise.allSettled(refs.map((ref) => reads.read(handle, ref, notBefore, forcedSince)));
   const vanished = new Set<string>();
   settled.forEach((result, i) => {
     const ref = refs[i];

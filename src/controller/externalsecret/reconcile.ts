@@ -123,7 +123,11 @@ export async function reconcileExternalSecret(
   const window =
     settings.refreshIntervalMs > 0 ? Math.min(deps.shareWindowMs, settings.refreshIntervalMs / 2) : deps.shareWindowMs;
   const notBefore = Math.max(started - window, state.freshAfter ?? 0);
-  const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, notBefore);
+  // A forced sync may share a read another forced sync started within the window, but never one
+  // from before this object's own last sync: forcing it again after a change reads again.
+  const lastSync = state.syncedAt ?? (Date.parse(es.status?.refreshTime ?? '') || 0);
+  const forcedSince = state.freshAfter === undefined ? undefined : Math.max(started - window, lastSync + 1);
+  const fetched = await fetchRemoteValues(es.spec, handle, deps.reads, notBefore, forcedSince);
   // A refused credential may have been rotated: rebuild the client, unless it re-reads and renews
   // its credentials itself (rebuilding it would only cost a login).
   const denied = [...fetched.errors.values()].some((e) => e.kind === 'Denied');
@@ -218,6 +222,7 @@ export async function reconcileExternalSecret(
   }
 
   state.freshAfter = undefined;
+  state.syncedAt = Date.now();
   const where =
     settings.creationPolicy === 'None'
       ? 'fetched (creationPolicy None writes no Secret)'
