@@ -103,6 +103,44 @@ describe('sync from the fake provider', () => {
     expect(secretWrites(ctl, 'forced')).toBe(1);
   });
 
+  it('reads a key once when every ExternalSecret reading it is forced, and again when one is forced after that', async () => {
+    const key = uniqueName('forced-key');
+    const store = await storeWith([{ key, value: 'same' }]);
+    const names = Array.from({ length: 12 }, (_, i) => `forced-many-${i}`);
+    for (const name of names) {
+      await o.externalSecret(name, { secretStoreRef: { name: store }, data: [{ secretKey: 'k', remoteRef: { key } }] });
+    }
+    const synced = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          names.map(async (n) => [n, (await o.waitForReady(n, { status: 'True' })).es.status?.refreshTime]),
+        ),
+      );
+    const first = await synced();
+    const reads = () =>
+      ctl.logs.filter((l) => {
+        const line = JSON.parse(l) as { msg?: string; key?: string };
+        return line.msg === 'provider read' && line.key === key;
+      }).length;
+    const before = reads();
+    // Forced one after another, so most are forced after the first forced read began.
+    for (const name of names) {
+      await o.patch('externalsecrets', name, { metadata: { annotations: { 'ferry.dev/force-sync': 'wave-1' } } });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await eventually('every object re-synced', async () => {
+      const now = await Promise.all(names.map(async (n) => (await o.getExternalSecret(n)).status?.refreshTime));
+      return now.every((t, i) => t !== first[names[i] as string]) ? now : undefined;
+    });
+    expect(reads() - before).toBe(1);
+    // Forcing one again after its forced sync reads the provider again: the shared read is older.
+    await o.patch('externalsecrets', 'forced-many-0', {
+      metadata: { annotations: { 'ferry.dev/force-sync': 'wave-2' } },
+    });
+    await eventually('a second forced read', async () => (reads() - before === 2 ? true : undefined));
+    for (const name of names) expect(secretWrites(ctl, name)).toBe(1);
+  });
+
   it('restores a Secret that was edited or deleted', async () => {
     const store = await storeWith([{ key: 'k', value: 'original' }]);
     await o.externalSecret('drift', {
