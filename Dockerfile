@@ -55,5 +55,5 @@ ENV FERRY_PROTO_DIR=/usr/share/ferry/proto
 # `ferry csi-node` must run as root (it mounts tmpfs): its DaemonSet sets runAsUser: 0.
 USER 65532:65532
 # Same flag as the ferry bin: see src/main.ts.
-ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--optimize-for-size", "/app/dist/main.js"]
 CMD ["controller"]

@@ -68,8 +68,10 @@ const S2_KEYS = Math.max(1, Math.round(S2_OBJECTS / 10));
 const S2_INTERVAL_MS = parseDuration(flags['s2-interval'] ?? '30s');
 const NOISE = Number(flags.noise);
 const NOISE_BYTES = Number(flags['noise-bytes']);
-/** Node flags of the controller process: what the Dockerfile and the ferry bin use. */
-const NODE_FLAGS = ['--max-semi-space-size=4'];
+/** Node flags of the controller process: what the Dockerfile and the ferry bin use ($BENCH_NODE_FLAGS overrides). */
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=4 --optimize-for-size')
+  .split(' ')
+  .filter(Boolean);
 /** Ferry tuned for the cold start: no client-side limit, so the API server's own limits apply. */
 const TUNED = ['--kube-qps', '100000', '--kube-burst', '100000', '--concurrency', String(TUNED_CONCURRENCY)];
 const NEW_OBJECTS = 50;
@@ -450,7 +452,7 @@ async function scenarioS1(b: Bench): Promise<void> {
 
   note(`forced re-sync: annotating ${objects.length} ExternalSecrets`);
   const t0 = Date.now();
-  await pool(objects, 50, (o) =>
+  await pool(objects, 200, (o) =>
     b.custom.patchNamespacedCustomObject(
       {
         ...group,

@@ -24,7 +24,7 @@ import { type ExternalSecretDeps, reconcileExternalSecret } from './externalsecr
 import type { StoreLookup } from './externalsecret/resolve-store.ts';
 import { currentTargetName, refreshSeed, settingsOf } from './externalsecret/settings.ts';
 import { RolloutRestarter } from './rollout/restarter.ts';
-import { nextRefreshAt } from './schedule.ts';
+import { groupedOrder, nextRefreshAt } from './schedule.ts';
 import { reconcileStore } from './secretstore/reconcile.ts';
 import { objectVersion } from './status.ts';
 import { StoreClients } from './store-clients.ts';
@@ -110,6 +110,8 @@ export class Controller {
   private electedAt: Promise<void> | undefined;
   private markElected: (() => void) | undefined;
   ready = false;
+  /** ExternalSecrets of the first list, queued together once it is complete (see groupedOrder). */
+  private firstList: ExternalSecret[] | undefined = [];
   /** Set when run() ended because the Lease was lost (the process should exit non-zero). */
   leadershipLost = false;
 
@@ -214,6 +216,7 @@ export class Controller {
     // ExternalSecrets last: deciding whether one needs a sync now looks at its Secret and store.
     loops.push(this.externalSecrets.run(stop));
     await Promise.race([this.externalSecrets.synced, aborted(stop)]);
+    this.queueFirstList();
     if (!stop.aborted) {
       this.ready = true;
       this.logger.info({ namespace: this.config.namespace ?? '(all)' }, 'controller started');
@@ -278,7 +281,8 @@ export class Controller {
         const key = objectKey(es);
         this.byStore.add(storeKeyOf(es), key);
         this.byTarget.add(targetKeyOf(es), key);
-        this.scheduleFirst(es);
+        if (this.firstList) this.firstList.push(es);
+        else this.scheduleFirst(es);
       },
       update: (es, old) => {
         const key = objectKey(es);
@@ -319,6 +323,20 @@ export class Controller {
       update: (secret) => this.secretChanged(secret, false),
       delete: (secret) => this.secretChanged(secret, true),
     });
+  }
+
+  /**
+   * Queues the first list's objects grouped by the key they read first: a start that takes longer
+   * than the share window still reads each key once, and reads due together are batched.
+   */
+  private queueFirstList(): void {
+    const first = this.firstList ?? [];
+    this.firstList = undefined;
+    const width = Math.max(20, this.config.concurrency);
+    for (const es of groupedOrder(first, refreshSeed, width)) {
+      const current = this.externalSecrets.get(objectKey(es));
+      if (current) this.scheduleFirst(current);
+    }
   }
 
   /** After a restart an ExternalSecret synced recently waits for its next refresh, not a sync now. */
