@@ -20,7 +20,7 @@ import {
   type V1StatefulSet,
 } from '@kubernetes/client-node';
 import type { Metrics } from '../observability/metrics.ts';
-import { backoffDelay, TokenBucket } from '../rate-limit.ts';
+import { backoffDelay, sleep, TokenBucket } from '../rate-limit.ts';
 
 export const FIELD_MANAGER = 'ferry';
 
@@ -94,8 +94,6 @@ export class KubeClient {
   private readonly limiter: TokenBucket;
   private readonly metrics: Metrics;
   private readonly writeGate: (() => boolean) | undefined;
-  /** 429s since the last request that went through: the backoff when no Retry-After is named. */
-  private throttledInARow = 0;
 
   constructor(kc: KubeConfig, opts: KubeClientOptions) {
     this.writeGate = opts.writeGate;
@@ -110,8 +108,10 @@ export class KubeClient {
 
   /**
    * One API request, paced by the client-side token bucket. A 429 (the API server's Priority and
-   * Fairness, or max-inflight, rejecting it before it ran) pauses every request of this client
-   * for the server's Retry-After, or a growing backoff when it names none, and is retried, like
+   * Fairness, or max-inflight, rejecting it before it ran, so a retry is safe) holds back every
+   * new request of this client for the server's Retry-After, or a backoff growing with this
+   * request's attempts when it names none; the request itself retries after that plus a random
+   * part of it, so requests rejected together do not return together. Up to 10 retries, as
    * client-go; other errors are the caller's.
    */
   private async send<T>(verb: string, resource: string, fn: () => Promise<T>, write = false): Promise<T> {
@@ -121,15 +121,14 @@ export class KubeClient {
       if (write && this.writeGate && !this.writeGate()) throw new NotLeaderError();
       this.metrics.kubeRequests.inc({ verb, resource });
       try {
-        const result = await fn();
-        this.throttledInARow = 0;
-        return result;
+        return await fn();
       } catch (err) {
         const retryAfterMs = tooManyRequests(err);
         if (retryAfterMs === undefined || attempt >= MAX_THROTTLE_RETRIES) throw err;
         this.metrics.kubeThrottled.inc({ verb, resource });
-        const pause = Math.max(retryAfterMs, backoffDelay(this.throttledInARow++, 250, 30_000));
+        const pause = retryAfterMs > 0 ? retryAfterMs : backoffDelay(attempt, 250, 30_000);
         this.limiter.pauseUntil(Date.now() + pause);
+        await sleep(pause + Math.random() * pause);
       }
     }
   }
