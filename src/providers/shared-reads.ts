@@ -62,7 +62,9 @@ export class SharedReads {
   constructor(opts: SharedReadsOptions) {
     this.opts = {
       callTimeoutMs: 15_000,
-      batchWindowMs: 5,
+      // Long enough for the reads of a start's first objects (queued grouped by key, 20 keys
+      // interleaved) to meet in one batch; short next to a provider call.
+      batchWindowMs: 25,
       defaultThrottlePauseMs: 1000,
       logger: undefined,
       ...opts,
