@@ -282,14 +282,21 @@ interface Bench {
 async function ensureKeys(b: Bench, n: number): Promise<void> {
   if (n <= b.keysCreated) return;
   const from = b.keysCreated;
-  await pool([...Array(n - from).keys()], 16, (i) =>
-    b.sm.send(
-      new CreateSecretCommand({
-        Name: `bench/key-${from + i}`,
-        SecretString: JSON.stringify({ value: `v-${from + i}` }),
-      }),
-    ),
-  );
+  await pool([...Array(n - from).keys()], 16, async (i) => {
+    const command = new CreateSecretCommand({
+      Name: `bench/key-${from + i}`,
+      SecretString: JSON.stringify({ value: `v-${from + i}` }),
+    });
+    // moto on a loaded machine sometimes answers with an error page: try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await b.sm.send(command);
+      } catch (err) {
+        if (attempt >= 5 || (err as Error).name === 'ResourceExistsException') throw err;
+        await sleep(500 * attempt);
+      }
+    }
+  });
   b.keysCreated = n;
 }
 
