@@ -180,6 +180,8 @@ class FerryProcess {
         env: {
           ...process.env,
           FERRY_BENCH_PROBE: this.probeFile,
+          // As the image and the ferry bin set it ($MALLOC_ARENA_MAX overrides).
+          MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
           AWS_ENDPOINT_URL_SECRETS_MANAGER: aws?.endpoint,
           AWS_ENDPOINT_URL_STS: aws?.endpoint,
           AWS_EC2_METADATA_DISABLED: 'true',
