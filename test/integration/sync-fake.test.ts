@@ -1,4 +1,5 @@
 // The sync engine end to end on the built-in `fake` provider, against the real API server.
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningController, secretWrites, startController } from '../support/controller.ts';
 import { Objects } from '../support/objects.ts';
@@ -139,6 +140,28 @@ describe('sync from the fake provider', () => {
     });
     await eventually('a second forced read', async () => (reads() - before === 2 ? true : undefined));
     for (const name of names) expect(secretWrites(ctl, name)).toBe(1);
+  });
+
+  it("keeps kubectl's last-applied annotation on a Secret it updates, though its cache drops it", async () => {
+    const store = await storeWith([{ key: 'k', value: 'one' }]);
+    await o.externalSecret('applied', {
+      secretStoreRef: { name: store },
+      refreshInterval: '1s',
+      data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
+    });
+    await o.waitForSecret('applied', (d) => d.k === 'one', 'first sync');
+    const lastApplied = '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"applied"}}';
+    await o.core.patchNamespacedSecret(
+      {
+        namespace: o.namespace,
+        name: 'applied',
+        body: { metadata: { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': lastApplied } } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await o.patch('secretstores', store, { spec: { provider: fake([{ key: 'k', value: 'two' }]) } });
+    const updated = await o.waitForSecret('applied', (d) => d.k === 'two', 'the new value');
+    expect(updated.metadata?.annotations?.['kubectl.kubernetes.io/last-applied-configuration']).toBe(lastApplied);
   });
 
   it('restores a Secret that was edited or deleted', async () => {
