@@ -716,7 +716,7 @@ async function runSync(selected: string[]): Promise<void> {
   }
   printTable();
   process.stdout.write(
-    `\nMachine: ${(await import('node:os')).cpus().length} cores, ${((await import('node:os')).totalmem() / 1024 ** 3).toFixed(0)} GiB; controller: node ${NODE_FLAGS.join(' ')} dist/main.js; controller logs in ${LOG_DIR}.\n`,
+    `\nMachine: ${(await import('node:os')).cpus().length} cores, ${((await import('node:os')).totalmem() / 1024 ** 3).toFixed(0)} GiB; controller: MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 2} node ${NODE_FLAGS.join(' ')} dist/main.js; controller logs in ${LOG_DIR}.\n`,
   );
 }
 
