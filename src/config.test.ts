@@ -4,7 +4,7 @@ import { parseControllerConfig, parseCsiNodeConfig } from './config.ts';
 describe('parseControllerConfig', () => {
   it('applies defaults', () => {
     const c = parseControllerConfig([]);
-    expect(c).toMatchObject({ concurrency: 10, kubeQps: 50, kubeBurst: 100, logLevel: 'info', shareWindowMs: 60_000 });
+    expect(c).toMatchObject({ concurrency: 20, kubeQps: 200, kubeBurst: 400, logLevel: 'info', shareWindowMs: 60_000 });
     expect(c.metricsAddr).toEqual({ host: '0.0.0.0', port: 8080 });
   });
 

@@ -27,11 +27,13 @@ export interface Config {
 export const CONTROLLER_USAGE = `usage: ferry controller [flags]
   --kubeconfig PATH          kubeconfig to use (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)
   --namespace NS             watch ExternalSecrets, SecretStores and Secrets of one namespace only
-  --concurrency N            reconciles running at once (default 10)
+  --concurrency N            reconciles running at once (default 20)
   --log-level LEVEL          trace|debug|info|warn|error (default info)
   --metrics-addr HOST:PORT   serve /metrics, /healthz and /readyz (default :8080; "0" disables)
-  --kube-qps N               API-server requests per second (default 50)
-  --kube-burst N             API-server request burst (default 100)
+  --kube-qps N               API-server requests per second, a client-side ceiling (default 200); the API
+                             server's own limits (Priority and Fairness) are honoured on top: a 429 pauses
+                             every request for its Retry-After and is retried
+  --kube-burst N             API-server request burst (default 400)
   --provider-qps N           provider calls per second per store (default 20)
   --provider-burst N         provider call burst per store (default 40)
   --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)
@@ -111,11 +113,11 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
     rolloutDebounceMs,
     kubeconfig: values.kubeconfig,
     namespace: values.namespace,
-    concurrency: Math.floor(positive('concurrency', values.concurrency, 10)),
+    concurrency: Math.floor(positive('concurrency', values.concurrency, 20)),
     logLevel: level,
     metricsAddr: address(values['metrics-addr']),
-    kubeQps: positive('kube-qps', values['kube-qps'], 50),
-    kubeBurst: Math.floor(positive('kube-burst', values['kube-burst'], 100)),
+    kubeQps: positive('kube-qps', values['kube-qps'], 200),
+    kubeBurst: Math.floor(positive('kube-burst', values['kube-burst'], 400)),
     providerQps: positive('provider-qps', values['provider-qps'], 20),
     providerBurst: Math.floor(positive('provider-burst', values['provider-burst'], 40)),
     shareWindowMs,

@@ -17,7 +17,7 @@ import { WorkQueue } from '../kube/work-queue.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { SharedReads } from '../providers/shared-reads.ts';
-import { MANAGED_LABEL, SecretWriter } from '../sinks/secret/secret-writer.ts';
+import { MANAGED_LABEL, SecretWriter, trimManagedSecret } from '../sinks/secret/secret-writer.ts';
 import { ClusterExternalSecretController } from './clusterexternalsecret/controller.ts';
 import { isIntact } from './externalsecret/drift.ts';
 import type { ObjectState } from './externalsecret/object-state.ts';
@@ -25,7 +25,7 @@ import { type ExternalSecretDeps, reconcileExternalSecret } from './externalsecr
 import { type StoreLookup, storeRefsOf } from './externalsecret/resolve-store.ts';
 import { currentTargetName, refreshSeed, settingsOf } from './externalsecret/settings.ts';
 import { RolloutRestarter } from './rollout/restarter.ts';
-import { nextRefreshAt } from './schedule.ts';
+import { groupedOrder, nextRefreshAt } from './schedule.ts';
 import { reconcileStore } from './secretstore/reconcile.ts';
 import { objectVersion } from './status.ts';
 import { StoreClients } from './store-clients.ts';
@@ -116,6 +116,8 @@ export class Controller {
   private electedAt: Promise<void> | undefined;
   private markElected: (() => void) | undefined;
   ready = false;
+  /** ExternalSecrets of the first list, queued together once it is complete (see groupedOrder). */
+  private firstList: ExternalSecret[] | undefined = [];
   /** Set when run() ended because the Lease was lost (the process should exit non-zero). */
   leadershipLost = false;
 
@@ -152,7 +154,9 @@ export class Controller {
       ...common,
       path: ns ? `/api/v1/namespaces/${ns}/secrets` : '/api/v1/secrets',
       resource: 'secrets',
+      // Only Secrets Ferry writes: other Secrets (Helm releases, big certificates) never reach memory.
       labelSelector: `${MANAGED_LABEL}=true`,
+      transform: trimManagedSecret,
     });
     const onError = (key: string, err: unknown) => this.logger.error({ key, err: String(err) }, 'reconcile crashed');
     this.esQueue = new WorkQueue({
@@ -254,6 +258,7 @@ export class Controller {
     // ExternalSecrets last: deciding whether one needs a sync now looks at its Secret and store.
     loops.push(this.externalSecrets.run(stop));
     await Promise.race([this.externalSecrets.synced, aborted(stop)]);
+    this.queueFirstList();
     if (!stop.aborted) {
       this.ready = true;
       this.logger.info({ namespace: this.config.namespace ?? '(all)' }, 'controller started');
@@ -319,7 +324,8 @@ export class Controller {
         const key = objectKey(es);
         for (const store of storeKeysOf(es)) this.byStore.add(store, key);
         this.byTarget.add(targetKeyOf(es), key);
-        this.scheduleFirst(es);
+        if (this.firstList) this.firstList.push(es);
+        else this.scheduleFirst(es);
       },
       update: (es, old) => {
         const key = objectKey(es);
@@ -360,6 +366,20 @@ export class Controller {
       update: (secret) => this.secretChanged(secret, false),
       delete: (secret) => this.secretChanged(secret, true),
     });
+  }
+
+  /**
+   * Queues the first list's objects grouped by the key they read first: a start that takes longer
+   * than the share window still reads each key once, and reads due together are batched.
+   */
+  private queueFirstList(): void {
+    const first = this.firstList ?? [];
+    this.firstList = undefined;
+    const width = Math.max(20, this.config.concurrency);
+    for (const es of groupedOrder(first, refreshSeed, width)) {
+      const current = this.externalSecrets.get(objectKey(es));
+      if (current) this.scheduleFirst(current);
+    }
   }
 
   /** After a restart an ExternalSecret synced recently waits for its next refresh, not a sync now. */

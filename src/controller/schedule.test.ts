@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextRefreshAt, phaseMs } from './schedule.ts';
+import { groupedOrder, nextRefreshAt, phaseMs } from './schedule.ts';
 
 const HOUR = 3_600_000;
 
@@ -30,5 +30,25 @@ describe('refresh schedule', () => {
     // Uniform would be 1,000 per tenth of the hour.
     expect(Math.max(...buckets)).toBeLessThan(1150);
     expect(Math.min(...buckets)).toBeGreaterThan(850);
+  });
+});
+
+describe('groupedOrder', () => {
+  const items = Array.from({ length: 60 }, (_, i) => ({ id: i, seed: `k${String(i % 6).padStart(2, '0')}` }));
+
+  it('keeps every item once, each seed within one chunk of `width` seeds, seeds interleaved', () => {
+    const order = groupedOrder(items, (x) => x.seed, 3);
+    expect(order.map((x) => x.id).sort((a, b) => a - b)).toEqual(items.map((x) => x.id));
+    // Seeds k00–k02 first (interleaved), then k03–k05: a seed's items never straddle chunks.
+    expect(order.slice(0, 30).every((x) => ['k00', 'k01', 'k02'].includes(x.seed))).toBe(true);
+    expect(order.slice(0, 3).map((x) => x.seed)).toEqual(['k00', 'k01', 'k02']);
+    expect(order.slice(30).every((x) => ['k03', 'k04', 'k05'].includes(x.seed))).toBe(true);
+  });
+
+  it('handles uneven groups and a width larger than the number of seeds', () => {
+    const uneven = [...items, { id: 60, seed: 'k00' }];
+    const order = groupedOrder(uneven, (x) => x.seed, 100);
+    expect(order).toHaveLength(61);
+    expect(order.at(-1)?.id).toBe(60);
   });
 });

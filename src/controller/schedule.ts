@@ -18,3 +18,27 @@ export function nextRefreshAt(lastSyncAt: number, intervalMs: number, seed: stri
   const earliest = lastSyncAt + intervalMs / 2;
   return phase + Math.ceil((earliest - phase) / intervalMs) * intervalMs;
 }
+
+/**
+ * The order to queue many objects in at once (the first list after a start): objects with the
+ * same seed (store and first key) come close together, so one provider read serves them all
+ * within the share window however long the whole start takes, while `width` different seeds
+ * are interleaved, so the reads due together fill a batch.
+ */
+export function groupedOrder<T>(items: T[], seedOf: (item: T) => string, width: number): T[] {
+  const bySeed = new Map<string, T[]>();
+  for (const item of items) {
+    const seed = seedOf(item);
+    const group = bySeed.get(seed);
+    if (group) group.push(item);
+    else bySeed.set(seed, [item]);
+  }
+  const groups = [...bySeed.keys()].sort().map((seed) => bySeed.get(seed) as T[]);
+  const out: T[] = [];
+  for (let start = 0; start < groups.length; start += Math.max(1, width)) {
+    const chunk = groups.slice(start, start + Math.max(1, width));
+    const longest = Math.max(...chunk.map((g) => g.length));
+    for (let i = 0; i < longest; i++) for (const g of chunk) if (i < g.length) out.push(g[i] as T);
+  }
+  return out;
+}

@@ -60,8 +60,8 @@ export class StoreClients {
    * A client for `store` as used from `consumerNamespace` (the ExternalSecret's namespace;
    * empty when validating a ClusterSecretStore on its own).
    */
-  handle(store: AnyStore, consumerNamespace: string, workload?: WorkloadIdentity): Promise<StoreHandle> {
-    const { provider, spec } = selectProvider(store.spec.provider);
+  async handle(store: AnyStore, consumerNamespace: string, workload?: WorkloadIdentity): Promise<StoreHandle> {
+    const { provider, spec } = await selectProvider(store.spec.provider);
     const defaultNamespace = store.kind === 'SecretStore' ? (store.metadata.namespace ?? '') : consumerNamespace;
     const uid = store.metadata.uid ?? `${store.kind}/${store.metadata.namespace}/${store.metadata.name}`;
     const pod = workload && provider.usesServiceAccountToken?.(spec) ? workload : undefined;

@@ -20,7 +20,7 @@ import {
   type V1StatefulSet,
 } from '@kubernetes/client-node';
 import type { Metrics } from '../observability/metrics.ts';
-import { TokenBucket } from '../rate-limit.ts';
+import { backoffDelay, sleep, TokenBucket } from '../rate-limit.ts';
 
 export const FIELD_MANAGER = 'ferry';
 
@@ -41,6 +41,29 @@ export class NotLeaderError extends Error {
 
 export function isNotFound(err: unknown): boolean {
   return err instanceof ApiException && err.code === 404;
+}
+
+/** client-go retries a 429 up to 10 times before it returns it. */
+const MAX_THROTTLE_RETRIES = 10;
+
+/**
+ * For a 429 Too Many Requests, the wait the server asks for (Retry-After, in seconds; 0 when it
+ * names none); undefined for any other outcome.
+ */
+export function tooManyRequests(err: unknown): number | undefined {
+  if (!(err instanceof ApiException) || err.code !== 429) return undefined;
+  const header = Object.entries(err.headers ?? {}).find(([k]) => k.toLowerCase() === 'retry-after')?.[1];
+  const seconds = Number(header);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 60) * 1000 : 0;
+}
+
+async function orNotFound<T>(request: Promise<T>): Promise<T | undefined> {
+  try {
+    return await request;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
 }
 
 export function isConflict(err: unknown): boolean {
@@ -83,131 +106,138 @@ export class KubeClient {
     this.metrics = opts.metrics;
   }
 
-  private async paced(verb: string, resource: string): Promise<void> {
-    await this.limiter.take();
-    this.metrics.kubeRequests.inc({ verb, resource });
-  }
-
-  /** Paced, then refused unless the write gate allows it at the moment the request leaves. */
-  private async pacedWrite(verb: string, resource: string): Promise<void> {
-    await this.limiter.take();
-    if (this.writeGate && !this.writeGate()) throw new NotLeaderError();
-    this.metrics.kubeRequests.inc({ verb, resource });
+  /**
+   * One API request, paced by the client-side token bucket. A 429 (the API server's Priority and
+   * Fairness, or max-inflight, rejecting it before it ran, so a retry is safe) holds back every
+   * new request of this client for the server's Retry-After, or a backoff growing with this
+   * request's attempts when it names none; the request itself retries after that plus a random
+   * part of it, so requests rejected together do not return together. Up to 10 retries, as
+   * client-go; other errors are the caller's.
+   */
+  private async send<T>(verb: string, resource: string, fn: () => Promise<T>, write = false): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      await this.limiter.take();
+      // Refused unless the write gate allows it at the moment the request leaves.
+      if (write && this.writeGate && !this.writeGate()) throw new NotLeaderError();
+      this.metrics.kubeRequests.inc({ verb, resource });
+      try {
+        return await fn();
+      } catch (err) {
+        const retryAfterMs = tooManyRequests(err);
+        if (retryAfterMs === undefined || attempt >= MAX_THROTTLE_RETRIES) throw err;
+        this.metrics.kubeThrottled.inc({ verb, resource });
+        const pause = retryAfterMs > 0 ? retryAfterMs : backoffDelay(attempt, 250, 30_000);
+        this.limiter.pauseUntil(Date.now() + pause);
+        await sleep(pause + Math.random() * pause);
+      }
+    }
   }
 
   /** Server-side apply: fields `fieldManager` does not set are left alone. */
   async applySecret(secret: V1Secret, fieldManager: string): Promise<V1Secret> {
-    await this.pacedWrite('apply', 'secrets');
-    return this.objects.patch(
-      { apiVersion: 'v1', kind: 'Secret', ...secret },
-      undefined,
-      undefined,
-      fieldManager,
+    return this.send(
+      'apply',
+      'secrets',
+      () =>
+        this.objects.patch(
+          { apiVersion: 'v1', kind: 'Secret', ...secret },
+          undefined,
+          undefined,
+          fieldManager,
+          true,
+          PatchStrategy.ServerSideApply,
+        ),
       true,
-      PatchStrategy.ServerSideApply,
     );
   }
 
   /** PUT under the object's resourceVersion: fails with 409 if it changed since it was read. */
   async replaceSecret(secret: V1Secret): Promise<V1Secret> {
-    await this.pacedWrite('update', 'secrets');
-    return this.core.replaceNamespacedSecret({
+    const request = {
       namespace: secret.metadata?.namespace ?? '',
       name: secret.metadata?.name ?? '',
       body: secret,
       fieldManager: FIELD_MANAGER,
-    });
+    };
+    return this.send('update', 'secrets', () => this.core.replaceNamespacedSecret(request), true);
   }
 
   async createSecret(secret: V1Secret): Promise<V1Secret> {
-    await this.pacedWrite('create', 'secrets');
-    return this.core.createNamespacedSecret({
-      namespace: secret.metadata?.namespace ?? '',
-      body: secret,
-      fieldManager: FIELD_MANAGER,
-    });
+    const request = { namespace: secret.metadata?.namespace ?? '', body: secret, fieldManager: FIELD_MANAGER };
+    return this.send('create', 'secrets', () => this.core.createNamespacedSecret(request), true);
   }
 
   async readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
-    await this.paced('get', 'secrets');
-    try {
-      return await this.core.readNamespacedSecret({ namespace, name });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    return orNotFound(this.send('get', 'secrets', () => this.core.readNamespacedSecret({ namespace, name })));
   }
 
   async readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
-    await this.paced('get', 'configmaps');
-    try {
-      return await this.core.readNamespacedConfigMap({ namespace, name });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    return orNotFound(this.send('get', 'configmaps', () => this.core.readNamespacedConfigMap({ namespace, name })));
   }
 
   async readServiceAccount(namespace: string, name: string): Promise<V1ServiceAccount | undefined> {
-    await this.paced('get', 'serviceaccounts');
-    try {
-      return await this.core.readNamespacedServiceAccount({ namespace, name });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    return orNotFound(
+      this.send('get', 'serviceaccounts', () => this.core.readNamespacedServiceAccount({ namespace, name })),
+    );
   }
 
   /** Deletes a Secret only if it is still the object with `uid`. */
   async deleteSecret(namespace: string, name: string, uid: string): Promise<void> {
-    await this.pacedWrite('delete', 'secrets');
-    try {
-      await this.core.deleteNamespacedSecret({ namespace, name, body: { preconditions: { uid } } });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await orNotFound(
+      this.send(
+        'delete',
+        'secrets',
+        () => this.core.deleteNamespacedSecret({ namespace, name, body: { preconditions: { uid } } }),
+        true,
+      ),
+    );
   }
 
   async readWorkload(kind: WorkloadKind, namespace: string, name: string): Promise<Workload | undefined> {
-    await this.paced('get', kind.toLowerCase());
-    try {
-      if (kind === 'Deployment') return await this.apps.readNamespacedDeployment({ namespace, name });
-      if (kind === 'StatefulSet') return await this.apps.readNamespacedStatefulSet({ namespace, name });
-      return await this.apps.readNamespacedDaemonSet({ namespace, name });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    return orNotFound(
+      this.send('get', kind.toLowerCase(), (): Promise<Workload> => {
+        if (kind === 'Deployment') return this.apps.readNamespacedDeployment({ namespace, name });
+        if (kind === 'StatefulSet') return this.apps.readNamespacedStatefulSet({ namespace, name });
+        return this.apps.readNamespacedDaemonSet({ namespace, name });
+      }),
+    );
   }
 
   /** PUT under the object's resourceVersion: fails with 409 if it changed since it was read. */
   async replaceWorkload(kind: WorkloadKind, workload: Workload): Promise<void> {
-    await this.pacedWrite('update', kind.toLowerCase());
     const namespace = workload.metadata?.namespace ?? '';
     const name = workload.metadata?.name ?? '';
-    if (kind === 'Deployment')
-      await this.apps.replaceNamespacedDeployment({ namespace, name, body: workload as V1Deployment });
-    else if (kind === 'StatefulSet')
-      await this.apps.replaceNamespacedStatefulSet({ namespace, name, body: workload as V1StatefulSet });
-    else await this.apps.replaceNamespacedDaemonSet({ namespace, name, body: workload as V1DaemonSet });
+    await this.send(
+      'update',
+      kind.toLowerCase(),
+      (): Promise<unknown> => {
+        if (kind === 'Deployment')
+          return this.apps.replaceNamespacedDeployment({ namespace, name, body: workload as V1Deployment });
+        if (kind === 'StatefulSet')
+          return this.apps.replaceNamespacedStatefulSet({ namespace, name, body: workload as V1StatefulSet });
+        return this.apps.replaceNamespacedDaemonSet({ namespace, name, body: workload as V1DaemonSet });
+      },
+      true,
+    );
   }
 
   /** Every workload of `kind` in the namespace. */
   async listWorkloads(kind: WorkloadKind, namespace: string): Promise<Workload[]> {
-    await this.paced('list', kind.toLowerCase());
-    if (kind === 'Deployment') return (await this.apps.listNamespacedDeployment({ namespace })).items;
-    if (kind === 'StatefulSet') return (await this.apps.listNamespacedStatefulSet({ namespace })).items;
-    return (await this.apps.listNamespacedDaemonSet({ namespace })).items;
+    return this.send('list', kind.toLowerCase(), async (): Promise<Workload[]> => {
+      if (kind === 'Deployment') return (await this.apps.listNamespacedDeployment({ namespace })).items;
+      if (kind === 'StatefulSet') return (await this.apps.listNamespacedStatefulSet({ namespace })).items;
+      return (await this.apps.listNamespacedDaemonSet({ namespace })).items;
+    });
   }
 
   /** Pod specs that may reference a Secret: workloads, ReplicaSets (rollback history) and pods. */
   async listPodTemplates(namespace: string): Promise<V1PodTemplateSpec[]> {
     const kinds: WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet'];
     const workloads = (await Promise.all(kinds.map((k) => this.listWorkloads(k, namespace)))).flat();
-    await this.paced('list', 'replicasets');
-    const replicaSets = (await this.apps.listNamespacedReplicaSet({ namespace })).items;
-    await this.paced('list', 'pods');
-    const pods = (await this.core.listNamespacedPod({ namespace })).items;
+    const replicaSets = (
+      await this.send('list', 'replicasets', () => this.apps.listNamespacedReplicaSet({ namespace }))
+    ).items;
+    const pods = (await this.send('list', 'pods', () => this.core.listNamespacedPod({ namespace }))).items;
     return [
       ...workloads.map((w) => w.spec?.template as V1PodTemplateSpec),
       ...replicaSets.map((r) => r.spec?.template ?? {}),
@@ -216,29 +246,39 @@ export class KubeClient {
   }
 
   async readNamespace(name: string): Promise<V1Namespace> {
-    await this.paced('get', 'namespaces');
-    return this.core.readNamespace({ name });
+    return this.send('get', 'namespaces', () => this.core.readNamespace({ name }));
   }
 
   async patchStatus(plural: string, namespace: string | undefined, name: string, status: unknown): Promise<void> {
-    await this.pacedWrite('patch', `${plural}/status`);
     const common = { group: 'ferry.dev', version: 'v1alpha1', plural, name, body: { status } };
     const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-    if (namespace) await this.custom.patchNamespacedCustomObjectStatus({ ...common, namespace }, merge);
-    else await this.custom.patchClusterCustomObjectStatus(common, merge);
+    await this.send(
+      'patch',
+      `${plural}/status`,
+      () =>
+        namespace
+          ? this.custom.patchNamespacedCustomObjectStatus({ ...common, namespace }, merge)
+          : this.custom.patchClusterCustomObjectStatus(common, merge),
+      true,
+    );
   }
 
   /** Creates a Ferry custom object in `namespace` (ClusterExternalSecret copies). */
   async createCustomObject<T extends object>(plural: string, namespace: string, body: T): Promise<T> {
-    await this.pacedWrite('create', plural);
-    return (await this.custom.createNamespacedCustomObject({
-      group: 'ferry.dev',
-      version: 'v1alpha1',
+    return (await this.send(
+      'create',
       plural,
-      namespace,
-      body,
-      fieldManager: FIELD_MANAGER,
-    })) as T;
+      () =>
+        this.custom.createNamespacedCustomObject({
+          group: 'ferry.dev',
+          version: 'v1alpha1',
+          plural,
+          namespace,
+          body,
+          fieldManager: FIELD_MANAGER,
+        }),
+      true,
+    )) as T;
   }
 
   /** PUT under the object's resourceVersion: fails with 409 if it changed since it was read. */
@@ -246,30 +286,40 @@ export class KubeClient {
     plural: string,
     body: T,
   ): Promise<T> {
-    await this.pacedWrite('update', plural);
-    return (await this.custom.replaceNamespacedCustomObject({
-      group: 'ferry.dev',
-      version: 'v1alpha1',
+    return (await this.send(
+      'update',
       plural,
-      namespace: body.metadata?.namespace ?? '',
-      name: body.metadata?.name ?? '',
-      body,
-      fieldManager: FIELD_MANAGER,
-    })) as T;
+      () =>
+        this.custom.replaceNamespacedCustomObject({
+          group: 'ferry.dev',
+          version: 'v1alpha1',
+          plural,
+          namespace: body.metadata?.namespace ?? '',
+          name: body.metadata?.name ?? '',
+          body,
+          fieldManager: FIELD_MANAGER,
+        }),
+      true,
+    )) as T;
   }
 
   /** Deletes a namespaced Ferry object only if it is still the object with `uid`. */
   async deleteCustomObject(plural: string, namespace: string, name: string, uid: string): Promise<void> {
-    await this.pacedWrite('delete', plural);
     try {
-      await this.custom.deleteNamespacedCustomObject({
-        group: 'ferry.dev',
-        version: 'v1alpha1',
+      await this.send(
+        'delete',
         plural,
-        namespace,
-        name,
-        body: { preconditions: { uid } },
-      });
+        () =>
+          this.custom.deleteNamespacedCustomObject({
+            group: 'ferry.dev',
+            version: 'v1alpha1',
+            plural,
+            namespace,
+            name,
+            body: { preconditions: { uid } },
+          }),
+        true,
+      );
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -277,10 +327,15 @@ export class KubeClient {
 
   /** Merge-patches a cluster-scoped Ferry object (e.g. its finalizers, under a resourceVersion). */
   async patchClusterCustomObject(plural: string, name: string, patch: object): Promise<void> {
-    await this.pacedWrite('patch', plural);
-    await this.custom.patchClusterCustomObject(
-      { group: 'ferry.dev', version: 'v1alpha1', plural, name, body: patch },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    await this.send(
+      'patch',
+      plural,
+      () =>
+        this.custom.patchClusterCustomObject(
+          { group: 'ferry.dev', version: 'v1alpha1', plural, name, body: patch },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
+      true,
     );
   }
 
@@ -292,12 +347,13 @@ export class KubeClient {
   }
 
   async requestToken(namespace: string, name: string, audiences: string[], expirationSeconds: number): Promise<string> {
-    await this.paced('create', 'serviceaccounts/token');
-    const res = await this.core.createNamespacedServiceAccountToken({
-      namespace,
-      name,
-      body: { spec: { audiences, expirationSeconds } },
-    });
+    const res = await this.send('create', 'serviceaccounts/token', () =>
+      this.core.createNamespacedServiceAccountToken({
+        namespace,
+        name,
+        body: { spec: { audiences, expirationSeconds } },
+      }),
+    );
     const token = res.status?.token;
     if (!token) throw new Error(`TokenRequest for ServiceAccount ${namespace}/${name} returned no token`);
     return token;

@@ -3,14 +3,58 @@
 // (failure-modes §1e, §2 items 18–21). This one lists in pages, watches with bookmarks and a
 // server-side timeout, treats silence longer than the bookmark interval as a dead connection,
 // relists once on 410 Gone, reconnects after any other error with jittered backoff, and
-// turns a relist into the add/update/delete events the watch missed.
-import { HttpMethod, type KubeConfig, type KubernetesObject, RequestContext, Watch } from '@kubernetes/client-node';
+// turns a relist into the add/update/delete events the watch missed. Objects are trimmed before
+// they are cached (client-go's SetTransform): managedFields and kubectl's last-applied annotation
+// are bookkeeping the controller never reads and would otherwise be most of an object's size.
+import {
+  HttpMethod,
+  type KubeConfig,
+  type KubernetesObject,
+  RequestContext,
+  type V1ManagedFieldsEntry,
+  Watch,
+} from '@kubernetes/client-node';
 import { fetch } from 'undici';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { backoffDelay, sleep } from '../rate-limit.ts';
 
-export interface InformerOptions {
+/** kubectl apply's copy of the whole object: as big as the object again, never read by Ferry. */
+export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+
+const trimmedLastApplied = new WeakSet<object>();
+
+/**
+ * The default transform: drops metadata.managedFields (except the entries `keepManagedFields`
+ * accepts) and the last-applied annotation, in place.
+ */
+export function trimBookkeeping<T extends KubernetesObject>(
+  obj: T,
+  keepManagedFields?: (entry: V1ManagedFieldsEntry) => boolean,
+): T {
+  const meta = obj.metadata;
+  if (!meta) return obj;
+  if (meta.managedFields) {
+    const kept = keepManagedFields ? meta.managedFields.filter(keepManagedFields) : [];
+    if (kept.length > 0) meta.managedFields = kept;
+    else delete meta.managedFields;
+  }
+  if (meta.annotations && LAST_APPLIED_ANNOTATION in meta.annotations) {
+    delete meta.annotations[LAST_APPLIED_ANNOTATION];
+    trimmedLastApplied.add(obj);
+  }
+  return obj;
+}
+
+/**
+ * Whether the cached `obj` had a last-applied annotation that the cache dropped: a full-object
+ * write (PUT) must then start from a fresh read, or it would remove the annotation.
+ */
+export function lostLastApplied(obj: object): boolean {
+  return trimmedLastApplied.has(obj);
+}
+
+export interface InformerOptions<T extends KubernetesObject = KubernetesObject> {
   kc: KubeConfig;
   /** Collection path, e.g. /api/v1/secrets or /apis/ferry.dev/v1alpha1/namespaces/x/externalsecrets. */
   path: string;
@@ -22,6 +66,11 @@ export interface InformerOptions {
   pageSize?: number;
   /** A watch that receives nothing (not even a bookmark) for this long is restarted. */
   inactivityMs?: number;
+  /**
+   * Applied to every object before it is cached and handed to handlers; keep only what the
+   * controller reads. Default: trimBookkeeping.
+   */
+  transform?: (obj: T) => T;
 }
 
 export interface InformerHandler<T> {
@@ -51,10 +100,10 @@ export class Informer<T extends KubernetesObject> {
   readonly synced: Promise<void> = new Promise((r) => {
     this.syncedResolve = r;
   });
-  private readonly opts: Required<Omit<InformerOptions, 'labelSelector'>> & InformerOptions;
+  private readonly opts: Required<Omit<InformerOptions<T>, 'labelSelector'>> & InformerOptions<T>;
 
-  constructor(opts: InformerOptions) {
-    this.opts = { pageSize: 500, inactivityMs: 150_000, ...opts };
+  constructor(opts: InformerOptions<T>) {
+    this.opts = { pageSize: 500, inactivityMs: 150_000, transform: (obj: T) => trimBookkeeping(obj), ...opts };
   }
 
   on(handler: InformerHandler<T>): void {
@@ -108,7 +157,7 @@ export class Informer<T extends KubernetesObject> {
         { limit: this.opts.pageSize, continue: continueToken, labelSelector: this.opts.labelSelector },
         signal,
       );
-      for (const item of page.items) fresh.set(objectKey(item), item);
+      for (const item of page.items) fresh.set(objectKey(item), this.opts.transform(item));
       continueToken = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion ?? '';
     } while (continueToken);
@@ -166,7 +215,7 @@ export class Informer<T extends KubernetesObject> {
             const rv = obj.metadata?.resourceVersion;
             if (rv) this.resourceVersion = rv;
             if (type === 'BOOKMARK') return;
-            this.apply(type, obj);
+            this.apply(type, this.opts.transform(obj));
           },
           finish,
         )

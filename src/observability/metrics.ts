@@ -79,6 +79,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly kubeThrottled = new Counter({
+    name: 'ferry_kube_throttled_total',
+    help: 'API-server requests answered 429 Too Many Requests (Priority and Fairness), each retried after Retry-After.',
+    labelNames: ['verb', 'resource'] as const,
+    registers: [this.registry],
+  });
   readonly watchRestarts = new Counter({
     name: 'ferry_watch_restarts_total',
     help: 'Watch connections re-established, by resource and reason.',

@@ -56,6 +56,30 @@ describe('SharedReads', () => {
     expect(calls).toHaveLength(2);
   });
 
+  it('lets forced syncs share a read another forced sync started, but not a periodic one', async () => {
+    const { client, calls } = countingClient();
+    const { reads, store } = setup(client);
+    const windowStart = Date.now() - 60_000;
+    await reads.read(store, { key: 'db' }, 0); // a periodic read
+    await new Promise((r) => setTimeout(r, 2));
+    // Forced after that read: a new read, which later forced syncs share although they were
+    // forced after it started.
+    await reads.read(store, { key: 'db' }, Date.now(), windowStart);
+    expect(calls).toEqual(['read:db', 'read:db']);
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 1));
+      await reads.read(store, { key: 'db' }, Date.now(), windowStart);
+    }
+    expect(calls).toHaveLength(2);
+    // Not one older than the caller's forcedSince (its own last sync came after it).
+    await reads.read(store, { key: 'db' }, Date.now(), Date.now());
+    expect(calls).toHaveLength(3);
+    // A periodic caller with the same freshness needs is never served an older read.
+    await new Promise((r) => setTimeout(r, 2));
+    await reads.read(store, { key: 'db' }, Date.now());
+    expect(calls).toHaveLength(4);
+  });
+
   it('keeps versions and stores apart', async () => {
     const { client, calls } = countingClient();
     const { reads, store } = setup(client);

@@ -22,6 +22,8 @@ interface Entry {
   promise: Promise<FetchedValue>;
   /** Failed without an answer about the key (Transient, Throttled): never reused. */
   failed: boolean;
+  /** Started for a forced sync: other forced syncs may share it (see read()). */
+  forced: boolean;
 }
 
 /**
@@ -56,9 +58,17 @@ export interface SharedReadsOptions {
 const RETAIN_MS = 15 * 60_000;
 const LIST_TIMEOUT_FACTOR = 8;
 
+function reusable(entry: { startedAt: number; forced: boolean }, notBefore: number, forcedSince?: number): boolean {
+  if (entry.startedAt >= notBefore) return true;
+  return forcedSince !== undefined && entry.forced && entry.startedAt >= forcedSince;
+}
+
 export class SharedReads {
   private readonly entries = new Map<string, Entry>();
-  private readonly listings = new Map<string, { startedAt: number; promise: Promise<string[]>; failed: boolean }>();
+  private readonly listings = new Map<
+    string,
+    { startedAt: number; promise: Promise<string[]>; failed: boolean; forced: boolean }
+  >();
   private readonly batches = new Map<string, PendingBatch>();
   private readonly opts: Required<Omit<SharedReadsOptions, 'onStoreRecovered' | 'storeBackoffBaseMs'>>;
   private readonly breaker: StoreBreaker;
@@ -67,7 +77,9 @@ export class SharedReads {
   constructor(opts: SharedReadsOptions) {
     this.opts = {
       callTimeoutMs: 15_000,
-      batchWindowMs: 5,
+      // Long enough for the reads of a start's first objects (queued grouped by key, 20 keys
+      // interleaved) to meet in one batch; short next to a provider call.
+      batchWindowMs: 25,
       defaultThrottlePauseMs: 1000,
       logger: undefined,
       ...opts,
@@ -78,11 +90,16 @@ export class SharedReads {
   /**
    * The value of `ref` read no earlier than `notBefore` (epoch ms). A read started at or after
    * `notBefore`, in flight or finished successfully, is reused; otherwise a new one is made.
+   *
+   * `forcedSince` marks a forced sync (its notBefore is the moment it was forced): it may also
+   * reuse a read that another forced sync started at or after `forcedSince`. Forcing many objects
+   * that read one key (an annotation on all of them) then costs one read per key, not one per
+   * object whose force arrived after the read began.
    */
-  read(store: StoreHandle, ref: RemoteRef, notBefore: number): Promise<FetchedValue> {
+  read(store: StoreHandle, ref: RemoteRef, notBefore: number, forcedSince?: number): Promise<FetchedValue> {
     const id = `${store.key}\u0000${ref.key}\u0000${ref.version ?? ''}\u0000${ref.metadataPolicy ?? ''}`;
     const existing = this.entries.get(id);
-    if (existing && !existing.failed && existing.startedAt >= notBefore) {
+    if (existing && !existing.failed && reusable(existing, notBefore, forcedSince)) {
       this.opts.metrics.sharedReads.inc({ provider: store.providerName, served: 'shared' });
       return existing.promise;
     }
@@ -91,7 +108,12 @@ export class SharedReads {
       { provider: store.providerName, store: store.key, key: ref.key, version: ref.version },
       'provider read',
     );
-    const entry: Entry = { startedAt: Date.now(), promise: this.fetch(store, ref), failed: false };
+    const entry: Entry = {
+      startedAt: Date.now(),
+      promise: this.fetch(store, ref),
+      failed: false,
+      forced: forcedSince !== undefined,
+    };
     entry.promise.catch((err: unknown) => {
       entry.failed = !isAnswer(err);
     });
@@ -104,10 +126,10 @@ export class SharedReads {
    * Names matching `query` (dataFrom[].find), listed no earlier than `notBefore`: one listing per
    * store identity and query, shared like reads, by every ExternalSecret asking the same.
    */
-  list(store: StoreHandle, query: FindQuery, notBefore: number): Promise<string[]> {
+  list(store: StoreHandle, query: FindQuery, notBefore: number, forcedSince?: number): Promise<string[]> {
     const id = `${store.key}\u0000find\u0000${JSON.stringify([query.path ?? '', query.nameRegexp ?? '', Object.entries(query.tags ?? {}).sort()])}`;
     const existing = this.listings.get(id);
-    if (existing && !existing.failed && existing.startedAt >= notBefore) {
+    if (existing && !existing.failed && reusable(existing, notBefore, forcedSince)) {
       this.opts.metrics.sharedReads.inc({ provider: store.providerName, served: 'shared' });
       return existing.promise;
     }
@@ -130,6 +152,7 @@ export class SharedReads {
         this.opts.callTimeoutMs * LIST_TIMEOUT_FACTOR,
       ),
       failed: false,
+      forced: forcedSince !== undefined,
     };
     entry.promise.catch(() => {
       entry.failed = true;

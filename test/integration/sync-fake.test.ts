@@ -1,4 +1,5 @@
 // The sync engine end to end on the built-in `fake` provider, against the real API server.
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningController, secretWrites, startController } from '../support/controller.ts';
 import { Objects } from '../support/objects.ts';
@@ -101,6 +102,66 @@ describe('sync from the fake provider', () => {
     });
     expect((await o.secret('forced'))?.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
     expect(secretWrites(ctl, 'forced')).toBe(1);
+  });
+
+  it('reads a key once when every ExternalSecret reading it is forced, and again when one is forced after that', async () => {
+    const key = uniqueName('forced-key');
+    const store = await storeWith([{ key, value: 'same' }]);
+    const names = Array.from({ length: 12 }, (_, i) => `forced-many-${i}`);
+    for (const name of names) {
+      await o.externalSecret(name, { secretStoreRef: { name: store }, data: [{ secretKey: 'k', remoteRef: { key } }] });
+    }
+    const synced = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          names.map(async (n) => [n, (await o.waitForReady(n, { status: 'True' })).es.status?.refreshTime]),
+        ),
+      );
+    const first = await synced();
+    const reads = () =>
+      ctl.logs.filter((l) => {
+        const line = JSON.parse(l) as { msg?: string; key?: string };
+        return line.msg === 'provider read' && line.key === key;
+      }).length;
+    const before = reads();
+    // Forced one after another, so most are forced after the first forced read began.
+    for (const name of names) {
+      await o.patch('externalsecrets', name, { metadata: { annotations: { 'ferry.dev/force-sync': 'wave-1' } } });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await eventually('every object re-synced', async () => {
+      const now = await Promise.all(names.map(async (n) => (await o.getExternalSecret(n)).status?.refreshTime));
+      return now.every((t, i) => t !== first[names[i] as string]) ? now : undefined;
+    });
+    expect(reads() - before).toBe(1);
+    // Forcing one again after its forced sync reads the provider again: the shared read is older.
+    await o.patch('externalsecrets', 'forced-many-0', {
+      metadata: { annotations: { 'ferry.dev/force-sync': 'wave-2' } },
+    });
+    await eventually('a second forced read', async () => (reads() - before === 2 ? true : undefined));
+    for (const name of names) expect(secretWrites(ctl, name)).toBe(1);
+  });
+
+  it("keeps kubectl's last-applied annotation on a Secret it updates, though its cache drops it", async () => {
+    const store = await storeWith([{ key: 'k', value: 'one' }]);
+    await o.externalSecret('applied', {
+      secretStoreRef: { name: store },
+      refreshInterval: '1s',
+      data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
+    });
+    await o.waitForSecret('applied', (d) => d.k === 'one', 'first sync');
+    const lastApplied = '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"applied"}}';
+    await o.core.patchNamespacedSecret(
+      {
+        namespace: o.namespace,
+        name: 'applied',
+        body: { metadata: { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': lastApplied } } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await o.patch('secretstores', store, { spec: { provider: fake([{ key: 'k', value: 'two' }]) } });
+    const updated = await o.waitForSecret('applied', (d) => d.k === 'two', 'the new value');
+    expect(updated.metadata?.annotations?.['kubectl.kubernetes.io/last-applied-configuration']).toBe(lastApplied);
   });
 
   it('restores a Secret that was edited or deleted', async () => {

@@ -43,6 +43,8 @@ export async function fetchRemoteValues(
   notBefore: number,
   /** The remoteKeyPolicy of the store in `slot`: listed names it refuses are left out, unread. */
   allowKey?: (key: string, slot: string) => boolean,
+  /** Set for a forced sync: see SharedReads.read. */
+  forcedSince?: number,
 ): Promise<FetchOutcome> {
   const bySlot = handles instanceof Map ? handles : new Map([['', handles]]);
   const outcome: FetchOutcome = {
@@ -62,7 +64,9 @@ export async function fetchRemoteValues(
   const label = (slot: string, key: string) => (slot ? `${key}" in ${slot.replace('/', ' "')}` : key);
   const queries = findQueries(spec);
   const listed = await Promise.allSettled(
-    queries.map(([i, q]) => through(itemSlot(spec, spec.dataFrom?.[i] ?? {}), (h) => reads.list(h, q, notBefore))),
+    queries.map(([i, q]) =>
+      through(itemSlot(spec, spec.dataFrom?.[i] ?? {}), (h) => reads.list(h, q, notBefore, forcedSince)),
+    ),
   );
   /** Names found, by slot. */
   const foundNames = new Map<string, Set<string>>();
@@ -93,7 +97,7 @@ export async function fetchRemoteValues(
     }
   }
   const settled = await Promise.allSettled(
-    wanted.map(({ slot, ref }) => through(slot, (h) => reads.read(h, ref, notBefore))),
+    wanted.map(({ slot, ref }) => through(slot, (h) => reads.read(h, ref, notBefore, forcedSince))),
   );
   const vanished = new Set<string>();
   settled.forEach((result, i) => {

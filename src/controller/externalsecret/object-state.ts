@@ -3,6 +3,8 @@
 export interface ObjectState {
   /** Reads must have started after this (force-sync, annotation change). */
   freshAfter?: number;
+  /** When the last successful sync in this process ended. */
+  syncedAt?: number;
   /** Reads found missing, and when first seen, to confirm a deletion on a later refresh. */
   missing?: { ids: string; firstAt: number };
   /** What Ferry last wrote, to tell its own writes from drift. */

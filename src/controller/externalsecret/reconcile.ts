@@ -147,8 +147,17 @@ export async function reconcileExternalSecret(
   const window =
     settings.refreshIntervalMs > 0 ? Math.min(deps.shareWindowMs, settings.refreshIntervalMs / 2) : deps.shareWindowMs;
   const notBefore = Math.max(started - window, state.freshAfter ?? 0);
-  const fetched = await fetchRemoteValues(es.spec, handles, deps.reads, notBefore, (key, slot) =>
-    policies.has(slot) ? (policies.get(slot)?.policy.allows(key) ?? false) : true,
+  // A forced sync may share a read another forced sync started within the window, but never one
+  // from before this object's own last sync: forcing it again after a change reads again.
+  const lastSync = state.syncedAt ?? (Date.parse(es.status?.refreshTime ?? '') || 0);
+  const forcedSince = state.freshAfter === undefined ? undefined : Math.max(started - window, lastSync + 1);
+  const fetched = await fetchRemoteValues(
+    es.spec,
+    handles,
+    deps.reads,
+    notBefore,
+    (key, slot) => (policies.has(slot) ? (policies.get(slot)?.policy.allows(key) ?? false) : true),
+    forcedSince,
   );
   const transient = [...fetched.errors].find(([, e]) => e.kind === 'Transient');
   state.waitingOn = transient ? handles.get(fetched.slots.get(transient[0]) ?? '')?.key : undefined;
@@ -263,6 +272,7 @@ export async function reconcileExternalSecret(
   }
 
   state.freshAfter = undefined;
+  state.syncedAt = Date.now();
   const where =
     settings.creationPolicy === 'None'
       ? 'fetched (creationPolicy None writes no Secret)'

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import { isConflict, type KubeClient } from '../../kube/client.ts';
+import { lostLastApplied, trimBookkeeping } from '../../kube/informer.ts';
 import type { SecretData } from '../../values.ts';
 
 export const MANAGED_LABEL = 'ferry.dev/managed';
@@ -86,6 +87,24 @@ function ownedMetadata(plan: TargetPlan, hash: string) {
     labels: { ...plan.labels, [MANAGED_LABEL]: 'true' },
     annotations: { ...plan.annotations, [OWNER_ANNOTATION]: plan.externalSecretName, [HASH_ANNOTATION]: hash },
   };
+}
+
+/** Prefix of the per-ExternalSecret field managers that merge keys by server-side apply. */
+export const MERGE_MANAGER_PREFIX = 'ferry-';
+
+/**
+ * The managed-Secret cache's transform: no managedFields but the `data` keys of Ferry's own
+ * server-side apply managers (appliedKeys reads them for creationPolicy Merge), no last-applied
+ * annotation. Data stays: drift detection and the no-op check compare it.
+ */
+export function trimManagedSecret(secret: V1Secret): V1Secret {
+  trimBookkeeping(secret, (m) => m.operation === 'Apply' && (m.manager ?? '').startsWith(MERGE_MANAGER_PREFIX));
+  for (const m of secret.metadata?.managedFields ?? []) {
+    const data = (m.fieldsV1 as { 'f:data'?: Record<string, unknown> } | undefined)?.['f:data'];
+    for (const key of Object.keys(m)) if (key !== 'manager' && key !== 'operation') delete m[key as keyof typeof m];
+    m.fieldsV1 = { 'f:data': Object.fromEntries(Object.keys(data ?? {}).map((k) => [k, {}])) };
+  }
+  return secret;
 }
 
 /** Keys of `data` that `fieldManager` set by server-side apply, read from managedFields. */
@@ -190,6 +209,11 @@ export class SecretWriter {
       );
     }
     if (isUpToDate(existing, plan, data)) return 'unchanged';
+    // The cache dropped kubectl's last-applied annotation; a PUT from it would delete it.
+    if (lostLastApplied(existing)) {
+      const fresh = await this.kube.readSecret(plan.namespace, plan.name);
+      return fresh ? this.update(plan, data, fresh) : this.create(plan, data);
+    }
     const dataChanged = !sameData(existing.data, encode(data), false) || (existing.type ?? 'Opaque') !== plan.type;
     // The API forbids changing an immutable Secret's data or making it mutable again.
     if (existing.immutable && (dataChanged || !plan.immutable)) {
