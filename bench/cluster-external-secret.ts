@@ -3,15 +3,18 @@
 // holds its Secret, the provider calls (one is the aim: the copies share the read), the API
 // requests by kind, and the time until copies leave namespaces relabelled out of the selection.
 // Figures only; nothing here passes or fails.
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import pino from 'pino';
+import { parseDuration } from '../src/api/duration.ts';
 import { Controller } from '../src/controller/controller.ts';
 import { startTestBed } from '../src/testbed/bed.ts';
 import { installCrds } from '../src/testbed/install-crds.ts';
 
 const NAMESPACES = Number(process.env.BENCH_NAMESPACES ?? 200);
 const RELABELLED = Math.floor(NAMESPACES / 4);
+/** The copies' refreshInterval: a rotated value must reach every copy within about one interval. */
+const REFRESH = process.env.BENCH_REFRESH ?? '15s';
 const group = { group: 'ferry.dev', version: 'v1alpha1' };
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const line = (label: string, value: string) => process.stdout.write(`  ${label.padEnd(50)} ${value}\n`);
@@ -93,7 +96,7 @@ async function main(): Promise<void> {
           namespaceSelectors: [{ matchLabels: { 'bench-team': 'a' } }],
           externalSecretSpec: {
             secretStoreRef: { name: 'aws', kind: 'ClusterSecretStore' },
-            refreshInterval: '1h',
+            refreshInterval: REFRESH,
             data: [{ secretKey: 'value', remoteRef: { key: 'bench/shared' } }],
           },
         },
@@ -119,6 +122,23 @@ async function main(): Promise<void> {
     ] as const) {
       line(`API ${verb} ${resource}`, String(await metrics.total(metrics.kubeRequests, { verb, resource })));
     }
+
+    // Rotation: the value changes at the provider; every copy must follow within one interval,
+    // all of them served by the same read (they share store, key and refresh phase).
+    const callsBefore = await metrics.total(metrics.sharedReads, { served: 'call' });
+    const tRotate = Date.now();
+    await sm.send(new PutSecretValueCommand({ SecretId: 'bench/shared', SecretString: 'rotated' }));
+    const updated = async () =>
+      (await core.listSecretForAllNamespaces({ labelSelector: 'ferry.dev/managed=true' })).items.filter(
+        (s) => Buffer.from(s.data?.value ?? '', 'base64').toString() === 'rotated',
+      ).length;
+    await until(async () => (await updated()) >= NAMESPACES);
+    const rotatedMs = Date.now() - tRotate;
+    line(`value rotated → all ${NAMESPACES} copies updated (refreshInterval ${REFRESH})`, seconds(rotatedMs));
+    line(
+      'provider calls in that time (refresh cycles elapsed)',
+      `${(await metrics.total(metrics.sharedReads, { served: 'call' })) - callsBefore} (${Math.ceil(rotatedMs / (parseDuration(REFRESH) || 1))})`,
+    );
 
     const t1 = Date.now();
     for (const name of namespaces.slice(0, RELABELLED)) {

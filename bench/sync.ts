@@ -11,7 +11,7 @@
 //                forced re-sync of everything (`force` selects the same run)
 //   s1-defaults  the same cold start with Ferry's default flags (what a user gets out of the box)
 //   s2           steady refresh: N/10 objects (max 1,000) refreshing every 30 s, nothing changed
-//   s3           fan-out through ClusterExternalSecret: not available yet (printed as such)
+//   s3           fan-out through ClusterExternalSecret: run by npm run bench:ces (its own bed and controller)
 //   s4           N refreshes due at once (after a restart) + 50 new ExternalSecrets
 //   s7           unrelated 1 MiB Secrets in the watched namespace: controller RSS growth
 // Every figure is printed, none passes or fails. Timings depend on the machine's load.
@@ -704,7 +704,7 @@ async function runSync(selected: string[]): Promise<void> {
       row(
         'S3 fan-out (ClusterExternalSecret)',
         '1 key into 1,000 namespaces',
-        'not yet: needs ClusterExternalSecret (issue #13)',
+        'measured by npm run bench:ces (BENCH_NAMESPACES=1000): see docs/performance.md',
         '1 read per refresh',
       );
     if (has('s4')) await scenarioS4(b);

@@ -4,7 +4,9 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { Controller, type ControllerConfig } from '../../src/controller/controller.ts';
 import type { KubeAccess } from '../../src/testbed/kube-apiserver.ts';
+import { keepEmitted } from './emitted.ts';
 import { kubeConfigFor } from './kubeconfig.ts';
+import { testbed } from './testbed.ts';
 
 export interface RunningController {
   controller: Controller;
@@ -47,6 +49,7 @@ export async function startController(
     async stop() {
       ac.abort();
       await done;
+      keepEmitted(testbed().runDir, 'controller', logs);
     },
   };
 }

@@ -10,7 +10,9 @@ import { CsiPlugin } from '../../src/sinks/csi/csi-plugin.ts';
 import { loadCsiServices } from '../../src/sinks/csi/protocol.ts';
 import type { KubeAccess } from '../../src/testbed/kube-apiserver.ts';
 import { cacheDir } from '../../src/testbed/tools.ts';
+import { keepEmitted } from './emitted.ts';
 import { kubeConfigFor } from './kubeconfig.ts';
+import { testbed } from './testbed.ts';
 
 export const PROTO_DIR = join(cacheDir(), 'proto', 'csi-v1.12.0');
 
@@ -78,6 +80,7 @@ export async function startPlugin(
       identity.close();
       ac.abort();
       await done;
+      keepEmitted(testbed().runDir, 'csi-plugin', logs);
     },
   };
 }
