@@ -77,7 +77,8 @@ async function main(): Promise<void> {
 
     const controller = new Controller(
       kc,
-      { concurrency: 10, kubeQps: 50, kubeBurst: 100, providerQps: 20, providerBurst: 40, shareWindowMs: 60_000 },
+      // Ferry's default flags (--concurrency 20 --kube-qps 200 --kube-burst 400).
+      { concurrency: 20, kubeQps: 200, kubeBurst: 400, providerQps: 20, providerBurst: 40, shareWindowMs: 60_000 },
       pino({ level: 'silent' }),
     );
     done = controller.run(stop.signal);
