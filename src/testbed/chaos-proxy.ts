@@ -21,6 +21,8 @@ export type Fault =
 
 export class ChaosProxy {
   fault: Fault = { kind: 'pass' };
+  /** Sees every request first; returning true means it answered the request itself. */
+  intercept: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   /** Requests seen, by the fault that was active when they arrived. */
   readonly counts = new Map<string, number>();
   private readonly sockets = new Set<Socket>();
@@ -68,6 +70,7 @@ export class ChaosProxy {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    if (this.intercept?.(req, res)) return;
     const fault = this.fault;
     this.counts.set(fault.kind, (this.counts.get(fault.kind) ?? 0) + 1);
     switch (fault.kind) {
@@ -105,7 +108,10 @@ export class ChaosProxy {
         up.pipe(res);
       },
     );
-    out.on('error', () => res.destroy());
+    out.on('error', () => {
+      if (res.headersSent) res.destroy();
+      else res.writeHead(502).end();
+    });
     req.pipe(out);
   }
 }

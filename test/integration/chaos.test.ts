@@ -74,22 +74,7 @@ beforeAll(async () => {
   const awsProxy = await ChaosProxy.start(endpoint);
   pointAwsSdkAt(awsProxy.url);
   const sm = new SecretsManagerClient({ region, endpoint, credentials: { accessKeyId, secretAccessKey } });
-  await o.core.createNamespacedSecret({
-    namespace,
-    body: { metadata: { name: 'aws-creds' }, stringData: { id: accessKeyId, secret: secretAccessKey } },
-  });
-  const awsStore = uniqueName('aws');
-  await o.secretStore(awsStore, {
-    aws: {
-      region,
-      auth: {
-        secretRef: {
-          accessKeyIDSecretRef: { name: 'aws-creds', key: 'id' },
-          secretAccessKeySecretRef: { name: 'aws-creds', key: 'secret' },
-        },
-      },
-    },
-  });
+  const awsStore = await o.awsStore(moto.get().access);
   const awsKeys = Array.from({ length: KEYS }, (_, i) => `chaos/k${i}`);
   providers.push({
     name: 'aws',

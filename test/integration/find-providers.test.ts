@@ -6,9 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChaosProxy } from '../../src/testbed/chaos-proxy.ts';
 import { type RunningController, startController } from '../support/controller.ts';
 import { serviceAccountKeyJson, withoutMetadataServer } from '../support/gcp.ts';
-import { forwardingProxy } from '../support/http-proxy.ts';
 import { KeyVaultTestServer } from '../support/key-vault-server.ts';
 import { Objects } from '../support/objects.ts';
 import {
@@ -149,12 +149,13 @@ describe('dataFrom find: Vault / OpenBao', () => {
 /** An HTTP proxy to drongo that records the `filter` of every ListSecrets call. */
 async function recordingProxy(target: string) {
   const filters: (string | null)[] = [];
-  const proxy = await forwardingProxy(target, (req) => {
+  const proxy = await ChaosProxy.start(target);
+  proxy.intercept = (req) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method === 'GET' && /\/secrets$/.test(url.pathname)) filters.push(url.searchParams.get('filter'));
     return false;
-  });
-  return { filters, ...proxy };
+  };
+  return { filters, url: proxy.url, stop: () => proxy.stop() };
 }
 
 describe('dataFrom find: Google Secret Manager (drongo)', () => {
@@ -214,7 +215,7 @@ describe('dataFrom find: Google Secret Manager (drongo)', () => {
       expect(proxy.filters).toContain('labels.env="prod env" labels.team=a');
       expect(ctl.logs.join('')).not.toContain(CANARY);
     } finally {
-      proxy.server.close();
+      await proxy.stop();
     }
   });
 });

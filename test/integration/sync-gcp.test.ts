@@ -3,12 +3,12 @@
 // against the real API server. What drongo cannot serve (gRPC, regional names, checksums,
 // workload identity, pagination) is unit-tested under src/providers/gcp.
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer, request as httpRequest, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gcpProvider } from '../../src/providers/gcp/gcp-provider.ts';
 import type { StoreContext } from '../../src/providers/provider.ts';
+import { ChaosProxy } from '../../src/testbed/chaos-proxy.ts';
 import { SecretValue } from '../../src/values.ts';
 import { type RunningController, secretWrites, startController } from '../support/controller.ts';
 import { serviceAccountKeyJson, withoutMetadataServer } from '../support/gcp.ts';
@@ -242,7 +242,7 @@ describe('Google Cloud Secret Manager (drongo)', () => {
       proxy.throttle = false;
       await o.waitForReady('gcp-throttled', { status: 'True' }, 30_000);
     } finally {
-      proxy.server.close();
+      await proxy.stop();
     }
   });
 
@@ -302,41 +302,25 @@ describe('Google Cloud Secret Manager (drongo)', () => {
  */
 async function throttlingProxy(target: string, secretId: string) {
   const state = { throttle: false, throttled: 0, lastThrottleAt: 0 };
-  const upstream = new URL(target);
-  const server: Server = createServer((req, res) => {
-    if (state.throttle && req.url?.includes(`/secrets/${secretId}/versions/`)) {
-      state.throttled++;
-      state.lastThrottleAt = Date.now();
-      res.writeHead(429, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          error: {
-            code: 429,
-            message: 'Quota exceeded',
-            status: 'RESOURCE_EXHAUSTED',
-            details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '3s' }],
-          },
-        }),
-      );
-      return;
-    }
-    const forward = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
+  const proxy = await ChaosProxy.start(target);
+  proxy.intercept = (req, res) => {
+    if (!state.throttle || !req.url?.includes(`/secrets/${secretId}/versions/`)) return false;
+    state.throttled++;
+    state.lastThrottleAt = Date.now();
+    res.writeHead(429, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        error: {
+          code: 429,
+          message: 'Quota exceeded',
+          status: 'RESOURCE_EXHAUSTED',
+          details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '3s' }],
+        },
+      }),
     );
-    forward.on('error', () => {
-      res.writeHead(502);
-      res.end();
-    });
-    req.pipe(forward);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return Object.assign(state, { url: `http://127.0.0.1:${port}`, server });
+    return true;
+  };
+  return Object.assign(state, { url: proxy.url, stop: () => proxy.stop() });
 }
 
 /** A StoreContext for calling the provider directly, outside a controller: a key, no Kubernetes. */
