@@ -11,6 +11,9 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/global-setup.ts'],
+          // Integration files mostly wait on servers: two at a time halve the suite on 2 cores
+          // (Vitest's default is one worker less than the cores, so one file at a time here).
+          maxWorkers: 2,
           testTimeout: 60_000,
           hookTimeout: 180_000,
         },
