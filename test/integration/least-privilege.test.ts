@@ -21,15 +21,19 @@ import type { KubeAccess } from '../../src/testbed/kube-apiserver.ts';
 import { renderChart } from '../support/helm.ts';
 import { Objects } from '../support/objects.ts';
 import { usePrivateApiServer } from '../support/private-apiserver.ts';
-import { createNamespace, kubeConfigFor, testbed, uniqueName } from '../support/testbed.ts';
+import { createNamespace, kubeConfigFor, uniqueName } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
 
+// A private API server (fresh etcd prefix): controllers of other test files running at the same
+// time watch ClusterSecretStores cluster-wide on the shared one and would write the status these
+// scenarios check, hiding a missing rule.
+const own = usePrivateApiServer();
 let admin: KubeConfig;
 let rules: V1PolicyRule[];
 let identityNs: string;
 
 beforeAll(async () => {
-  admin = kubeConfigFor(testbed().kube);
+  admin = own.get().kc;
   const role = (await renderChart()).find((o) => o.kind === 'ClusterRole' && o.metadata.name.endsWith('-controller'));
   rules = (role?.rules ?? []) as V1PolicyRule[];
   identityNs = await createNamespace(admin, 'lp');
@@ -42,7 +46,7 @@ async function identityWith(
   granted: V1PolicyRule[],
   on: { admin: KubeConfig; access: KubeAccess; namespace: string } = {
     admin,
-    access: testbed().kube,
+    access: own.get().server.access,
     namespace: identityNs,
   },
 ): Promise<KubeConfig> {
@@ -259,10 +263,9 @@ const cesBreaks: Record<string, (o: CesOutcome) => boolean> = {
   'core/namespaces': (o) => !o.ready && !o.copy,
 };
 
-// ClusterExternalSecrets are served only by a controller watching every namespace, so these run
-// on a private API server (fresh etcd prefix) where no other test's objects live.
+// ClusterExternalSecrets are served only by a controller watching every namespace; like the rest
+// of this file they run on the private API server, where no other test's objects live.
 describe('the chart ClusterRole as a real identity, for ClusterExternalSecrets', () => {
-  const own = usePrivateApiServer();
   let ownAdmin: KubeConfig;
   let ownIdentityNs: string;
 
