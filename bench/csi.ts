@@ -11,6 +11,7 @@ import { type Client, credentials } from '@grpc/grpc-js';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { loadCsiServices } from '../src/sinks/csi/protocol.ts';
 import { unmount } from '../src/sinks/csi/tmpfs.ts';
+import { createAwsStore } from '../src/testbed/aws-store.ts';
 import { startTestBed } from '../src/testbed/bed.ts';
 import { installCrds } from '../src/testbed/install-crds.ts';
 import { freePort } from '../src/testbed/ports.ts';
@@ -74,33 +75,7 @@ async function main(): Promise<void> {
       await sm.send(new CreateSecretCommand({ Name: `bench/${k}`, SecretString: `${k}-v1` }));
     const namespace = 'bench';
     await core.createNamespace({ body: { metadata: { name: namespace } } });
-    await core.createNamespacedSecret({
-      namespace,
-      body: { metadata: { name: 'aws' }, stringData: { id: aws.accessKeyId, secret: aws.secretAccessKey } },
-    });
-    await custom.createNamespacedCustomObject({
-      ...group,
-      namespace,
-      plural: 'secretstores',
-      body: {
-        apiVersion: 'ferry.dev/v1alpha1',
-        kind: 'SecretStore',
-        metadata: { name: 'aws' },
-        spec: {
-          provider: {
-            aws: {
-              region: aws.region,
-              auth: {
-                secretRef: {
-                  accessKeyIDSecretRef: { name: 'aws', key: 'id' },
-                  secretAccessKeySecretRef: { name: 'aws', key: 'secret' },
-                },
-              },
-            },
-          },
-        },
-      },
-    });
+    await createAwsStore(kc, namespace, aws);
     await custom.createNamespacedCustomObject({
       ...group,
       namespace,

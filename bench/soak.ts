@@ -12,6 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Secret, Watch } from '@kubernetes/client-node';
+import { createAwsStore } from '../src/testbed/aws-store.ts';
 import { startTestBed } from '../src/testbed/bed.ts';
 import { ChaosProxy, type Fault } from '../src/testbed/chaos-proxy.ts';
 import { installCrds } from '../src/testbed/install-crds.ts';
@@ -111,33 +112,7 @@ async function main(): Promise<void> {
       await sm.send(new CreateSecretCommand({ Name: `soak/k${k}`, SecretString: 'v0' }));
       latest.set(`soak/k${k}`, { value: 'v0', at: Date.now() });
     }
-    await core.createNamespacedSecret({
-      namespace: NAMESPACE,
-      body: { metadata: { name: 'aws' }, stringData: { id: aws.accessKeyId, secret: aws.secretAccessKey } },
-    });
-    await custom.createNamespacedCustomObject({
-      ...group,
-      namespace: NAMESPACE,
-      plural: 'secretstores',
-      body: {
-        apiVersion: 'ferry.dev/v1alpha1',
-        kind: 'SecretStore',
-        metadata: { name: 'aws' },
-        spec: {
-          provider: {
-            aws: {
-              region: aws.region,
-              auth: {
-                secretRef: {
-                  accessKeyIDSecretRef: { name: 'aws', key: 'id' },
-                  secretAccessKeySecretRef: { name: 'aws', key: 'secret' },
-                },
-              },
-            },
-          },
-        },
-      },
-    });
+    await createAwsStore(kc, NAMESPACE, aws);
 
     proxy = await ChaosProxy.start(aws.endpoint);
     const port = await freePort();
