@@ -12,6 +12,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { NodeInfo } from '../../src/testbed/node/node.ts';
 import { startController } from '../support/controller.ts';
 import { type RunningPlugin, startPlugin } from '../support/csi.ts';
+import { holdCsiDriverRegistration } from '../support/node-lock.ts';
 import { Objects } from '../support/objects.ts';
 import { twoTeams } from '../support/openbao-kubernetes.ts';
 import { Pods, requireNode } from '../support/pods.ts';
@@ -41,7 +42,9 @@ let setup: Promise<void> | undefined;
 beforeEach(async () => {
   setup ??= setUp();
   await setup;
-}, 120_000);
+}, 300_000);
+
+let releaseDriver: (() => Promise<void>) | undefined;
 
 async function setUp(): Promise<void> {
   node = requireNode();
@@ -57,6 +60,7 @@ async function setUp(): Promise<void> {
       if (err.code !== 409) throw err;
     });
   pointAwsSdkAt(moto.get().access.endpoint);
+  releaseDriver = await holdCsiDriverRegistration(280_000);
   plugin = await startPlugin(testbed().kube, join(testbed().runDir, `csi-e2e-${randomBytes(2).toString('hex')}`), {
     registrationDir: node.pluginsRegistryDir,
     nodeName: node.name,
@@ -73,6 +77,7 @@ async function setUp(): Promise<void> {
 
 afterAll(async () => {
   await plugin?.stop();
+  await releaseDriver?.();
 });
 
 /** A pod that prints `v=<contents of /secrets/v> gid=<group of the file>` every half second. */

@@ -24,6 +24,7 @@ import { parse as loadYaml } from 'yaml';
 import { ctr } from '../../src/testbed/node/containerd.ts';
 import { CHART_DIR, helm } from '../support/helm.ts';
 import { type InClusterAccess, openApiServerToPods } from '../support/in-cluster.ts';
+import { holdCsiDriverRegistration } from '../support/node-lock.ts';
 import { Objects } from '../support/objects.ts';
 import { requireNode } from '../support/pods.ts';
 import { createNamespace, kubeConfigFor, testbed } from '../support/testbed.ts';
@@ -103,8 +104,12 @@ async function podLogs(pods: V1Pod[]): Promise<string> {
   return out.join('\n');
 }
 
+let releaseDriver: (() => Promise<void>) | undefined;
+
 beforeAll(async () => {
   const node = requireNode();
+  // The chart's DaemonSet registers csi.ferry.dev with the node's kubelet, as the CSI pods test does.
+  releaseDriver = await holdCsiDriverRegistration();
   kc = kubeConfigFor(testbed().kube);
   core = kc.makeApiClient(CoreV1Api);
   imageTag = await buildAndImportImage();
@@ -149,9 +154,14 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  if (releaseNs) await helm(testbed().kube, ['uninstall', RELEASE, '--namespace', releaseNs, '--ignore-not-found']);
-  if (releaseNs) await core.deleteNamespace({ name: releaseNs }).catch(() => undefined);
-  await inCluster?.close();
+  try {
+    if (releaseNs)
+      await helm(testbed().kube, ['uninstall', RELEASE, '--namespace', releaseNs, '--ignore-not-found', '--wait']);
+    if (releaseNs) await core.deleteNamespace({ name: releaseNs }).catch(() => undefined);
+    await inCluster?.close();
+  } finally {
+    await releaseDriver?.();
+  }
 }, 120_000);
 
 describe('the chart on the node', () => {
