@@ -22,7 +22,7 @@ import { afterWrite, type ConsumerDeps, VERSIONS_OF_ANNOTATION, versionName } fr
 import { isIntact, writtenRecord } from './drift.ts';
 import { describeErrors, type FetchOutcome, fetchRemoteValues } from './fetch.ts';
 import type { ObjectState } from './object-state.ts';
-import { type KeyPolicy, resolveStoresAndPolicies, storeLabel } from './remote-key-policy.ts';
+import { allowedBySlot, filteredFinds, resolveStoresAndPolicies, storeLabel } from './remote-key-policy.ts';
 import { RenderError, readId, renderSecretData } from './render.ts';
 import { itemSlot, type StoreLookup, StoreRefError, TenancyError } from './resolve-store.ts';
 import { currentTargetName, refreshSeed, type Settings, settingsOf } from './settings.ts';
@@ -120,13 +120,10 @@ export async function reconcileExternalSecret(
   // each resolved and checked — ClusterSecretStore conditions and remoteKeyPolicy included —
   // before the first provider call, a login included; any failure stops here.
   const handles = new Map<string, Awaited<ReturnType<StoreClients['handle']>>>();
-  const policies = new Map<string, { policy: KeyPolicy; storeId: string }>();
+  let resolved: Awaited<ReturnType<typeof resolveStoresAndPolicies>>;
   let storeField = 'store';
   try {
-    const resolved = await resolveStoresAndPolicies(es, deps.stores);
-    for (const [slot, { store, policy }] of resolved) {
-      if (policy) policies.set(slot, { policy, storeId: storeLabel(store) });
-    }
+    resolved = await resolveStoresAndPolicies(es, deps.stores);
     for (const [slot, { store, field }] of resolved) {
       storeField = slot ? `${field} (${slot})` : 'store';
       handles.set(slot, await deps.clients.handle(store, namespace));
@@ -156,21 +153,18 @@ export async function reconcileExternalSecret(
     handles,
     deps.reads,
     notBefore,
-    (key, slot) => (policies.has(slot) ? (policies.get(slot)?.policy.allows(key) ?? false) : true),
+    allowedBySlot(resolved),
     forcedSince,
   );
   const transient = [...fetched.errors].find(([, e]) => e.kind === 'Transient');
   state.waitingOn = transient ? handles.get(fetched.slots.get(transient[0]) ?? '')?.key : undefined;
-  const filteredNote = [...fetched.filtered]
-    .map(([i, n]) => {
-      const slot = itemSlot(es.spec, es.spec.dataFrom?.[i] ?? {});
-      return `dataFrom[${i}].find: ${n} listed names not allowed by ${policies.get(slot)?.policy.source} were left out`;
-    })
-    .join('; ');
-  for (const [i, n] of fetched.filtered) {
-    const slot = itemSlot(es.spec, es.spec.dataFrom?.[i] ?? {});
-    deps.metrics.tenancyDenials.inc({ store: policies.get(slot)?.storeId ?? '', reason: 'find_result_filtered' }, n);
+  const filtered = filteredFinds(es, fetched.filtered, resolved);
+  for (const f of filtered) {
+    deps.metrics.tenancyDenials.inc({ store: storeLabel(f.store), reason: 'find_result_filtered' }, f.count);
   }
+  const filteredNote = filtered
+    .map((f) => `dataFrom[${f.index}].find: ${f.count} listed names not allowed by ${f.policy.source} were left out`)
+    .join('; ');
   if (filteredNote) deps.events.record(es, 'Warning', 'TenancyDenied', filteredNote);
   // A refused credential may have been rotated: rebuild the client, unless it re-reads and renews
   // its credentials itself (rebuilding it would only cost a login).

@@ -129,6 +129,25 @@ export async function resolveStoresAndPolicies(
   return out;
 }
 
+type ResolvedStores = Map<string, { store: AnyStore; policy: KeyPolicy | undefined }>;
+
+/** fetchRemoteValues's filter for listed names: each slot's policy; a slot without one allows any key. */
+export function allowedBySlot(resolved: ResolvedStores): (key: string, slot: string) => boolean {
+  return (key, slot) => resolved.get(slot)?.policy?.allows(key) ?? true;
+}
+
+/** Each dataFrom[].find whose listing its store's policy filtered: the index, names left out, store and policy. */
+export function filteredFinds(
+  es: ExternalSecret,
+  filtered: Map<number, number>,
+  resolved: ResolvedStores,
+): { index: number; count: number; store: AnyStore; policy: KeyPolicy }[] {
+  return [...filtered].flatMap(([index, count]) => {
+    const r = resolved.get(itemSlot(es.spec, es.spec.dataFrom?.[index] ?? {}));
+    return r?.policy ? [{ index, count, store: r.store, policy: r.policy }] : [];
+  });
+}
+
 /** Throws a TenancyError naming the first key of `es` read from `slot` that the store's policy does not allow. */
 export function checkNamedKeys(es: ExternalSecret, store: AnyStore, policy: KeyPolicy | undefined, slot = ''): void {
   if (!policy) return;

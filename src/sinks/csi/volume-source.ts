@@ -2,20 +2,16 @@
 // shared reads (so every volume and the controller's own reads of a key are one provider call
 // per window), then laid out as files. Any failure throws, before a single file is touched.
 
-import type { AnyStore, ExternalSecret } from '../../api/v1alpha1/types.ts';
+import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
 import { describeErrors, fetchRemoteValues } from '../../controller/externalsecret/fetch.ts';
 import {
-  type KeyPolicy,
+  allowedBySlot,
+  filteredFinds,
   resolveStoresAndPolicies,
   storeLabel,
 } from '../../controller/externalsecret/remote-key-policy.ts';
 import { RenderError, readId, remoteReads, renderSecretData } from '../../controller/externalsecret/render.ts';
-import {
-  itemSlot,
-  type StoreLookup,
-  StoreRefError,
-  TenancyError,
-} from '../../controller/externalsecret/resolve-store.ts';
+import { type StoreLookup, StoreRefError, TenancyError } from '../../controller/externalsecret/resolve-store.ts';
 import { settingsOf } from '../../controller/externalsecret/settings.ts';
 import { renderTarget } from '../../controller/externalsecret/template-target.ts';
 import type { StoreClients, WorkloadIdentity } from '../../controller/store-clients.ts';
@@ -62,11 +58,10 @@ export async function readVolumeContent(
 ): Promise<VolumeContent> {
   const namespace = es.metadata.namespace ?? '';
   const handles = new Map<string, Awaited<ReturnType<StoreClients['handle']>>>();
-  const policies = new Map<string, { policy: KeyPolicy; store: AnyStore }>();
+  let resolved: Awaited<ReturnType<typeof resolveStoresAndPolicies>>;
   try {
     // Tenancy (conditions, remoteKeyPolicy) for every store before the first provider call.
-    const resolved = await resolveStoresAndPolicies(es, deps.stores);
-    for (const [slot, { store, policy }] of resolved) if (policy) policies.set(slot, { policy, store });
+    resolved = await resolveStoresAndPolicies(es, deps.stores);
     for (const [slot, { store }] of resolved) {
       handles.set(slot, await deps.clients.handle(store, namespace, workload));
     }
@@ -78,12 +73,9 @@ export async function readVolumeContent(
   }
   const interval = settingsOf(es).refreshIntervalMs;
   const window = interval > 0 ? Math.min(deps.shareWindowMs, interval / 2) : deps.shareWindowMs;
-  const fetched = await fetchRemoteValues(es.spec, handles, deps.reads, started - window, (key, slot) =>
-    policies.has(slot) ? (policies.get(slot)?.policy.allows(key) ?? false) : true,
-  );
-  for (const [i, n] of fetched.filtered) {
-    const store = policies.get(itemSlot(es.spec, es.spec.dataFrom?.[i] ?? {}))?.store;
-    if (store) deps.metrics?.tenancyDenials.inc({ store: storeLabel(store), reason: 'find_result_filtered' }, n);
+  const fetched = await fetchRemoteValues(es.spec, handles, deps.reads, started - window, allowedBySlot(resolved));
+  for (const f of filteredFinds(es, fetched.filtered, resolved)) {
+    deps.metrics?.tenancyDenials.inc({ store: storeLabel(f.store), reason: 'find_result_filtered' }, f.count);
   }
   if (fetched.errors.size > 0) {
     const errors = [...fetched.errors.values()];
