@@ -11,6 +11,7 @@ import {
 } from '@kubernetes/client-node';
 import type { ExternalSecretSpec } from '../../src/api/v1alpha1/external-secret.ts';
 import type { ClusterSecretStore, ExternalSecret, SecretStore } from '../../src/api/v1alpha1/types.ts';
+import { createAwsStore } from '../../src/testbed/aws-store.ts';
 import type { AwsAccess } from '../../src/testbed/moto.ts';
 import { eventually } from './wait.ts';
 
@@ -20,8 +21,10 @@ export class Objects {
   readonly core: CoreV1Api;
   readonly custom: CustomObjectsApi;
   readonly namespace: string;
+  private readonly kc: KubeConfig;
 
   constructor(kc: KubeConfig, namespace: string) {
+    this.kc = kc;
     this.core = kc.makeApiClient(CoreV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.namespace = namespace;
@@ -43,18 +46,7 @@ export class Objects {
   /** A SecretStore reading AWS (moto) with static keys from a Secret of the same name; returns its name. */
   async awsStore(access: AwsAccess): Promise<string> {
     const name = `aws-${randomBytes(4).toString('hex')}`;
-    await this.core.createNamespacedSecret({
-      namespace: this.namespace,
-      body: { metadata: { name }, stringData: { id: access.accessKeyId, secret: access.secretAccessKey } },
-    });
-    await this.secretStore(name, {
-      aws: {
-        region: access.region,
-        auth: {
-          secretRef: { accessKeyIDSecretRef: { name, key: 'id' }, secretAccessKeySecretRef: { name, key: 'secret' } },
-        },
-      },
-    });
+    await createAwsStore(this.kc, this.namespace, access, name);
     return name;
   }
 
