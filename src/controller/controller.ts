@@ -244,6 +244,11 @@ export class Controller {
       logger: this.logger,
       managedSecret: (namespace, name) => this.secrets.get(`${namespace}/${name}`),
       shareWindowMs: this.config.shareWindowMs,
+      queued: {
+        peek: (limit) => this.esQueue.peek(limit),
+        externalSecret: (key) => this.externalSecrets.get(key),
+        storeKey: (store, namespace) => this.clients.keyOf(store, namespace),
+      },
     };
     this.wireHandlers();
 

@@ -61,12 +61,7 @@ export class StoreClients {
    * empty when validating a ClusterSecretStore on its own).
    */
   async handle(store: AnyStore, consumerNamespace: string, workload?: WorkloadIdentity): Promise<StoreHandle> {
-    const { provider, spec } = await selectProvider(store.spec.provider);
-    const defaultNamespace = store.kind === 'SecretStore' ? (store.metadata.namespace ?? '') : consumerNamespace;
-    const uid = store.metadata.uid ?? `${store.kind}/${store.metadata.namespace}/${store.metadata.name}`;
-    const pod = workload && provider.usesServiceAccountToken?.(spec) ? workload : undefined;
-    const who = `${provider.identity(spec, defaultNamespace)}${pod ? `|pod=${pod.key}` : ''}`;
-    const key = `${uid}/${store.metadata.generation ?? 0}/${who}`;
+    const { provider, spec, defaultNamespace, uid, pod, key } = await this.identify(store, consumerNamespace, workload);
     const cached = this.handles.get(key);
     if (cached && (cached.lasting || Date.now() - cached.createdAt < this.opts.clientTtlMs)) return cached.handle;
     if (cached) this.retire(key, cached);
@@ -87,6 +82,20 @@ export class StoreClients {
       if (this.handles.get(key) === entry) this.handles.delete(key);
     });
     return handle;
+  }
+
+  /** The key handle() would give `store` used from `consumerNamespace`, without building a client. */
+  async keyOf(store: AnyStore, consumerNamespace: string): Promise<string> {
+    return (await this.identify(store, consumerNamespace)).key;
+  }
+
+  private async identify(store: AnyStore, consumerNamespace: string, workload?: WorkloadIdentity) {
+    const { provider, spec } = await selectProvider(store.spec.provider);
+    const defaultNamespace = store.kind === 'SecretStore' ? (store.metadata.namespace ?? '') : consumerNamespace;
+    const uid = store.metadata.uid ?? `${store.kind}/${store.metadata.namespace}/${store.metadata.name}`;
+    const pod = workload && provider.usesServiceAccountToken?.(spec) ? workload : undefined;
+    const who = `${provider.identity(spec, defaultNamespace)}${pod ? `|pod=${pod.key}` : ''}`;
+    return { provider, spec, defaultNamespace, uid, pod, key: `${uid}/${store.metadata.generation ?? 0}/${who}` };
   }
 
   /** Drops the client behind `handle` (its credentials were refused) so the next use rebuilds it. */

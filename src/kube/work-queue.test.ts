@@ -49,6 +49,22 @@ describe('WorkQueue', () => {
     expect(order.slice(3)).toEqual(['refresh-0', 'refresh-1', 'refresh-2', 'refresh-3', 'refresh-4']);
   });
 
+  it('peeks at queued keys in the order workers take them, leaving them queued', async () => {
+    const { q, order, drain } = await blockedQueue();
+    q.add('refresh-0', 'periodic');
+    q.add('refresh-1', 'periodic');
+    q.add('new-1', 'urgent');
+    q.add('refresh-1', 'urgent'); // moved to the urgent lane: listed once, there
+    q.add('gone', 'urgent');
+    q.forget('gone');
+    expect(q.peek(10)).toEqual(['new-1', 'refresh-1', 'refresh-0']);
+    expect(q.peek(2)).toEqual(['new-1', 'refresh-1']);
+    expect(q.depth).toBe(3);
+    await drain();
+    expect(order).toEqual(['blocker', 'new-1', 'refresh-1', 'refresh-0']);
+    expect(q.peek(10)).toEqual([]);
+  });
+
   it('queues a key once, never runs it twice at the same time, and re-runs it if it changed meanwhile', async () => {
     let running = 0;
     let maxRunning = 0;

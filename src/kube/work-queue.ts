@@ -106,6 +106,18 @@ export class WorkQueue {
     return this.queued.size;
   }
 
+  /** Up to `limit` queued keys in the order workers will take them, without taking them. */
+  peek(limit: number): string[] {
+    const out: string[] = [];
+    for (const lane of ['urgent', 'periodic'] as const) {
+      for (const key of this.lanes[lane]) {
+        if (out.length >= limit) return out;
+        if (this.queued.get(key) === lane) out.push(key);
+      }
+    }
+    return out;
+  }
+
   /** Resolves when nothing is queued or being processed (timers may still be pending). */
   idle(): Promise<void> {
     if (this.queued.size === 0 && this.processing.size === 0) return Promise.resolve();

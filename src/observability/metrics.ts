@@ -37,6 +37,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly readAhead = new Counter({
+    name: 'ferry_read_ahead_total',
+    help: 'Keys read ahead for queued ExternalSecrets, to fill a batch call that was being made anyway (also counted in ferry_shared_reads_total as served="call").',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
+
   readonly tenancyDenials = new Counter({
     name: 'ferry_tenancy_denials_total',
     help: 'Reads refused for tenancy, by store (kind/namespace/name) and reason: namespace_not_allowed (ClusterSecretStore conditions), remote_key_not_allowed (remoteKeyPolicy, the ExternalSecret refused), find_result_filtered (remoteKeyPolicy, listed names left out; counts names).',

@@ -171,4 +171,85 @@ describe('SharedReads', () => {
     await expect(reads.read(store, { key: 'db' }, 0)).rejects.toThrow('slow down');
     expect(store.budget.pausedForMs).toBeGreaterThan(29_000);
   });
+
+  describe('read-ahead hints', () => {
+    const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+    it('fill a batch call that is being made anyway, and the hinted keys are then served without a call', async () => {
+      const { client, calls } = countingClient({ batch: true });
+      const { reads, store, metrics } = setup(client);
+      const ahead = Array.from({ length: 30 }, (_, i) => ({ key: `next${i}` }));
+      reads.hint(store, ahead, 0);
+      const first = await Promise.all([reads.read(store, { key: 'now1' }, 0), reads.read(store, { key: 'now2' }, 0)]);
+      expect(first.map((r) => r.value.revealText())).toEqual(['v-now1', 'v-now2']);
+      // Two keys asked for, eighteen hinted ones fill the call up to maxBatch.
+      expect(calls).toEqual(['many:20']);
+      const later = await Promise.all(ahead.slice(0, 18).map((ref) => reads.read(store, ref, 0)));
+      expect(later.map((r) => r.value.revealText())).toEqual(ahead.slice(0, 18).map((r) => `v-${r.key}`));
+      expect(calls).toEqual(['many:20']);
+      expect(await metrics.total(metrics.readAhead, {})).toBe(18);
+      expect(await metrics.total(metrics.sharedReads, { served: 'call' })).toBe(20);
+      // The twelve left over wait for the next call; none is read on its own.
+      await reads.read(store, { key: 'now3' }, 0);
+      expect(calls).toEqual(['many:20', 'many:13']);
+    });
+
+    it('never make a call by themselves', async () => {
+      const { client, calls } = countingClient({ batch: true });
+      const { reads, store } = setup(client);
+      reads.hint(
+        store,
+        Array.from({ length: 40 }, (_, i) => ({ key: `k${i}` })),
+        0,
+      );
+      await wait(60);
+      expect(calls).toEqual([]);
+      expect(reads.wantsHints(store)).toBe(false);
+    });
+
+    it('skip keys already read fresh enough, keys another read asked for, and refs the provider cannot batch', async () => {
+      const { client, calls } = countingClient({ batch: true });
+      const { reads, store } = setup(client);
+      await reads.read(store, { key: 'fresh' }, 0);
+      calls.length = 0;
+      reads.hint(store, [{ key: 'fresh' }, { key: 'pinned', version: 'v1' }, { key: 'asked' }, { key: 'new' }], 0);
+      await Promise.all([reads.read(store, { key: 'asked' }, 0), reads.read(store, { key: 'other' }, 0)]);
+      // asked + other + new: 'fresh' was usable, the versioned ref is not batchable.
+      expect(calls).toEqual(['many:3']);
+    });
+
+    it('in a forced wave, keep the forced read other forced syncs share instead of reading ahead again', async () => {
+      const { client, calls } = countingClient({ batch: true });
+      const { reads, store } = setup(client);
+      const waveStart = Date.now() - 1;
+      await Promise.all([reads.read(store, { key: 'a' }, Date.now(), waveStart), reads.read(store, { key: 'x' }, 0)]);
+      expect(calls).toEqual(['many:2']);
+      await wait(2);
+      // An object forced after that read hints 'a' for the objects behind it: the forced read
+      // started within the wave serves them, so nothing is read ahead or replaced.
+      reads.hint(store, [{ key: 'a' }], Date.now(), waveStart);
+      await reads.read(store, { key: 'y' }, Date.now(), waveStart);
+      expect(calls).toEqual(['many:2', 'read:y']);
+      await reads.read(store, { key: 'a' }, Date.now(), waveStart);
+      expect(calls).toEqual(['many:2', 'read:y']);
+    });
+
+    it('never serve a value from before the hinted freshness, and a failed call is not reused', async () => {
+      let failing = true;
+      const { client, calls } = countingClient({
+        batch: true,
+        fail: () => (failing ? new ProviderError('Transient', 'down') : undefined),
+      });
+      const { reads, store } = setup(client);
+      reads.hint(store, [{ key: 'a' }], 0);
+      await expect(reads.read(store, { key: 'b' }, 0)).rejects.toThrow('down');
+      expect(calls).toEqual(['many:2']);
+      failing = false;
+      // 'a' was read ahead in the failed call: its reader reads again.
+      await wait(1);
+      const a = await reads.read(store, { key: 'a' }, 0);
+      expect(a.value.revealText()).toBe('v-a');
+      expect(calls).toEqual(['many:2', 'read:a']);
+    });
+  });
 });

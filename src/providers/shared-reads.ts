@@ -39,6 +39,18 @@ interface PendingBatch {
   timer: NodeJS.Timeout;
 }
 
+/** A key a queued ExternalSecret will read soon through a store (see hint()). */
+interface Hint {
+  ref: RemoteRef;
+  notBefore: number;
+  forcedSince: number | undefined;
+  at: number;
+}
+
+/** Hints kept per store: a few batches' worth; older ones make room. */
+const MAX_HINTS_PER_STORE = 200;
+const HINT_TTL_MS = 30_000;
+
 export interface SharedReadsOptions {
   metrics: Metrics;
   logger?: Logger;
@@ -70,6 +82,7 @@ export class SharedReads {
     { startedAt: number; promise: Promise<string[]>; failed: boolean; forced: boolean }
   >();
   private readonly batches = new Map<string, PendingBatch>();
+  private readonly hints = new Map<string, Map<string, Hint>>();
   private readonly opts: Required<Omit<SharedReadsOptions, 'onStoreRecovered' | 'storeBackoffBaseMs'>>;
   private readonly breaker: StoreBreaker;
   private sweepAt = Date.now() + 60_000;
@@ -97,7 +110,8 @@ export class SharedReads {
    * object whose force arrived after the read began.
    */
   read(store: StoreHandle, ref: RemoteRef, notBefore: number, forcedSince?: number): Promise<FetchedValue> {
-    const id = `${store.key}\u0000${ref.key}\u0000${ref.version ?? ''}\u0000${ref.metadataPolicy ?? ''}`;
+    const id = entryId(store, ref);
+    this.hints.get(store.key)?.delete(id);
     const existing = this.entries.get(id);
     if (existing && !existing.failed && reusable(existing, notBefore, forcedSince)) {
       this.opts.metrics.sharedReads.inc({ provider: store.providerName, served: 'shared' });
@@ -120,6 +134,78 @@ export class SharedReads {
     this.entries.set(id, entry);
     this.sweep();
     return entry.promise;
+  }
+
+  /**
+   * Read-ahead: `refs` will be read through `store` soon (by ExternalSecrets waiting in the queue),
+   * each needing a value read no earlier than `notBefore`. Nothing is read for a hint alone: when
+   * a batch call of this store goes out with room left, hinted keys without a usable read fill
+   * it, so a cold start's keys arrive twenty to a call instead of the few the workers reach at
+   * once, and the call count never grows. Only for stores whose provider batches.
+   */
+  hint(store: StoreHandle, refs: RemoteRef[], notBefore: number, forcedSince?: number): void {
+    const { client } = store;
+    if (!client.readMany || !client.batchable) return;
+    let hints = this.hints.get(store.key);
+    if (!hints) {
+      hints = new Map();
+      this.hints.set(store.key, hints);
+    }
+    const now = Date.now();
+    for (const ref of refs) {
+      if (!client.batchable(ref) || (ref.metadataPolicy === 'Fetch' && !client.readsMetadata)) continue;
+      const id = entryId(store, ref);
+      if (hints.has(id) || this.usable(id, notBefore, forcedSince)) continue;
+      hints.set(id, { ref, notBefore, forcedSince, at: now });
+      if (hints.size > MAX_HINTS_PER_STORE) {
+        const oldest = hints.keys().next().value;
+        if (oldest !== undefined) hints.delete(oldest);
+      }
+    }
+  }
+
+  /** Whether hint() would still take keys for `store` (it holds fewer than a few batches' worth). */
+  wantsHints(store: StoreHandle): boolean {
+    if (!store.client.readMany) return false;
+    return (this.hints.get(store.key)?.size ?? 0) < (store.client.maxBatch ?? 20) * 2;
+  }
+
+  private usable(id: string, notBefore: number, forcedSince: number | undefined): boolean {
+    const entry = this.entries.get(id);
+    return entry !== undefined && !entry.failed && reusable(entry, notBefore, forcedSince);
+  }
+
+  /** Moves hinted keys of the batch's store into it, up to its size; each becomes a shared read. */
+  private fillFromHints(batch: PendingBatch): void {
+    const { store } = batch;
+    const hints = this.hints.get(store.key);
+    if (!hints) return;
+    const room = (store.client.maxBatch ?? 20) - batch.items.length;
+    const now = Date.now();
+    const taken = new Set(batch.items.map((i) => entryId(store, i.ref)));
+    let added = 0;
+    for (const [id, hint] of hints) {
+      if (added >= room) break;
+      hints.delete(id);
+      if (now - hint.at > HINT_TTL_MS || taken.has(id) || this.usable(id, hint.notBefore, hint.forcedSince)) continue;
+      const entry: Entry = {
+        startedAt: now,
+        promise: new Promise<FetchedValue>((resolve, reject) => batch.items.push({ ref: hint.ref, resolve, reject })),
+        failed: false,
+        forced: hint.forcedSince !== undefined,
+      };
+      entry.promise.catch((err: unknown) => {
+        entry.failed = !isAnswer(err);
+      });
+      this.entries.set(id, entry);
+      taken.add(id);
+      added++;
+    }
+    if (hints.size === 0) this.hints.delete(store.key);
+    if (added > 0) {
+      this.opts.metrics.sharedReads.inc({ provider: store.providerName, served: 'call' }, added);
+      this.opts.metrics.readAhead.inc({ provider: store.providerName }, added);
+    }
   }
 
   /**
@@ -166,6 +252,7 @@ export class SharedReads {
     const prefix = `${storeKey}\u0000`;
     for (const id of this.entries.keys()) if (id.startsWith(prefix)) this.entries.delete(id);
     for (const id of this.listings.keys()) if (id.startsWith(prefix)) this.listings.delete(id);
+    this.hints.delete(storeKey);
   }
 
   private fetch(store: StoreHandle, ref: RemoteRef): Promise<FetchedValue> {
@@ -200,6 +287,7 @@ export class SharedReads {
     if (!batch) return;
     this.batches.delete(storeKey);
     clearTimeout(batch.timer);
+    this.fillFromHints(batch);
     const { store, items } = batch;
     const readMany = store.client.readMany;
     if (items.length === 1 || !readMany) {
@@ -272,5 +360,13 @@ export class SharedReads {
     this.sweepAt = now + 60_000;
     for (const [id, entry] of this.entries) if (now - entry.startedAt > RETAIN_MS) this.entries.delete(id);
     for (const [id, entry] of this.listings) if (now - entry.startedAt > RETAIN_MS) this.listings.delete(id);
+    for (const [key, hints] of this.hints) {
+      for (const [id, hint] of hints) if (now - hint.at > HINT_TTL_MS) hints.delete(id);
+      if (hints.size === 0) this.hints.delete(key);
+    }
   }
+}
+
+function entryId(store: StoreHandle, ref: RemoteRef): string {
+  return `${store.key}\u0000${ref.key}\u0000${ref.version ?? ''}\u0000${ref.metadataPolicy ?? ''}`;
 }

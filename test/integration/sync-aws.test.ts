@@ -44,7 +44,8 @@ afterAll(async () => {
 });
 
 /** A SecretStore with static keys read from a Secret in the namespace. */
-async function awsStore(keys = { id: 'test', secret: 'test' }): Promise<string> {
+async function awsStore(keys = { id: 'test', secret: 'test' }, objects = o): Promise<string> {
+  const o = objects;
   const name = uniqueName('aws');
   await o.core.createNamespacedSecret({
     namespace: o.namespace,
@@ -128,6 +129,42 @@ describe('AWS Secrets Manager', () => {
     const reads = (await awsReads()) - before;
     expect(reads).toBeGreaterThanOrEqual(1);
     expect(reads).toBeLessThanOrEqual(3);
+  });
+
+  it('reads ahead for queued ExternalSecrets at a cold start: few workers, full batch calls', async () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `ahead/k${i}`);
+    for (const k of keys) await sm.send(new CreateSecretCommand({ Name: k, SecretString: `value-${k}` }));
+    // Its own namespace and controller, started once every object exists: a cold start.
+    const kc = kubeConfigFor(testbed().kube);
+    const local = new Objects(kc, await createNamespace(kc, 'aws-ahead'));
+    const store = await awsStore(undefined, local);
+    await Promise.all(
+      Array.from({ length: 80 }, (_, i) =>
+        local.externalSecret(`ahead-${i}`, {
+          secretStoreRef: { name: store },
+          data: [{ secretKey: 'v', remoteRef: { key: keys[Math.floor(i / 2)] ?? '' } }],
+        }),
+      ),
+    );
+    // Two workers reach two keys at a time: without read-ahead each batch call would carry two.
+    const cold = await startController(testbed().kube, { namespace: local.namespace, concurrency: 2 });
+    try {
+      for (let i = 0; i < 80; i++) {
+        const key = keys[Math.floor(i / 2)];
+        await local.waitForSecret(`ahead-${i}`, (d) => d.v === `value-${key}`, `ahead-${i}`);
+      }
+      const { metrics } = cold.controller;
+      const batchCalls = await metrics.total(metrics.providerCalls, { provider: 'aws', operation: 'read_many' });
+      const singleCalls = await metrics.total(metrics.providerCalls, { provider: 'aws', operation: 'read' });
+      const keysRead = await metrics.total(metrics.sharedReads, { provider: 'aws', served: 'call' });
+      expect(keysRead).toBe(40);
+      // 40 keys, 20 per BatchGetSecretValue: 2 when every call is full; a few more when a call
+      // leaves before the queue was looked at.
+      expect(batchCalls + singleCalls).toBeLessThanOrEqual(5);
+      expect(await metrics.total(metrics.readAhead, { provider: 'aws' })).toBeGreaterThanOrEqual(30);
+    } finally {
+      await cold.stop();
+    }
   });
 
   it('assumes spec.role with STS on top of the static keys', async () => {

@@ -22,6 +22,7 @@ import { afterWrite, type ConsumerDeps, VERSIONS_OF_ANNOTATION, versionName } fr
 import { isIntact, writtenRecord } from './drift.ts';
 import { describeErrors, type FetchOutcome, fetchRemoteValues } from './fetch.ts';
 import type { ObjectState } from './object-state.ts';
+import { type ReadAheadSource, readAhead } from './read-ahead.ts';
 import { allowedBySlot, filteredFinds, resolveStoresAndPolicies, storeLabel } from './remote-key-policy.ts';
 import { RenderError, readId, renderSecretData } from './render.ts';
 import { itemSlot, type StoreLookup, StoreRefError, TenancyError } from './resolve-store.ts';
@@ -41,6 +42,8 @@ export interface ExternalSecretDeps extends ConsumerDeps {
   managedSecret(namespace: string, name: string): V1Secret | undefined;
   /** How old a shared read may be and still serve a refresh. */
   shareWindowMs: number;
+  /** Queued ExternalSecrets, for read-ahead into batch calls (see read-ahead.ts). */
+  queued?: ReadAheadSource;
 }
 
 interface Report {
@@ -148,6 +151,13 @@ export async function reconcileExternalSecret(
   // from before this object's own last sync: forcing it again after a change reads again.
   const lastSync = state.syncedAt ?? (Date.parse(es.status?.refreshTime ?? '') || 0);
   const forcedSince = state.freshAfter === undefined ? undefined : Math.max(started - window, lastSync + 1);
+  const single = resolved.get('');
+  const singleHandle = handles.get('');
+  if (deps.queued && handles.size === 1 && single && singleHandle) {
+    readAhead(es, singleHandle, single.store, single.policy, notBefore, forcedSince, deps.reads, deps.queued).catch(
+      (err: unknown) => log.debug({ err: String(err) }, 'read-ahead skipped'),
+    );
+  }
   const fetched = await fetchRemoteValues(
     es.spec,
     handles,
