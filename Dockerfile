@@ -47,7 +47,7 @@ COPY package.json package-lock.json ./
 RUN --mount=type=bind,from=node,source=/opt/npm,target=/opt/npm --mount=type=secret,id=ca \
     NODE_EXTRA_CA_CERTS=/run/secrets/ca node /opt/npm/bin/npm-cli.js ci --omit=dev --ignore-scripts --no-audit --no-fund \
     && rm -rf /root/.npm /tmp/*
-COPY --from=build /src/dist ./dist
+COPY --from=build /src/dist/ferry ./dist/ferry
 COPY crds ./crds
 COPY .build/proto /usr/share/ferry/proto
 ENV FERRY_PROTO_DIR=/usr/share/ferry/proto
@@ -58,5 +58,5 @@ USER 65532:65532
 # not kept in arenas of its own (peak RSS 214 against 228 MiB at 10,000 ExternalSecrets).
 ENV MALLOC_ARENA_MAX=2
 # Same flags as the ferry bin: see src/main.ts.
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--optimize-for-size", "/app/dist/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--optimize-for-size", "/app/dist/ferry/main.js"]
 CMD ["controller"]

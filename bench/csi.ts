@@ -105,7 +105,7 @@ async function main(): Promise<void> {
       process.execPath,
       [
         '--max-semi-space-size=4',
-        'dist/main.js',
+        'dist/ferry/main.js',
         'csi-node',
         '--node-name=bench',
         `--endpoint=${socket}`,

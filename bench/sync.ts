@@ -1,5 +1,5 @@
 // Sync benchmarks at cluster scale (issue #15), against the real API server and moto, with the
-// controller as a separate process (`node dist/main.js controller`) so its memory is its own.
+// controller as a separate process (`node dist/ferry/main.js controller`, the bundle the image runs) so its memory is its own.
 //
 //   npm run bench -- [scenario ...] [--objects N] [--keys K] [--sweep 10,50,200] [--concurrency C]
 //                    [--s2-objects N] [--s2-interval 30s] [--noise N] [--noise-bytes B]
@@ -165,7 +165,7 @@ class FerryProcess {
         '--expose-gc',
         '--import',
         './bench/heap-probe.ts',
-        'dist/main.js',
+        process.env.FERRY_BENCH_MAIN ?? 'dist/ferry/main.js',
         'controller',
         '--kubeconfig',
         bed.info.kube.kubeconfigPath,
@@ -716,7 +716,7 @@ async function runSync(selected: string[]): Promise<void> {
   }
   printTable();
   process.stdout.write(
-    `\nMachine: ${(await import('node:os')).cpus().length} cores, ${((await import('node:os')).totalmem() / 1024 ** 3).toFixed(0)} GiB; controller: MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 2} node ${NODE_FLAGS.join(' ')} dist/main.js; controller logs in ${LOG_DIR}.\n`,
+    `\nMachine: ${(await import('node:os')).cpus().length} cores, ${((await import('node:os')).totalmem() / 1024 ** 3).toFixed(0)} GiB; controller: MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 2} node ${NODE_FLAGS.join(' ')} ${process.env.FERRY_BENCH_MAIN ?? 'dist/ferry/main.js'}; controller logs in ${LOG_DIR}.\n`,
   );
 }
 
