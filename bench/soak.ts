@@ -5,6 +5,9 @@
 // Secret holding the new value. It counts Secrets lost (deleted while their ExternalSecret exists)
 // or blanked, and exits 1 if there is any. Figures only otherwise: nothing here times a pass.
 //
+// It runs the production bundle (dist/ferry/main.js; `npm run soak` builds it first, and
+// FERRY_SOAK_MAIN points elsewhere, e.g. at a copy, so a rebuild cannot touch a running soak).
+//
 //   npm run soak -- --hours 2            (defaults: 200 ExternalSecrets, 20 keys, report every 60 s)
 //   npm run soak -- --minutes 5 --objects 100 --interval 20
 import { spawn } from 'node:child_process';
@@ -119,8 +122,10 @@ async function main(): Promise<void> {
     child = spawn(
       process.execPath,
       [
+        // What the image runs: the bundle, with its node flags and allocator setting (below).
         '--max-semi-space-size=4',
-        'src/main.ts',
+        '--optimize-for-size',
+        process.env.FERRY_SOAK_MAIN ?? 'dist/ferry/main.js',
         'controller',
         '--kubeconfig',
         bed.info.kube.kubeconfigPath,
@@ -138,6 +143,7 @@ async function main(): Promise<void> {
           AWS_ENDPOINT_URL_SECRETS_MANAGER: proxy.url,
           AWS_ENDPOINT_URL_STS: proxy.url,
           AWS_EC2_METADATA_DISABLED: 'true',
+          MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
         },
       },
     );
