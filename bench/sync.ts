@@ -96,14 +96,36 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Runs `work` over `items` with `n` workers. */
+/** A dropped connection or an overloaded API server (the machine may be busy): worth another try. */
+function transient(err: unknown): boolean {
+  const code = (err as { code?: number })?.code;
+  return (
+    (err instanceof TypeError && /fetch failed|terminated/.test(err.message)) ||
+    code === 429 ||
+    code === 500 ||
+    code === 503 ||
+    code === 504
+  );
+}
+
+/** Runs `work` over `items` with `n` workers; a transient failure is retried up to 5 times. */
 async function pool<T>(items: T[], n: number, work: (item: T, i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(n, items.length) }, async () => {
       while (next < items.length) {
         const i = next++;
-        await work(items[i] as T, i);
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await work(items[i] as T, i);
+            break;
+          } catch (err) {
+            // A create whose answer was lost may have been made: on a retry, "exists" is done.
+            if (attempt > 1 && (err as { code?: number })?.code === 409) break;
+            if (attempt >= 5 || !transient(err)) throw err;
+            await sleep(500 * attempt);
+          }
+        }
       }
     }),
   );
@@ -710,6 +732,10 @@ async function runSync(selected: string[]): Promise<void> {
     if (has('s4')) await scenarioS4(b);
     else if (s1) running.push(s1.ferry);
     if (has('s7')) await scenarioS7(b);
+  } catch (err) {
+    // What was measured before the failure is still worth seeing.
+    printTable();
+    throw err;
   } finally {
     for (const p of running) await p.stop().catch(() => {});
     await bed.stop();
