@@ -4,7 +4,7 @@
 // controller runs against the real API server, and workload identity presents a ServiceAccount
 // token minted by that API server's TokenRequest.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -362,5 +362,6 @@ async function selfSignedPem(): Promise<string> {
     { cwd: dir },
   );
   const [cert, key] = await Promise.all(['cert.pem', 'key.pem'].map((f) => readFile(join(dir, f), 'utf8')));
+  await rm(dir, { recursive: true, force: true });
   return `${cert}${key}`;
 }

@@ -2,10 +2,10 @@
 // drongo server private to this file (so tests can reset and stop it), and the controller
 // against the real API server. What drongo cannot serve (gRPC, regional names, checksums,
 // workload identity, pagination) is unit-tested under src/providers/gcp.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { gcpProvider } from '../../src/providers/gcp/gcp-provider.ts';
 import type { StoreContext } from '../../src/providers/provider.ts';
 import { ChaosProxy } from '../../src/testbed/chaos-proxy.ts';
@@ -249,6 +249,7 @@ describe('Google Cloud Secret Manager (drongo)', () => {
   it("uses the controller's Application Default Credentials when the store has no auth", async () => {
     await gcp().secret(PROJECT, 'via-adc', 'ambient');
     const dir = await mkdtemp(join(tmpdir(), 'ferry-adc-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const file = join(dir, 'key.json');
     await writeFile(file, serviceAccountKeyJson('ambient@p1.iam.gserviceaccount.com'));
     process.env.GOOGLE_APPLICATION_CREDENTIALS = file;

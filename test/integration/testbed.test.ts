@@ -1,6 +1,6 @@
 // The test bed itself: every later test rests on these servers behaving like the real thing.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AuthenticationV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { startKubeApiServer } from '../../src/testbed/kube-apiserver.ts';
 import { loadPki } from '../../src/testbed/pki.ts';
 import { ServerProcess } from '../../src/testbed/server-process.ts';
@@ -150,7 +150,9 @@ describe('bad input', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const address = blocker.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    const logFile = join(await mkdtemp(join(tmpdir(), 'ferry-bad-')), 'moto.log');
+    const logDir = await mkdtemp(join(tmpdir(), 'ferry-bad-'));
+    onTestFinished(() => rm(logDir, { recursive: true, force: true }));
+    const logFile = join(logDir, 'moto.log');
     const proc = new ServerProcess({
       name: 'moto',
       command: toolPath('moto'),
@@ -171,6 +173,7 @@ describe('bad input', () => {
 
   it('names the tool and its build log when a tool cannot be built', async () => {
     const cache = await mkdtemp(join(tmpdir(), 'ferry-cache-'));
+    onTestFinished(() => rm(cache, { recursive: true, force: true }));
     const result = await promisify(execFile)('bash', ['src/testbed/provision.sh', 'etcd'], {
       env: { ...process.env, FERRY_CACHE: cache, ETCD_VERSION: 'v3.6.999' },
     }).then(
@@ -183,6 +186,7 @@ describe('bad input', () => {
 
   it('leaves no server running when the process that started it is killed', async () => {
     const runDir = await mkdtemp(join(tmpdir(), 'ferry-orphan-'));
+    onTestFinished(() => rm(runDir, { recursive: true, force: true }));
     const script = `
       const { startEtcd } = await import(${JSON.stringify(new URL('../../src/testbed/etcd.ts', import.meta.url).pathname)});
       const etcd = await startEtcd(${JSON.stringify(runDir)});

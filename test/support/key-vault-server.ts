@@ -27,7 +27,7 @@ import {
   verify,
   X509Certificate,
 } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -171,6 +171,7 @@ export class KeyVaultTestServer {
     const [caPem, key, cert] = await Promise.all(
       ['ca.crt', 'tls.key', 'tls.crt'].map((f) => readFile(join(dir, f), 'utf8')),
     );
+    await rm(dir, { recursive: true, force: true });
     const server = new KeyVaultTestServer(opts, caPem ?? '', { key: key ?? '', cert: cert ?? '' });
     await server.listen();
     return server;
