@@ -148,7 +148,7 @@ describe('template errors', () => {
     ['{{ .missing }}', /template: key:1: executing "key": map has no entry for key "missing"/],
     ['{{ nosuch .user }}', /template: key:1: function "nosuch" not defined/],
     ['{{ env "HOME" }}', /function "env" not defined \(ESO removes it/],
-    ['{{ pemToPkcs12 "a" "b" }}', /function "pemToPkcs12" not defined \(not implemented in Ferry/],
+    ['{{ pemToPkcs12 "a" "b" }}', /error calling pemToPkcs12: pemToPkcs12: no PEM data found in the certificate/],
     ['{{ if .user }}', /unexpected EOF/],
     ['{{ end }}', /unexpected \{\{end\}\}/],
     ['{{ .user', /unclosed action/],
