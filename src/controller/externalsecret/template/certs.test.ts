@@ -282,6 +282,28 @@ describe('filterCertChain and filterPEM', () => {
   });
 });
 
+describe('certSANs (ESO 2.2+)', () => {
+  it("lists DNS names, IP addresses, emails and URIs in Go's order and spelling", () => {
+    writeFileSync(
+      join(dir, 'san.cnf'),
+      '[s]\nsubjectAltName=URI:spiffe://ns/sa,email:ops@example.com,IP:::ffff:10.1.2.3,IP:2001:db8:0:0:1:0:0:1,DNS:a.example,IP:192.0.2.1,DNS:b.example\n',
+    );
+    ssl(
+      ['req', '-x509', '-new', '-key', 'inter.key', '-subj', '/CN=san', '-days', '1', '-out', 'san.pem'].concat([
+        '-extensions',
+        's',
+        '-config',
+        'san.cnf',
+      ]),
+    );
+    expect(render('{{ certSANs .c | join "," }}', { c: `junk ${file('san.pem')}` })).toBe(
+      'a.example,b.example,10.1.2.3,2001:db8::1:0:0:1,192.0.2.1,ops@example.com,spiffe://ns/sa',
+    );
+    expect(render('{{ certSANs .root | len }}')).toBe('0');
+    expect(failure('{{ certSANs .secret }}')).toMatch(/certSANs: failed to decode PEM block/);
+  });
+});
+
 describe('rsaDecrypt (ESO)', () => {
   const encrypt = (md: string, plain: string) => {
     writeFileSync(join(dir, 'pub.pem'), createPublicKey(pem.leafKey).export({ type: 'spki', format: 'pem' }));

@@ -231,6 +231,8 @@ interface CertInfo {
   subjectKeyId: Buffer | undefined;
   authorityKeyId: Buffer | undefined;
   spki: Buffer;
+  /** Subject alternative names in Go's order: DNS names, IP addresses, email addresses, URIs. */
+  sans: string[];
 }
 
 function keyIdEqual(a: Buffer | undefined, b: Buffer | undefined): boolean {
@@ -254,6 +256,7 @@ function parseCert(der: Buffer, fn: string): CertInfo {
       subjectKeyId: undefined,
       authorityKeyId: undefined,
       spki: spki.raw,
+      sans: [],
     };
     const exts = tbs.find((d) => d.tag === 0xa3);
     for (const ext of exts ? children(readDer(exts.body).body) : []) {
@@ -262,6 +265,7 @@ function parseCert(der: Buffer, fn: string): CertInfo {
       const value = parts.at(-1);
       if (value?.tag !== 0x04) continue;
       if (id === OID.subjectKeyId) info.subjectKeyId = Buffer.from(readDer(value.body).body);
+      if (id === OID.subjectAltName) info.sans = subjectAltNames(readDer(value.body).body);
       if (id === OID.authorityKeyId) {
         const keyId = children(readDer(value.body).body).find((d) => d.tag === 0x80);
         if (keyId && keyId.body.length > 0) info.authorityKeyId = Buffer.from(keyId.body);
@@ -271,6 +275,52 @@ function parseCert(der: Buffer, fn: string): CertInfo {
   } catch (err) {
     if (err instanceof FunctionError) throw err;
     throw new FunctionError(`${fn}: x509: malformed certificate`);
+  }
+}
+
+/** Go's net.IP.String: dotted IPv4 (also for IPv4-mapped IPv6), else RFC 5952 IPv6. */
+function ipString(b: Buffer): string {
+  const mapped = b.length === 16 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+  if (b.length === 4 || mapped) return [...b.subarray(b.length - 4)].join('.');
+  if (b.length !== 16) return `?${b.toString('hex')}`;
+  const words = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2));
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j === i ? i + 1 : j;
+  }
+  const hex = words.map((w) => w.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+function subjectAltNames(body: Buffer): string[] {
+  const names = children(body);
+  const of = (tag: number) => names.filter((n) => n.tag === tag);
+  return [
+    ...of(0x82).map((n) => n.body.toString('utf8')),
+    ...of(0x87).map((n) => ipString(n.body)),
+    ...of(0x81).map((n) => n.body.toString('utf8')),
+    ...of(0x86).map((n) => n.body.toString('utf8')),
+  ];
+}
+
+/** ESO's certSANs (ESO 2.2 and later): the SANs of the first certificate, as strings. */
+function certSANs(input: string): string[] {
+  const fn = 'certSANs';
+  const begin = input.indexOf('-----BEGIN');
+  const { block } = pemDecode(begin < 0 ? input : input.slice(begin));
+  if (!block) throw new FunctionError(`${fn}: failed to decode PEM block`);
+  try {
+    return parseCert(block.bytes, fn).sans;
+  } catch {
+    throw new FunctionError(`${fn}: failed to parse certificate: x509: malformed certificate`);
   }
 }
 
@@ -959,6 +1009,7 @@ export const certs: Record<string, TemplateFunction> = {
   filterCertChain: checked('filterCertChain', 2, (t, input) =>
     filterCertChain(text(t, 'filterCertChain'), text(input, 'filterCertChain')),
   ),
+  certSANs: checked('certSANs', 1, (input) => certSANs(text(input, 'certSANs'))),
   rsaDecrypt: checked('rsaDecrypt', 4, (scheme, hash, input, key) =>
     rsaDecrypt(
       text(scheme, 'rsaDecrypt'),
