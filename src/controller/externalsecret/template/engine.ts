@@ -7,6 +7,7 @@ import { extra } from './extra.ts';
 import { TemplateError } from './lexer.ts';
 import { type Parsed, parseTemplate } from './parse.ts';
 import { sprig } from './sprig.ts';
+import { sprigMore } from './sprig-more.ts';
 import { fromBytes, STRING_MAPS } from './values.ts';
 
 export { TemplateError } from './lexer.ts';
@@ -15,9 +16,10 @@ export { TemplateError } from './lexer.ts';
 const WITHHELD: Record<string, string> = {
   env: 'ESO removes it: it would read the controller’s environment',
   expandenv: 'ESO removes it: it would read the controller’s environment',
+  getHostByName: 'Ferry does not resolve host names while rendering: a DNS lookup would block the controller',
 };
 
-const FUNCTIONS: Record<string, TemplateFunction> = { ...sprig, ...extra, ...certs, ...builtins };
+const FUNCTIONS: Record<string, TemplateFunction> = { ...sprig, ...sprigMore, ...extra, ...certs, ...builtins };
 
 export function isTemplateFunction(name: string): boolean {
   return name === 'and' || name === 'or' || Object.hasOwn(FUNCTIONS, name);
