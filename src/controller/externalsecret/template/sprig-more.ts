@@ -8,6 +8,7 @@ import { arity } from './builtins.ts';
 import { FunctionError, type TemplateFunction } from './execute.ts';
 import { extra } from './extra.ts';
 import { sprig } from './sprig.ts';
+import { urlJoin, urlParse } from './url.ts';
 import { fromBytes, GoBytes, GoValue, isMap, STRING_MAPS, sprint, truth, typeName } from './values.ts';
 
 const MAX_ELEMENTS = 1_000_000;
@@ -468,6 +469,12 @@ export const sprigMore: Record<string, TemplateFunction> = Object.fromEntries([
   fixed('splitn', 3, (sep, n, s) => splitn(str(sep), intArg(n, 'splitn'), str(s))),
   fixed('toStrings', 1, toStrings),
   fixed('regexQuoteMeta', 1, (s) => quoteMeta(str(s))),
+  fixed('urlParse', 1, (u) => urlParse(str(u))),
+  fixed('urlJoin', 1, (d) => {
+    if (!isMap(d))
+      throw new FunctionError(`wrong type for value; expected map[string]interface {}; got ${typeName(d)} (urlJoin)`);
+    return urlJoin(d);
+  }),
   // sequences and lists
   ['seq', (...a: unknown[]) => seq(a.map((x) => intArg(x, 'seq')))],
   fixed('until', 1, (n) => {
