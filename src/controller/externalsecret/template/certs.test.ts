@@ -19,7 +19,7 @@ const ssl = (args: string[], input?: Buffer | string): string =>
 const file = (name: string) => readFileSync(join(dir, name), 'utf8');
 
 /** root (EC) → intermediate (EC) → leaf (RSA), each with subject and authority key identifiers. */
-let pem: { root: string; rootKey: string; inter: string; leaf: string; leafKey: string; ecKey: string; ecCert: string };
+let pem: Record<'root' | 'rootKey' | 'inter' | 'leaf' | 'leafKey' | 'ecKey' | 'ecCert' | 'odd', string>;
 
 beforeAll(() => {
   writeFileSync(
@@ -87,6 +87,14 @@ beforeAll(() => {
     ].concat(['-extfile', 'ext.cnf', '-extensions', 'leaf', '-out', 'leaf.pem']),
   );
   ssl(['req', '-x509', '-new', '-key', 'inter.key', '-subj', '/CN=ec.example', '-days', '30', '-out', 'ec.pem']);
+  ssl(
+    ['req', '-x509', '-new', '-key', 'inter.key', '-subj', '/O=A+OU=B/CN=#x /emailAddress=ops@example.com'].concat([
+      '-days',
+      '30',
+      '-out',
+      'odd.pem',
+    ]),
+  );
   pem = {
     root: file('root.pem'),
     rootKey: file('root.key'),
@@ -95,6 +103,7 @@ beforeAll(() => {
     leafKey: file('leaf.key'),
     ecKey: file('inter.key'),
     ecCert: file('ec.pem'),
+    odd: file('odd.pem'),
   };
 }, 60_000);
 
@@ -198,6 +207,13 @@ describe('pemToPkcs12 and friends (go-pkcs12 Modern, as ESO encodes)', () => {
         'CN=Intermediate\\, One',
       ]);
     }
+    // Go writes its parsed fields in its own order (a multi-valued O+OU becomes two), escapes a
+    // leading '#' and a trailing space, and puts an attribute it has no name for last, as the
+    // DER of its string (UTF8String here: '@' is not printable)
+    const odd = opensslPkcs12(render('{{ pemTruststoreToPKCS12 .odd }}'), '');
+    expect(/friendlyName: (.*)/.exec(odd)?.[1]).toBe(
+      `CN=\\#x\\ ,OU=B,O=A,1.2.840.113549.1.9.1=#0c0f${Buffer.from('ops@example.com').toString('hex')}`,
+    );
   });
 
   it('fails naming the function, never carrying the key, password or input', () => {

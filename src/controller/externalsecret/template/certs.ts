@@ -413,6 +413,8 @@ const NAME_TYPES: Record<string, string> = {
   '2.5.4.9': 'STREET',
   '2.5.4.17': 'POSTALCODE',
 };
+/** UTF8String, NumericString, PrintableString, T61String, IA5String, BMPString. */
+const STRING_TAGS = new Set([0x0c, 0x12, 0x13, 0x14, 0x16, 0x1e]);
 /** The order pkix.Name.ToRDNSequence writes the parsed attributes in. */
 const NAME_ORDER = [
   '2.5.4.6',
@@ -447,9 +449,12 @@ function nameString(subjectRaw: Buffer): string {
   }
   const str = (d: Der) => (d.tag === 0x1e ? Buffer.from(d.body).swap16().toString('utf16le') : d.body.toString('utf8'));
   // Attributes Go does not parse into named fields come first (so last in the string), as DER.
+  // Go prints them as the DER it would write for the parsed value: strings re-encoded by its
+  // rule (PrintableString or UTF8String), anything else as read.
+  const reencoded = (d: Der) => (STRING_TAGS.has(d.tag) ? goString(str(d)) : d.raw);
   const rdns: string[][] = atvs
     .filter((a) => !NAME_TYPES[a.type])
-    .map((a) => [`${a.type}=#${a.value.raw.toString('hex')}`]);
+    .map((a) => [`${a.type}=#${reencoded(a.value).toString('hex')}`]);
   for (const type of NAME_ORDER) {
     let values = atvs.filter((a) => a.type === type).map((a) => str(a.value));
     // CommonName and SerialNumber are single fields in pkix.Name: the last one wins.
