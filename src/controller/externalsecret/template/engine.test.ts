@@ -158,6 +158,7 @@ describe('template errors', () => {
     ['{{ break }}', /\{\{break\}\} outside \{\{range\}\}/],
     ['{{ .user 1 }}', /can't give argument to non-function/],
     ['{{ upper }}', /wrong number of args for upper: want 1 got 0/],
+    ['{{ $d := dict }}{{ $_ := set $d "s" $d }}{{ $d }}', /a value that contains itself cannot be printed/],
     ['{{ eq .user 1 }}', /incompatible types for comparison/],
     ['{{ range .user }}{{ end }}', /range can't iterate over string/],
   ])('%s fails: %s', (src, message) => {

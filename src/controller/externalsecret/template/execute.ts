@@ -48,7 +48,15 @@ export class Executor {
   }
 
   private write(v: unknown): void {
-    const b = v instanceof GoBytes ? v.bytes : Buffer.from(typeof v === 'string' ? v : sprint(v), 'utf8');
+    let b: Buffer;
+    try {
+      b = v instanceof GoBytes ? v.bytes : Buffer.from(typeof v === 'string' ? v : sprint(v), 'utf8');
+    } catch (err) {
+      // A dict made to hold itself (`set $d "k" $d`) has no end to print; Go overflows its stack.
+      if (err instanceof RangeError)
+        throw new TemplateError(`template: ${this.name}: a value that contains itself cannot be printed`);
+      throw err;
+    }
     this.size += b.length;
     if (this.size > MAX_OUTPUT) throw new TemplateError(`template: ${this.name}: output over ${MAX_OUTPUT} bytes`);
     this.out.push(b);
