@@ -481,6 +481,14 @@ describe('Sprig certificate generation', () => {
       ['{{ genSelfSignedCert "x" nil nil "1" }}', /wrong type for value; expected int; got string/],
       ['{{ genCAWithKey "x" 1 .secret }}', /genCAWithKey: parsing private key: no PEM data in input/],
       ['{{ genCAWithKey "x" 1 .leaf }}', /parsing private key: no private key data in PEM block of type CERTIFICATE/],
+      [
+        '{{ genCAWithKey "x" 1 (printf "-----BEGIN %s-----\\nAAAA\\n-----END %s-----\\n" .secret .secret) }}',
+        /no private key data in PEM block of type \(another label\)/,
+      ],
+      [
+        '{{ genCAWithKey "x" 1 (printf "-----BEGIN %s PRIVATE KEY-----\\nAAAA\\n-----END %s PRIVATE KEY-----\\n" .secret .secret) }}',
+        /invalid private key type \(another label\)/,
+      ],
       ['{{ genCAWithKey "x" 1 (genPrivateKey "dsa") }}', /does not implement crypto.Signer/],
     ] as const) {
       const message = failure(src);

@@ -45,7 +45,7 @@ import {
   uint,
 } from './der.ts';
 import { FunctionError, type TemplateFunction } from './execute.ts';
-import { fromBytes, GoBytes, GoValue, goQuote, typeName } from './values.ts';
+import { fromBytes, GoBytes, GoValue, typeName } from './values.ts';
 
 // ---- arguments (Go's text/template refuses a value of the wrong type before the call) ----
 
@@ -162,6 +162,34 @@ function dsaFromKey(key: KeyObject): Buffer {
   return seq(uint(0), p.raw, q.raw, g.raw, y.raw, x.raw);
 }
 
+/** PEM labels of RFC 7468 and OpenSSL's; another label is not repeated (it comes from the value). */
+const PEM_LABELS = new Set([
+  'CERTIFICATE',
+  'TRUSTED CERTIFICATE',
+  'CERTIFICATE REQUEST',
+  'NEW CERTIFICATE REQUEST',
+  'X509 CRL',
+  'PKCS7',
+  'CMS',
+  'PUBLIC KEY',
+  'RSA PUBLIC KEY',
+  'ENCRYPTED PRIVATE KEY',
+  'PRIVATE KEY',
+  'RSA PRIVATE KEY',
+  'EC PRIVATE KEY',
+  'DSA PRIVATE KEY',
+  'PARAMETERS',
+  'EC PARAMETERS',
+  'DH PARAMETERS',
+  'OPENSSH PRIVATE KEY',
+  'PGP PRIVATE KEY BLOCK',
+  'PGP PUBLIC KEY BLOCK',
+]);
+
+function pemTypeName(type: string): string {
+  return PEM_LABELS.has(type) ? type : '(another label)';
+}
+
 /** Sprig's parsePrivateKeyPEM: the first PEM block, read by its type. Messages name no content. */
 function sprigPrivateKey(pemText: string, fn: string): KeyObject {
   const { block } = pemDecode(pemText);
@@ -173,7 +201,7 @@ function sprigPrivateKey(pemText: string, fn: string): KeyObject {
   };
   if (block.type === 'PRIVATE KEY') return read('pkcs8', 'decoding PEM as PKCS#8 failed');
   if (!block.type.endsWith(' PRIVATE KEY')) {
-    throw new FunctionError(`${fn}: no private key data in PEM block of type ${goQuote(block.type).slice(1, -1)}`);
+    throw new FunctionError(`${fn}: no private key data in PEM block of type ${pemTypeName(block.type)}`);
   }
   switch (block.type.slice(0, -12)) {
     case 'RSA':
@@ -187,7 +215,7 @@ function sprigPrivateKey(pemText: string, fn: string): KeyObject {
         throw new FunctionError(`${fn}: parsing DSA private key from PEM failed`);
       }
     default:
-      throw new FunctionError(`${fn}: invalid private key type ${goQuote(block.type).slice(1, -1)}`);
+      throw new FunctionError(`${fn}: invalid private key type ${pemTypeName(block.type)}`);
   }
 }
 

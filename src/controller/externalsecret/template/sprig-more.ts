@@ -494,7 +494,7 @@ export const sprigMore: Record<string, TemplateFunction> = Object.fromEntries([
       const start = idx.length > 0 ? Math.trunc(toFloat(idx[0])) : 0;
       const end = idx.length > 1 ? Math.trunc(toFloat(idx[1])) : items.length;
       if (start < 0 || end < start || end > items.length) {
-        throw new FunctionError(`mustSlice: slice index out of range [${start}:${end}] with capacity ${items.length}`);
+        throw new FunctionError('mustSlice: slice index out of range');
       }
       return items.slice(start, end);
     },
