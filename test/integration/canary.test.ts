@@ -410,6 +410,15 @@ describe('secret values never leak', () => {
       templated('template-fail', '{{ fail (printf "bad: %s" .v) }}'),
       templated('template-pkcs12', '{{ .v | pkcs12keyPass .v }}'),
       templated('template-htpasswd', '{{ htpasswd (printf "%s:x" .v) .v }}'),
+      // the canary as certificate (inside a PEM block), key and password; as ciphertext and key
+      templated(
+        'template-pem-to-pkcs12',
+        '{{ pemToPkcs12Pass (printf "-----BEGIN CERTIFICATE-----\\n%s\\n-----END CERTIFICATE-----\\n" (b64enc .v)) .v .v }}',
+      ),
+      templated(
+        'template-rsa-decrypt',
+        '{{ rsaDecrypt "RSA-OAEP" "SHA256" .v (printf "-----BEGIN PRIVATE KEY-----\\n%s\\n-----END PRIVATE KEY-----\\n" (b64enc .v)) }}',
+      ),
     ];
     for (const [name, spec] of [...more, ...moreFailing])
       await o.externalSecret(name, { ...spec, refreshInterval: '1s' });
@@ -456,6 +465,8 @@ describe('secret values never leak', () => {
     expect(messages).toMatch(/error calling fail: \(message withheld/);
     expect(messages).toMatch(/unable to decode pkcs12/);
     expect(messages).toMatch(/htpasswd: invalid username/);
+    expect(messages).toMatch(/pemToPkcs12Pass: x509: malformed certificate/);
+    expect(messages).toMatch(/rsaDecrypt: could not parse private key/);
     expect(messages).toMatch(/not valid Base64/);
     expect(messages).toMatch(/key "bad key" is not a valid Secret key/);
     expect(messages).toMatch(/logging in with auth\/approle.*Denied|Denied.*logging in with auth\/approle/);

@@ -148,7 +148,7 @@ describe('template errors', () => {
     ['{{ .missing }}', /template: key:1: executing "key": map has no entry for key "missing"/],
     ['{{ nosuch .user }}', /template: key:1: function "nosuch" not defined/],
     ['{{ env "HOME" }}', /function "env" not defined \(ESO removes it/],
-    ['{{ pemToPkcs12 "a" "b" }}', /function "pemToPkcs12" not defined \(not implemented in Ferry/],
+    ['{{ pemToPkcs12 "a" "b" }}', /error calling pemToPkcs12: pemToPkcs12: no PEM data found in the certificate/],
     ['{{ if .user }}', /unexpected EOF/],
     ['{{ end }}', /unexpected \{\{end\}\}/],
     ['{{ .user', /unclosed action/],
@@ -158,6 +158,7 @@ describe('template errors', () => {
     ['{{ break }}', /\{\{break\}\} outside \{\{range\}\}/],
     ['{{ .user 1 }}', /can't give argument to non-function/],
     ['{{ upper }}', /wrong number of args for upper: want 1 got 0/],
+    ['{{ $d := dict }}{{ $_ := set $d "s" $d }}{{ $d }}', /a value that contains itself cannot be printed/],
     ['{{ eq .user 1 }}', /incompatible types for comparison/],
     ['{{ range .user }}{{ end }}', /range can't iterate over string/],
   ])('%s fails: %s', (src, message) => {

@@ -1,11 +1,13 @@
 // Go text/template with Sprig, as ESO's template engine v2 runs it: parse once, execute with
 // missingkey=error over the data map (key → string). Errors name the template key.
 import { builtins } from './builtins.ts';
+import { certs } from './certs.ts';
 import { Executor, type TemplateFunction } from './execute.ts';
 import { extra } from './extra.ts';
 import { TemplateError } from './lexer.ts';
 import { type Parsed, parseTemplate } from './parse.ts';
 import { sprig } from './sprig.ts';
+import { sprigMore } from './sprig-more.ts';
 import { fromBytes, STRING_MAPS } from './values.ts';
 
 export { TemplateError } from './lexer.ts';
@@ -14,13 +16,10 @@ export { TemplateError } from './lexer.ts';
 const WITHHELD: Record<string, string> = {
   env: 'ESO removes it: it would read the controller’s environment',
   expandenv: 'ESO removes it: it would read the controller’s environment',
-  pemToPkcs12: 'not implemented in Ferry',
-  pemToPkcs12Pass: 'not implemented in Ferry',
-  fullPemToPkcs12: 'not implemented in Ferry',
-  fullPemToPkcs12Pass: 'not implemented in Ferry',
+  getHostByName: 'Ferry does not resolve host names while rendering: a DNS lookup would block the controller',
 };
 
-const FUNCTIONS: Record<string, TemplateFunction> = { ...sprig, ...extra, ...builtins };
+const FUNCTIONS: Record<string, TemplateFunction> = { ...sprig, ...sprigMore, ...extra, ...certs, ...builtins };
 
 export function isTemplateFunction(name: string): boolean {
   return name === 'and' || name === 'or' || Object.hasOwn(FUNCTIONS, name);

@@ -3,7 +3,7 @@
 // the template, line and construct, never a data value.
 import { TemplateError } from './lexer.ts';
 import type { Arg, Command, Node, Parsed, Pipeline } from './parse.ts';
-import { GoBytes, isMap, sprint, truth, typeName } from './values.ts';
+import { GoBytes, GoValue, isMap, sprint, truth, typeName } from './values.ts';
 
 /** A template function: receives evaluated arguments, returns a value or throws FunctionError. */
 export type TemplateFunction = (...args: unknown[]) => unknown;
@@ -48,7 +48,15 @@ export class Executor {
   }
 
   private write(v: unknown): void {
-    const b = v instanceof GoBytes ? v.bytes : Buffer.from(typeof v === 'string' ? v : sprint(v), 'utf8');
+    let b: Buffer;
+    try {
+      b = v instanceof GoBytes ? v.bytes : Buffer.from(typeof v === 'string' ? v : sprint(v), 'utf8');
+    } catch (err) {
+      // A dict made to hold itself (`set $d "k" $d`) has no end to print; Go overflows its stack.
+      if (err instanceof RangeError)
+        throw new TemplateError(`template: ${this.name}: a value that contains itself cannot be printed`);
+      throw err;
+    }
     this.size += b.length;
     if (this.size > MAX_OUTPUT) throw new TemplateError(`template: ${this.name}: output over ${MAX_OUTPUT} bytes`);
     this.out.push(b);
@@ -242,6 +250,12 @@ export class Executor {
     let v = start;
     for (const name of names) {
       if (v === null || v === undefined) this.fail(line, `nil pointer evaluating interface {}.${name}`);
+      if (v instanceof GoValue) {
+        const f = v.field(name);
+        if (f === undefined) this.fail(line, `can't evaluate field ${name} in type ${typeName(v)}`);
+        v = f;
+        continue;
+      }
       if (!isMap(v)) this.fail(line, `can't evaluate field ${name} in type ${typeName(v)}`);
       if (!Object.hasOwn(v, name)) this.fail(line, `map has no entry for key "${name}"`);
       v = v[name];

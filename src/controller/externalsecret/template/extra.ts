@@ -15,6 +15,7 @@ import {
 import bcryptjs from 'bcryptjs';
 import forge from 'node-forge';
 import { arity } from './builtins.ts';
+import { pemEncode } from './der.ts';
 import { FunctionError, type TemplateFunction } from './execute.ts';
 import { durationString, GoTime, inLocation, parseDuration, parseTime, roundDuration, ZERO_TIME } from './time.ts';
 import { GoBytes, sprint, toBytes, typeName } from './values.ts';
@@ -95,11 +96,6 @@ function htpasswd(username: string, password: string, algorithm = 'bcrypt'): str
 
 // ---- PKCS#12 ----
 
-function pem(type: string, der: Buffer): string {
-  const b64 = der.toString('base64').replace(/.{64}/g, '$&\n');
-  return `-----BEGIN ${type}-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END ${type}-----\n`;
-}
-
 interface Decoded {
   keyDer: Buffer | undefined;
   /** The key's RSA modulus (hex), to find its certificate. */
@@ -143,7 +139,7 @@ function decodePkcs12(input: unknown, password: string, fn: string): Decoded {
 function pkcs12key(password: string, input: unknown, fn: string): string {
   const d = decodePkcs12(input, password, fn);
   if (!d.keyDer) throw new FunctionError(`${fn}: the pkcs12 holds no private key`);
-  return pem('PRIVATE KEY', d.keyDer);
+  return pemEncode('PRIVATE KEY', d.keyDer);
 }
 
 /** The leaf (the certificate of the key, else the first), then its issuers in chain order. */
@@ -167,7 +163,7 @@ function pkcs12cert(password: string, input: unknown, fn: string): string {
     ordered.push(...pool.splice(next, 1));
   }
   const chain = pool.length === 0 ? ordered : [leaf, ...rest];
-  return chain.map((c) => pem('CERTIFICATE', c.der)).join('');
+  return chain.map((c) => pemEncode('CERTIFICATE', c.der)).join('');
 }
 
 // ---- JWK ----

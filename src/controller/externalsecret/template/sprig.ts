@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { compileGoRegexp, GoRegexpError, replaceAllGo } from '../../../go-regexp.ts';
 import { arity } from './builtins.ts';
+import { DerError, filterPem } from './der.ts';
 import { FunctionError, type TemplateFunction } from './execute.ts';
 import { sprintf } from './format.ts';
 import { fromBytes, GoBytes, goQuote, isMap, sprint, toBytes, truth, typeName } from './values.ts';
@@ -98,8 +99,6 @@ function mergeInto(dst: Record<string, unknown>, src: Record<string, unknown>, o
   }
 }
 
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n[\s\S]*?-----END \1-----\r?\n?/g;
-
 export const sprig: Record<string, TemplateFunction> = {
   // strings
   upper: (s) => str(s).toUpperCase(),
@@ -188,11 +187,14 @@ export const sprig: Record<string, TemplateFunction> = {
   mustFromJson: (v) => parseData(str(v), 'JSON'),
   toYaml: (v) => stringifyYaml(jsonValue(v), { sortMapEntries: true }).replace(/\n$/, ''),
   fromYaml: (v) => parseData(str(v), 'YAML'),
-  filterPEM: (type, v) =>
-    [...str(v).matchAll(PEM_BLOCK)]
-      .filter((m) => m[1] === str(type))
-      .map((m) => m[0])
-      .join(''),
+  filterPEM: (type, v) => {
+    try {
+      return filterPem(str(type), str(v));
+    } catch (err) {
+      if (err instanceof DerError) throw new FunctionError(err.message);
+      throw err;
+    }
+  },
   // defaults and logic
   default: (d, ...given) => (given.length === 0 || empty(given[0]) ? d : given[0]),
   empty: (v) => empty(v),

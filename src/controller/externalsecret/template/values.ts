@@ -14,6 +14,10 @@ export class GoBytes {
 export abstract class GoValue {
   abstract get goType(): string;
   abstract goString(): string;
+  /** A struct's exported field by name (`.Cert`), or undefined when the type has no such field. */
+  field(_name: string): unknown {
+    return undefined;
+  }
 }
 
 /** A map whose values are strings: a missing key reads as "" (Go's zero value), as ESO's data map. */
