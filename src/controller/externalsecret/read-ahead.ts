@@ -24,7 +24,7 @@ export interface ReadAheadSource {
 }
 
 /** How far down the queue to look: at ten objects per key, a couple of batches of keys. */
-export const READ_AHEAD_DEPTH = 256;
+export const READ_AHEAD_DEPTH = 1024;
 
 const sameRef = (a: ExternalSecret, b: ExternalSecret): boolean => {
   const ra = a.spec.secretStoreRef;
