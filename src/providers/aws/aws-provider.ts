@@ -66,7 +66,9 @@ export const awsProvider: Provider<AwsSpec> = {
       credentials: credentials.provider,
       // Ferry retries itself, under the store's rate budget, so every call is counted and paced.
       maxAttempts: 1,
-      requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: 5_000 },
+      // throwOnRequestTimeout: a slow answer fails the call (Transient) instead of the SDK printing a
+      // warning outside the logger and waiting on.
+      requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: 5_000, throwOnRequestTimeout: true },
     };
     const sts = new STSClient(common);
     const prefix = spec.prefix ?? '';

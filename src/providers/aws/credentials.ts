@@ -13,7 +13,7 @@ type Credentials = Awaited<ReturnType<CredentialProvider>>;
 
 /** Temporary credentials are renewed this long before they expire (the SDK's own margin). */
 const RENEW_BEFORE_MS = 5 * 60_000;
-const STS_TIMEOUTS = { requestTimeout: 10_000, connectionTimeout: 5_000 };
+const STS_TIMEOUTS = { requestTimeout: 10_000, connectionTimeout: 5_000, throwOnRequestTimeout: true };
 
 export interface AwsStoreCredentials {
   /** Undefined: the SDK's default chain, used directly. */
