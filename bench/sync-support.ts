@@ -9,6 +9,7 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../src/kube/client.ts';
 import { Metrics } from '../src/observability/metrics.ts';
+import { createAwsClusterStore } from '../src/testbed/aws-store.ts';
 import type { TestBed } from '../src/testbed/bed.ts';
 import { installCrds } from '../src/testbed/install-crds.ts';
 import { freePort } from '../src/testbed/ports.ts';
@@ -442,27 +443,6 @@ export async function openBench(bed: TestBed): Promise<Bench> {
   };
   await installCrds(kc);
   await createNamespace(b, 'ferry-system');
-  await b.core.createNamespacedSecret({
-    namespace: 'ferry-system',
-    body: { metadata: { name: 'aws' }, stringData: { id: aws.accessKeyId, secret: aws.secretAccessKey } },
-  });
-  const ref = (key: string) => ({ name: 'aws', namespace: 'ferry-system', key });
-  await b.custom.createClusterCustomObject({
-    ...group,
-    plural: 'clustersecretstores',
-    body: {
-      apiVersion: 'ferry.dev/v1alpha1',
-      kind: 'ClusterSecretStore',
-      metadata: { name: 'aws' },
-      spec: {
-        provider: {
-          aws: {
-            region: aws.region,
-            auth: { secretRef: { accessKeyIDSecretRef: ref('id'), secretAccessKeySecretRef: ref('secret') } },
-          },
-        },
-      },
-    },
-  });
+  await createAwsClusterStore(b.kc, aws);
   return b;
 }
