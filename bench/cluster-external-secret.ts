@@ -8,6 +8,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOption
 import pino from 'pino';
 import { parseDuration } from '../src/api/duration.ts';
 import { Controller } from '../src/controller/controller.ts';
+import { createAwsClusterStore } from '../src/testbed/aws-store.ts';
 import { startTestBed } from '../src/testbed/bed.ts';
 import { installCrds } from '../src/testbed/install-crds.ts';
 
@@ -52,28 +53,7 @@ async function main(): Promise<void> {
       await core.createNamespace({ body: { metadata: { name, labels: { 'bench-team': 'a' } } } });
     }
     await core.createNamespace({ body: { metadata: { name: 'ferry-system' } } });
-    await core.createNamespacedSecret({
-      namespace: 'ferry-system',
-      body: { metadata: { name: 'aws' }, stringData: { id: aws.accessKeyId, secret: aws.secretAccessKey } },
-    });
-    const ref = (key: string) => ({ name: 'aws', namespace: 'ferry-system', key });
-    await custom.createClusterCustomObject({
-      ...group,
-      plural: 'clustersecretstores',
-      body: {
-        apiVersion: 'ferry.dev/v1alpha1',
-        kind: 'ClusterSecretStore',
-        metadata: { name: 'aws' },
-        spec: {
-          provider: {
-            aws: {
-              region: aws.region,
-              auth: { secretRef: { accessKeyIDSecretRef: ref('id'), secretAccessKeySecretRef: ref('secret') } },
-            },
-          },
-        },
-      },
-    });
+    await createAwsClusterStore(kc, aws);
 
     const controller = new Controller(
       kc,

@@ -15,19 +15,36 @@
 //   s4           N refreshes due at once (after a restart) + 50 new ExternalSecrets
 //   s7           unrelated 1 MiB Secrets in the watched namespace: controller RSS growth
 // Every figure is printed, none passes or fails. Timings depend on the machine's load.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+
+import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { parseDuration } from '../src/api/duration.ts';
-import { KubeClient } from '../src/kube/client.ts';
-import { Metrics } from '../src/observability/metrics.ts';
-import { startTestBed, type TestBed } from '../src/testbed/bed.ts';
-import { installCrds } from '../src/testbed/install-crds.ts';
-import { freePort } from '../src/testbed/ports.ts';
+import { startTestBed } from '../src/testbed/bed.ts';
+import {
+  type Bench,
+  coldStart,
+  createExternalSecrets,
+  createNamespace,
+  ensureKeys,
+  FerryProcess,
+  group,
+  isReady,
+  listExternalSecrets,
+  machineLine,
+  mib,
+  minus,
+  note,
+  type ObjectSpec,
+  objectsOf,
+  openBench,
+  pool,
+  printTable,
+  row,
+  seconds,
+  sleep,
+  tunedFlags,
+} from './sync-support.ts';
 
 const SYNC_SCENARIOS = ['s1', 'force', 's1-defaults', 's2', 's3', 's4', 's7'] as const;
 const OTHER_BENCHES = { csi: 'bench/csi.ts', 'csi-pods': 'bench/csi-pods.ts', node: 'bench/node.ts' } as const;
@@ -68,329 +85,10 @@ const S2_KEYS = Math.max(1, Math.round(S2_OBJECTS / 10));
 const S2_INTERVAL_MS = parseDuration(flags['s2-interval'] ?? '30s');
 const NOISE = Number(flags.noise);
 const NOISE_BYTES = Number(flags['noise-bytes']);
-/** Node flags of the controller process: what the Dockerfile and the ferry bin use ($BENCH_NODE_FLAGS overrides). */
-const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=4 --optimize-for-size')
-  .split(' ')
-  .filter(Boolean);
 /** Ferry tuned for the cold start: no client-side limit, so the API server's own limits apply. */
-const TUNED = ['--kube-qps', '100000', '--kube-burst', '100000', '--concurrency', String(TUNED_CONCURRENCY)];
+const TUNED = tunedFlags(TUNED_CONCURRENCY);
 const NEW_OBJECTS = 50;
-const LOG_DIR = join(tmpdir(), `ferry-bench-${process.pid}`);
-mkdirSync(LOG_DIR, { recursive: true });
-
-const group = { group: 'ferry.dev', version: 'v1alpha1' };
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const MiB = 1024 * 1024;
-
-interface Row {
-  scenario: string;
-  measure: string;
-  value: string;
-  target: string;
-}
-const rows: Row[] = [];
-const row = (scenario: string, measure: string, value: string, target = '') =>
-  rows.push({ scenario, measure, value, target });
-const note = (text: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A dropped connection or an overloaded API server (the machine may be busy): worth another try. */
-function transient(err: unknown): boolean {
-  const code = (err as { code?: number })?.code;
-  return (
-    (err instanceof TypeError && /fetch failed|terminated/.test(err.message)) ||
-    code === 429 ||
-    code === 500 ||
-    code === 503 ||
-    code === 504
-  );
-}
-
-/** Runs `work` over `items` with `n` workers; a transient failure is retried up to 5 times. */
-async function pool<T>(items: T[], n: number, work: (item: T, i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await work(items[i] as T, i);
-            break;
-          } catch (err) {
-            // A create whose answer was lost may have been made: on a retry, "exists" is done.
-            if (attempt > 1 && (err as { code?: number })?.code === 409) break;
-            if (attempt >= 5 || !transient(err)) throw err;
-            await sleep(500 * attempt);
-          }
-        }
-      }
-    }),
-  );
-}
-
-function metric(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-
-/** The counters each scenario reports, from one /metrics scrape. */
-function counters(text: string) {
-  const kube = (labels: Record<string, string>) => metric(text, 'ferry_kube_requests_total', labels);
-  return {
-    synced: metric(text, 'ferry_reconcile_total', { kind: 'ExternalSecret', result: 'synced' }),
-    reads: metric(text, 'ferry_provider_calls_total', { operation: 'read' }),
-    batches: metric(text, 'ferry_provider_calls_total', { operation: 'read_many' }),
-    keysRead: metric(text, 'ferry_shared_reads_total', { served: 'call' }),
-    secretWrites: ['create', 'update', 'apply', 'delete'].reduce(
-      (sum, verb) => sum + kube({ resource: 'secrets', verb }),
-      0,
-    ),
-    statusWrites: kube({ resource: 'externalsecrets/status' }),
-    gets: kube({ verb: 'get' }),
-    throttled: metric(text, 'ferry_kube_throttled_total'),
-  };
-}
-type Counters = ReturnType<typeof counters>;
-const minus = (a: Counters, b: Counters): Counters =>
-  Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - b[k as keyof Counters]])) as Counters;
-
-interface Memory {
-  rss: number;
-  heapUsed: number;
-}
-
-/** One `ferry controller` process with a metrics port and the heap probe. */
-class FerryProcess {
-  readonly started = Date.now();
-  private readonly child: ChildProcess;
-  private readonly probeFile: string;
-  private exited = false;
-
-  readonly port: number;
-
-  constructor(bed: TestBed, port: number, args: string[], logName: string) {
-    this.port = port;
-    const aws = bed.info.aws;
-    this.probeFile = join(bed.info.runDir, `${logName}.probe.json`);
-    this.child = spawn(
-      process.execPath,
-      [
-        ...NODE_FLAGS,
-        '--expose-gc',
-        '--import',
-        './bench/heap-probe.ts',
-        process.env.FERRY_BENCH_MAIN ?? 'dist/ferry/main.js',
-        'controller',
-        '--kubeconfig',
-        bed.info.kube.kubeconfigPath,
-        '--metrics-addr',
-        `127.0.0.1:${port}`,
-        '--log-level',
-        'warn',
-        ...args,
-      ],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: {
-          ...process.env,
-          FERRY_BENCH_PROBE: this.probeFile,
-          // As the image and the ferry bin set it ($MALLOC_ARENA_MAX overrides).
-          MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
-          AWS_ENDPOINT_URL_SECRETS_MANAGER: aws?.endpoint,
-          AWS_ENDPOINT_URL_STS: aws?.endpoint,
-          AWS_EC2_METADATA_DISABLED: 'true',
-        },
-      },
-    );
-    // Warnings go to a log file, not into the table.
-    this.child.stderr?.pipe(createWriteStream(join(LOG_DIR, `${logName}.log`)));
-    this.child.on('exit', () => {
-      this.exited = true;
-    });
-  }
-
-  static async start(bed: TestBed, args: string[], logName: string): Promise<FerryProcess> {
-    const p = new FerryProcess(bed, await freePort(), args, logName);
-    await p.ready();
-    return p;
-  }
-
-  get pid(): number {
-    return this.child.pid ?? 0;
-  }
-
-  async scrape(): Promise<Counters> {
-    const text = await fetch(`http://127.0.0.1:${this.port}/metrics`)
-      .then((r) => r.text())
-      .catch(() => '');
-    return counters(text);
-  }
-
-  async ready(timeoutMs = 300_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      if (this.exited) throw new Error('the controller exited before it was ready');
-      const ok = await fetch(`http://127.0.0.1:${this.port}/readyz`)
-        .then((r) => r.ok)
-        .catch(() => false);
-      if (ok) return;
-      await sleep(100);
-    }
-    throw new Error('the controller did not become ready');
-  }
-
-  /** Waits until `synced` reconciles have succeeded in this process; returns the counters then. */
-  async waitSynced(synced: number, timeoutMs = 1_800_000): Promise<Counters> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const c = await this.scrape();
-      if (c.synced >= synced) return c;
-      if (this.exited) throw new Error('the controller exited');
-      if (Date.now() > until) throw new Error(`only ${c.synced} of ${synced} synced in time`);
-      await sleep(200);
-    }
-  }
-
-  /** Peak resident set size so far (VmHWM). */
-  peakRss(): number {
-    return 1024 * Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'))?.[1] ?? 0);
-  }
-
-  /** RSS and V8 heap after a full garbage collection in the process. */
-  async memoryAfterGc(): Promise<Memory> {
-    rmSync(this.probeFile, { force: true });
-    this.child.kill('SIGUSR2');
-    for (let i = 0; i < 100; i++) {
-      await sleep(100);
-      if (existsSync(this.probeFile)) {
-        try {
-          const m = JSON.parse(readFileSync(this.probeFile, 'utf8')) as Memory;
-          return { rss: m.rss, heapUsed: m.heapUsed };
-        } catch {
-          // Partly written; read again.
-        }
-      }
-    }
-    throw new Error('the heap probe did not answer');
-  }
-
-  async stop(): Promise<void> {
-    if (this.exited) return;
-    const gone = new Promise((r) => this.child.once('exit', r));
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
-    await gone;
-    clearTimeout(timer);
-  }
-}
-
-interface Bench {
-  bed: TestBed;
-  kc: KubeConfig;
-  core: CoreV1Api;
-  custom: CustomObjectsApi;
-  /** An unthrottled client for setup and the direct writer. */
-  direct: KubeClient;
-  sm: SecretsManagerClient;
-  keysCreated: number;
-}
-
-async function ensureKeys(b: Bench, n: number): Promise<void> {
-  if (n <= b.keysCreated) return;
-  const from = b.keysCreated;
-  await pool([...Array(n - from).keys()], 16, async (i) => {
-    const command = new CreateSecretCommand({
-      Name: `bench/key-${from + i}`,
-      SecretString: JSON.stringify({ value: `v-${from + i}` }),
-    });
-    // moto on a loaded machine sometimes answers with an error page: try again.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await b.sm.send(command);
-      } catch (err) {
-        if (attempt >= 5 || (err as Error).name === 'ResourceExistsException') throw err;
-        await sleep(500 * attempt);
-      }
-    }
-  });
-  b.keysCreated = n;
-}
-
-interface ObjectSpec {
-  name: string;
-  key: number;
-}
-
-async function createExternalSecrets(
-  b: Bench,
-  namespace: string,
-  objects: ObjectSpec[],
-  refreshInterval: string,
-  labels?: Record<string, string>,
-): Promise<Map<string, number>> {
-  const createdAt = new Map<string, number>();
-  await pool(objects, 50, async (o) => {
-    await b.custom.createNamespacedCustomObject({
-      ...group,
-      plural: 'externalsecrets',
-      namespace,
-      body: {
-        apiVersion: 'ferry.dev/v1alpha1',
-        kind: 'ExternalSecret',
-        metadata: { name: o.name, labels },
-        spec: {
-          secretStoreRef: { name: 'aws', kind: 'ClusterSecretStore' },
-          refreshInterval,
-          target: { name: `${o.name}-secret` },
-          data: [{ secretKey: 'value', remoteRef: { key: `bench/key-${o.key}`, property: 'value' } }],
-        },
-      },
-    });
-    createdAt.set(o.name, Date.now());
-  });
-  return createdAt;
-}
-
-const objectsOf = (n: number, keys: number, prefix = 'es'): ObjectSpec[] =>
-  Array.from({ length: n }, (_, i) => ({ name: `${prefix}-${i}`, key: i % keys }));
-
-type EsList = {
-  items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
-  metadata: { continue?: string };
-};
-
-async function listExternalSecrets(b: Bench, namespace: string, labelSelector?: string): Promise<EsList['items']> {
-  const items: EsList['items'] = [];
-  let token: string | undefined;
-  do {
-    const page = (await b.custom.listNamespacedCustomObject({
-      ...group,
-      plural: 'externalsecrets',
-      namespace,
-      limit: 1000,
-      _continue: token,
-      labelSelector,
-    })) as EsList;
-    items.push(...page.items);
-    token = page.metadata.continue || undefined;
-  } while (token);
-  return items;
-}
-
-const isReady = (es: EsList['items'][number]) =>
-  Boolean(es.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-
-async function createNamespace(b: Bench, name: string): Promise<void> {
-  await b.core.createNamespace({ body: { metadata: { name } } });
-}
 
 // --- S1 cold start, forced re-sync --------------------------------------------------------------
 
@@ -433,52 +131,21 @@ async function directWriter(b: Bench, namespace: string, objects: ObjectSpec[]):
 /** The S1 objects, synced by a running tuned controller (left running for S4). */
 let s1: { namespace: string; objects: ObjectSpec[]; ferry: FerryProcess } | undefined;
 
-async function coldStart(b: Bench, label: string, namespace: string, n: number, ferryArgs: string[], sweep: boolean) {
-  await ensureKeys(b, KEYS);
-  await createNamespace(b, namespace);
-  const scoped = ['--namespace', namespace, ...ferryArgs];
-  // The same controller with nothing to do: the heap every object adds to is measured from here.
-  const idle = await FerryProcess.start(b.bed, scoped, `${namespace}-idle`);
-  const idleMem = await idle.memoryAfterGc();
-  await idle.stop();
-
-  const objects = objectsOf(n, KEYS);
-  note(`${label}: creating ${n} ExternalSecrets over ${KEYS} keys`);
-  await createExternalSecrets(b, namespace, objects, '1h');
-  if (sweep) await directWriter(b, namespace, objects);
-
-  note(`${label}: starting the controller (${ferryArgs.join(' ') || 'default flags'})`);
-  const ferry = new FerryProcess(b.bed, await freePort(), scoped, namespace);
-  const after = await ferry.waitSynced(n);
-  const readyMs = Date.now() - ferry.started;
-  const ready = (await listExternalSecrets(b, namespace)).filter(isReady).length;
-  const peak = ferry.peakRss();
-  const mem = await ferry.memoryAfterGc();
-  const perObject = (mem.heapUsed - idleMem.heapUsed) / n;
-  row(label, 'ExternalSecrets Ready', `${ready} / ${n}`);
-  row(label, 'time to all Ready (from process start)', seconds(readyMs));
-  if (fastestDirectMs !== undefined) {
-    row(label, 'ratio to the fastest direct writer', (readyMs / fastestDirectMs).toFixed(2), sweep ? '≤ 1.3' : '');
-  }
-  row(
-    label,
-    'provider calls: GetSecretValue + BatchGetSecretValue',
-    `${after.reads} + ${after.batches}`,
-    '≤ 50 batch calls',
-  );
-  row(label, 'keys read from the provider', String(after.keysRead), `≤ ${KEYS}`);
-  row(label, 'API writes: Secrets + statuses', `${after.secretWrites} + ${after.statusWrites}`, `${n} + ${n}`);
-  row(label, 'API GETs / 429 answers', `${after.gets} / ${after.throttled}`);
-  row(label, 'controller peak RSS (VmHWM)', mib(peak), '≤ 200 MiB');
-  row(label, 'controller RSS / V8 heap after GC', `${mib(mem.rss)} / ${mib(mem.heapUsed)}`);
-  row(label, 'V8 heap per ExternalSecret (vs idle, after GC)', `${(perObject / 1024).toFixed(2)} KiB`);
-  row(label, 'idle controller RSS / heap after GC', `${mib(idleMem.rss)} / ${mib(idleMem.heapUsed)}`);
-  return { ferry, objects, after };
-}
+/** The ratio of a cold start to the fastest direct writer, once it has run. */
+const toFastestDirect = (target: string) => () =>
+  fastestDirectMs === undefined ? undefined : { name: 'the fastest direct writer', ms: fastestDirectMs, target };
 
 async function scenarioS1(b: Bench): Promise<void> {
   const namespace = 's1';
-  const { ferry, objects, after } = await coldStart(b, 'S1 cold start (tuned)', namespace, OBJECTS, TUNED, true);
+  const { ferry, objects, after } = await coldStart(b, {
+    label: 'S1 cold start (tuned)',
+    namespace,
+    objects: OBJECTS,
+    keys: KEYS,
+    ferryArgs: TUNED,
+    beforeStart: (o) => directWriter(b, namespace, o),
+    baseline: toFastestDirect('≤ 1.3'),
+  });
   s1 = { namespace, objects, ferry };
 
   note(`forced re-sync: annotating ${objects.length} ExternalSecrets`);
@@ -511,7 +178,14 @@ async function scenarioS1(b: Bench): Promise<void> {
 }
 
 async function scenarioS1Defaults(b: Bench): Promise<void> {
-  const { ferry } = await coldStart(b, 'S1 cold start (default flags)', 's1d', OBJECTS, [], false);
+  const { ferry } = await coldStart(b, {
+    label: 'S1 cold start (default flags)',
+    namespace: 's1d',
+    objects: OBJECTS,
+    keys: KEYS,
+    ferryArgs: [],
+    baseline: toFastestDirect(''),
+  });
   await ferry.stop();
 }
 
@@ -655,21 +329,6 @@ async function scenarioS7(b: Bench): Promise<void> {
   await restarted.stop();
 }
 
-function printTable(): void {
-  const widths = [0, 0, 0, 0];
-  const header = { scenario: 'Scenario', measure: 'Measure', value: 'Value', target: 'Target' };
-  const all = [header, ...rows];
-  for (const r of all) {
-    [r.scenario, r.measure, r.value, r.target].forEach((v, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, v.length);
-    });
-  }
-  const line = (r: Row) =>
-    `| ${[r.scenario, r.measure, r.value, r.target].map((v, i) => v.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  process.stdout.write(`\n${line(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n`);
-  for (const r of rows) process.stdout.write(`${line(r)}\n`);
-}
-
 async function runSync(selected: string[]): Promise<void> {
   process.stdout.write(
     `Ferry sync benchmarks: ${selected.join(', ')}; ${OBJECTS} ExternalSecrets, ${KEYS} keys; ${new Date().toISOString()}\n`,
@@ -677,47 +336,7 @@ async function runSync(selected: string[]): Promise<void> {
   const bed = await startTestBed({ moto: true });
   const running: FerryProcess[] = [];
   try {
-    const aws = bed.info.aws;
-    if (!aws) throw new Error('no moto');
-    const kc = new KubeConfig();
-    kc.loadFromFile(bed.info.kube.kubeconfigPath);
-    const b: Bench = {
-      bed,
-      kc,
-      core: kc.makeApiClient(CoreV1Api),
-      custom: kc.makeApiClient(CustomObjectsApi),
-      direct: new KubeClient(kc, { qps: 1e9, burst: 1e9, metrics: new Metrics() }),
-      sm: new SecretsManagerClient({
-        region: aws.region,
-        endpoint: aws.endpoint,
-        credentials: { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey },
-      }),
-      keysCreated: 0,
-    };
-    await installCrds(kc);
-    await createNamespace(b, 'ferry-system');
-    await b.core.createNamespacedSecret({
-      namespace: 'ferry-system',
-      body: { metadata: { name: 'aws' }, stringData: { id: aws.accessKeyId, secret: aws.secretAccessKey } },
-    });
-    const ref = (key: string) => ({ name: 'aws', namespace: 'ferry-system', key });
-    await b.custom.createClusterCustomObject({
-      ...group,
-      plural: 'clustersecretstores',
-      body: {
-        apiVersion: 'ferry.dev/v1alpha1',
-        kind: 'ClusterSecretStore',
-        metadata: { name: 'aws' },
-        spec: {
-          provider: {
-            aws: {
-              region: aws.region,
-              auth: { secretRef: { accessKeyIDSecretRef: ref('id'), secretAccessKeySecretRef: ref('secret') } },
-            },
-          },
-        },
-      },
-    });
+    const b = await openBench(bed);
     const has = (name: string) => selected.includes(name);
     if (has('s1') || has('force')) await scenarioS1(b);
     if (has('s1-defaults')) await scenarioS1Defaults(b);
@@ -741,9 +360,7 @@ async function runSync(selected: string[]): Promise<void> {
     await bed.stop();
   }
   printTable();
-  process.stdout.write(
-    `\nMachine: ${(await import('node:os')).cpus().length} cores, ${((await import('node:os')).totalmem() / 1024 ** 3).toFixed(0)} GiB; controller: MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 2} node ${NODE_FLAGS.join(' ')} ${process.env.FERRY_BENCH_MAIN ?? 'dist/ferry/main.js'}; controller logs in ${LOG_DIR}.\n`,
-  );
+  process.stdout.write(`\n${machineLine()}\n`);
 }
 
 async function main(): Promise<void> {

@@ -33,3 +33,35 @@ export async function createAwsStore(kc: KubeConfig, namespace: string, aws: Aws
     },
   });
 }
+
+/** The ClusterSecretStore `name` reading the test bed's moto, with static keys in a Secret of the same name in `namespace` (which must exist). */
+export async function createAwsClusterStore(
+  kc: KubeConfig,
+  aws: AwsAccess,
+  namespace = 'ferry-system',
+  name = 'aws',
+): Promise<void> {
+  await kc.makeApiClient(CoreV1Api).createNamespacedSecret({
+    namespace,
+    body: { metadata: { name }, stringData: { id: aws.accessKeyId, secret: aws.secretAccessKey } },
+  });
+  const ref = (key: string) => ({ name, namespace, key });
+  await kc.makeApiClient(CustomObjectsApi).createClusterCustomObject({
+    group: 'ferry.dev',
+    version: 'v1alpha1',
+    plural: 'clustersecretstores',
+    body: {
+      apiVersion: 'ferry.dev/v1alpha1',
+      kind: 'ClusterSecretStore',
+      metadata: { name },
+      spec: {
+        provider: {
+          aws: {
+            region: aws.region,
+            auth: { secretRef: { accessKeyIDSecretRef: ref('id'), secretAccessKeySecretRef: ref('secret') } },
+          },
+        },
+      },
+    },
+  });
+}

@@ -2,6 +2,7 @@
 # Builds or installs every server the test bed runs, cached by version outside the repo.
 # Each tool lands at $FERRY_CACHE/bin/<tool>-<version>; an existing file is never rebuilt.
 # Usage: provision.sh [tool ...]   (default: all). Tools: etcd kube-apiserver moto openbao drongo csi-protos csi-sanity k8s-node helm image-tools eso-docs
+# Opt-in, never in the default list: eso (the ESO controller binary for `npm run bench:eso`, ~7+ min to build).
 set -euo pipefail
 
 FERRY_CACHE=${FERRY_CACHE:-$HOME/.cache/ferry}
@@ -209,6 +210,36 @@ fetch_eso_docs() {
   say "ESO docs and CRDs ready: $out"
 }
 
+# The External Secrets Operator controller itself ($ESO_BENCH_VERSION, for `npm run bench:eso` only), built
+# from the Go module proxy in a wrapper module. Its go.mod replaces Masterminds/sprig with ESO's fork;
+# replace directives of a dependency are ignored, so the wrapper names it again. The module's CRD
+# bundle is kept next to the binary. Not to be confused with eso-docs (another version, docs only).
+build_eso() {
+  local out=$BIN/eso-$ESO_BENCH_VERSION log=$LOGS/build-eso-$ESO_BENCH_VERSION.log
+  local crds=$FERRY_CACHE/eso-$ESO_BENCH_VERSION/bundle.yaml
+  [ -x "$out" ] && [ -f "$crds" ] && return 0
+  say "building the ESO controller $ESO_BENCH_VERSION (7-15 min on 2 cores) — log: $log"
+  : >"$log"
+  local module=github.com/external-secrets/external-secrets dir=$SRC/eso-$ESO_BENCH_VERSION
+  rm -rf "$dir" && mkdir -p "$dir"
+  (
+    cd "$dir"
+    run_logged eso "$log" go mod init local.ferry/eso-build
+    go mod edit -replace="github.com/Masterminds/sprig/v3=github.com/external-secrets/sprig/v3@$ESO_SPRIG_VERSION"
+    run_logged eso "$log" go get "$module@$ESO_BENCH_VERSION"
+    local moddir
+    moddir=$(go mod download -json "$module@$ESO_BENCH_VERSION" 2>>"$log" \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') \
+      || { say "FAILED to download $module@$ESO_BENCH_VERSION. Read $log"; exit 1; }
+    [ -f "$moddir/deploy/crds/bundle.yaml" ] || { say "FAILED: $module@$ESO_BENCH_VERSION has no deploy/crds/bundle.yaml"; exit 1; }
+    mkdir -p "$(dirname "$crds")"
+    cp "$moddir/deploy/crds/bundle.yaml" "$crds.tmp" && chmod u+w "$crds.tmp" && mv "$crds.tmp" "$crds"
+    run_logged eso "$log" go build -p "${ESO_BUILD_JOBS:-2}" -trimpath -ldflags='-s -w' -o "$out.tmp" "$module"
+  )
+  mv "$out.tmp" "$out"
+  say "ESO controller ready: $out (CRDs: $crds)"
+}
+
 # Prerequisites from Debian when missing (the machine image has them; a slimmer one may not).
 need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
@@ -233,6 +264,11 @@ source "$(dirname "$0")/image/provision-image.sh"
 if [[ " ${tools[*]} " == *" k8s-node "* ]]; then ensure_node_runtime; fi
 if [[ " ${tools[*]} " == *" image-tools "* ]]; then ensure_image_tools; fi
 
+# The opt-in ESO build takes many minutes: it has a lock of its own so it never holds up other tools.
+if [[ " ${tools[*]} " == *" eso "* ]]; then
+  ( exec 8>"$FERRY_CACHE/.provision-eso.lock" && flock 8 && build_eso )
+fi
+
 # One provision at a time per cache: concurrent runs wait instead of racing on the same files.
 exec 9>"$FERRY_CACHE/.provision.lock"
 flock 9
@@ -246,6 +282,7 @@ for t in "${tools[@]}"; do
     drongo) install_drongo ;;
     csi-protos) fetch_csi_protos ;;
     eso-docs) fetch_eso_docs ;;
+    eso) ;; # built above, under its own lock
     csi-sanity) build_csi_sanity ;;
     k8s-node) build_node_binaries ;;
     helm) build_helm ;;

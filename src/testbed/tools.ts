@@ -76,3 +76,23 @@ export function esoModule(): EsoModule {
     origin: { module: fields.module ?? '', version: fields.version ?? '', zipHash: fields.zipHash ?? '' },
   };
 }
+
+/** The ESO controller built for `npm run bench:eso` (`provision.sh eso`, opt-in), and its CRD bundle. */
+export interface EsoController {
+  version: string;
+  binary: string;
+  /** The folder holding the module's deploy/crds/bundle.yaml, the only file in it (for installCrds). */
+  crdDir: string;
+}
+
+export function esoController(): EsoController {
+  const version = versions.ESO_BENCH_VERSION ?? '';
+  const binary = join(cacheDir(), 'bin', `eso-${version}`);
+  const crdDir = join(cacheDir(), `eso-${version}`);
+  if (!existsSync(binary) || !existsSync(join(crdDir, 'bundle.yaml'))) {
+    throw new Error(
+      `the ESO controller ${version} is not provisioned (expected ${binary} and ${join(crdDir, 'bundle.yaml')}). Run \`bash src/testbed/provision.sh eso\` (opt-in, 7-15 min); its build log is under ${join(cacheDir(), 'logs')}.`,
+    );
+  }
+  return { version, binary, crdDir };
+}
