@@ -52,6 +52,8 @@ export async function startKubeApiServer(opts: {
   pki: Pki;
   etcdUrl: string;
   serviceAccountAdmission?: boolean;
+  /** More flags, after the defaults (a later flag wins), e.g. --min-request-timeout for short watches. */
+  extraArgs?: string[];
 }): Promise<KubeApiServer> {
   const { runDir, pki, etcdUrl } = opts;
   const port = await freePort();
@@ -83,6 +85,7 @@ export async function startKubeApiServer(opts: {
       '--endpoint-reconciler-type=none',
       '--profiling=false',
       '--v=1',
+      ...(opts.extraArgs ?? []),
     ],
     logFile: join(runDir, `kube-apiserver-${port}.log`),
     probe: httpOk(`${server}/readyz`, { ca: pki.caPem }),
