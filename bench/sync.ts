@@ -14,6 +14,11 @@
 //   s3           fan-out through ClusterExternalSecret: run by npm run bench:ces (its own bed and controller)
 //   s4           N refreshes due at once (after a restart) + 50 new ExternalSecrets
 //   s7           unrelated 1 MiB Secrets in the watched namespace: controller RSS growth
+//   memory       a cluster-wide controller with a 256 MiB heap limit (--max-old-space-size=256) cold-
+//                starting N ExternalSecrets while 5,000 unrelated 1 MiB Secrets are present
+//                (--memory-noise): peak RSS, heap after GC, whether it was killed. The bed gets an
+//                8 GiB etcd quota and an API server without a watch cache for Secrets (see
+//                scenarioMemory); the other scenarios of the same run share that bed.
 // Every figure is printed, none passes or fails. Timings depend on the machine's load.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -29,7 +34,7 @@ import { startTestBed, type TestBed } from '../src/testbed/bed.ts';
 import { installCrds } from '../src/testbed/install-crds.ts';
 import { freePort } from '../src/testbed/ports.ts';
 
-const SYNC_SCENARIOS = ['s1', 'force', 's1-defaults', 's2', 's3', 's4', 's7'] as const;
+const SYNC_SCENARIOS = ['s1', 'force', 's1-defaults', 's2', 's3', 's4', 's7', 'memory'] as const;
 const OTHER_BENCHES = { csi: 'bench/csi.ts', 'csi-pods': 'bench/csi-pods.ts', node: 'bench/node.ts' } as const;
 
 const { values: flags, positionals } = parseArgs({
@@ -44,6 +49,9 @@ const { values: flags, positionals } = parseArgs({
     's2-interval': { type: 'string', default: '30s' },
     noise: { type: 'string', default: '1500' },
     'noise-bytes': { type: 'string', default: String(1024 * 1024 - 4096) },
+    'memory-noise': { type: 'string', default: '5000' },
+    'memory-writers': { type: 'string', default: '2' },
+    'memory-heap': { type: 'string', default: '256' },
   },
 });
 const wanted =
@@ -68,6 +76,10 @@ const S2_KEYS = Math.max(1, Math.round(S2_OBJECTS / 10));
 const S2_INTERVAL_MS = parseDuration(flags['s2-interval'] ?? '30s');
 const NOISE = Number(flags.noise);
 const NOISE_BYTES = Number(flags['noise-bytes']);
+const MEMORY_NOISE = Number(flags['memory-noise']);
+const MEMORY_WRITERS = Number(flags['memory-writers']);
+/** The heap limit of the memory scenario's controller. */
+const MEMORY_HEAP_MIB = Number(flags['memory-heap']);
 /** Node flags of the controller process: what the Dockerfile and the ferry bin use ($BENCH_NODE_FLAGS overrides). */
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=4 --optimize-for-size')
   .split(' ')
@@ -145,23 +157,34 @@ interface Memory {
   heapUsed: number;
 }
 
+/** Controllers started and not yet stopped: stopped whatever way the benchmark ends. */
+const live = new Set<FerryProcess>();
+process.on('exit', () => {
+  for (const p of live) p.kill();
+});
+
 /** One `ferry controller` process with a metrics port and the heap probe. */
 class FerryProcess {
   readonly started = Date.now();
   private readonly child: ChildProcess;
   private readonly probeFile: string;
   private exited = false;
+  /** How it ended, when it did: exit code or signal. */
+  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** The highest VmHWM read so far (readable after the process is gone). */
+  private peak = 0;
 
   readonly port: number;
 
-  constructor(bed: TestBed, port: number, args: string[], logName: string) {
+  constructor(bed: TestBed, port: number, args: string[], logName: string, nodeFlags = NODE_FLAGS) {
     this.port = port;
+    live.add(this);
     const aws = bed.info.aws;
     this.probeFile = join(bed.info.runDir, `${logName}.probe.json`);
     this.child = spawn(
       process.execPath,
       [
-        ...NODE_FLAGS,
+        ...nodeFlags,
         '--expose-gc',
         '--import',
         './bench/heap-probe.ts',
@@ -190,14 +213,30 @@ class FerryProcess {
     );
     // Warnings go to a log file, not into the table.
     this.child.stderr?.pipe(createWriteStream(join(LOG_DIR, `${logName}.log`)));
-    this.child.on('exit', () => {
+    this.child.on('exit', (code, signal) => {
       this.exited = true;
+      this.exit = { code, signal };
+      live.delete(this);
     });
+  }
+
+  get running(): boolean {
+    return !this.exited;
+  }
+
+  /** SIGKILL, synchronously (process exit). */
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
   }
 
   static async start(bed: TestBed, args: string[], logName: string): Promise<FerryProcess> {
     const p = new FerryProcess(bed, await freePort(), args, logName);
-    await p.ready();
+    try {
+      await p.ready();
+    } catch (err) {
+      await p.stop();
+      throw err;
+    }
     return p;
   }
 
@@ -230,16 +269,28 @@ class FerryProcess {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const c = await this.scrape();
+      this.peakRss();
       if (c.synced >= synced) return c;
-      if (this.exited) throw new Error('the controller exited');
+      if (this.exited) throw new Error(`the controller exited (${this.exitText()})`);
       if (Date.now() > until) throw new Error(`only ${c.synced} of ${synced} synced in time`);
       await sleep(200);
     }
   }
 
-  /** Peak resident set size so far (VmHWM). */
+  /** Peak resident set size so far (VmHWM); once the process is gone, the last one read. */
   peakRss(): number {
-    return 1024 * Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'))?.[1] ?? 0);
+    try {
+      const kb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'))?.[1] ?? 0);
+      this.peak = Math.max(this.peak, 1024 * kb);
+    } catch {
+      // Gone: keep the last reading.
+    }
+    return this.peak;
+  }
+
+  exitText(): string {
+    if (!this.exit) return 'running';
+    return this.exit.signal ? `killed by ${this.exit.signal}` : `exit code ${this.exit.code}`;
   }
 
   /** RSS and V8 heap after a full garbage collection in the process. */
@@ -633,6 +684,79 @@ async function scenarioS7(b: Bench): Promise<void> {
   await restarted.stop();
 }
 
+// --- Memory: a heap limit, 10,000 objects and 5,000 unrelated 1 MiB Secrets ---------------------
+
+/**
+ * Creates `count` unrelated Secrets of NOISE_BYTES in `namespace` with `writers` at a time,
+ * retrying a create that failed (a loaded API server drops connections); a retried create that
+ * had landed answers 409 and counts as done. Returns how many attempts were retried.
+ */
+async function writeUnrelatedSecrets(b: Bench, namespace: string, count: number, writers: number): Promise<number> {
+  const blob = Buffer.alloc(NOISE_BYTES, 7).toString('base64');
+  let retries = 0;
+  let done = 0;
+  await pool([...Array(count).keys()], writers, async (i) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await b.core.createNamespacedSecret({
+          namespace,
+          body: { metadata: { name: `unrelated-${i}`, labels: { app: 'other' } }, data: { blob } },
+        });
+        break;
+      } catch (err) {
+        if ((err as { code?: number }).code === 409) break;
+        if (attempt >= 8) throw err;
+        retries++;
+        await sleep(1000 * attempt);
+      }
+    }
+    if (++done % 500 === 0) note(`unrelated Secrets: ${done} / ${count}`);
+  });
+  return retries;
+}
+
+async function scenarioMemory(b: Bench): Promise<void> {
+  const label = `Memory (${MEMORY_HEAP_MIB} MiB heap limit)`;
+  const namespace = 'mem';
+  await ensureKeys(b, KEYS);
+  await createNamespace(b, namespace);
+  await createNamespace(b, 'unrelated');
+  note(`${label}: writing ${MEMORY_NOISE} unrelated Secrets of ${mib(NOISE_BYTES)}, ${MEMORY_WRITERS} at a time`);
+  const t0 = Date.now();
+  const retries = await writeUnrelatedSecrets(b, 'unrelated', MEMORY_NOISE, MEMORY_WRITERS);
+  row(
+    label,
+    'unrelated Secrets present (namespace "unrelated")',
+    `${MEMORY_NOISE} × ${mib(NOISE_BYTES)}, written in ${seconds(Date.now() - t0)} (${retries} retried)`,
+    '5,000 × 1 MiB',
+  );
+  const objects = objectsOf(OBJECTS, KEYS);
+  note(`${label}: creating ${OBJECTS} ExternalSecrets over ${KEYS} keys`);
+  await createExternalSecrets(b, namespace, objects, '1h');
+  // Cluster-wide, as installed by the chart: its Secret list and watch cover every namespace,
+  // so the API server filters the unrelated Secrets out of them by label.
+  const flags = [...NODE_FLAGS, `--max-old-space-size=${MEMORY_HEAP_MIB}`];
+  note(`${label}: starting the controller (node ${flags.join(' ')}; ${TUNED.join(' ')})`);
+  const ferry = new FerryProcess(b.bed, await freePort(), TUNED, 'memory', flags);
+  let failure: string | undefined;
+  try {
+    await ferry.waitSynced(OBJECTS);
+  } catch (err) {
+    failure = err instanceof Error ? err.message : String(err);
+  }
+  const readyMs = Date.now() - ferry.started;
+  const ready = (await listExternalSecrets(b, namespace)).filter(isReady).length;
+  const peak = ferry.peakRss();
+  const mem = ferry.running ? await ferry.memoryAfterGc().catch(() => undefined) : undefined;
+  row(label, 'controller', `cluster-wide, node ${flags.join(' ')}, ${TUNED.join(' ')}`);
+  row(label, 'ExternalSecrets Ready', `${ready} / ${OBJECTS}`, `${OBJECTS}`);
+  row(label, 'time to all Ready (from process start)', failure ? `not reached: ${failure}` : seconds(readyMs));
+  row(label, 'controller peak RSS (VmHWM)', mib(peak));
+  row(label, 'controller RSS / V8 heap after GC', mem ? `${mib(mem.rss)} / ${mib(mem.heapUsed)}` : 'no answer');
+  row(label, 'controller process at the end', ferry.exitText(), 'running (not killed)');
+  await ferry.stop();
+}
+
 function printTable(): void {
   const widths = [0, 0, 0, 0];
   const header = { scenario: 'Scenario', measure: 'Measure', value: 'Value', target: 'Target' };
@@ -652,8 +776,21 @@ async function runSync(selected: string[]): Promise<void> {
   process.stdout.write(
     `Ferry sync benchmarks: ${selected.join(', ')}; ${OBJECTS} ExternalSecrets, ${KEYS} keys; ${new Date().toISOString()}\n`,
   );
-  const bed = await startTestBed({ moto: true });
-  const running: FerryProcess[] = [];
+  const memory = selected.includes('memory');
+  if (memory) {
+    // 5,000 Secrets of 1 MiB need more than etcd's 2 GiB default quota.
+    process.env.FERRY_TESTBED_ETCD_QUOTA_BYTES ??= String(8 * 1024 ** 3);
+  }
+  const bed = await startTestBed({
+    moto: true,
+    // The memory scenario measures the controller, so the servers' own memory is kept bounded:
+    // etcd keeps fewer 1 MiB raft entries in memory (10,000 + 5,000 by default, all of them),
+    // and the API server holds no watch cache of Secrets (it would keep all 5 GiB decoded).
+    // Lists of Secrets are then read from etcd, in pages the API server grows up to 2,000.
+    etcdArgs: memory ? ['--snapshot-count=500', '--snapshot-catchup-entries=500'] : [],
+    apiserverArgs: memory ? ['--watch-cache-sizes=secrets#0'] : [],
+  });
+  let failed = false;
   try {
     const aws = bed.info.aws;
     if (!aws) throw new Error('no moto');
@@ -708,13 +845,19 @@ async function runSync(selected: string[]): Promise<void> {
         '1 read per refresh',
       );
     if (has('s4')) await scenarioS4(b);
-    else if (s1) running.push(s1.ferry);
     if (has('s7')) await scenarioS7(b);
+    if (memory) await scenarioMemory(b);
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
-    for (const p of running) await p.stop().catch(() => {});
-    await bed.stop();
+    // Whatever failed: every controller still running (the S1 one kept for S4, one a scenario
+    // left when it threw), then the bed; what was measured until then is still printed.
+    for (const p of [...live]) await p.stop().catch(() => p.kill());
+    await bed.stop().catch((err: unknown) => note(`stopping the test bed failed: ${String(err)}`));
+    if (failed) process.stdout.write('\nThe benchmark failed; the figures measured until then:\n');
+    printTable();
   }
-  printTable();
   process.stdout.write(
     `\nMachine: ${(await import('node:os')).cpus().length} cores, ${((await import('node:os')).totalmem() / 1024 ** 3).toFixed(0)} GiB; controller: MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 2} node ${NODE_FLAGS.join(' ')} dist/main.js; controller logs in ${LOG_DIR}.\n`,
   );
