@@ -53,6 +53,7 @@ export async function startTestBed(
     /** More flags for etcd and for the kube-apiserver (benchmarks that store gigabytes). */
     etcdArgs?: string[];
     apiserverArgs?: string[];
+    apiserverEnv?: Record<string, string>;
   } = {},
 ): Promise<TestBed> {
   const runDir = opts.runDir ?? join(tmpdir(), `ferry-testbed-${randomBytes(4).toString('hex')}`);
@@ -81,6 +82,7 @@ export async function startTestBed(
         etcdUrl: etcd.url,
         serviceAccountAdmission: opts.node,
         extraArgs: opts.apiserverArgs,
+        env: opts.apiserverEnv,
       }),
     );
     const info: TestBedInfo = {
