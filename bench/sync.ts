@@ -16,9 +16,10 @@
 //   s7           unrelated 1 MiB Secrets in the watched namespace: controller RSS growth
 //   memory       a cluster-wide controller with a 256 MiB heap limit (--max-old-space-size=256) cold-
 //                starting N ExternalSecrets while 5,000 unrelated 1 MiB Secrets are present
-//                (--memory-noise): peak RSS, heap after GC, whether it was killed. The bed gets an
-//                8 GiB etcd quota and an API server without a watch cache for Secrets (see
-//                scenarioMemory); the other scenarios of the same run share that bed.
+//                (--memory-noise): peak RSS, heap after GC, whether it was killed; --memory-namespaced
+//                scopes the controller to the ExternalSecrets' namespace. The bed gets an 8 GiB etcd
+//                quota and an API server without a watch cache for Secrets (see runSync); the other
+//                scenarios of the same run share that bed.
 // Every figure is printed, none passes or fails. Timings depend on the machine's load.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
