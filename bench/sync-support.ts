@@ -126,24 +126,42 @@ export function peakRss(pid: number): number {
   return 1024 * Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 }
 
+/** Controllers started and not yet stopped: killed whatever way the benchmark process ends. */
+export const live = new Set<FerryProcess>();
+process.on('exit', () => {
+  for (const p of live) p.kill();
+});
+
 /** One `ferry controller` process with a metrics port and the heap probe. */
 export class FerryProcess {
   readonly started = Date.now();
   private readonly child: ChildProcess;
   private readonly probeFile: string;
   private exited = false;
+  /** How it ended, when it did: exit code or signal. */
+  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** The highest VmHWM read so far (readable after the process is gone). */
+  private peak = 0;
 
   readonly port: number;
 
   /** `env` adds to or overrides the controller's environment (e.g. a counting proxy as the AWS endpoint). */
-  constructor(bed: TestBed, port: number, args: string[], logName: string, env: NodeJS.ProcessEnv = {}) {
+  constructor(
+    bed: TestBed,
+    port: number,
+    args: string[],
+    logName: string,
+    env: NodeJS.ProcessEnv = {},
+    nodeFlags: string[] = NODE_FLAGS,
+  ) {
     this.port = port;
+    live.add(this);
     const aws = bed.info.aws;
     this.probeFile = join(bed.info.runDir, `${logName}.probe.json`);
     this.child = spawn(
       process.execPath,
       [
-        ...NODE_FLAGS,
+        ...nodeFlags,
         '--expose-gc',
         '--import',
         './bench/heap-probe.ts',
@@ -173,15 +191,36 @@ export class FerryProcess {
     );
     // Warnings go to a log file, not into the table.
     this.child.stderr?.pipe(createWriteStream(join(LOG_DIR, `${logName}.log`)));
-    this.child.on('exit', () => {
+    this.child.on('exit', (code, signal) => {
       this.exited = true;
+      this.exit = { code, signal };
+      live.delete(this);
     });
   }
 
   static async start(bed: TestBed, args: string[], logName: string, env?: NodeJS.ProcessEnv): Promise<FerryProcess> {
     const p = new FerryProcess(bed, await freePort(), args, logName, env);
-    await p.ready();
+    try {
+      await p.ready();
+    } catch (err) {
+      await p.stop();
+      throw err;
+    }
     return p;
+  }
+
+  get running(): boolean {
+    return !this.exited;
+  }
+
+  /** SIGKILL, synchronously (process exit). */
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+
+  exitText(): string {
+    if (!this.exit) return 'running';
+    return this.exit.signal ? `killed by ${this.exit.signal}` : `exit code ${this.exit.code}`;
   }
 
   get pid(): number {
@@ -213,16 +252,22 @@ export class FerryProcess {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const c = await this.scrape();
+      this.peakRss();
       if (c.synced >= synced) return c;
-      if (this.exited) throw new Error('the controller exited');
+      if (this.exited) throw new Error(`the controller exited (${this.exitText()})`);
       if (Date.now() > until) throw new Error(`only ${c.synced} of ${synced} synced in time`);
       await sleep(200);
     }
   }
 
-  /** Peak resident set size so far (VmHWM). */
+  /** Peak resident set size so far (VmHWM); once the process is gone, the last one read. */
   peakRss(): number {
-    return peakRss(this.pid);
+    try {
+      this.peak = Math.max(this.peak, peakRss(this.pid));
+    } catch {
+      // Gone: keep the last reading.
+    }
+    return this.peak;
   }
 
   /** RSS and V8 heap after a full garbage collection in the process. */

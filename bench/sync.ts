@@ -14,6 +14,12 @@
 //   s3           fan-out through ClusterExternalSecret: run by npm run bench:ces (its own bed and controller)
 //   s4           N refreshes due at once (after a restart) + 50 new ExternalSecrets
 //   s7           unrelated 1 MiB Secrets in the watched namespace: controller RSS growth
+//   memory       a cluster-wide controller with a 256 MiB heap limit (--max-old-space-size=256) cold-
+//                starting N ExternalSecrets while 5,000 unrelated 1 MiB Secrets are present
+//                (--memory-noise): peak RSS, heap after GC, whether it was killed; --memory-namespaced
+//                scopes the controller to the ExternalSecrets' namespace. The bed gets an 8 GiB etcd
+//                quota and an API server without a watch cache for Secrets (see runSync); the other
+//                scenarios of the same run share that bed.
 // Every figure is printed, none passes or fails. Timings depend on the machine's load.
 
 import { spawn } from 'node:child_process';
@@ -21,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { parseDuration } from '../src/api/duration.ts';
 import { startTestBed } from '../src/testbed/bed.ts';
+import { freePort } from '../src/testbed/ports.ts';
 import {
   type Bench,
   coldStart,
@@ -31,9 +38,11 @@ import {
   group,
   isReady,
   listExternalSecrets,
+  live,
   machineLine,
   mib,
   minus,
+  NODE_FLAGS,
   note,
   type ObjectSpec,
   objectsOf,
@@ -46,7 +55,7 @@ import {
   tunedFlags,
 } from './sync-support.ts';
 
-const SYNC_SCENARIOS = ['s1', 'force', 's1-defaults', 's2', 's3', 's4', 's7'] as const;
+const SYNC_SCENARIOS = ['s1', 'force', 's1-defaults', 's2', 's3', 's4', 's7', 'memory'] as const;
 const OTHER_BENCHES = { csi: 'bench/csi.ts', 'csi-pods': 'bench/csi-pods.ts', node: 'bench/node.ts' } as const;
 
 const { values: flags, positionals } = parseArgs({
@@ -61,6 +70,10 @@ const { values: flags, positionals } = parseArgs({
     's2-interval': { type: 'string', default: '30s' },
     noise: { type: 'string', default: '1500' },
     'noise-bytes': { type: 'string', default: String(1024 * 1024 - 4096) },
+    'memory-noise': { type: 'string', default: '5000' },
+    'memory-writers': { type: 'string', default: '2' },
+    'memory-heap': { type: 'string', default: '256' },
+    'memory-namespaced': { type: 'boolean', default: false },
   },
 });
 const wanted =
@@ -85,10 +98,41 @@ const S2_KEYS = Math.max(1, Math.round(S2_OBJECTS / 10));
 const S2_INTERVAL_MS = parseDuration(flags['s2-interval'] ?? '30s');
 const NOISE = Number(flags.noise);
 const NOISE_BYTES = Number(flags['noise-bytes']);
+const MEMORY_NOISE = Number(flags['memory-noise']);
+const MEMORY_WRITERS = Number(flags['memory-writers']);
+/** The heap limit of the memory scenario's controller. */
+const MEMORY_HEAP_MIB = Number(flags['memory-heap']);
 /** Ferry tuned for the cold start: no client-side limit, so the API server's own limits apply. */
 const TUNED = tunedFlags(TUNED_CONCURRENCY);
 const NEW_OBJECTS = 50;
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+/**
+ * `create` again after a failure a loaded test bed gives (a dropped connection, a 5xx such as
+ * "etcdserver: request timed out"), up to 8 attempts; a 409 means an earlier attempt landed.
+ * Returns the number of retries.
+ */
+async function createWithRetries(create: () => Promise<unknown>): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await create();
+      return attempt - 1;
+    } catch (err) {
+      const code = (err as { code?: number }).code;
+      if (code === 409 && attempt > 1) return attempt - 1;
+      if (attempt >= 8 || (code !== undefined && code < 500 && code !== 429)) throw err;
+      await sleep(1000 * attempt);
+    }
+  }
+}
+
+/** Stops what the running benchmark started (its controllers and test bed) on Ctrl-C or SIGTERM. */
+let onSignal: (() => Promise<void>) | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    note(`${signal}: stopping the controllers and the test bed`);
+    void (onSignal?.() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
 
 // --- S1 cold start, forced re-sync --------------------------------------------------------------
 
@@ -329,12 +373,108 @@ async function scenarioS7(b: Bench): Promise<void> {
   await restarted.stop();
 }
 
+// --- Memory: a heap limit, 10,000 objects and 5,000 unrelated 1 MiB Secrets ---------------------
+
+/**
+ * Creates `count` unrelated Secrets of NOISE_BYTES in `namespace` with `writers` at a time,
+ * retrying creates a loaded API server or etcd failed. Returns how many attempts were retried.
+ */
+async function writeUnrelatedSecrets(b: Bench, namespace: string, count: number, writers: number): Promise<number> {
+  const blob = Buffer.alloc(NOISE_BYTES, 7).toString('base64');
+  let retries = 0;
+  let done = 0;
+  await pool([...Array(count).keys()], writers, async (i) => {
+    retries += await createWithRetries(() =>
+      b.core.createNamespacedSecret({
+        namespace,
+        body: { metadata: { name: `unrelated-${i}`, labels: { app: 'other' } }, data: { blob } },
+      }),
+    );
+    if (++done % 500 === 0) note(`unrelated Secrets: ${done} / ${count}`);
+  });
+  return retries;
+}
+
+async function scenarioMemory(b: Bench): Promise<void> {
+  const label = `Memory (${MEMORY_HEAP_MIB} MiB heap limit)`;
+  const namespace = 'mem';
+  await ensureKeys(b, KEYS);
+  await createNamespace(b, namespace);
+  await createNamespace(b, 'unrelated');
+  // The ExternalSecrets first: 10,000 creates against an etcd already holding 5 GiB on a loaded
+  // machine timed out ("etcdserver: request timed out").
+  const objects = objectsOf(OBJECTS, KEYS);
+  note(`${label}: creating ${OBJECTS} ExternalSecrets over ${KEYS} keys`);
+  await createExternalSecrets(b, namespace, objects, '1h');
+  note(`${label}: writing ${MEMORY_NOISE} unrelated Secrets of ${mib(NOISE_BYTES)}, ${MEMORY_WRITERS} at a time`);
+  const t0 = Date.now();
+  const retries = await writeUnrelatedSecrets(b, 'unrelated', MEMORY_NOISE, MEMORY_WRITERS);
+  row(
+    label,
+    'unrelated Secrets present (namespace "unrelated")',
+    `${MEMORY_NOISE} × ${mib(NOISE_BYTES)}, written in ${seconds(Date.now() - t0)} (${retries} retried)`,
+    '5,000 × 1 MiB',
+  );
+  // Cluster-wide, as installed by the chart: its Secret list and watch cover every namespace,
+  // so the API server filters the unrelated Secrets out of them by label. Without a watch cache
+  // that filtering reads all 5 GiB from etcd for each list, which this test bed's API server did
+  // not finish within its 60 s request timeout; --memory-namespaced scopes the controller to the
+  // ExternalSecrets' namespace, whose Secret list does not cover the unrelated ones.
+  const scope = flags['memory-namespaced'] ? ['--namespace', namespace] : [];
+  const nodeFlags = [...NODE_FLAGS, `--max-old-space-size=${MEMORY_HEAP_MIB}`];
+  const args = [...scope, ...TUNED];
+  note(`${label}: starting the controller (node ${nodeFlags.join(' ')}; ${args.join(' ')})`);
+  const ferry = new FerryProcess(b.bed, await freePort(), args, 'memory', {}, nodeFlags);
+  let failure: string | undefined;
+  try {
+    await ferry.waitSynced(OBJECTS);
+  } catch (err) {
+    failure = err instanceof Error ? err.message : String(err);
+  }
+  const readyMs = Date.now() - ferry.started;
+  const ready = (await listExternalSecrets(b, namespace)).filter(isReady).length;
+  const peak = ferry.peakRss();
+  const mem = ferry.running ? await ferry.memoryAfterGc().catch(() => undefined) : undefined;
+  row(
+    label,
+    'controller',
+    `${scope.length > 0 ? `namespace ${namespace}` : 'cluster-wide'}, node ${nodeFlags.join(' ')}, ${TUNED.join(' ')}`,
+  );
+  row(label, 'ExternalSecrets Ready', `${ready} / ${OBJECTS}`, `${OBJECTS}`);
+  row(label, 'time to all Ready (from process start)', failure ? `not reached: ${failure}` : seconds(readyMs));
+  row(label, 'controller peak RSS (VmHWM)', mib(peak));
+  row(label, 'controller RSS / V8 heap after GC', mem ? `${mib(mem.rss)} / ${mib(mem.heapUsed)}` : 'no answer');
+  row(label, 'controller process at the end', ferry.exitText(), 'running (not killed)');
+  await ferry.stop();
+}
+
 async function runSync(selected: string[]): Promise<void> {
   process.stdout.write(
     `Ferry sync benchmarks: ${selected.join(', ')}; ${OBJECTS} ExternalSecrets, ${KEYS} keys; ${new Date().toISOString()}\n`,
   );
-  const bed = await startTestBed({ moto: true });
-  const running: FerryProcess[] = [];
+  const memory = selected.includes('memory');
+  if (memory) {
+    // 5,000 Secrets of 1 MiB need more than etcd's 2 GiB default quota.
+    process.env.FERRY_TESTBED_ETCD_QUOTA_BYTES ??= String(8 * 1024 ** 3);
+  }
+  const bed = await startTestBed({
+    moto: true,
+    // The memory scenario measures the controller, so the servers' own memory is kept bounded:
+    // etcd keeps fewer 1 MiB raft entries in memory (10,000 + 5,000 by default, all of them),
+    // and the API server holds no watch cache of Secrets (it would keep all 5 GiB decoded once
+    // more). Lists of Secrets are then read from etcd, in pages the API server grows up to 2,000.
+    // The API server still keeps every Secret in its own informer (one cluster-wide watch of
+    // Secrets from itself: ~1 MiB held per 1 MiB Secret, measured), so its Go heap is capped
+    // near that to keep garbage from doubling it on a shared machine.
+    etcdArgs: memory ? ['--snapshot-count=500', '--snapshot-catchup-entries=500'] : [],
+    apiserverArgs: memory ? ['--watch-cache-sizes=secrets#0'] : [],
+    apiserverEnv: memory ? { GOMEMLIMIT: process.env.BENCH_APISERVER_GOMEMLIMIT ?? '7GiB' } : undefined,
+  });
+  let failed = false;
+  onSignal = async () => {
+    for (const p of [...live]) await p.stop().catch(() => p.kill());
+    await bed.stop().catch(() => {});
+  };
   try {
     const b = await openBench(bed);
     const has = (name: string) => selected.includes(name);
@@ -349,15 +489,18 @@ async function runSync(selected: string[]): Promise<void> {
         '1 read per refresh',
       );
     if (has('s4')) await scenarioS4(b);
-    else if (s1) running.push(s1.ferry);
     if (has('s7')) await scenarioS7(b);
+    if (memory) await scenarioMemory(b);
   } catch (err) {
-    // What was measured before the failure is still worth seeing.
-    printTable();
+    failed = true;
     throw err;
   } finally {
-    for (const p of running) await p.stop().catch(() => {});
-    await bed.stop();
+    // Whatever failed: every controller still running (the S1 one kept for S4, one a scenario
+    // left when it threw), then the bed; what was measured until then is still printed.
+    for (const p of [...live]) await p.stop().catch(() => p.kill());
+    await bed.stop().catch((err: unknown) => note(`stopping the test bed failed: ${String(err)}`));
+    if (failed) process.stdout.write('\nThe benchmark failed; the figures measured until then:\n');
+    printTable();
   }
   printTable();
   process.stdout.write(`\n${machineLine()}\n`);

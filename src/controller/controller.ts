@@ -10,7 +10,7 @@ import {
 } from '../api/v1alpha1/types.ts';
 import { KubeClient } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
-import { Informer, objectKey } from '../kube/informer.ts';
+import { Informer, type InformerOptions, objectKey } from '../kube/informer.ts';
 import { shareDispatcher } from '../kube/kubeconfig.ts';
 import type { LeaderElector } from '../kube/leader-election.ts';
 import { WorkQueue } from '../kube/work-queue.ts';
@@ -45,7 +45,11 @@ export interface ControllerConfig {
   rolloutDebounceMs?: number;
   /** false: ClusterExternalSecrets are not served. Always off with `namespace` (they span namespaces). */
   clusterExternalSecrets?: boolean;
+  /** Watch timings for every informer (the inactivity watchdog, server-side watch timeouts); tests shorten them. */
+  watch?: WatchTimings;
 }
+
+export type WatchTimings = Pick<InformerOptions, 'inactivityMs' | 'watchTimeoutSeconds'>;
 
 type Store = SecretStore | ClusterSecretStore;
 
@@ -142,7 +146,7 @@ export class Controller {
     });
     const ns = config.namespace;
     const ferry = (plural: string) => `/apis/${API_VERSION}${ns ? `/namespaces/${ns}` : ''}/${plural}`;
-    const common = { kc, logger, metrics: this.metrics };
+    const common = { kc, logger, metrics: this.metrics, ...config.watch };
     this.externalSecrets = new Informer({ ...common, path: ferry('externalsecrets'), resource: 'externalsecrets' });
     this.secretStores = new Informer({ ...common, path: ferry('secretstores'), resource: 'secretstores' });
     this.clusterSecretStores = new Informer({
@@ -177,6 +181,7 @@ export class Controller {
         metrics: this.metrics,
         externalSecrets: this.externalSecrets,
         concurrency: config.concurrency,
+        watch: config.watch,
       });
     }
     this.storeQueue = new WorkQueue({

@@ -64,8 +64,15 @@ export interface InformerOptions<T extends KubernetesObject = KubernetesObject> 
   logger: Logger;
   metrics: Metrics;
   pageSize?: number;
-  /** A watch that receives nothing (not even a bookmark) for this long is restarted. */
+  /** A watch that receives nothing (not even a bookmark) for this long is restarted. Default 150 s. */
   inactivityMs?: number;
+  /**
+   * The server-side timeout each watch asks for, in seconds, picked at random in [min, max] so
+   * connections are renewed regularly and not all at once. Default [300, 600], like client-go.
+   * 'server': ask for none, so the API server picks one from its --min-request-timeout
+   * (1800–3600 s by default); tests use it to have the server end watches early.
+   */
+  watchTimeoutSeconds?: readonly [number, number] | 'server';
   /**
    * Applied to every object before it is cached and handed to handlers; keep only what the
    * controller reads. Default: trimBookkeeping.
@@ -103,7 +110,13 @@ export class Informer<T extends KubernetesObject> {
   private readonly opts: Required<Omit<InformerOptions<T>, 'labelSelector'>> & InformerOptions<T>;
 
   constructor(opts: InformerOptions<T>) {
-    this.opts = { pageSize: 500, inactivityMs: 150_000, transform: (obj: T) => trimBookkeeping(obj), ...opts };
+    this.opts = {
+      pageSize: 500,
+      inactivityMs: 150_000,
+      watchTimeoutSeconds: [300, 600],
+      transform: (obj: T) => trimBookkeeping(obj),
+      ...opts,
+    };
   }
 
   on(handler: InformerHandler<T>): void {
@@ -181,7 +194,9 @@ export class Informer<T extends KubernetesObject> {
     // Private in the typings; the inactivity timer must outlast the ~1/min bookmark interval.
     (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = this.opts.inactivityMs;
     // Like client-go: end each watch after 5–10 min so connections are renewed regularly.
-    const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+    const range = this.opts.watchTimeoutSeconds;
+    const timeoutSeconds =
+      range === 'server' ? undefined : range[0] + Math.floor(Math.random() * (range[1] - range[0]));
     return new Promise((resolve, reject) => {
       let gone = false;
       let controller: AbortController | undefined;

@@ -44,7 +44,17 @@ export interface TestBed {
  * why, and whatever needs the node fails with that message.
  */
 export async function startTestBed(
-  opts: { moto?: boolean; openbao?: boolean; drongo?: boolean; runDir?: string; node?: boolean } = {},
+  opts: {
+    moto?: boolean;
+    openbao?: boolean;
+    drongo?: boolean;
+    runDir?: string;
+    node?: boolean;
+    /** More flags for etcd and for the kube-apiserver (benchmarks that store gigabytes). */
+    etcdArgs?: string[];
+    apiserverArgs?: string[];
+    apiserverEnv?: Record<string, string>;
+  } = {},
 ): Promise<TestBed> {
   const runDir = opts.runDir ?? join(tmpdir(), `ferry-testbed-${randomBytes(4).toString('hex')}`);
   await mkdir(runDir, { recursive: true });
@@ -60,13 +70,20 @@ export async function startTestBed(
     // allSettled, not all: a server that finishes starting after another failed must still be stopped.
     const [pki, etcd, moto, openbao, drongo] = await settleAll([
       createPki(join(runDir, 'pki')),
-      startEtcd(runDir).then(track),
+      startEtcd(runDir, opts.etcdArgs).then(track),
       opts.moto ? startMoto(runDir).then(track) : Promise.resolve(undefined),
       opts.openbao ? startOpenBao(runDir).then(track) : Promise.resolve(undefined),
       opts.drongo ? startDrongo(runDir).then(track) : Promise.resolve(undefined),
     ] as const);
     const apiserver = track(
-      await startKubeApiServer({ runDir, pki, etcdUrl: etcd.url, serviceAccountAdmission: opts.node }),
+      await startKubeApiServer({
+        runDir,
+        pki,
+        etcdUrl: etcd.url,
+        serviceAccountAdmission: opts.node,
+        extraArgs: opts.apiserverArgs,
+        env: opts.apiserverEnv,
+      }),
     );
     const info: TestBedInfo = {
       runDir,

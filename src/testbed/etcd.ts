@@ -10,7 +10,8 @@ export interface Etcd {
   process: ServerProcess;
 }
 
-export async function startEtcd(runDir: string): Promise<Etcd> {
+/** `extraArgs`: more etcd flags after the defaults (a benchmark bounds the raft log it keeps in memory). */
+export async function startEtcd(runDir: string, extraArgs: string[] = []): Promise<Etcd> {
   const [clientPort, peerPort] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
@@ -31,6 +32,7 @@ export async function startEtcd(runDir: string): Promise<Etcd> {
         ? [`--quota-backend-bytes=${Number(process.env.FERRY_TESTBED_ETCD_QUOTA_BYTES)}`]
         : []),
       '--log-level=warn',
+      ...extraArgs,
     ],
     logFile: join(runDir, 'etcd.log'),
     probe: httpOk(`${url}/readyz`),

@@ -52,6 +52,10 @@ export async function startKubeApiServer(opts: {
   pki: Pki;
   etcdUrl: string;
   serviceAccountAdmission?: boolean;
+  /** More flags, after the defaults (a later flag wins), e.g. --min-request-timeout for short watches. */
+  extraArgs?: string[];
+  /** More environment, e.g. GOMEMLIMIT. */
+  env?: Record<string, string>;
 }): Promise<KubeApiServer> {
   const { runDir, pki, etcdUrl } = opts;
   const port = await freePort();
@@ -83,7 +87,9 @@ export async function startKubeApiServer(opts: {
       '--endpoint-reconciler-type=none',
       '--profiling=false',
       '--v=1',
+      ...(opts.extraArgs ?? []),
     ],
+    env: opts.env,
     logFile: join(runDir, `kube-apiserver-${port}.log`),
     probe: httpOk(`${server}/readyz`, { ca: pki.caPem }),
     readyTimeoutMs: 120_000,

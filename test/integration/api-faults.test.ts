@@ -13,6 +13,7 @@ import { type KubeApiServer, startKubeApiServer } from '../../src/testbed/kube-a
 import { loadPki } from '../../src/testbed/pki.ts';
 import { type RunningController, startController } from '../support/controller.ts';
 import { openDescriptors, openSockets } from '../support/descriptors.ts';
+import { expectCachesMatchAList } from '../support/informer-caches.ts';
 import { Objects } from '../support/objects.ts';
 import { createNamespace, kubeConfigFor, testbed } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
@@ -53,38 +54,6 @@ async function etcdCall(path: string, body: unknown): Promise<Record<string, unk
   const res = await fetch(`${etcd.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
   if (!res.ok) throw new Error(`etcd ${path}: HTTP ${res.status} ${await res.text()}`);
   return (await res.json()) as Record<string, unknown>;
-}
-
-/** Object key → resourceVersion, as a fresh list from the API server returns them. */
-async function listed(): Promise<Record<string, Map<string, string>>> {
-  const versions = (items: { metadata?: { namespace?: string; name?: string; resourceVersion?: string } }[]) =>
-    new Map(
-      items.map((i) => [
-        i.metadata?.namespace ? `${i.metadata.namespace}/${i.metadata.name}` : `${i.metadata?.name}`,
-        i.metadata?.resourceVersion ?? '',
-      ]),
-    );
-  const group = { group: 'ferry.dev', version: 'v1alpha1' };
-  const all = async (plural: string) =>
-    ((await o.custom.listClusterCustomObject({ ...group, plural })) as { items: [] }).items;
-  return {
-    externalsecrets: versions(await all('externalsecrets')),
-    secretstores: versions(await all('secretstores')),
-    clustersecretstores: versions(await all('clustersecretstores')),
-    secrets: versions((await o.core.listSecretForAllNamespaces({ labelSelector: 'ferry.dev/managed=true' })).items),
-  };
-}
-
-/** The informers converge on a fresh list: every add, update and delete reached the cache. */
-async function expectCachesMatchAList(): Promise<void> {
-  await eventually('the informer caches equal a fresh list', async () => {
-    const want = await listed();
-    const have = ctl.controller.cachedVersions();
-    const same = Object.keys(want).every(
-      (r) => JSON.stringify([...(have[r] ?? [])].sort()) === JSON.stringify([...(want[r] ?? [])].sort()),
-    );
-    return same ? true : undefined;
-  });
 }
 
 async function secretVersions(): Promise<string[]> {
@@ -130,7 +99,7 @@ describe('control-plane faults', () => {
     // Refreshes during the outage found nothing to change: the Secrets are the same objects.
     expect(await secretVersions()).toEqual(before);
     await resumes('etcd stopped for 30 s', 'v2', 'after-etcd');
-    await expectCachesMatchAList();
+    await expectCachesMatchAList(ctl, o);
     expect(openDescriptors() - fds).toBeLessThan(15);
     expect(openSockets() - sockets).toBeLessThan(10);
   });
@@ -155,11 +124,11 @@ describe('control-plane faults', () => {
     await etcdCall('/v3/kv/compaction', { revision, physical: true });
     await api.process.start();
 
-    await expectCachesMatchAList();
+    await expectCachesMatchAList(ctl, o);
     expect(await metrics.total(metrics.watchRestarts, { reason: 'gone' })).toBeGreaterThan(goneBefore);
     // The deletion the watch never saw was found by the relist and repaired as drift.
     await o.waitForSecret('es-0', (d) => d.k === 'v2', 'es-0 recreated after its Secret vanished unseen');
     await resumes('a compacted etcd', 'v3', 'after-compaction');
-    await expectCachesMatchAList();
+    await expectCachesMatchAList(ctl, o);
   });
 });

@@ -8,7 +8,8 @@ import { type KubeApiServer, startKubeApiServer } from '../../src/testbed/kube-a
 import { loadPki } from '../../src/testbed/pki.ts';
 import { kubeConfigFor, testbed } from './testbed.ts';
 
-export function usePrivateApiServer(): { get(): { server: KubeApiServer; kc: KubeConfig } } {
+/** `extraArgs`: more kube-apiserver flags (e.g. a short --min-request-timeout). */
+export function usePrivateApiServer(extraArgs: string[] = []): { get(): { server: KubeApiServer; kc: KubeConfig } } {
   let server: KubeApiServer | undefined;
   let kc: KubeConfig | undefined;
   beforeAll(async () => {
@@ -16,6 +17,7 @@ export function usePrivateApiServer(): { get(): { server: KubeApiServer; kc: Kub
       runDir: testbed().runDir,
       pki: await loadPki(testbed().pkiDir),
       etcdUrl: testbed().etcdUrl,
+      extraArgs,
     });
     kc = kubeConfigFor(server.access);
     await installCrds(kc);

@@ -5,7 +5,7 @@ import type { KubeConfig, V1Namespace } from '@kubernetes/client-node';
 import { API_VERSION, type ClusterExternalSecret, type ExternalSecret } from '../../api/v1alpha1/types.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
-import { Informer, objectKey } from '../../kube/informer.ts';
+import { Informer, type InformerOptions, objectKey } from '../../kube/informer.ts';
 import { WorkQueue } from '../../kube/work-queue.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
@@ -21,6 +21,8 @@ export interface ClusterExternalSecretControllerOptions {
   metrics: Metrics;
   externalSecrets: Informer<ExternalSecret>;
   concurrency: number;
+  /** Watch timings for its informers (see ControllerConfig.watch). */
+  watch?: Pick<InformerOptions, 'inactivityMs' | 'watchTimeoutSeconds'>;
 }
 
 /** What of a ClusterExternalSecret or copy a reconcile acts on (status and resourceVersion aside). */
@@ -47,7 +49,7 @@ export class ClusterExternalSecretController {
 
   constructor(opts: ClusterExternalSecretControllerOptions) {
     this.opts = opts;
-    const common = { kc: opts.kc, logger: opts.logger, metrics: opts.metrics };
+    const common = { kc: opts.kc, logger: opts.logger, metrics: opts.metrics, ...opts.watch };
     this.externalSecrets = opts.externalSecrets;
     this.clusterExternalSecrets = new Informer({
       ...common,
