@@ -160,25 +160,46 @@ async function main(): Promise<void> {
     let blanked = 0;
     let seq = 0;
     const watch = new Watch(kc);
-    const req = await watch.watch(
-      `/api/v1/namespaces/${NAMESPACE}/secrets`,
-      { labelSelector: 'ferry.dev/managed=true' },
-      (type: string, s: V1Secret) => {
-        const name = s.metadata?.name ?? '';
-        const key = keyOf.get(name);
-        if (type === 'DELETED' && key) lost++;
-        if (type === 'DELETED' || !key) return;
-        const raw = s.data?.v;
-        if (!raw) {
-          blanked++;
-          return;
-        }
-        const want = latest.get(key);
-        if (want && Buffer.from(raw, 'base64').toString() === want.value) latencies.push(Date.now() - want.at);
-      },
-      () => {},
-    );
-    stops.push(() => req.abort());
+    // The API server ends a watch after its request timeout (30-60 min by default): watch again
+    // from where it ended, so latencies and lost/blanked counts cover the whole run.
+    let resourceVersion: string | undefined;
+    let watching = true;
+    let rewatches = 0;
+    let req: { abort(): void } | undefined;
+    const startWatch = async (): Promise<void> => {
+      req = await watch.watch(
+        `/api/v1/namespaces/${NAMESPACE}/secrets`,
+        { labelSelector: 'ferry.dev/managed=true', ...(resourceVersion ? { resourceVersion } : {}) },
+        onSecret,
+        (err: unknown) => {
+          if (!watching) return;
+          rewatches++;
+          // An error (410 Gone, the server away) starts again from now; a plain end resumes.
+          if (err) resourceVersion = undefined;
+          const again = () => void startWatch().catch(() => setTimeout(again, 1000));
+          setTimeout(again, 200);
+        },
+      );
+    };
+    function onSecret(type: string, s: V1Secret): void {
+      resourceVersion = s.metadata?.resourceVersion ?? resourceVersion;
+      const name = s.metadata?.name ?? '';
+      const key = keyOf.get(name);
+      if (type === 'DELETED' && key) lost++;
+      if (type === 'DELETED' || !key) return;
+      const raw = s.data?.v;
+      if (!raw) {
+        blanked++;
+        return;
+      }
+      const want = latest.get(key);
+      if (want && Buffer.from(raw, 'base64').toString() === want.value) latencies.push(Date.now() - want.at);
+    }
+    await startWatch();
+    stops.push(() => {
+      watching = false;
+      req?.abort();
+    });
 
     const create = async (n: number) => {
       const name = `es-${n}`;
@@ -259,7 +280,7 @@ async function main(): Promise<void> {
     const last = samples.at(-1);
     const maxRss = Math.max(...samples.map((s) => s.rss));
     process.stdout.write(
-      `Soak done: RSS ${first?.rss.toFixed(0)} → ${last?.rss.toFixed(0)} MiB (peak ${maxRss.toFixed(0)}), FDs ${first?.fds} → ${last?.fds}, ${seq} rotations, ${next} ExternalSecrets created, ${oldest} deleted; Secrets lost ${lost}, blanked ${blanked}\n`,
+      `Soak done: RSS ${first?.rss.toFixed(0)} → ${last?.rss.toFixed(0)} MiB (peak ${maxRss.toFixed(0)}), FDs ${first?.fds} → ${last?.fds}, ${seq} rotations, ${next} ExternalSecrets created, ${oldest} deleted; Secrets lost ${lost}, blanked ${blanked}; the soak re-watched Secrets ${rewatches} times\n`,
     );
     if (lost > 0 || blanked > 0) process.exitCode = 1;
   } finally {
