@@ -33,6 +33,7 @@ const data = () =>
       ['binary', Buffer.from([0xff, 0x00, ...Buffer.from(CANARY), 0xc3])],
       ['yaml', Buffer.from(`a: ${CANARY}\nb: [1, 2]\n`)],
       ['directive', Buffer.from(`%${CANARY} x\n---\na: 1\n`)],
+      ['version', Buffer.from(`1.2.3-${CANARY}+${CANARY}`)],
       ['pem', Buffer.from(`-----BEGIN X-----\n${Buffer.from(CANARY).toString('base64')}\n-----END X-----\n`)],
     ]),
   );
@@ -46,12 +47,30 @@ const field = fc.constantFrom(
   '.binary',
   '.yaml',
   '.pem',
+  '.version',
+  '(semver .version)',
   '.',
   '$',
   '.missing',
 );
 const literal = fc.oneof(
-  fc.constantFrom('"a"', '"user"', '"%s-%d"', '"(.*)"', '"["', '"0"', '""', '1', '0', '-1', '2.5', 'true', 'nil'),
+  fc.constantFrom(
+    '"a"',
+    '"user"',
+    '"%s-%d"',
+    '"(.*)"',
+    '"["',
+    '"^1.2.3-0"',
+    '">1, <2 || 3.x"',
+    '"0"',
+    '""',
+    '1',
+    '0',
+    '-1',
+    '2.5',
+    'true',
+    'nil',
+  ),
   fc.string({ maxLength: 6 }).map((s) => JSON.stringify(s)),
 );
 
@@ -124,6 +143,7 @@ describe('template engine under generated input', () => {
   });
 
   it('templates of real constructs and every function never leak a data value into an error', () => {
+    for (const f of ['camelcase', 'snakecase', 'kebabcase', 'semver', 'semverCompare']) expect(FUNCTIONS).toContain(f);
     outcomes.rendered = outcomes.failed = 0;
     fc.assert(
       fc.property(template, (source) => run(source)),

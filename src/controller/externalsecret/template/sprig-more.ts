@@ -7,9 +7,11 @@ import { randomInt } from 'node:crypto';
 import { arity } from './builtins.ts';
 import { FunctionError, type TemplateFunction } from './execute.ts';
 import { extra } from './extra.ts';
+import { checkConstraint, newConstraint, newVersion } from './semver.ts';
 import { sprig } from './sprig.ts';
 import { urlJoin, urlParse } from './url.ts';
 import { fromBytes, GoBytes, GoValue, isMap, STRING_MAPS, sprint, truth, typeName } from './values.ts';
+import { toKebabCase, toPascalCase, toSnakeCase } from './xstrings.ts';
 
 const MAX_ELEMENTS = 1_000_000;
 
@@ -18,6 +20,11 @@ function str(v: unknown): string {
   if (typeof v === 'string') return v;
   if (v instanceof GoBytes) return v.bytes.toString('latin1');
   return sprint(v);
+}
+
+/** Text for xstrings' rune rules: bytes that are not UTF-8 decode to U+FFFD, Go's RuneError. */
+function utf8(v: unknown): string {
+  return v instanceof GoBytes ? v.bytes.toString('utf8') : str(v);
 }
 
 function goBytes(v: unknown): Buffer {
@@ -463,6 +470,9 @@ export const sprigMore: Record<string, TemplateFunction> = Object.fromEntries([
   fixed('untitle', 1, (s) => untitle(str(s))),
   fixed('swapcase', 1, (s) => swapcase(str(s))),
   fixed('shuffle', 1, (s) => shuffle(str(s))),
+  fixed('camelcase', 1, (s) => toPascalCase(utf8(s))),
+  fixed('snakecase', 1, (s) => toSnakeCase(utf8(s))),
+  fixed('kebabcase', 1, (s) => toKebabCase(utf8(s))),
   fixed('wrap', 2, (l, s) => fromBytes(wrapCustom(goBytes(s), intArg(l, 'wrap'), '', false))),
   fixed('wrapWith', 3, (l, sep, s) => fromBytes(wrapCustom(goBytes(s), intArg(l, 'wrapWith'), str(sep), true))),
   fixed('plural', 3, (one, many, n) => (intArg(n, 'plural') === 1 ? str(one) : str(many))),
@@ -475,6 +485,11 @@ export const sprigMore: Record<string, TemplateFunction> = Object.fromEntries([
       throw new FunctionError(`wrong type for value; expected map[string]interface {}; got ${typeName(d)} (urlJoin)`);
     return urlJoin(d);
   }),
+  // versions
+  fixed('semver', 1, (v) => newVersion(str(v), 'semver')),
+  fixed('semverCompare', 2, (c, v) =>
+    checkConstraint(newConstraint(str(c), 'semverCompare'), newVersion(str(v), 'semverCompare')),
+  ),
   // sequences and lists
   ['seq', (...a: unknown[]) => seq(a.map((x) => intArg(x, 'seq')))],
   fixed('until', 1, (n) => {
