@@ -502,7 +502,6 @@ async function runSync(selected: string[]): Promise<void> {
     if (failed) process.stdout.write('\nThe benchmark failed; the figures measured until then:\n');
     printTable();
   }
-  printTable();
   process.stdout.write(`\n${machineLine()}\n`);
 }
 

@@ -250,7 +250,10 @@ export class Controller {
       managedSecret: (namespace, name) => this.secrets.get(`${namespace}/${name}`),
       shareWindowMs: this.config.shareWindowMs,
       queued: {
-        peek: (limit) => this.esQueue.peek(limit),
+        // New, changed, forced and unsynced objects only. Periodic refreshes (a storm after a
+        // restart included) are not read ahead: reads then keep pace with the reconciles instead
+        // of running ahead in bursts of full batches (S4's provider-rate target).
+        peek: (limit) => this.esQueue.peek(limit, ['urgent']),
         externalSecret: (key) => this.externalSecrets.get(key),
         storeKey: (store, namespace) => this.clients.keyOf(store, namespace),
       },

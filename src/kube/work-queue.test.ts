@@ -59,6 +59,7 @@ describe('WorkQueue', () => {
     q.forget('gone');
     expect(q.peek(10)).toEqual(['new-1', 'refresh-1', 'refresh-0']);
     expect(q.peek(2)).toEqual(['new-1', 'refresh-1']);
+    expect(q.peek(10, ['periodic'])).toEqual(['refresh-0']);
     expect(q.depth).toBe(3);
     await drain();
     expect(order).toEqual(['blocker', 'new-1', 'refresh-1', 'refresh-0']);

@@ -106,10 +106,10 @@ export class WorkQueue {
     return this.queued.size;
   }
 
-  /** Up to `limit` queued keys in the order workers will take them, without taking them. */
-  peek(limit: number): string[] {
+  /** Up to `limit` queued keys (of `lanes`) in the order workers will take them, without taking them. */
+  peek(limit: number, lanes: readonly Lane[] = ['urgent', 'periodic']): string[] {
     const out: string[] = [];
-    for (const lane of ['urgent', 'periodic'] as const) {
+    for (const lane of lanes) {
       for (const key of this.lanes[lane]) {
         if (out.length >= limit) return out;
         if (this.queued.get(key) === lane) out.push(key);

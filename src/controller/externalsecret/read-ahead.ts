@@ -16,7 +16,7 @@ import { remoteReads } from './render.ts';
 import { storeRefsOf } from './resolve-store.ts';
 
 export interface ReadAheadSource {
-  /** Queued ExternalSecret keys (namespace/name), in the order workers will take them. */
+  /** Queued ExternalSecret keys (namespace/name) worth reading ahead for, in the order workers will take them. */
   peek(limit: number): string[];
   externalSecret(key: string): ExternalSecret | undefined;
   /** StoreClients.keyOf. */
