@@ -8,6 +8,14 @@ export function arity(name: string, args: unknown[], want: number): void {
     throw new FunctionError(`wrong number of args for ${name}: want ${want} got ${args.length}`);
 }
 
+/** `fn` called only with exactly `n` arguments, as Go checks a function's arity before the call. */
+export function checked(name: string, n: number, fn: TemplateFunction): TemplateFunction {
+  return (...a) => {
+    arity(name, a, n);
+    return fn(...a);
+  };
+}
+
 function basicKind(v: unknown): 'string' | 'number' | 'bool' | 'nil' | 'other' {
   if (typeof v === 'string' || v instanceof GoBytes) return 'string';
   if (typeof v === 'number') return 'number';

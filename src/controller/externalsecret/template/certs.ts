@@ -23,7 +23,7 @@ import {
   sign,
   X509Certificate,
 } from 'node:crypto';
-import { arity } from './builtins.ts';
+import { checked } from './builtins.ts';
 import {
   bitString,
   bool,
@@ -78,13 +78,6 @@ function strings(v: unknown, fn: string, what: string): string[] {
     if (typeof e !== 'string') throw new FunctionError(`${fn}: error parsing ${what}: an element is not a string`);
     return e;
   });
-}
-
-function checked(name: string, n: number, fn: TemplateFunction): TemplateFunction {
-  return (...a) => {
-    arity(name, a, n);
-    return fn(...a);
-  };
 }
 
 // ---- keys ----

@@ -14,7 +14,7 @@ import {
 } from 'node:crypto';
 import bcryptjs from 'bcryptjs';
 import forge from 'node-forge';
-import { arity } from './builtins.ts';
+import { arity, checked } from './builtins.ts';
 import { pemEncode } from './der.ts';
 import { FunctionError, type TemplateFunction } from './execute.ts';
 import { durationString, GoTime, inLocation, parseDuration, parseTime, roundDuration, ZERO_TIME } from './time.ts';
@@ -197,13 +197,6 @@ function jwkPrivateKeyPem(text: string): string {
   } catch {
     throw new FunctionError('jwkPrivateKeyPem: the key cannot be read');
   }
-}
-
-function checked(name: string, n: number, fn: TemplateFunction): TemplateFunction {
-  return (...a) => {
-    arity(name, a, n);
-    return fn(...a);
-  };
 }
 
 export const extra: Record<string, TemplateFunction> = {

@@ -4,7 +4,7 @@
 // Go's text/template would panic or return an error text where these throw FunctionError;
 // messages name the function, never an argument's value.
 import { randomInt } from 'node:crypto';
-import { arity } from './builtins.ts';
+import { arity, checked } from './builtins.ts';
 import { FunctionError, type TemplateFunction } from './execute.ts';
 import { extra } from './extra.ts';
 import { checkConstraint, newConstraint, newVersion } from './semver.ts';
@@ -55,23 +55,11 @@ function listOf(v: unknown, fn: string): unknown[] {
 
 function alias(name: string, target: TemplateFunction | undefined, n?: number): [string, TemplateFunction] {
   if (!target) throw new Error(`template function alias ${name} has no target`);
-  return [
-    name,
-    (...a) => {
-      if (n !== undefined) arity(name, a, n);
-      return target(...a);
-    },
-  ];
+  return [name, n === undefined ? target : checked(name, n, target)];
 }
 
 function fixed(name: string, n: number, fn: TemplateFunction): [string, TemplateFunction] {
-  return [
-    name,
-    (...a) => {
-      arity(name, a, n);
-      return fn(...a);
-    },
-  ];
+  return [name, checked(name, n, fn)];
 }
 
 // ---- paths (Go's path package; path/filepath on Linux is the same) ----

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { compileGoRegexp, GoRegexpError, replaceAllGo } from '../../../go-regexp.ts';
-import { arity } from './builtins.ts';
+import { checked } from './builtins.ts';
 import { DerError, filterPem } from './der.ts';
 import { FunctionError, type TemplateFunction } from './execute.ts';
 import { sprintf } from './format.ts';
@@ -361,9 +361,5 @@ const FIXED: Record<string, number> = {
 };
 for (const [name, n] of Object.entries(FIXED)) {
   const fn = sprig[name];
-  if (fn)
-    sprig[name] = (...a) => {
-      arity(name, a, n);
-      return fn(...a);
-    };
+  if (fn) sprig[name] = checked(name, n, fn);
 }
