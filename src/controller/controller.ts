@@ -10,7 +10,7 @@ import {
 } from '../api/v1alpha1/types.ts';
 import { KubeClient } from '../kube/client.ts';
 import { EventRecorder } from '../kube/events.ts';
-import { Informer, type InformerOptions, objectKey } from '../kube/informer.ts';
+import { Informer, objectKey, type WatchTimings } from '../kube/informer.ts';
 import { shareDispatcher } from '../kube/kubeconfig.ts';
 import type { LeaderElector } from '../kube/leader-election.ts';
 import { WorkQueue } from '../kube/work-queue.ts';
@@ -48,8 +48,6 @@ export interface ControllerConfig {
   /** Watch timings for every informer (the inactivity watchdog, server-side watch timeouts); tests shorten them. */
   watch?: WatchTimings;
 }
-
-export type WatchTimings = Pick<InformerOptions, 'inactivityMs' | 'watchTimeoutSeconds'>;
 
 type Store = SecretStore | ClusterSecretStore;
 

@@ -98,6 +98,9 @@ export function objectKey(obj: { metadata?: { namespace?: string; name?: string 
   return m.namespace ? `${m.namespace}/${m.name}` : (m.name ?? '');
 }
 
+/** The watch timings a controller passes to all its informers (tests shorten them). */
+export type WatchTimings = Pick<InformerOptions, 'inactivityMs' | 'watchTimeoutSeconds'>;
+
 export class Informer<T extends KubernetesObject> {
   private readonly cache = new Map<string, T>();
   private readonly handlers: InformerHandler<T>[] = [];

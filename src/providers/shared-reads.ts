@@ -122,18 +122,19 @@ export class SharedReads {
       { provider: store.providerName, store: store.key, key: ref.key, version: ref.version },
       'provider read',
     );
-    const entry: Entry = {
-      startedAt: Date.now(),
-      promise: this.fetch(store, ref),
-      failed: false,
-      forced: forcedSince !== undefined,
-    };
-    entry.promise.catch((err: unknown) => {
+    const promise = this.fetch(store, ref);
+    this.track(id, Date.now(), promise, forcedSince !== undefined);
+    this.sweep();
+    return promise;
+  }
+
+  /** Keeps `promise` as the read of `id`, marked failed once it rejects without an answer about the key. */
+  private track(id: string, startedAt: number, promise: Promise<FetchedValue>, forced: boolean): void {
+    const entry: Entry = { startedAt, promise, failed: false, forced };
+    promise.catch((err: unknown) => {
       entry.failed = !isAnswer(err);
     });
     this.entries.set(id, entry);
-    this.sweep();
-    return entry.promise;
   }
 
   /**
@@ -188,16 +189,8 @@ export class SharedReads {
       if (added >= room) break;
       hints.delete(id);
       if (now - hint.at > HINT_TTL_MS || taken.has(id) || this.usable(id, hint.notBefore, hint.forcedSince)) continue;
-      const entry: Entry = {
-        startedAt: now,
-        promise: new Promise<FetchedValue>((resolve, reject) => batch.items.push({ ref: hint.ref, resolve, reject })),
-        failed: false,
-        forced: hint.forcedSince !== undefined,
-      };
-      entry.promise.catch((err: unknown) => {
-        entry.failed = !isAnswer(err);
-      });
-      this.entries.set(id, entry);
+      const read = new Promise<FetchedValue>((resolve, reject) => batch.items.push({ ref: hint.ref, resolve, reject }));
+      this.track(id, now, read, hint.forcedSince !== undefined);
       taken.add(id);
       added++;
     }
@@ -228,9 +221,8 @@ export class SharedReads {
     this.opts.metrics.sharedReads.inc({ provider: store.providerName, served: 'call' });
     const entry = {
       startedAt: Date.now(),
-      // Every call of a listing after the first (pages, folders, metadata) takes its own token.
-      // A listing is many calls (pages, folders, metadata), each waiting for its token: it gets
-      // LIST_TIMEOUT_FACTOR call timeouts in all.
+      // A listing is many calls (pages, folders, metadata), each after the first taking its own
+      // token: it gets LIST_TIMEOUT_FACTOR call timeouts in all.
       promise: this.call(
         store,
         'list',

@@ -7,7 +7,7 @@
 // connection on each renewal would add one socket per informer per renewal). How long a change
 // took to reach the cache is printed, not asserted (timings belong to benchmarks).
 import { afterEach, describe, expect, it } from 'vitest';
-import type { WatchTimings } from '../../src/controller/controller.ts';
+import type { WatchTimings } from '../../src/kube/informer.ts';
 import { type RunningController, startController } from '../support/controller.ts';
 import { openDescriptors, openSockets } from '../support/descriptors.ts';
 import { expectCachesMatchAList } from '../support/informer-caches.ts';

@@ -44,8 +44,7 @@ afterAll(async () => {
 });
 
 /** A SecretStore with static keys read from a Secret in the namespace. */
-async function awsStore(keys = { id: 'test', secret: 'test' }, objects = o): Promise<string> {
-  const o = objects;
+async function awsStore(keys = { id: 'test', secret: 'test' }): Promise<string> {
   const name = uniqueName('aws');
   await o.core.createNamespacedSecret({
     namespace: o.namespace,
@@ -137,7 +136,7 @@ describe('AWS Secrets Manager', () => {
     // Its own namespace and controller, started once every object exists: a cold start.
     const kc = kubeConfigFor(testbed().kube);
     const local = new Objects(kc, await createNamespace(kc, 'aws-ahead'));
-    const store = await awsStore(undefined, local);
+    const store = await local.awsStore(moto.get().access);
     await Promise.all(
       Array.from({ length: 80 }, (_, i) =>
         local.externalSecret(`ahead-${i}`, {

@@ -5,7 +5,7 @@ import type { KubeConfig, V1Namespace } from '@kubernetes/client-node';
 import { API_VERSION, type ClusterExternalSecret, type ExternalSecret } from '../../api/v1alpha1/types.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
-import { Informer, type InformerOptions, objectKey } from '../../kube/informer.ts';
+import { Informer, objectKey, type WatchTimings } from '../../kube/informer.ts';
 import { WorkQueue } from '../../kube/work-queue.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
@@ -22,7 +22,7 @@ export interface ClusterExternalSecretControllerOptions {
   externalSecrets: Informer<ExternalSecret>;
   concurrency: number;
   /** Watch timings for its informers (see ControllerConfig.watch). */
-  watch?: Pick<InformerOptions, 'inactivityMs' | 'watchTimeoutSeconds'>;
+  watch?: WatchTimings;
 }
 
 /** What of a ClusterExternalSecret or copy a reconcile acts on (status and resourceVersion aside). */
