@@ -16,6 +16,7 @@ import { startTestBed } from '../src/testbed/bed.ts';
 import { installCrds } from '../src/testbed/install-crds.ts';
 import { freePort } from '../src/testbed/ports.ts';
 import { cacheDir } from '../src/testbed/tools.ts';
+import { metric, pool } from './sync-support.ts';
 
 const VOLUMES = Number(process.env.BENCH_VOLUMES ?? 1000);
 const REFRESH = '20s';
@@ -29,25 +30,6 @@ function call(client: Client, method: string, request: unknown): Promise<unknown
     ];
     fn?.call(client, request, (err, res) => (err ? reject(err) : resolve(res)));
   });
-}
-
-function metric(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const row of text.split('\n')) {
-    if (!row.startsWith(`${name}{`) && !row.startsWith(`${name} `)) continue;
-    if (!Object.entries(labels).every(([k, v]) => row.includes(`${k}="${v}"`))) continue;
-    sum += Number(row.slice(row.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-
-async function pool<T>(items: T[], n: number, work: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) await work(items[next++] as T);
-    }),
-  );
 }
 
 const percentile = (sorted: number[], p: number) =>

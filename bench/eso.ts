@@ -14,8 +14,6 @@
 // Measured the same way for both: time from process start to all N Ready, provider calls seen on
 // the wire, controller peak RSS (VmHWM). Every figure is printed, none passes or fails.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type KubernetesListObject, type KubernetesObject, makeInformer } from '@kubernetes/client-node';
 import { startTestBed } from '../src/testbed/bed.ts';
@@ -29,7 +27,7 @@ import {
   createExternalSecrets,
   createNamespace,
   ensureKeys,
-  LOG_DIR,
+  logStream,
   machineLine,
   mib,
   note,
@@ -177,7 +175,7 @@ class EsoProcess {
         },
       },
     );
-    this.child.stderr?.pipe(createWriteStream(join(LOG_DIR, `${logName}.log`)));
+    this.child.stderr?.pipe(logStream(logName));
     this.gone = new Promise<void>((r) => this.child.once('exit', () => r())).then(() => {
       this.exited = true;
     });

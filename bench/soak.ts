@@ -20,6 +20,7 @@ import { startTestBed } from '../src/testbed/bed.ts';
 import { ChaosProxy, type Fault } from '../src/testbed/chaos-proxy.ts';
 import { installCrds } from '../src/testbed/install-crds.ts';
 import { freePort } from '../src/testbed/ports.ts';
+import { metric } from './sync-support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -69,14 +70,6 @@ const FAULTS_IN_TURN: [string, Fault][] = [
   ['hang', { kind: 'hang' }],
   ['slow', { kind: 'slow', delayMs: 2000 }],
 ];
-
-function metric(text: string, name: string): number {
-  let sum = 0;
-  for (const row of text.split('\n')) {
-    if (row.startsWith(`${name}{`) || row.startsWith(`${name} `)) sum += Number(row.slice(row.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -2,7 +2,7 @@
 // controller as a separate process with its metrics and memory, the bench's clients and store,
 // the ExternalSecrets of a scenario, the S1 cold start and the printed table.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -30,7 +30,12 @@ export const tunedFlags = (concurrency: number) => [
   String(concurrency),
 ];
 export const LOG_DIR = join(tmpdir(), `ferry-bench-${process.pid}`);
-mkdirSync(LOG_DIR, { recursive: true });
+
+/** A controller's log file under LOG_DIR, made on first use (benches that only import helpers make none). */
+export function logStream(name: string): WriteStream {
+  mkdirSync(LOG_DIR, { recursive: true });
+  return createWriteStream(join(LOG_DIR, `${name}.log`));
+}
 
 export const group = { group: 'ferry.dev', version: 'v1alpha1' };
 const MiB = 1024 * 1024;
@@ -50,9 +55,14 @@ export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 export const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Runs `work` over `items` with `n` workers; a transient failure is retried up to 5 times. */
-export async function pool<T>(items: T[], n: number, work: (item: T, i: number) => Promise<unknown>): Promise<void> {
+/**
+ * Runs `work` over `items` with `n` workers. A failure a loaded test bed gives (a dropped
+ * connection, 429, a 5xx such as "etcdserver: request timed out") is retried, up to 8 attempts;
+ * returns how many retries were made.
+ */
+export async function pool<T>(items: T[], n: number, work: (item: T, i: number) => Promise<unknown>): Promise<number> {
   let next = 0;
+  let retries = 0;
   await Promise.all(
     Array.from({ length: Math.min(n, items.length) }, async () => {
       while (next < items.length) {
@@ -64,24 +74,23 @@ export async function pool<T>(items: T[], n: number, work: (item: T, i: number) 
           } catch (err) {
             // A create whose answer was lost may have been made: on a retry, "exists" is done.
             if (attempt > 1 && (err as { code?: number })?.code === 409) break;
-            if (attempt >= 5 || !transient(err)) throw err;
-            await new Promise((r) => setTimeout(r, 500 * attempt));
+            if (attempt >= 8 || !transient(err)) throw err;
+            retries++;
+            await sleep(1000 * attempt);
           }
         }
       }
     }),
   );
+  return retries;
 }
 
-/** A dropped connection or an overloaded API server (the machine may be busy): worth another try. */
 function transient(err: unknown): boolean {
   const code = (err as { code?: number })?.code;
   return (
     (err instanceof TypeError && /fetch failed|terminated/.test(err.message)) ||
     code === 429 ||
-    code === 500 ||
-    code === 503 ||
-    code === 504
+    (code !== undefined && code >= 500)
   );
 }
 
@@ -190,7 +199,7 @@ export class FerryProcess {
       },
     );
     // Warnings go to a log file, not into the table.
-    this.child.stderr?.pipe(createWriteStream(join(LOG_DIR, `${logName}.log`)));
+    this.child.stderr?.pipe(logStream(logName));
     this.child.on('exit', (code, signal) => {
       this.exited = true;
       this.exit = { code, signal };

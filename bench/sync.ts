@@ -106,25 +106,6 @@ const MEMORY_HEAP_MIB = Number(flags['memory-heap']);
 const TUNED = tunedFlags(TUNED_CONCURRENCY);
 const NEW_OBJECTS = 50;
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-/**
- * `create` again after a failure a loaded test bed gives (a dropped connection, a 5xx such as
- * "etcdserver: request timed out"), up to 8 attempts; a 409 means an earlier attempt landed.
- * Returns the number of retries.
- */
-async function createWithRetries(create: () => Promise<unknown>): Promise<number> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await create();
-      return attempt - 1;
-    } catch (err) {
-      const code = (err as { code?: number }).code;
-      if (code === 409 && attempt > 1) return attempt - 1;
-      if (attempt >= 8 || (code !== undefined && code < 500 && code !== 429)) throw err;
-      await sleep(1000 * attempt);
-    }
-  }
-}
-
 /** Stops what the running benchmark started (its controllers and test bed) on Ctrl-C or SIGTERM. */
 let onSignal: (() => Promise<void>) | undefined;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -381,18 +362,14 @@ async function scenarioS7(b: Bench): Promise<void> {
  */
 async function writeUnrelatedSecrets(b: Bench, namespace: string, count: number, writers: number): Promise<number> {
   const blob = Buffer.alloc(NOISE_BYTES, 7).toString('base64');
-  let retries = 0;
   let done = 0;
-  await pool([...Array(count).keys()], writers, async (i) => {
-    retries += await createWithRetries(() =>
-      b.core.createNamespacedSecret({
-        namespace,
-        body: { metadata: { name: `unrelated-${i}`, labels: { app: 'other' } }, data: { blob } },
-      }),
-    );
+  return pool([...Array(count).keys()], writers, async (i) => {
+    await b.core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: `unrelated-${i}`, labels: { app: 'other' } }, data: { blob } },
+    });
     if (++done % 500 === 0) note(`unrelated Secrets: ${done} / ${count}`);
   });
-  return retries;
 }
 
 async function scenarioMemory(b: Bench): Promise<void> {
