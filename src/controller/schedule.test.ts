@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupedOrder, nextRefreshAt, phaseMs } from './schedule.ts';
+import { groupedOrder, nextRefreshAt, phaseMs, readNotBefore } from './schedule.ts';
 
 const HOUR = 3_600_000;
 
@@ -50,5 +50,44 @@ describe('groupedOrder', () => {
     const order = groupedOrder(uneven, (x) => x.seed, 100);
     expect(order).toHaveLength(61);
     expect(order.at(-1)?.id).toBe(60);
+  });
+});
+
+describe('read freshness', () => {
+  const MIN = 60_000;
+  const seed = 'aws/shared-key';
+  const last = Date.UTC(2026, 0, 1, 0, 3, 17);
+
+  it('counts a late scheduled refresh from its due instant, so the read made then serves it', () => {
+    // S3's shape: a 15 s interval, so a 7.5 s window, and the copy processed 10 s after its due
+    // instant, behind the other copies' writes.
+    const d = nextRefreshAt(last, 15_000, seed);
+    const started = d + 10_000;
+    expect(readNotBefore(started, 7_500, 15_000, last, seed)).toBeLessThanOrEqual(d);
+    // Counted from its start, the same late sync would need a newer read than the one made at d.
+    expect(readNotBefore(started, 7_500, 0, last, seed)).toBeGreaterThan(d);
+  });
+
+  it('counts a sync that is not a due refresh (a spec change) from its start', () => {
+    const started = last + 60_000;
+    expect(readNotBefore(started, 7.5 * MIN, 15 * MIN, last, seed)).toBe(started - 7.5 * MIN);
+    expect(readNotBefore(started, 7.5 * MIN, 15 * MIN, 0, seed)).toBe(started - 7.5 * MIN);
+  });
+
+  it('never reaches back to the read of the previous sync, however late the refresh runs', () => {
+    for (let i = 0; i < 500; i++) {
+      const interval = (1 + (i % 7)) * MIN;
+      const window = interval / 2;
+      const lastSync = last + i * 7_919;
+      const s = `seed-${i}`;
+      const d = nextRefreshAt(lastSync, interval, s);
+      for (const started of [d, d + 10_000, d + interval * 3.7]) {
+        const bound = readNotBefore(started, window, interval, lastSync, s);
+        // The previous sync's read started before that sync ended.
+        expect(bound).toBeGreaterThan(lastSync - 1);
+        // And never older than one interval plus the window.
+        expect(bound).toBeGreaterThanOrEqual(started - interval - window);
+      }
+    }
   });
 });

@@ -20,6 +20,27 @@ export function nextRefreshAt(lastSyncAt: number, intervalMs: number, seed: stri
 }
 
 /**
+ * The oldest start a shared provider read may have and still serve a sync that started at
+ * `startedAt`: normally `startedAt - windowMs`. A scheduled refresh that is processed late — the
+ * 1,000 copies of a ClusterExternalSecret due at one grid instant take seconds to write — counts
+ * from the instant it was due instead, so the read made at that instant serves the whole queue
+ * rather than a second read serving its tail; never from more than one interval back. The read
+ * the previous sync used stays too old for a refresh run at or after its due instant: that instant
+ * is at least half an interval after the previous sync, and `windowMs` at most half an interval.
+ */
+export function readNotBefore(
+  startedAt: number,
+  windowMs: number,
+  intervalMs: number,
+  lastSyncAt: number,
+  seed: string,
+): number {
+  if (intervalMs <= 0 || lastSyncAt <= 0) return startedAt - windowMs;
+  const due = nextRefreshAt(lastSyncAt, intervalMs, seed);
+  return Math.max(Math.min(startedAt, due), startedAt - intervalMs) - windowMs;
+}
+
+/**
  * The order to queue many objects in at once (the first list after a start): objects with the
  * same seed (store and first key) come close together, so one provider read serves them all
  * within the share window however long the whole start takes, while `width` different seeds

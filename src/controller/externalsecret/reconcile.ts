@@ -15,7 +15,7 @@ import type { SharedReads } from '../../providers/shared-reads.ts';
 import type { SecretWriter } from '../../sinks/secret/secret-writer.ts';
 import { dataHash, OWNER_ANNOTATION, TargetConflictError } from '../../sinks/secret/secret-writer.ts';
 import type { SecretData } from '../../values.ts';
-import { nextRefreshAt } from '../schedule.ts';
+import { nextRefreshAt, readNotBefore } from '../schedule.ts';
 import { type Condition, objectVersion, sameCondition, withTransitionTime } from '../status.ts';
 import type { StoreClients } from '../store-clients.ts';
 import { afterWrite, type ConsumerDeps, VERSIONS_OF_ANNOTATION, versionName } from './consumers.ts';
@@ -142,14 +142,18 @@ export async function reconcileExternalSecret(
     return fail('SecretSyncedError', `${storeField}: ${apiErrorMessage(err)}`);
   }
 
-  // A shared read must be younger than half this object's interval, or a refresh could be served
-  // the value read for the previous refresh.
+  // A shared read must have started less than half this object's interval before the sync (or, for
+  // a refresh processed late, before the instant it was due), or a refresh could be served the
+  // value read for the previous refresh.
   const window =
     settings.refreshIntervalMs > 0 ? Math.min(deps.shareWindowMs, settings.refreshIntervalMs / 2) : deps.shareWindowMs;
-  const notBefore = Math.max(started - window, state.freshAfter ?? 0);
+  const lastSync = state.syncedAt ?? (Date.parse(es.status?.refreshTime ?? '') || 0);
+  const notBefore = Math.max(
+    readNotBefore(started, window, settings.refreshIntervalMs, lastSync, refreshSeed(es)),
+    state.freshAfter ?? 0,
+  );
   // A forced sync may share a read another forced sync started within the window, but never one
   // from before this object's own last sync: forcing it again after a change reads again.
-  const lastSync = state.syncedAt ?? (Date.parse(es.status?.refreshTime ?? '') || 0);
   const forcedSince = state.freshAfter === undefined ? undefined : Math.max(started - window, lastSync + 1);
   const single = resolved.get('');
   const singleHandle = handles.get('');
