@@ -73,6 +73,8 @@ export interface InformerOptions<T extends KubernetesObject = KubernetesObject> 
    * (1800–3600 s by default); tests use it to have the server end watches early.
    */
   watchTimeoutSeconds?: readonly [number, number] | 'server';
+  /** A watch that lasted this long before it failed was healthy: the backoff starts afresh. Default 10 s. */
+  healthyWatchMs?: number;
   /**
    * Applied to every object before it is cached and handed to handlers; keep only what the
    * controller reads. Default: trimBookkeeping.
@@ -117,6 +119,7 @@ export class Informer<T extends KubernetesObject> {
       pageSize: 500,
       inactivityMs: 150_000,
       watchTimeoutSeconds: [300, 600],
+      healthyWatchMs: 10_000,
       transform: (obj: T) => trimBookkeeping(obj),
       ...opts,
     };
@@ -139,9 +142,11 @@ export class Informer<T extends KubernetesObject> {
     const { logger, metrics, resource } = this.opts;
     let failures = 0;
     while (!signal.aborted) {
+      let watchStarted: number | undefined;
       try {
         if (!this.resourceVersion) await this.relist(signal);
         const started = Date.now();
+        watchStarted = started;
         const reason = await this.watch(signal);
         if (signal.aborted) break;
         metrics.watchRestarts.inc({ resource, reason });
@@ -156,6 +161,9 @@ export class Informer<T extends KubernetesObject> {
           metrics.watchRestarts.inc({ resource, reason: 'gone' });
           continue;
         }
+        // Only failures in a row grow the backoff: a watch that ran for a while before it failed
+        // (a connection reset hours later) reconnects at once-ish, not after the 30 s cap.
+        if (watchStarted !== undefined && Date.now() - watchStarted >= this.opts.healthyWatchMs) failures = 0;
         const delay = backoffDelay(failures++, 500, 30_000);
         logger.warn({ resource, err: describe(err), retryInMs: Math.round(delay) }, 'watch failed; reconnecting');
         metrics.watchRestarts.inc({ resource, reason: 'error' });
