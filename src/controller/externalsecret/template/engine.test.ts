@@ -161,6 +161,13 @@ describe('template errors', () => {
     ['{{ $d := dict }}{{ $_ := set $d "s" $d }}{{ $d }}', /a value that contains itself cannot be printed/],
     ['{{ eq .user 1 }}', /incompatible types for comparison/],
     ['{{ range .user }}{{ end }}', /range can't iterate over string/],
+    // Go's builtin call: the data holds no functions, so it fails as Go's does for a non-function.
+    ['{{ call .user }}', /executing "key": error calling call: non-function \.user of type string$/],
+    ['{{ call .user 1 2 }}', /error calling call: non-function \.user of type string/],
+    ['{{ $f := dict }}{{ call $f }}', /error calling call: non-function \$f of type map\[string\]interface \{\}/],
+    ['{{ call nil }}', /error calling call: call of nil/],
+    ['{{ call }}', /wrong number of args for call: want at least 1 got 0/],
+    ['{{ call .user .missing }}', /map has no entry for key "missing"/],
   ])('%s fails: %s', (src, message) => {
     expect(() => render(src)).toThrow(TemplateError);
     expect(() => render(src)).toThrow(message);
@@ -173,6 +180,7 @@ describe('template errors', () => {
     ['{{ printf "%d" .secret }}', /^$/],
     ['{{ .secret | int | div 1 }}', /divide by zero/],
     ['{{ regexMatch (printf "%s(" .secret) "x" }}', /does not compile/],
+    ['{{ .secret | call }}', /non-function \(piped value withheld\) of type string/],
   ])('never copies a value into an error: %s', (src, message) => {
     let error: unknown;
     let out = '';

@@ -22,7 +22,7 @@ const WITHHELD: Record<string, string> = {
 const FUNCTIONS: Record<string, TemplateFunction> = { ...sprig, ...sprigMore, ...extra, ...certs, ...builtins };
 
 export function isTemplateFunction(name: string): boolean {
-  return name === 'and' || name === 'or' || Object.hasOwn(FUNCTIONS, name);
+  return name === 'and' || name === 'or' || name === 'call' || Object.hasOwn(FUNCTIONS, name);
 }
 
 /** Parses `source`, naming it `name` in errors. Throws TemplateError for syntax or unknown functions. */

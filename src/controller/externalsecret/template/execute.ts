@@ -207,6 +207,7 @@ export class Executor {
       }
       return v;
     }
+    if (name === 'call' && !this.funcs.call) return this.callFunctionValue(argNodes, dot, scope, line, final);
     const fn = this.funcs[name];
     if (!fn) return this.fail(line, `function "${name}" not defined`);
     const args = argNodes.map((a) => this.arg(a, dot, scope, line));
@@ -223,6 +224,29 @@ export class Executor {
       if (err instanceof TemplateError) throw err;
       return this.fail(line, `error calling ${name}: ${(err as Error)?.name ?? 'error'}`);
     }
+  }
+
+  /**
+   * Go's builtin `call` calls a function value. A template's data here (the provider's values,
+   * strings) holds none, so it always ends as Go's does for a non-function, after evaluating its
+   * arguments as Go does. Go names a piped callee by its value; that could be a secret, so it is
+   * withheld.
+   */
+  private callFunctionValue(
+    argNodes: Arg[],
+    dot: unknown,
+    scope: Scope,
+    line: number,
+    final?: { value: unknown },
+  ): never {
+    const count = argNodes.length + (final ? 1 : 0);
+    if (count < 1) this.fail(line, 'wrong number of args for call: want at least 1 got 0');
+    const [first] = argNodes;
+    const callee = first ? this.arg(first, dot, scope, line) : final?.value;
+    for (const a of argNodes.slice(1)) this.arg(a, dot, scope, line);
+    if (callee === null || callee === undefined) this.fail(line, 'error calling call: call of nil');
+    const calleeName = first ? argText(first) : '(piped value withheld)';
+    return this.fail(line, `error calling call: non-function ${calleeName} of type ${typeName(callee)}`);
   }
 
   private arg(a: Arg, dot: unknown, scope: Scope, line: number): unknown {
@@ -261,5 +285,23 @@ export class Executor {
       v = v[name];
     }
     return v;
+  }
+}
+
+/** How Go's parse nodes print an argument (node.String()), for `call`'s error; literals are the template's own text. */
+function argText(a: Arg): string {
+  switch (a.kind) {
+    case 'dot':
+      return '.';
+    case 'field':
+      return `.${a.names.join('.')}`;
+    case 'variable':
+      return [a.name, ...a.names].join('.');
+    case 'function':
+      return a.name;
+    case 'literal':
+      return typeof a.value === 'string' ? JSON.stringify(a.value) : a.value === null ? 'nil' : String(a.value);
+    case 'pipeline':
+      return `(…)${a.names.map((n) => `.${n}`).join('')}`;
   }
 }
