@@ -739,7 +739,13 @@ function checkSecret(secret: V1Secret, want: Expected): string | undefined {
         }
       }
       if (c.kind === 'present' && got.length === 0) return `key ${key} is empty`;
-      if (c.kind === 'contains' && !c.values.every((v) => got.toString().includes(v))) return bad;
+      // Each passed-through value whole: not run into other letters or digits (a value with
+      // something appended or cut short is not the value).
+      if (
+        c.kind === 'contains' &&
+        !c.values.every((v) => new RegExp(`(?<![\\w])${escapeRe(v)}(?![\\w])`).test(got.toString()))
+      )
+        return bad;
       if (c.kind === 'certificate') {
         try {
           if (!new X509Certificate(got).subject.includes(`CN=${c.cn}`)) return bad;
@@ -764,6 +770,8 @@ function checkSecret(secret: V1Secret, want: Expected): string | undefined {
     if (secret.metadata?.annotations?.[k] !== v) return `the Secret lacks annotation ${k}`;
   return undefined;
 }
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
