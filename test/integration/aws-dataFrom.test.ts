@@ -101,7 +101,8 @@ describe('dataFrom find (AWS)', () => {
       dataFrom: [
         {
           find: { name: { regexp: '^team-[ab]/db-' } },
-          rewrite: [{ regexp: { source: '^team-(.)_db-(.*)', target: '${1}_${2}' } }],
+          // A rewrite sees the names as found (ESO converts only without a rewrite).
+          rewrite: [{ regexp: { source: '^team-(.)/db-(.*)', target: '${1}_${2}' } }],
         },
       ],
     });
@@ -120,7 +121,7 @@ describe('dataFrom find (AWS)', () => {
     await o.externalSecret('follow', {
       secretStoreRef: { name: await awsStore() },
       refreshInterval: '1s',
-      dataFrom: [{ find: { tags: { f: 'y' } }, rewrite: [{ regexp: { source: '^follow_', target: '' } }] }],
+      dataFrom: [{ find: { tags: { f: 'y' } }, rewrite: [{ regexp: { source: '^follow/', target: '' } }] }],
     });
     await o.waitForSecret('follow', (d) => d.one === '1' && d.two === '2', 'both found');
     await sm().send(new DeleteSecretCommand({ SecretId: 'follow/two', ForceDeleteWithoutRecovery: true }));

@@ -320,7 +320,8 @@ describe('dataFrom find (AWS Parameter Store)', () => {
       dataFrom: [
         {
           find: { path: '/team-a', tags: { env: 'prod' } },
-          rewrite: [{ regexp: { source: '^_team-a_db_(.*)', target: 'DB_${1}' } }],
+          // A rewrite sees the names as found (ESO converts only without a rewrite).
+          rewrite: [{ regexp: { source: '^/team-a/db/(.*)', target: 'DB_${1}' } }],
         },
       ],
     });

@@ -118,7 +118,7 @@ describe('dataFrom find: Vault / OpenBao', () => {
 
     await o.externalSecret('vault-name', {
       secretStoreRef: { name: store },
-      dataFrom: [{ find: { name: { regexp: '/db$' } }, rewrite: [{ regexp: { source: '_db$', target: '' } }] }],
+      dataFrom: [{ find: { name: { regexp: '/db$' } }, rewrite: [{ regexp: { source: '/db$', target: '' } }] }],
     });
     await o.waitForSecret('vault-name', (d) => d['team-b'] !== undefined, 'found by name');
     expect(Object.keys((await o.secretText('vault-name')) ?? {}).sort()).toEqual(['team-a', 'team-b']);

@@ -38,3 +38,31 @@ describe('find key conversion', () => {
     ).toThrow('dataFrom[0].find: secrets "a/b" and "a b" both become key "a_b"');
   });
 });
+
+describe('find with rewrite (ESO: rewrite the names as found, convert only without rewrite)', () => {
+  const found = ['path/to/my/secrets/db', 'path/to/my/secrets/api'];
+  const values = new Map(found.map((n) => [readId({ key: n }), { value: SecretValue.fromString(`v:${n}`) }]));
+  const render = (rewrite: NonNullable<NonNullable<ExternalSecretSpec['dataFrom']>[number]['rewrite']>) =>
+    Object.fromEntries(
+      [
+        ...renderSecretData(
+          { secretStoreRef: { name: 's' }, dataFrom: [{ find: { path: 'path/to/my' }, rewrite }] },
+          values,
+          new Map([[0, found]]),
+        ),
+      ].map(([k, v]) => [k, v.revealText()]),
+    );
+
+  it('a regexp sees the names with their slashes (ESO docs: datafrom-rewrite-remove-path.yaml)', () => {
+    expect(render([{ regexp: { source: 'path/to/my/secrets/(.*)', target: '$1' } }])).toEqual({
+      db: 'v:path/to/my/secrets/db',
+      api: 'v:path/to/my/secrets/api',
+    });
+  });
+
+  it('a rewrite that leaves a slash is an invalid key, not converted', () => {
+    expect(() => render([{ regexp: { source: '^path/', target: '' } }])).toThrow(
+      'key "to/my/secrets/db" is not a valid Secret key',
+    );
+  });
+});

@@ -100,7 +100,7 @@ export function remoteReads(spec: ExternalSecretSpec, slot = ''): RemoteRef[] {
 }
 
 /**
- * ESO's key conversion for find: characters a Secret key cannot hold become `_` (Default) or
+ * ESO's key conversion for find without rewrite: characters a Secret key cannot hold become `_` (Default) or
  * `_U<hex code point>_` (Unicode, e.g. `/` → `_U002f_`).
  */
 function convertKeys(names: string[], where: string, strategy?: 'Default' | 'Unicode'): Map<string, string> {
@@ -143,11 +143,13 @@ export function renderSecretData(
       const what = `dataFrom[${i}].find`;
       const names = found.get(i);
       if (!names) throw new RenderError(`${what}: the listing was not made`);
-      const byKey = rewriteKeys(
-        convertKeys(names, what, from.find.conversionStrategy),
-        from.rewrite ?? [],
-        `dataFrom[${i}]`,
-      );
+      // As ESO: names are rewritten as they are, and converted only when there is no rewrite (a
+      // rewrite that leaves a character a key cannot hold is an error, not converted).
+      const rewrite = from.rewrite ?? [];
+      const byKey =
+        rewrite.length > 0
+          ? rewriteKeys(new Map(names.map((n) => [n, n])), rewrite, `dataFrom[${i}]`)
+          : convertKeys(names, what, from.find.conversionStrategy);
       for (const [key, name] of byKey) {
         checkKey(key, what);
         out.set(key, decode(remoteValue({ key: name }, slot), from.find.decodingStrategy, `${what} secret "${name}"`));
