@@ -43,7 +43,7 @@ const remoteRefFields = {
     ['None', 'Base64', 'Base64URL', 'Auto'] as const,
   ),
   conversionStrategy: enumOf(
-    'Key-name conversion, accepted for ESO compatibility. Only Default (no conversion) is supported.',
+    'Key-name conversion, accepted for ESO compatibility: a data item is written under its secretKey, so nothing is converted. Only Default is accepted here (dataFrom[].extract and find also take Unicode).',
     ['Default'] as const,
   ),
   metadataPolicy: enumOf(
@@ -146,7 +146,7 @@ const find = object(
       string('Tag value.', { maxLength: 256 }),
     ),
     conversionStrategy: enumOf(
-      'How names become keys, as ESO does: characters a Secret key cannot hold (anything but letters, digits, -, _ and .) become `_` (Default) or `_U<hex code point>_` (Unicode: `/` → `_U002f_`). rewrite then sees the converted names.',
+      'How names become keys when the item has no rewrite, as ESO does: characters a Secret key cannot hold (anything but ASCII letters, digits, -, _ and .) become `_` (Default) or `_U<hex code point>_` (Unicode: `/` → `_U002f_`). With a rewrite, the names are rewritten as found and not converted.',
       ['Default', 'Unicode'] as const,
     ),
     decodingStrategy: remoteRefFields.decodingStrategy,
@@ -166,7 +166,13 @@ const dataFromItem = object(
   {
     extract: object(
       'The remote secret to expand. Its value must be a JSON object; `property` selects a nested object inside it.',
-      remoteRefFields,
+      {
+        ...remoteRefFields,
+        conversionStrategy: enumOf(
+          'How the object’s keys become Secret keys when the item has no rewrite, as ESO does: characters a Secret key cannot hold (anything but ASCII letters, digits, -, _ and .) become `_` (Default) or `_U<hex code point>_` (Unicode: `/` → `_U002f_`). With a rewrite, the keys are rewritten as they are and not converted.',
+          ['Default', 'Unicode'] as const,
+        ),
+      },
     ),
     find,
     sourceRef,

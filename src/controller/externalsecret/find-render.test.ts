@@ -1,4 +1,5 @@
-// dataFrom[].find names → keys: ESO's Default and Unicode conversions, then rewrite; collisions named.
+// dataFrom[].find names and extract keys → Secret keys: ESO's Default and Unicode conversions
+// without rewrite, rewrite of the names as they are otherwise; collisions named.
 import { describe, expect, it } from 'vitest';
 import type { ExternalSecretSpec } from '../../api/v1alpha1/external-secret.ts';
 import { SecretValue } from '../../values.ts';
@@ -64,5 +65,47 @@ describe('find with rewrite (ESO: rewrite the names as found, convert only witho
     expect(() => render([{ regexp: { source: '^path/', target: '' } }])).toThrow(
       'key "to/my/secrets/db" is not a valid Secret key',
     );
+  });
+});
+
+describe("extract key conversion (ESO: convert the object's keys only without rewrite)", () => {
+  const doc = JSON.stringify({ 'db/user': 'u', 'db pass': 'p', plain: 'x' });
+  const values = new Map([[readId({ key: 'bundle' }), { value: SecretValue.fromString(doc) }]]);
+  type Extract = NonNullable<NonNullable<ExternalSecretSpec['dataFrom']>[number]['extract']>;
+  type Rewrite = NonNullable<NonNullable<ExternalSecretSpec['dataFrom']>[number]['rewrite']>;
+  const render = (extract: Partial<Extract>, rewrite?: Rewrite) =>
+    Object.fromEntries(
+      [
+        ...renderSecretData(
+          { secretStoreRef: { name: 's' }, dataFrom: [{ extract: { key: 'bundle', ...extract }, rewrite }] },
+          values,
+        ),
+      ].map(([k, v]) => [k, v.revealText()]),
+    );
+
+  it('Default (the default) turns each character a key cannot hold into _', () => {
+    expect(render({})).toEqual({ db_user: 'u', db_pass: 'p', plain: 'x' });
+  });
+
+  it('Unicode writes _U<code point>_', () => {
+    expect(render({ conversionStrategy: 'Unicode' })).toEqual({ db_U002f_user: 'u', db_U0020_pass: 'p', plain: 'x' });
+  });
+
+  it('with a rewrite the keys are rewritten as they are and not converted', () => {
+    expect(render({}, [{ regexp: { source: '^db[/ ]', target: 'db-' } }])).toEqual({
+      'db-user': 'u',
+      'db-pass': 'p',
+      plain: 'x',
+    });
+    expect(() => render({}, [{ regexp: { source: '^plain$', target: 'p' } }])).toThrow(
+      'key "db/user" is not a valid Secret key',
+    );
+  });
+
+  it('names two keys that become the same key', () => {
+    const clash = new Map([[readId({ key: 'c' }), { value: SecretValue.fromString('{"a/b":"1","a b":"2"}') }]]);
+    expect(() =>
+      renderSecretData({ secretStoreRef: { name: 's' }, dataFrom: [{ extract: { key: 'c' } }] }, clash),
+    ).toThrow('keys "a/b" and "a b" both become key "a_b"');
   });
 });

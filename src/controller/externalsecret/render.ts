@@ -100,10 +100,16 @@ export function remoteReads(spec: ExternalSecretSpec, slot = ''): RemoteRef[] {
 }
 
 /**
- * ESO's key conversion for find without rewrite: characters a Secret key cannot hold become `_` (Default) or
- * `_U<hex code point>_` (Unicode, e.g. `/` → `_U002f_`).
+ * ESO's key conversion for find and extract without rewrite: characters a Secret key cannot hold
+ * become `_` (Default) or `_U<hex code point>_` (Unicode, e.g. `/` → `_U002f_`). ESO keeps
+ * non-ASCII letters and digits and then fails on the invalid key; Ferry converts them too.
  */
-function convertKeys(names: string[], where: string, strategy?: 'Default' | 'Unicode'): Map<string, string> {
+function convertKeys(
+  names: string[],
+  where: string,
+  strategy?: 'Default' | 'Unicode',
+  what = 'secrets',
+): Map<string, string> {
   const out = new Map<string, string>();
   for (const name of names) {
     const key =
@@ -112,7 +118,7 @@ function convertKeys(names: string[], where: string, strategy?: 'Default' | 'Uni
         : name.replace(/[^-._a-zA-Z0-9]/gu, '_');
     const earlier = out.get(key);
     if (earlier !== undefined)
-      throw new RenderError(`${where}: secrets "${earlier}" and "${name}" both become key "${key}"`);
+      throw new RenderError(`${where}: ${what} "${earlier}" and "${name}" both become key "${key}"`);
     out.set(key, name);
   }
   return out;
@@ -163,7 +169,17 @@ export function renderSecretData(
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
       throw new RenderError(`${what}: the remote value must be a JSON object to expand into keys`);
     }
-    const keys = rewriteKeys(new Map(Object.entries(doc)), from.rewrite ?? [], `dataFrom[${i}]`);
+    // As ESO: keys are rewritten as they are, and converted only when there is no rewrite.
+    const entries = new Map(Object.entries(doc));
+    const keys =
+      (from.rewrite ?? []).length > 0
+        ? rewriteKeys(entries, from.rewrite ?? [], `dataFrom[${i}]`)
+        : new Map(
+            [...convertKeys([...entries.keys()], what, ref.conversionStrategy, 'keys')].map(([key, name]) => [
+              key,
+              entries.get(name),
+            ]),
+          );
     for (const [key, node] of keys) {
       checkKey(key, what);
       out.set(key, decode(leafValue(node, `${what} key "${key}"`), ref.decodingStrategy, `${what} key "${key}"`));
