@@ -4,7 +4,7 @@
 // its HTTP API with the root token, for tests and the demo. With `awsAuthPlugin`, Vault's own AWS
 // auth method (built by `provision.sh vault-aws-plugin`) is in its plugin catalog as
 // AWS_AUTH_PLUGIN: OpenBao no longer ships one.
-import { mkdir, readFile, symlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -68,10 +68,13 @@ export async function startOpenBao(
   ];
   if (opts.tls) args.push('-dev-tls', `-dev-tls-cert-dir=${tlsDir}`);
   if (opts.awsAuthPlugin) {
-    // The dev server registers every file of its plugin directory under the file's name.
+    // The dev server registers every file of its plugin directory under the file's name. It refuses
+    // a symlink that leads out of the directory, so the binary is linked, or copied across filesystems.
     const pluginDir = join(dir, 'plugins');
     await mkdir(pluginDir, { recursive: true });
-    await symlink(toolPath('vault-aws-plugin'), join(pluginDir, AWS_AUTH_PLUGIN));
+    const plugin = toolPath('vault-aws-plugin');
+    const target = join(pluginDir, AWS_AUTH_PLUGIN);
+    await link(plugin, target).catch(() => copyFile(plugin, target));
     args.push(`-dev-plugin-dir=${pluginDir}`);
   }
   // The CA exists only once the server wrote it, so the TLS probe reads it lazily.

@@ -185,7 +185,7 @@ export class VaultSession {
   }
 
   private async login(signal: AbortSignal): Promise<Token> {
-    const { path, payload, user } = await this.loginRequest();
+    const { path, payload, user, about } = await this.loginRequest();
     const { body } = await this.http.ok(
       {
         method: 'POST',
@@ -194,7 +194,7 @@ export class VaultSession {
         namespace: this.auth.namespace,
         json: payload,
         signal,
-        what: `logging in with auth/${path}`,
+        what: `logging in with auth/${path}${about ? ` ${about}` : ''}`,
       },
       { login: true },
     );
@@ -213,7 +213,13 @@ export class VaultSession {
     };
   }
 
-  private async loginRequest(): Promise<{ path: string; payload: Record<string, string>; user?: string }> {
+  private async loginRequest(): Promise<{
+    path: string;
+    payload: Record<string, string>;
+    user?: string;
+    /** Names the fields behind the login in its error messages. */
+    about?: string;
+  }> {
     const { appRole, kubernetes, jwt, userPass, ldap, iam } = this.auth;
     const text = async (ref: Parameters<StoreContext['readSecretKey']>[0]) =>
       (await this.ctx.readSecretKey(ref)).revealText().trim();
@@ -229,7 +235,11 @@ export class VaultSession {
     if (iam) {
       // Fresh AWS credentials and a fresh signature at each login: a signed request is valid for
       // minutes only, and the keys in a Secret may have been rotated since the last login.
-      return { path: mount(iam.path, DEFAULT_IAM_PATH), payload: await iamLoginPayload(iam, this.ctx) };
+      return {
+        path: mount(iam.path, DEFAULT_IAM_PATH),
+        payload: await iamLoginPayload(iam, this.ctx),
+        about: `as spec.provider.vault.auth.iam.vaultRole "${iam.vaultRole}"`,
+      };
     }
     if (kubernetes) {
       const token = kubernetes.serviceAccountRef
