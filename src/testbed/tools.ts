@@ -3,7 +3,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export type ToolName = 'etcd' | 'kube-apiserver' | 'moto' | 'openbao' | 'drongo' | 'csi-sanity' | 'helm' | NodeToolName;
+export type ToolName =
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'moto'
+  | 'openbao'
+  | 'vault-aws-plugin'
+  | 'drongo'
+  | 'csi-sanity'
+  | 'helm'
+  | NodeToolName;
 /** Built by `provision.sh k8s-node` (src/testbed/node/provision-node.sh). */
 export type NodeToolName = 'kubelet' | 'kube-controller-manager' | 'kube-scheduler';
 
@@ -28,6 +37,7 @@ const binaryNames: Record<ToolName, () => string> = {
   'kube-apiserver': () => `kube-apiserver-${versions.K8S_VERSION}`,
   moto: () => `moto_server-${versions.MOTO_VERSION}`,
   openbao: () => `bao-${versions.OPENBAO_VERSION}`,
+  'vault-aws-plugin': () => `vault-plugin-auth-aws-${versions.VAULT_AWS_PLUGIN_VERSION}`,
   drongo: () => `drongo-${versions.DRONGO_VERSION}`,
   'csi-sanity': () => `csi-sanity-${versions.CSI_SANITY_VERSION}`,
   helm: () => `helm-${versions.HELM_VERSION}`,

@@ -1,10 +1,11 @@
 // A canary value travels through every path Ferry has — successful syncs from the fake provider,
-// AWS (Secrets Manager and Parameter Store), Vault (AppRole and userPass logins), Google (drongo)
+// AWS (Secrets Manager and Parameter Store), Vault (AppRole, userPass and AWS IAM logins), Google (drongo)
 // and Azure (the spec-faithful Key Vault test server), dataFrom find, per-item stores, template
 // functions, and each way a value can be rejected — and must then appear nowhere but the Secret.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,10 +23,13 @@ import {
   testbed,
   uniqueName,
   usePrivateMoto,
+  usePrivateOpenBao,
 } from '../support/testbed.ts';
 
 const CANARY = `canary-${randomBytes(8).toString('hex')}`;
 const moto = usePrivateMoto();
+// Vault's AWS auth method runs only in an OpenBao started with its plugin (the shared one has none).
+const iamOpenBao = usePrivateOpenBao({ awsAuthPlugin: true });
 let ctl: RunningController;
 let o: Objects;
 let kv: KeyVaultTestServer;
@@ -152,6 +156,53 @@ describe('secret values never leak', () => {
         },
       });
     }
+    // Vault auth.iam: Vault's AWS auth method checking with moto's STS; the canary is the AWS
+    // session token, so it travels in the signed request Ferry hands to Vault.
+    const iamBao = iamOpenBao.get().admin;
+    await iamBao.awsAuth(moto.get().access);
+    await iamBao.writeKv2('secret', 'iam', { token: CANARY });
+    await iamBao.policy('iam-canary', 'path "secret/data/*" { capabilities = ["read"] }');
+    const iamApi = new IAMClient({ region, endpoint, credentials: { accessKeyId, secretAccessKey } });
+    const iamUsers: { arn: string; id: string; secret: string }[] = [];
+    for (const UserName of ['canary-iam', 'canary-iam-other']) {
+      const user = await iamApi.send(new CreateUserCommand({ UserName }));
+      const key = (await iamApi.send(new CreateAccessKeyCommand({ UserName }))).AccessKey;
+      iamUsers.push({ arn: user.User?.Arn ?? '', id: key?.AccessKeyId ?? '', secret: key?.SecretAccessKey ?? '' });
+    }
+    iamApi.destroy();
+    const [iamUser, iamOther] = iamUsers as [(typeof iamUsers)[0], (typeof iamUsers)[0]];
+    await iamBao.awsIamRole('canary', [iamUser.arn], ['iam-canary']);
+    await iamBao.awsIamRole('canary-unbound', [iamOther.arn], ['iam-canary']);
+    await o.core.createNamespacedSecret({
+      namespace: o.namespace,
+      body: {
+        metadata: { name: 'vault-iam' },
+        stringData: { id: iamUser.id, secret: iamUser.secret, session: CANARY },
+      },
+    });
+    const vaultIam = uniqueName('vault-iam');
+    const vaultIamWrong = uniqueName('vault-iam-wrong');
+    for (const [name, vaultRole] of [
+      [vaultIam, 'canary'],
+      [vaultIamWrong, 'canary-unbound'],
+    ] as const) {
+      await o.secretStore(name, {
+        vault: {
+          server: iamOpenBao.get().access.address,
+          path: 'secret',
+          auth: {
+            iam: {
+              vaultRole,
+              secretRef: {
+                accessKeyIDSecretRef: { name: 'vault-iam', key: 'id' },
+                secretAccessKeySecretRef: { name: 'vault-iam', key: 'secret' },
+                sessionTokenSecretRef: { name: 'vault-iam', key: 'session' },
+              },
+            },
+          },
+        },
+      });
+    }
     const fake = uniqueName('fake');
     await o.secretStore(fake, { fake: { data: [{ key: 'canary', value: CANARY }] } });
     // Tenancy: a store whose remoteKeyPolicy refuses some keys (refusals name keys, never values).
@@ -258,6 +309,11 @@ describe('secret values never leak', () => {
         store: vaultUp,
         data: [{ secretKey: 'token', remoteRef: { key: 'plain', property: 'token' } }],
       },
+      {
+        name: 'vault-iam-ok',
+        store: vaultIam,
+        data: [{ secretKey: 'token', remoteRef: { key: 'iam', property: 'token' } }],
+      },
       { name: 'gcp-ok', store: gcp, data: [{ secretKey: 'plain', remoteRef: { key: `${gcpId}-plain` } }] },
       {
         name: 'gcp-prop',
@@ -309,6 +365,11 @@ describe('secret values never leak', () => {
         name: 'vault-userpass-refused',
         store: vaultUpWrong,
         data: [{ secretKey: 't', remoteRef: { key: 'plain', property: 'token' } }],
+      },
+      {
+        name: 'vault-iam-refused',
+        store: vaultIamWrong,
+        data: [{ secretKey: 't', remoteRef: { key: 'iam', property: 'token' } }],
       },
       {
         name: 'vault-bad-b64',
@@ -444,9 +505,22 @@ describe('secret values never leak', () => {
       ),
     );
     const stores = await Promise.all(
-      [aws, ssmStore, fake, fenced, vault, vaultWrong, vaultUp, vaultUpWrong, gcp, gcpWrong, azure, azureWrong].map(
-        async (s) => JSON.stringify((await o.getSecretStore(s)).status),
-      ),
+      [
+        aws,
+        ssmStore,
+        fake,
+        fenced,
+        vault,
+        vaultWrong,
+        vaultUp,
+        vaultUpWrong,
+        vaultIam,
+        vaultIamWrong,
+        gcp,
+        gcpWrong,
+        azure,
+        azureWrong,
+      ].map(async (s) => JSON.stringify((await o.getSecretStore(s)).status)),
     );
     const events = JSON.stringify(await o.events());
     const metrics = await ctl.controller.metrics.registry.metrics();
@@ -471,6 +545,9 @@ describe('secret values never leak', () => {
     expect(messages).toMatch(/key "bad key" is not a valid Secret key/);
     expect(messages).toMatch(/logging in with auth\/approle.*Denied|Denied.*logging in with auth\/approle/);
     expect(messages).toContain(`Denied: Vault logging in with auth/${userpassMount}`);
+    expect(messages).toMatch(
+      /Denied: Vault logging in with auth\/aws as spec\.provider\.vault\.auth\.iam\.vaultRole "canary-unbound".*does not belong to the role/,
+    );
     expect(messages).toMatch(/is not a service-account key/);
     expect(messages).toMatch(/Denied: Azure obtaining a token \(auth clientSecret\): invalid_client: AADSTS7000215/);
     expect(messages).toMatch(/remote key "theirs-canary" is not allowed .* \(spec\.remoteKeyPolicy\)/);

@@ -97,6 +97,7 @@ const FRESH: Record<string, unknown> = {
   'spec.provider.vault.auth.kubernetes': { role: 'r', serviceAccountRef: { name: 'sa' } },
   'spec.provider.vault.auth.userPass': { username: 'u', secretRef: ref() },
   'spec.provider.vault.auth.ldap': { username: 'u', secretRef: ref() },
+  'spec.provider.vault.auth.iam': { vaultRole: 'r' },
   'spec.dataFrom[]': { extract: { key: 'r' } },
   'spec.dataFrom[].find': { name: { regexp: 'a' } },
   'spec.dataFrom[].rewrite[]': { regexp: { source: 'a', target: 'b' } },
@@ -104,7 +105,8 @@ const FRESH: Record<string, unknown> = {
 };
 const ONE_OF: Record<string, string[]> = {
   'spec.provider': ['aws', 'azurekv', 'fake', 'gcpsm', 'vault'],
-  'spec.provider.vault.auth': ['tokenSecretRef', 'appRole', 'kubernetes', 'jwt', 'userPass', 'ldap'],
+  'spec.provider.vault.auth': ['tokenSecretRef', 'appRole', 'kubernetes', 'jwt', 'userPass', 'ldap', 'iam'],
+  'spec.provider.vault.auth.iam': ['secretRef', 'jwt'],
   'spec.provider.vault.auth.appRole': ['roleId', 'roleRef'],
   'spec.provider.vault.auth.jwt': ['secretRef', 'kubernetesServiceAccountToken'],
   'spec.provider.vault.auth.kubernetes': ['serviceAccountRef', 'secretRef'],

@@ -92,20 +92,21 @@ describe('ferry migrate on the ESO docs corpus', () => {
       const snippets = join(esoModule().docsDir, 'snippets');
       const inputs = join(tmp, 'in');
       await mkdir(join(inputs, 'stores'), { recursive: true });
-      // Vault AWS IAM auth is one of the ESO fields Ferry does not have.
-      for (const name of ['vault-iam-store.yaml', 'aws-sm-store.yaml', 'aws-sm-external-secret.yaml']) {
+      // Google workload identity federation is one of the ESO fields Ferry does not have.
+      const unsupported = 'gcpsm-wif-non-native-iam-secret-store.yaml';
+      for (const name of [unsupported, 'aws-sm-store.yaml', 'aws-sm-external-secret.yaml']) {
         await copyFile(join(snippets, name), join(inputs, 'stores', name));
       }
       await writeFile(join(inputs, 'notes.txt'), 'not a manifest');
       const { code, stderr } = await run(['--out', join(tmp, 'out'), inputs]);
       expect(code).toBe(3);
       expect(stderr).toMatch(
-        /^unsupported: stores\/vault-iam-store\.yaml#1 SecretStore\/vault-backend-aws-iam: spec\.provider\.vault\.auth\.iam: unknown field/m,
+        /^unsupported: stores\/gcpsm-wif-non-native-iam-secret-store\.yaml#1 SecretStore\/demo-store: spec\.provider\.gcpsm\.auth\.workloadIdentityFederation: unknown field/m,
       );
       expect((await readdir(join(tmp, 'out', 'stores'))).sort()).toEqual([
         'aws-sm-external-secret.yaml',
         'aws-sm-store.yaml',
-        'vault-iam-store.yaml',
+        unsupported,
       ]);
       expect(await readFile(join(tmp, 'out', 'stores', 'aws-sm-store.yaml'), 'utf8')).toContain(
         'apiVersion: ferry.dev/v1alpha1',

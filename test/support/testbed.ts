@@ -56,7 +56,7 @@ export function usePrivateMoto(): { get(): Moto } {
  * An OpenBao dev server owned by one test file (it starts in under a second), free to be sealed
  * or stopped without disturbing other files.
  */
-export function usePrivateOpenBao(opts: { tls?: boolean } = {}): { get(): OpenBao } {
+export function usePrivateOpenBao(opts: { tls?: boolean; awsAuthPlugin?: boolean } = {}): { get(): OpenBao } {
   let bao: OpenBao | undefined;
   beforeAll(async () => {
     bao = await startOpenBao(testbed().runDir, opts);

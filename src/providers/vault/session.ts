@@ -5,6 +5,7 @@
 import { SecretValue } from '../../values.ts';
 import { ProviderError, type StoreContext } from '../provider.ts';
 import type { VaultHttp } from './http.ts';
+import { DEFAULT_IAM_PATH, iamLoginPayload } from './iam.ts';
 import type { VaultAuthSpec } from './spec.ts';
 
 interface Token {
@@ -34,6 +35,7 @@ export function authMethod(auth: VaultAuthSpec): string {
   if (auth.kubernetes) return 'kubernetes';
   if (auth.userPass) return 'userpass';
   if (auth.ldap) return 'ldap';
+  if (auth.iam) return 'iam';
   return 'jwt';
 }
 
@@ -183,7 +185,7 @@ export class VaultSession {
   }
 
   private async login(signal: AbortSignal): Promise<Token> {
-    const { path, payload, user } = await this.loginRequest();
+    const { path, payload, user, about } = await this.loginRequest();
     const { body } = await this.http.ok(
       {
         method: 'POST',
@@ -192,7 +194,7 @@ export class VaultSession {
         namespace: this.auth.namespace,
         json: payload,
         signal,
-        what: `logging in with auth/${path}`,
+        what: `logging in with auth/${path}${about ? ` ${about}` : ''}`,
       },
       { login: true },
     );
@@ -211,8 +213,14 @@ export class VaultSession {
     };
   }
 
-  private async loginRequest(): Promise<{ path: string; payload: Record<string, string>; user?: string }> {
-    const { appRole, kubernetes, jwt, userPass, ldap } = this.auth;
+  private async loginRequest(): Promise<{
+    path: string;
+    payload: Record<string, string>;
+    user?: string;
+    /** Names the fields behind the login in its error messages. */
+    about?: string;
+  }> {
+    const { appRole, kubernetes, jwt, userPass, ldap, iam } = this.auth;
     const text = async (ref: Parameters<StoreContext['readSecretKey']>[0]) =>
       (await this.ctx.readSecretKey(ref)).revealText().trim();
     const mount = (p: string | undefined, fallback: string) =>
@@ -223,6 +231,15 @@ export class VaultSession {
         text(appRole.secretRef),
       ]);
       return { path: mount(appRole.path, 'approle'), payload: { role_id: roleId, secret_id: secretId } };
+    }
+    if (iam) {
+      // Fresh AWS credentials and a fresh signature at each login: a signed request is valid for
+      // minutes only, and the keys in a Secret may have been rotated since the last login.
+      return {
+        path: mount(iam.path, DEFAULT_IAM_PATH),
+        payload: await iamLoginPayload(iam, this.ctx),
+        about: `as spec.provider.vault.auth.iam.vaultRole "${iam.vaultRole}"`,
+      };
     }
     if (kubernetes) {
       const token = kubernetes.serviceAccountRef

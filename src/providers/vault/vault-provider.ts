@@ -15,13 +15,22 @@ interface KvAnswer {
 }
 
 function credentialsIdentity(spec: VaultSpec, ns: string): string {
-  const { tokenSecretRef, appRole, kubernetes, jwt, userPass, ldap } = spec.auth;
+  const { tokenSecretRef, appRole, kubernetes, jwt, userPass, ldap, iam } = spec.auth;
   if (tokenSecretRef) return `token:${refIdentity(tokenSecretRef, ns)}`;
   if (userPass) return `userpass:${userPass.path ?? ''}:${userPass.username}:${refIdentity(userPass.secretRef, ns)}`;
   if (ldap) return `ldap:${ldap.path ?? ''}:${ldap.username}:${refIdentity(ldap.secretRef, ns)}`;
   if (appRole) {
     const role = appRole.roleRef ? refIdentity(appRole.roleRef, ns) : `id=${appRole.roleId}`;
     return `approle:${appRole.path ?? ''}:${role}:${refIdentity(appRole.secretRef, ns)}`;
+  }
+  if (iam) {
+    const who = iam.secretRef
+      ? `keys=${refIdentity(iam.secretRef.accessKeyIDSecretRef, ns)}:${refIdentity(iam.secretRef.secretAccessKeySecretRef, ns)}:${iam.secretRef.sessionTokenSecretRef ? refIdentity(iam.secretRef.sessionTokenSecretRef, ns) : ''}`
+      : iam.jwt
+        ? `sa=${refIdentity(iam.jwt.serviceAccountRef, ns)}:${iam.jwt.serviceAccountRef.audiences?.join(',') ?? ''}`
+        : 'default-chain';
+    const aws = JSON.stringify([iam.region ?? '', iam.role ?? '', iam.externalID ?? '', iam.vaultAwsIamServerID ?? '']);
+    return `iam:${iam.path ?? ''}:${iam.vaultRole}:${aws}:${who}`;
   }
   if (kubernetes) {
     const who = kubernetes.serviceAccountRef
@@ -71,7 +80,9 @@ export const vaultProvider: Provider<VaultSpec> = {
   },
 
   usesServiceAccountToken: ({ auth }) =>
-    auth.kubernetes?.serviceAccountRef !== undefined || auth.jwt?.kubernetesServiceAccountToken !== undefined,
+    auth.kubernetes?.serviceAccountRef !== undefined ||
+    auth.jwt?.kubernetesServiceAccountToken !== undefined ||
+    auth.iam?.jwt !== undefined,
 
   async createClient(spec, ctx): Promise<ProviderClient> {
     const http = new VaultHttp({

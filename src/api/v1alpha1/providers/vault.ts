@@ -104,12 +104,66 @@ function auth(scope: StoreScope) {
         'LDAP',
         scope,
       ),
+      iam: object(
+        'AWS IAM login (POST auth/<path>/login with an STS GetCallerIdentity request signed with AWS credentials; Vault sends it to STS and logs in the IAM identity that signed it). The credentials: secretRef, or jwt, or neither (the controller’s own AWS identity: environment, IRSA, EKS Pod Identity, instance role); then role, if set, is assumed on top. Obtained afresh at each login.',
+        {
+          path: string('Mount path of the AWS auth method. Default aws.', { maxLength: 256 }),
+          region: string(
+            'AWS region the request is signed for. Default us-east-1. Ferry signs for https://sts.amazonaws.com in us-east-1 (Vault’s default sts_endpoint) and for https://sts.<region>.amazonaws.com elsewhere, which Vault’s auth/<path>/config/client must then name as sts_endpoint and sts_region; AWS_ENDPOINT_URL_STS in the controller’s environment overrides both.',
+            { maxLength: 64 },
+          ),
+          role: string(
+            'ARN of an IAM role assumed (STS AssumeRole) with the credentials before signing; the Vault role must then be bound to it. With jwt and a ServiceAccount that has no eks.amazonaws.com/role-arn annotation, the role the token is exchanged for.',
+            { maxLength: 2048 },
+          ),
+          vaultRole: required(
+            string('Vault role to log in as: a role of the AWS auth method with auth_type iam.', {
+              minLength: 1,
+              maxLength: 256,
+            }),
+          ),
+          externalID: string('External ID passed when assuming role.', { maxLength: 1224 }),
+          vaultAwsIamServerID: string(
+            'Value of the X-Vault-AWS-IAM-Server-ID header, signed with the request (against replay to another Vault); must equal iam_server_id_header_value of the auth method’s config/client.',
+            { maxLength: 1024 },
+          ),
+          secretRef: object('Static AWS access keys read from a Secret.', {
+            accessKeyIDSecretRef: required(secret('The AWS access key ID.')),
+            secretAccessKeySecretRef: required(secret('The AWS secret access key.')),
+            sessionTokenSecretRef: secret('Session token for temporary credentials.'),
+          }),
+          jwt: object(
+            'Web identity with a token minted for a named ServiceAccount (TokenRequest, audience sts.amazonaws.com unless audiences is set), exchanged with AssumeRoleWithWebIdentity for the role of its eks.amazonaws.com/role-arn annotation (as ESO does; role is then assumed on top), or for role when it has no such annotation.',
+            {
+              serviceAccountRef: required(
+                serviceAccountSelector('ServiceAccount whose token is exchanged for AWS credentials.', scope),
+              ),
+            },
+          ),
+        },
+        {
+          validations: [
+            {
+              rule: '!(has(self.secretRef) && has(self.jwt))',
+              message: 'set at most one of iam.secretRef and iam.jwt',
+              fieldPath: '.jwt',
+              reason: 'FieldValueForbidden',
+            },
+            {
+              rule: '!has(self.externalID) || self.externalID == "" || (has(self.role) && self.role != "")',
+              message: 'iam.externalID needs iam.role: it is passed when assuming that role',
+              fieldPath: '.externalID',
+              reason: 'FieldValueForbidden',
+            },
+          ],
+        },
+      ),
       namespace: string(
         'Vault Enterprise namespace to log in to, when it differs from the store’s namespace (sent as X-Vault-Namespace on login).',
         { maxLength: 256 },
       ),
     },
-    { validations: [oneOf(['tokenSecretRef', 'appRole', 'kubernetes', 'jwt', 'userPass', 'ldap'], 'auth')] },
+    { validations: [oneOf(['tokenSecretRef', 'appRole', 'kubernetes', 'jwt', 'userPass', 'ldap', 'iam'], 'auth')] },
   );
 }
 
