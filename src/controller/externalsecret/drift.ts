@@ -24,11 +24,10 @@ export function writtenRecord(s: Settings, data: SecretData): NonNullable<Object
 export function isIntact(secret: V1Secret | undefined, s: Settings, state: ObjectState): boolean {
   if (s.creationPolicy === 'None' || s.creationPolicy === 'Orphan') return true;
   if (!secret) return false;
-  if (s.creationPolicy === 'Merge') {
-    const written = state.written;
-    return written !== undefined && dataHash('', dataOf(secret, written.keys)) === written.hash;
-  }
+  const mine = (record: ObjectState['written']): boolean =>
+    record !== undefined && dataHash('', dataOf(secret, record.keys)) === record.hash;
+  if (s.creationPolicy === 'Merge') return mine(state.written) || mine(state.writing);
   const actual = dataHash(secret.type ?? 'Opaque', dataOf(secret));
   const recorded = state.written?.hash ?? secret.metadata?.annotations?.[HASH_ANNOTATION];
-  return actual === recorded;
+  return actual === recorded || actual === state.writing?.hash;
 }

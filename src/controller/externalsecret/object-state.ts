@@ -9,6 +9,11 @@ export interface ObjectState {
   missing?: { ids: string; firstAt: number };
   /** What Ferry last wrote, to tell its own writes from drift. */
   written?: { hash: string; keys: string[] };
+  /**
+   * What Ferry is writing now: the watch can deliver the write before its response arrives, and
+   * that echo must not look like drift (it would queue a second sync of every object written).
+   */
+  writing?: { hash: string; keys: string[] };
   /** Content hash of the last sync with creationPolicy None (files only), for restart-on-change. */
   contentHash?: string;
   /** The store (its read-sharing key) whose provider did not answer the last sync; retried when it does. */

@@ -251,10 +251,12 @@ export async function reconcileExternalSecret(
             }
           : undefined,
     };
+    const record = writtenRecord(settings, data);
+    state.writing = record;
     try {
       const current = versioned ? deps.managedSecret(namespace, secretName) : target;
       const outcome = await deps.writer.write(plan, data, current);
-      state.written = writtenRecord(settings, data);
+      state.written = record;
       if (outcome !== 'unchanged') {
         const what = outcome === 'replaced' ? 'replaced (immutable Secret)' : outcome;
         log.info({ target: secretName, outcome, keys: data.size }, `Secret ${what}`);
@@ -271,6 +273,8 @@ export async function reconcileExternalSecret(
       if (err instanceof TargetConflictError) return fail('SecretSyncedError', err.message);
       if (isConflict(err)) return { failed: true, retryAfterMs: 0 };
       return fail('SecretSyncedError', `writing Secret "${secretName}": ${apiErrorMessage(err)}`);
+    } finally {
+      state.writing = undefined;
     }
   } else {
     // Files only (CSI): no Secret to write, but apps that read their files at start still roll.
