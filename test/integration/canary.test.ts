@@ -1,7 +1,8 @@
 // A canary value travels through every path Ferry has — successful syncs from the fake provider,
 // AWS (Secrets Manager and Parameter Store), Vault (AppRole, userPass and AWS IAM logins), Google (drongo)
-// and Azure (the spec-faithful Key Vault test server: secrets, a certificate, a key), dataFrom find, per-item stores, template
-// functions, and each way a value can be rejected — and must then appear nowhere but the Secret.
+// and Azure (the spec-faithful Key Vault test server: secrets, a certificate, a key), dataFrom find,
+// per-item stores, template functions, and each way a value can be rejected — and must then appear
+// nowhere but the Secret.
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
