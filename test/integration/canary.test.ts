@@ -1,10 +1,14 @@
 // A canary value travels through every path Ferry has — successful syncs from the fake provider,
 // AWS (Secrets Manager and Parameter Store), Vault (AppRole, userPass and AWS IAM logins), Google (drongo)
-// and Azure (the spec-faithful Key Vault test server), dataFrom find, per-item stores, template
-// functions, and each way a value can be rejected — and must then appear nowhere but the Secret.
-import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+// and Azure (the spec-faithful Key Vault test server: secrets, a certificate, a key), dataFrom find,
+// per-item stores, template functions, and each way a value can be rejected — and must then appear
+// nowhere but the Secret.
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -255,6 +259,9 @@ describe('secret values never leak', () => {
     kv.setSecret('canary-json', JSON.stringify({ token: CANARY }));
     kv.setSecret('canary-bad-key', JSON.stringify({ 'bad key': CANARY }));
     kv.apps.set('canary-app', { clientId: 'canary-app', secret: CANARY });
+    // A certificate (its DER holds the canary as the subject CN) and a key carrying it in a tag.
+    kv.setCertificate('canary-cert', await certificateNamed(CANARY));
+    kv.setKey('canary-key', generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey, { tags: { holder: CANARY } });
     await o.core.createNamespacedSecret({
       namespace: o.namespace,
       body: {
@@ -326,6 +333,12 @@ describe('secret values never leak', () => {
         store: azure,
         data: [{ secretKey: 'token', remoteRef: { key: 'secret/canary-json', property: 'token' } }],
       },
+      { name: 'azure-cert', store: azure, data: [{ secretKey: 'der', remoteRef: { key: 'cert/canary-cert' } }] },
+      {
+        name: 'azure-key-tag',
+        store: azure,
+        data: [{ secretKey: 'tags', remoteRef: { key: 'key/canary-key', metadataPolicy: 'Fetch' as const } }],
+      },
     ];
     const failing = [
       {
@@ -386,6 +399,12 @@ describe('secret values never leak', () => {
         name: 'azure-bad-b64',
         store: azure,
         data: [{ secretKey: 't', remoteRef: { key: 'canary-plain', decodingStrategy: 'Base64' as const } }],
+      },
+      {
+        // ESO ignores property on a certificate; Ferry says the DER is not JSON, without the value.
+        name: 'azure-cert-prop',
+        store: azure,
+        data: [{ secretKey: 't', remoteRef: { key: 'cert/canary-cert', property: 'token' } }],
       },
       {
         name: 'azure-login-refused',
@@ -536,6 +555,7 @@ describe('secret values never leak', () => {
       .map((st) => (JSON.parse(st) as { conditions: { message: string }[] }).conditions[0]?.message)
       .join('\n');
     expect(messages).toMatch(/not valid JSON/);
+    expect(messages).toMatch(/remote key "cert\/canary-cert"\): the remote value is not valid JSON/);
     expect(messages).toMatch(/error calling fail: \(message withheld/);
     expect(messages).toMatch(/unable to decode pkcs12/);
     expect(messages).toMatch(/htpasswd: invalid username/);
@@ -555,3 +575,32 @@ describe('secret values never leak', () => {
     expect(logs).toMatch(/sync failed/);
   });
 });
+
+/** PEM of a self-signed certificate whose subject CN is `cn`. */
+async function certificateNamed(cn: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-canary-cert-'));
+  await promisify(execFile)(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${cn}`,
+      '-keyout',
+      'key.pem',
+      '-out',
+      'cert.pem',
+    ],
+    { cwd: dir },
+  );
+  const cert = await readFile(join(dir, 'cert.pem'), 'utf8');
+  await rm(dir, { recursive: true, force: true });
+  return cert;
+}

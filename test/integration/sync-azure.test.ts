@@ -4,6 +4,7 @@
 // controller runs against the real API server, and workload identity presents a ServiceAccount
 // token minted by that API server's TokenRequest.
 import { execFile } from 'node:child_process';
+import { createPublicKey, generateKeyPairSync, type JsonWebKey, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -174,17 +175,103 @@ describe('Azure Key Vault (spec-faithful test server, not a third-party one)', (
     expect((await o.secret('az-deleted'))?.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
   });
 
-  it('refuses certificate and key objects with a clear status message', async () => {
+  it('reads certificates as their DER bytes and keys as ESO’s JWK JSON, current and pinned versions', async () => {
+    const oldPem = await selfSignedPem('old-client');
+    const pem = await selfSignedPem('db-client');
+    const certPem = (p: string) => p.slice(0, p.indexOf('-----BEGIN PRIVATE KEY-----'));
+    const oldCert = kv.setCertificate('db-client-cert', certPem(oldPem));
+    kv.setCertificate('db-client-cert', certPem(pem), { tags: { owner: 'db-team' } });
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
+    const rsaVersion = kv.setKey('encryption-pubkey', rsa);
+    kv.setKey('encryption-pubkey', ec, { tags: { purpose: 'signing' } });
     const store = await spStore();
-    await o.externalSecret('az-cert', {
+    await o.externalSecret('az-objects', {
       secretStoreRef: { name: store },
-      data: [{ secretKey: 'v', remoteRef: { key: 'cert/tls' } }],
+      data: [
+        { secretKey: 'cert', remoteRef: { key: 'cert/db-client-cert' } },
+        { secretKey: 'old-cert', remoteRef: { key: 'cert/db-client-cert', version: oldCert } },
+        { secretKey: 'cert-tags', remoteRef: { key: 'cert/db-client-cert', metadataPolicy: 'Fetch' } },
+        { secretKey: 'ec', remoteRef: { key: 'key/encryption-pubkey' } },
+        { secretKey: 'rsa', remoteRef: { key: 'key/encryption-pubkey', version: rsaVersion } },
+        { secretKey: 'rsa-e', remoteRef: { key: 'key/encryption-pubkey', version: rsaVersion, property: 'e' } },
+        {
+          secretKey: 'key-purpose',
+          remoteRef: { key: 'key/encryption-pubkey', metadataPolicy: 'Fetch', property: 'purpose' },
+        },
+      ],
     });
-    const { ready } = await o.waitForReady('az-cert', { status: 'False' });
-    expect(ready.message).toMatch(
-      /Invalid: Azure remote key "cert\/tls": certificate objects \(cert\/\) are not supported/,
+    const secret = await o.waitForSecret('az-objects', (d) => d['key-purpose'] === 'signing', 'the synced Secret');
+    const bytes = (k: string) => Buffer.from(secret.data?.[k] ?? '', 'base64');
+    // The certificate's DER, byte for byte: what ESO returns as cert/<name> ("raw value").
+    expect(bytes('cert').equals(new X509Certificate(certPem(pem)).raw)).toBe(true);
+    expect(bytes('old-cert').equals(new X509Certificate(certPem(oldPem)).raw)).toBe(true);
+    expect(JSON.parse(bytes('cert-tags').toString())).toEqual({ owner: 'db-team' });
+    // The public JWK as ESO writes it: kid, kty, key_ops, then n/e or crv/x/y, base64url.
+    const kid = (v: string) => `${kv.vaultUrl}/keys/encryption-pubkey/${v}`;
+    const rsaJwk = rsa.export({ format: 'jwk' });
+    expect(bytes('rsa').toString()).toBe(
+      JSON.stringify({
+        kid: kid(rsaVersion),
+        kty: 'RSA',
+        key_ops: ['encrypt', 'decrypt', 'sign', 'verify', 'wrapKey', 'unwrapKey'],
+        n: rsaJwk.n,
+        e: rsaJwk.e,
+      }),
     );
-    expect(await o.secret('az-cert')).toBeUndefined();
+    expect(bytes('rsa-e').toString()).toBe('AQAB');
+    const ecJson = JSON.parse(bytes('ec').toString()) as Record<string, unknown>;
+    expect(Object.keys(ecJson)).toEqual(['kid', 'kty', 'key_ops', 'crv', 'x', 'y']);
+    expect(
+      createPublicKey({
+        key: { kty: 'EC', crv: ecJson.crv, x: ecJson.x, y: ecJson.y } as JsonWebKey,
+        format: 'jwk',
+      }).equals(ec),
+    ).toBe(true);
+    // One read per object and version, shared by the items that name it.
+    expect(kv.reads('cert/db-client-cert')).toBe(3);
+    expect(kv.reads('key/encryption-pubkey')).toBe(3);
+  });
+
+  it('reports a missing certificate or key as NotFound and keeps the Secret (deletionPolicy Retain)', async () => {
+    const pem = await selfSignedPem('gone');
+    kv.setCertificate('gone-cert', pem.slice(0, pem.indexOf('-----BEGIN PRIVATE KEY-----')));
+    kv.setKey('gone-key', generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey);
+    const store = await spStore();
+    await o.externalSecret('az-objects-gone', {
+      secretStoreRef: { name: store },
+      refreshInterval: '1s',
+      data: [
+        { secretKey: 'cert', remoteRef: { key: 'cert/gone-cert' } },
+        { secretKey: 'key', remoteRef: { key: 'key/gone-key' } },
+      ],
+    });
+    const before = await o.waitForSecret('az-objects-gone', (d) => d.key?.includes('P-384') === true, 'first sync');
+    kv.deleteObject('cert', 'gone-cert');
+    const { ready } = await o.waitForReady('az-objects-gone', { status: 'False', reason: 'SecretMissing' });
+    expect(ready.message).toMatch(
+      /remote key "cert\/gone-cert": NotFound: Azure CertificateNotFound reading "cert\/gone-cert"/,
+    );
+    expect((await o.secret('az-objects-gone'))?.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    kv.setCertificate('gone-cert', pem.slice(0, pem.indexOf('-----BEGIN PRIVATE KEY-----')));
+    await o.waitForReady('az-objects-gone', { status: 'True' }, 30_000);
+    kv.deleteObject('key', 'gone-key');
+    const missingKey = await o.waitForReady('az-objects-gone', { status: 'False', reason: 'SecretMissing' });
+    expect(missingKey.ready.message).toMatch(
+      /remote key "key\/gone-key": NotFound: Azure KeyNotFound reading "key\/gone-key"/,
+    );
+    expect((await o.secret('az-objects-gone'))?.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+  });
+
+  it('refuses unknown object types with a clear status message', async () => {
+    const store = await spStore();
+    await o.externalSecret('az-other', {
+      secretStoreRef: { name: store },
+      data: [{ secretKey: 'v', remoteRef: { key: 'certificate/tls' } }],
+    });
+    const { ready } = await o.waitForReady('az-other', { status: 'False' });
+    expect(ready.message).toMatch(/Invalid: Azure remote key "certificate\/tls": unknown object type "certificate\/"/);
+    expect(await o.secret('az-other')).toBeUndefined();
   });
 
   it('keeps the Secret while Key Vault is down, even with deletionPolicy Delete, and recovers', async () => {
@@ -340,7 +427,7 @@ describe('Azure Key Vault (spec-faithful test server, not a third-party one)', (
 });
 
 /** PEM of a self-signed certificate followed by its unencrypted private key. */
-async function selfSignedPem(): Promise<string> {
+async function selfSignedPem(cn = 'app-cert'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-azure-cert-'));
   await promisify(execFile)(
     'openssl',
@@ -353,7 +440,7 @@ async function selfSignedPem(): Promise<string> {
       '-days',
       '2',
       '-subj',
-      '/CN=app-cert',
+      `/CN=${cn}`,
       '-keyout',
       'key.pem',
       '-out',

@@ -15,7 +15,7 @@
 // a key rewritten by a template transform is counted, not named), the exact values of copied keys,
 // and for templated keys the canaries they pass through, the certificate and key a PKCS#12 holds,
 // the Secret's type, labels and annotations.
-import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   AddTagsToResourceCommand,
@@ -99,6 +99,12 @@ interface Seed {
   p12?: { cn: string; keyPem: string };
   /** Stored base64 (read with `b64dec` in a template). */
   base64?: boolean;
+  /**
+   * A Key Vault certificate (`bytes`: its DER, what cert/<name> reads) or key (`keyPem`: its public
+   * key; `text` becomes the JWK JSON ESO returns once the server has given the version its ID).
+   */
+  azure?: 'cert' | 'key';
+  keyPem?: string;
 }
 
 interface Backend {
@@ -181,13 +187,9 @@ function convertKey(name: string): string {
 /** The remote name a provider stores `key` under, or why it cannot be seeded. */
 function remoteName(provider: string, key: string): string | { unseedable: string } {
   if (provider === 'azurekv') {
+    // Certificates and keys keep their prefix: they are other objects than the secret of that name.
     const m = /^(secret|cert|key)\/(.+)$/.exec(key);
-    if (m && m[1] !== 'secret') {
-      return {
-        unseedable: `reads Key Vault ${m[1] === 'cert' ? 'certificate' : 'key'} "${key}"; the Key Vault test server serves secrets only`,
-      };
-    }
-    return m?.[2] ?? key;
+    return m?.[1] === 'secret' ? (m[2] ?? key) : key;
   }
   return key;
 }
@@ -199,7 +201,8 @@ function literalFor(regexp: string | undefined): string | undefined {
   return /^[A-Za-z0-9_/-]*$/.test(core) ? core : undefined;
 }
 
-function pkcs12(cn: string): { der: Buffer; keyPem: string } {
+/** A self-signed RSA certificate with `cn` as its subject, and its key. */
+function selfSigned(cn: string): { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey; keyPem: string } {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const key = forge.pki.privateKeyFromPem(keyPem);
@@ -211,8 +214,19 @@ function pkcs12(cn: string): { der: Buffer; keyPem: string } {
   cert.setSubject([{ name: 'commonName', value: cn }]);
   cert.setIssuer([{ name: 'commonName', value: cn }]);
   cert.sign(key, forge.md.sha256.create());
+  return { cert, key, keyPem };
+}
+
+function pkcs12(cn: string): { der: Buffer; keyPem: string } {
+  const { cert, key, keyPem } = selfSigned(cn);
   const asn1 = forge.pkcs12.toPkcs12Asn1(key, [cert], '', { algorithm: '3des' });
   return { der: Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary'), keyPem };
+}
+
+/** A self-signed certificate's DER, with `cn` as its subject (what Key Vault's `cer` holds). */
+function certificateDer(cn: string): Buffer {
+  const { cert } = selfSigned(cn);
+  return Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
 }
 
 /** The value a seed reads as: text (objects as JSON) or bytes. */
@@ -441,13 +455,20 @@ function seedOf(b: Backend, key: string, version?: string): Seed | string {
   const id = `${name}@${version ?? ''}`;
   let seed = b.seeds.get(id);
   if (!seed) {
-    seed = { name, version, text: canary() };
+    const azure = b.provider === 'azurekv' ? /^(cert|key)\//.exec(name)?.[1] : undefined;
+    if (azure === 'cert') seed = { name, version, azure, bytes: certificateDer(canary()) };
+    else if (azure === 'key') {
+      const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      seed = { name, version, azure, keyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+    } else seed = { name, version, text: canary() };
     b.seeds.set(id, seed);
   }
   return seed;
 }
 
 function asObject(seed: Seed): Obj | string {
+  if (seed.azure)
+    return `is a Key Vault ${seed.azure === 'cert' ? 'certificate' : 'key'}, whose value the server makes`;
   if (seed.bytes) return 'is read both as a PKCS#12 and as JSON';
   if (!seed.object) {
     seed.object = {};
@@ -520,6 +541,8 @@ function seedFor(p: Plan): void {
       // A Vault secret is a JSON object; read whole, it is that object.
       const obj = asObject(seed);
       if (typeof obj !== 'string' && Object.keys(obj).length === 0) obj.value = canary();
+    } else if (seed.azure) {
+      if (need?.p12 || need?.dockerConfig) fail(`remote key "${ref.key}" is a Key Vault ${seed.azure}, read as-is`);
     } else if (need?.p12) {
       if (seed.object) fail(`remote key "${ref.key}" is read both as a PKCS#12 and as JSON`);
       else if (!seed.bytes) {
@@ -654,7 +677,7 @@ function expectFor(p: Plan): Expected {
       const re = from.find.name?.regexp === undefined ? undefined : new RegExp(from.find.name.regexp);
       const entries: [string, Check][] = [];
       for (const seed of b.seeds.values()) {
-        if (seed.version !== undefined) continue;
+        if (seed.version !== undefined || seed.azure) continue;
         if (from.find.path && !seed.name.startsWith(from.find.path)) continue;
         if (re && !re.test(seed.name)) continue;
         const tags = b.tags.get(seed.name) ?? {};
@@ -884,8 +907,25 @@ async function applySeeds(b: Backend, bed: SyncBed): Promise<void> {
   } else if (b.provider === 'azurekv') {
     const kv = b.azure;
     if (!kv) throw new Error('no Key Vault test server');
-    for (const s of current)
-      kv.setSecret(s.name, seedBytes(s).toString(s.bytes && !s.base64 ? 'base64' : 'utf8'), { tags: tags(s.name) });
+    for (const s of current) {
+      const name = s.name.replace(/^(cert|key)\//, '');
+      if (s.azure === 'cert') kv.setCertificate(name, s.bytes ?? Buffer.alloc(0), { tags: tags(s.name) });
+      else if (s.azure === 'key') {
+        const version = kv.setKey(name, s.keyPem ?? '', { tags: tags(s.name) });
+        // What ESO returns for key/<name>: the public JWK's JSON, kid first (its URL names the version).
+        const jwk = createPublicKey(s.keyPem ?? '').export({ format: 'jwk' });
+        s.text = JSON.stringify({
+          kid: `${kv.vaultUrl}/keys/${name}/${version}`,
+          kty: 'RSA',
+          key_ops: ['encrypt', 'decrypt', 'sign', 'verify', 'wrapKey', 'unwrapKey'],
+          n: jwk.n,
+          e: jwk.e,
+        });
+      } else
+        kv.setSecret(s.name, seedBytes(s).toString(s.bytes && !s.base64 ? 'base64' : 'utf8'), {
+          tags: tags(s.name),
+        });
+    }
   }
 }
 

@@ -9,19 +9,27 @@
 //   SecretNotFound, and on demand 429 with Retry-After. Every call needs api-version, and a
 //   bearer token for audience https://vault.azure.net from this server's tenant; without one it
 //   answers 401 with the WWW-Authenticate challenge the SDK follows.
+// * Key Vault certificates and keys, get only (GET certificates/{name}[/{version}] and
+//   keys/{name}[/{version}]): a CertificateBundle (id, kid, sid, x5t, cer, attributes with nbf/exp
+//   from the certificate, policy, tags) and a KeyBundle (key as a public JWK with kid, kty, key_ops,
+//   n/e or crv/x/y, attributes, tags); a missing one answers 404 CertificateNotFound/KeyNotFound.
+//   Throttling and authorization as for secrets.
 // * Entra: OpenID discovery and /{tenant}/oauth2/v2.0/token for client_credentials with a client
 //   secret, a certificate-signed client assertion, or a federated one (a Kubernetes ServiceAccount
 //   token, checked against the API server's signing key, issuer, subject and audience
 //   api://AzureADTokenExchange).
 // * Managed identity: IMDS GET /metadata/identity/oauth2/token (plain HTTP, header Metadata: true).
 // What it does not model: RBAC/access policies beyond "registered or not", exp/nbf enforcement,
-// purge and recovery, certificates and keys, regional failover, real Entra error catalogues.
+// purge and recovery, listing or writing certificates and keys, disabled certificates and keys,
+// pending certificate issuance, regional failover, real Entra error catalogues.
 import { execFile } from 'node:child_process';
 import {
   constants,
+  createHash,
   createHmac,
   createPublicKey,
   type KeyObject,
+  type JsonWebKey as NodeJwk,
   randomBytes,
   timingSafeEqual,
   verify,
@@ -46,6 +54,27 @@ interface Version {
   created: number;
   updated: number;
   contentType?: string;
+  tags?: Record<string, string>;
+}
+
+interface CertificateVersion {
+  id: string;
+  der: Buffer;
+  created: number;
+  updated: number;
+  notBefore: number;
+  expires: number;
+  subject: string;
+  tags?: Record<string, string>;
+}
+
+interface KeyVersion {
+  id: string;
+  /** The public JWK members Key Vault returns: kty and n, e or crv, x, y. */
+  jwk: Record<string, string>;
+  keyOps: string[];
+  created: number;
+  updated: number;
   tags?: Record<string, string>;
 }
 
@@ -133,6 +162,8 @@ export class KeyVaultTestServer {
   /** Managed identities the IMDS endpoint serves: 'system' and user-assigned client/resource IDs. */
   readonly identities = new Set<string>();
   private readonly secrets = new Map<string, Version[]>();
+  private readonly certificates = new Map<string, CertificateVersion[]>();
+  private readonly keys = new Map<string, KeyVersion[]>();
   private readonly deleted = new Set<string>();
   private readonly signingKey = randomBytes(32);
   private readonly kubeKey: KeyObject;
@@ -250,6 +281,59 @@ export class KeyVaultTestServer {
     this.deleted.add(name);
   }
 
+  /**
+   * Adds a certificate version (DER or PEM of an X.509 certificate) and returns its ID. Its nbf and
+   * exp attributes are the certificate's validity, x5t its SHA-1 thumbprint, as Key Vault sets them.
+   */
+  setCertificate(name: string, certificate: Buffer | string, opts: { tags?: Record<string, string> } = {}): string {
+    const x509 = new X509Certificate(certificate);
+    const t = nowSeconds();
+    const version: CertificateVersion = {
+      id: randomBytes(16).toString('hex'),
+      der: x509.raw,
+      created: t,
+      updated: t,
+      notBefore: Math.floor(Date.parse(x509.validFrom) / 1000),
+      expires: Math.floor(Date.parse(x509.validTo) / 1000),
+      subject: x509.subject.replace(/\n/g, ', '),
+      ...opts,
+    };
+    this.certificates.set(name, [...(this.certificates.get(name) ?? []), version]);
+    return version.id;
+  }
+
+  /** Adds a key version holding `publicKey` (RSA or EC; only its public part is kept) and returns its ID. */
+  setKey(
+    name: string,
+    publicKey: KeyObject | string,
+    opts: { tags?: Record<string, string>; keyOps?: string[] } = {},
+  ): string {
+    const pub = typeof publicKey !== 'string' && publicKey.type === 'public' ? publicKey : createPublicKey(publicKey);
+    const exported = pub.export({ format: 'jwk' }) as NodeJwk;
+    const jwk: Record<string, string> =
+      exported.kty === 'RSA'
+        ? { kty: 'RSA', n: String(exported.n), e: String(exported.e) }
+        : { kty: 'EC', crv: String(exported.crv), x: String(exported.x), y: String(exported.y) };
+    const t = nowSeconds();
+    const version: KeyVersion = {
+      id: randomBytes(16).toString('hex'),
+      jwk,
+      keyOps:
+        opts.keyOps ??
+        (jwk.kty === 'RSA' ? ['encrypt', 'decrypt', 'sign', 'verify', 'wrapKey', 'unwrapKey'] : ['sign', 'verify']),
+      created: t,
+      updated: t,
+      ...(opts.tags ? { tags: opts.tags } : {}),
+    };
+    this.keys.set(name, [...(this.keys.get(name) ?? []), version]);
+    return version.id;
+  }
+
+  /** Removes a certificate or key with all its versions: reads answer 404. */
+  deleteObject(kind: 'cert' | 'key', name: string): void {
+    (kind === 'cert' ? this.certificates : this.keys).delete(name);
+  }
+
   reads(name: string): number {
     return this.counts.reads.get(name) ?? 0;
   }
@@ -297,6 +381,7 @@ export class KeyVaultTestServer {
     const tokenPath = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(path);
     if (req.method === 'POST' && tokenPath) return this.token(tokenPath[1] ?? '', await this.readBody(req));
     if (path === '/secrets' || path.startsWith('/secrets/')) return this.vault(req, url, path);
+    if (path.startsWith('/certificates/') || path.startsWith('/keys/')) return this.objects(req, url, path);
     throw kvError(404, 'NotFound', `No route for ${req.method} ${path}`);
   }
 
@@ -603,5 +688,101 @@ export class KeyVaultTestServer {
     if (!v.enabled)
       throw kvError(403, 'Forbidden', 'Operation get is not allowed on a disabled secret.', 'SecretDisabled');
     return this.bundle(name, v);
+  }
+
+  private certificateBundle(name: string, v: CertificateVersion): Record<string, unknown> {
+    const attributes = {
+      enabled: true,
+      nbf: v.notBefore,
+      exp: v.expires,
+      created: v.created,
+      updated: v.updated,
+      recoveryLevel: 'Recoverable+Purgeable',
+      recoverableDays: 90,
+    };
+    return {
+      id: `${this.vaultUrl}/certificates/${name}/${v.id}`,
+      kid: `${this.vaultUrl}/keys/${name}/${v.id}`,
+      sid: `${this.vaultUrl}/secrets/${name}/${v.id}`,
+      x5t: createHash('sha1').update(v.der).digest('base64url'),
+      cer: v.der.toString('base64'),
+      attributes,
+      policy: {
+        id: `${this.vaultUrl}/certificates/${name}/policy`,
+        key_props: { exportable: true, kty: 'RSA', key_size: 2048, reuse_key: false },
+        secret_props: { contentType: 'application/x-pkcs12' },
+        x509_props: { subject: v.subject, validity_months: 12 },
+        lifetime_actions: [{ trigger: { lifetime_percentage: 80 }, action: { action_type: 'AutoRenew' } }],
+        issuer: { name: 'Self' },
+        attributes: { enabled: true, created: v.created, updated: v.updated },
+      },
+      ...(v.tags ? { tags: v.tags } : {}),
+    };
+  }
+
+  private keyBundle(name: string, v: KeyVersion): Record<string, unknown> {
+    return {
+      key: { kid: `${this.vaultUrl}/keys/${name}/${v.id}`, kty: v.jwk.kty, key_ops: v.keyOps, ...v.jwk },
+      attributes: {
+        enabled: true,
+        created: v.created,
+        updated: v.updated,
+        recoveryLevel: 'Recoverable+Purgeable',
+        recoverableDays: 90,
+        exportable: false,
+      },
+      ...(v.tags ? { tags: v.tags } : {}),
+    };
+  }
+
+  /** GET certificates/{name}[/{version}] and keys/{name}[/{version}]. */
+  private async objects(req: IncomingMessage, url: URL, path: string): Promise<unknown> {
+    const apiVersion = url.searchParams.get('api-version');
+    if (!apiVersion) throw kvError(400, 'BadParameter', 'The api-version parameter is missing.');
+    if (!API_VERSIONS.has(apiVersion))
+      throw kvError(400, 'BadParameter', `The specified version (${apiVersion}) is not recognized.`);
+    this.authorize(req);
+    const [, collection, name = '', version, extra] = path.split('/');
+    const kind = collection === 'certificates' ? 'cert' : 'key';
+    if (req.method !== 'GET') throw kvError(405, 'MethodNotAllowed', 'Method not allowed.');
+    const counted = `${kind}/${name}`;
+    this.counts.reads.set(counted, this.reads(counted) + 1);
+    if (this.throttle && (!this.throttle.name || this.throttle.name === counted)) {
+      this.counts.throttled++;
+      throw new Reply(
+        429,
+        {
+          error: {
+            code: 'Throttled',
+            message:
+              'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached',
+          },
+        },
+        { 'retry-after': String(this.throttle.retryAfterSeconds) },
+      );
+    }
+    const notFound = () =>
+      kind === 'cert'
+        ? kvError(
+            404,
+            'CertificateNotFound',
+            `A certificate with (name/id) ${name}${version ? `/${version}` : ''} was not found in this key vault.`,
+          )
+        : kvError(
+            404,
+            'KeyNotFound',
+            `A key with (name/id) ${name}${version ? `/${version}` : ''} was not found in this key vault.`,
+          );
+    if (extra !== undefined) throw notFound();
+    if (kind === 'cert') {
+      const versions = this.certificates.get(name);
+      const v = version ? versions?.find((x) => x.id === version) : versions?.[versions.length - 1];
+      if (!v) throw notFound();
+      return this.certificateBundle(name, v);
+    }
+    const versions = this.keys.get(name);
+    const v = version ? versions?.find((x) => x.id === version) : versions?.[versions.length - 1];
+    if (!v) throw notFound();
+    return this.keyBundle(name, v);
   }
 }

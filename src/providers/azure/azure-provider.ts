@@ -1,7 +1,11 @@
-// Azure Key Vault secrets: GetSecret by name and version with the real @azure/keyvault-secrets
-// client (API 7.6), one Entra credential per store identity (credentials.ts), the listed
-// secret properties for dataFrom find (find.ts), and one listed page of a single secret's
-// properties to validate the store.
+// Azure Key Vault: secrets, certificates (cert/<name>) and keys (key/<name>), each by name and
+// version, with the real @azure/keyvault-secrets, -certificates and -keys clients (API 7.6), one
+// Entra credential per store identity (credentials.ts) shared by the three; the listed secret
+// properties for dataFrom find (find.ts), and one listed page of a single secret's properties to
+// validate the store. A certificate reads as its DER bytes (`cer`) and a key as the JSON of its
+// public JWK, as ESO returns them (object-reads.ts).
+import { CertificateClient } from '@azure/keyvault-certificates';
+import { KeyClient } from '@azure/keyvault-keys';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { SecretValue } from '../../values.ts';
 import { type Provider, type ProviderClient, ProviderError } from '../provider.ts';
@@ -9,7 +13,8 @@ import { refIdentity } from '../references.ts';
 import { azureCredential } from './credentials.ts';
 import { classifyAzureError } from './errors.ts';
 import { findAzureSecrets } from './find.ts';
-import { secretNameOf, secretVersionOf } from './object-names.ts';
+import { azureObjectOf, objectVersionOf } from './object-names.ts';
+import { readCertificate, readKey } from './object-reads.ts';
 import { type AzureSpec, authTypeOf } from './spec.ts';
 
 export const KEY_VAULT_API_VERSION = '7.6';
@@ -43,7 +48,7 @@ export const azureProvider: Provider<AzureSpec> = {
 
   async createClient(spec, ctx): Promise<ProviderClient> {
     const { method, credential } = await azureCredential(spec, ctx);
-    const client = new SecretClient(spec.vaultUrl, credential, {
+    const options = {
       serviceVersion: KEY_VAULT_API_VERSION,
       // Ferry's own backoff and per-store budget decide when to call again: retries inside the
       // client would hide a 429 and its Retry-After from that budget.
@@ -51,7 +56,10 @@ export const azureProvider: Provider<AzureSpec> = {
       // A custom cloud's vaults are not under *.vault.azure.net, the domain the client expects
       // the challenge's resource to share with the vault.
       disableChallengeResourceVerification: spec.environmentType === 'AzureStackCloud',
-    });
+    } as const;
+    const client = new SecretClient(spec.vaultUrl, credential, options);
+    const certificates = new CertificateClient(spec.vaultUrl, credential, options);
+    const keys = new KeyClient(spec.vaultUrl, credential, options);
 
     return {
       // Workload and managed identity obtain new tokens themselves, so their client lives as long
@@ -63,9 +71,11 @@ export const azureProvider: Provider<AzureSpec> = {
       readsMetadata: true,
 
       async read(ref, signal) {
-        const name = secretNameOf(ref.key);
-        const version = secretVersionOf(ref.key, ref.version);
+        const { kind, name } = azureObjectOf(ref.key);
+        const version = objectVersionOf(ref.key, ref.version);
         const what = `reading "${ref.key}"${version ? ` version ${version}` : ''}`;
+        if (kind === 'cert') return readCertificate(certificates, name, version, ref.metadataPolicy, what, signal);
+        if (kind === 'key') return readKey(keys, name, version, ref.metadataPolicy, what, signal);
         let secret: Awaited<ReturnType<SecretClient['getSecret']>>;
         try {
           secret = await client.getSecret(name, { version, abortSignal: signal });

@@ -1,5 +1,5 @@
 // Key Vault and Entra errors → Ferry's error classes. Key Vault answers with an HTTP status and
-// {error: {code, message, innererror: {code}}}; @azure/keyvault-secrets raises it as a RestError
+// {error: {code, message, innererror: {code}}}; the @azure/keyvault-* clients raise it as a RestError
 // (statusCode, code, details.error.innerError). @azure/identity raises AuthenticationError (the
 // token endpoint answered) or CredentialUnavailableError (no such credential here).
 import { ProviderError, type ProviderErrorKind, providerMessage } from '../provider.ts';

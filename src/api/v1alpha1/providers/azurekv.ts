@@ -1,4 +1,4 @@
-// spec.provider.azurekv: Azure Key Vault secrets (ESO field names and enum spellings).
+// spec.provider.azurekv: Azure Key Vault secrets, certificates and keys (ESO field names and enum spellings).
 import { boolean, enumOf, object, required, string } from '../../schema.ts';
 import { type StoreScope, secretKeySelector, serviceAccountSelector } from '../common.ts';
 
@@ -32,7 +32,7 @@ function authSecretRef(scope: StoreScope) {
 
 export function azurekvProvider(scope: StoreScope) {
   return object(
-    'Azure Key Vault secrets. remoteRef.key is the secret name (the prefix secret/ is accepted; cert/ and key/ objects are not supported); remoteRef.version is a version ID (default: the current version). Exactly one way to authenticate, chosen by authType.',
+    "Azure Key Vault. remoteRef.key is a secret name (the prefix secret/ is accepted), cert/<name> (the certificate's DER bytes) or key/<name> (the JSON of the key's public JWK), as in ESO; remoteRef.version is a version ID (default: the current version). Exactly one way to authenticate, chosen by authType.",
     {
       vaultUrl: required(
         string('URL of the vault, e.g. https://my-vault.vault.azure.net.', {
