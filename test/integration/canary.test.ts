@@ -64,9 +64,7 @@ describe('secret values never leak', () => {
     await sm.send(new CreateSecretCommand({ Name: 'canary/plain', SecretString: CANARY }));
     await sm.send(new CreateSecretCommand({ Name: 'canary/json', SecretString: JSON.stringify({ token: CANARY }) }));
     await sm.send(new CreateSecretCommand({ Name: 'canary/broken-json', SecretString: `{"token": "${CANARY}"` }));
-    await sm.send(
-      new CreateSecretCommand({ Name: 'canary/bad-key', SecretString: JSON.stringify({ 'bad key': CANARY }) }),
-    );
+    await sm.send(new CreateSecretCommand({ Name: 'canary/bad-key', SecretString: JSON.stringify({ '..': CANARY }) }));
 
     await o.core.createNamespacedSecret({
       namespace: o.namespace,
@@ -91,7 +89,7 @@ describe('secret values never leak', () => {
     await param('/canary/plain', CANARY, [{ Key: 'holder', Value: CANARY }]);
     await param('/canary/json', JSON.stringify({ token: CANARY }));
     await param('/canary/broken-json', `{"token": "${CANARY}"`);
-    await param('/canary/bad-key', JSON.stringify({ 'bad key': CANARY }));
+    await param('/canary/bad-key', JSON.stringify({ '..': CANARY }));
     await param('/canary/found/one', CANARY);
     const ssmStore = uniqueName('ssm');
     await o.secretStore(ssmStore, {
@@ -113,7 +111,7 @@ describe('secret values never leak', () => {
     const mount = uniqueName('canary');
     await bao.must('POST', `sys/mounts/${mount}`, { type: 'kv', options: { version: '2' } });
     await bao.writeKv2(mount, 'plain', { token: CANARY });
-    await bao.writeKv2(mount, 'bad-key', { 'bad key': CANARY });
+    await bao.writeKv2(mount, 'bad-key', { '..': CANARY });
     await bao.policy(
       mount,
       `path "${mount}/data/*" { capabilities = ["read"] }\npath "${mount}/metadata/*" { capabilities = ["list"] }`,
@@ -230,7 +228,7 @@ describe('secret values never leak', () => {
     const gcpId = uniqueName('canary');
     await drongo.secret('canary', `${gcpId}-plain`, CANARY);
     await drongo.secret('canary', `${gcpId}-json`, JSON.stringify({ token: CANARY }));
-    await drongo.secret('canary', `${gcpId}-bad-key`, JSON.stringify({ 'bad key': CANARY }));
+    await drongo.secret('canary', `${gcpId}-bad-key`, JSON.stringify({ '..': CANARY }));
     await o.core.createNamespacedSecret({
       namespace: o.namespace,
       body: {
@@ -257,7 +255,7 @@ describe('secret values never leak', () => {
     // Azure: the spec-faithful Key Vault test server, with the canary in secrets and as the client secret.
     kv.setSecret('canary-plain', CANARY);
     kv.setSecret('canary-json', JSON.stringify({ token: CANARY }));
-    kv.setSecret('canary-bad-key', JSON.stringify({ 'bad key': CANARY }));
+    kv.setSecret('canary-bad-key', JSON.stringify({ '..': CANARY }));
     kv.apps.set('canary-app', { clientId: 'canary-app', secret: CANARY });
     // A certificate (its DER holds the canary as the subject CN) and a key carrying it in a tag.
     kv.setCertificate('canary-cert', await certificateNamed(CANARY));
@@ -562,7 +560,7 @@ describe('secret values never leak', () => {
     expect(messages).toMatch(/pemToPkcs12Pass: x509: malformed certificate/);
     expect(messages).toMatch(/rsaDecrypt: could not parse private key/);
     expect(messages).toMatch(/not valid Base64/);
-    expect(messages).toMatch(/key "bad key" is not a valid Secret key/);
+    expect(messages).toMatch(/key "\.\." is not a valid Secret key/);
     expect(messages).toMatch(/logging in with auth\/approle.*Denied|Denied.*logging in with auth\/approle/);
     expect(messages).toContain(`Denied: Vault logging in with auth/${userpassMount}`);
     expect(messages).toMatch(

@@ -2,7 +2,7 @@
 // the watch delivers the write before its response does (state.writing).
 import type { V1Secret } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { ExternalSecret } from '../../api/v1alpha1/external-secret.ts';
+import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
 import { SecretValue } from '../../values.ts';
 import { isIntact, writtenRecord } from './drift.ts';
 import type { ObjectState } from './object-state.ts';
