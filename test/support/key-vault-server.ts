@@ -340,6 +340,23 @@ export class KeyVaultTestServer {
 
   // ---- HTTP ----
 
+  /** Key Vault's 429 with Retry-After, while a throttle is set (for every object or the one named). */
+  private throttleIfAsked(name: string | undefined): void {
+    if (!this.throttle || (this.throttle.name && this.throttle.name !== name)) return;
+    this.counts.throttled++;
+    throw new Reply(
+      429,
+      {
+        error: {
+          code: 'Throttled',
+          message:
+            'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached',
+        },
+      },
+      { 'retry-after': String(this.throttle.retryAfterSeconds) },
+    );
+  }
+
   private async serve(res: ServerResponse, route: () => Promise<unknown>): Promise<void> {
     this.counts.requests++;
     let status = 200;
@@ -602,20 +619,7 @@ export class KeyVaultTestServer {
     const [, , name, version, extra] = path.split('/');
     const body = req.method === 'PUT' || req.method === 'PATCH' ? await this.readBody(req) : '';
     if (name && req.method === 'GET' && version !== 'versions') this.counts.reads.set(name, this.reads(name) + 1);
-    if (this.throttle && (!this.throttle.name || this.throttle.name === name)) {
-      this.counts.throttled++;
-      throw new Reply(
-        429,
-        {
-          error: {
-            code: 'Throttled',
-            message:
-              'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached',
-          },
-        },
-        { 'retry-after': String(this.throttle.retryAfterSeconds) },
-      );
-    }
+    this.throttleIfAsked(name);
     if (!name) {
       if (req.method !== 'GET') throw kvError(405, 'MethodNotAllowed', 'Method not allowed.');
       this.counts.secretListPages++;
@@ -747,20 +751,7 @@ export class KeyVaultTestServer {
     if (req.method !== 'GET') throw kvError(405, 'MethodNotAllowed', 'Method not allowed.');
     const counted = `${kind}/${name}`;
     this.counts.reads.set(counted, this.reads(counted) + 1);
-    if (this.throttle && (!this.throttle.name || this.throttle.name === counted)) {
-      this.counts.throttled++;
-      throw new Reply(
-        429,
-        {
-          error: {
-            code: 'Throttled',
-            message:
-              'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached',
-          },
-        },
-        { 'retry-after': String(this.throttle.retryAfterSeconds) },
-      );
-    }
+    this.throttleIfAsked(counted);
     const notFound = () =>
       kind === 'cert'
         ? kvError(
