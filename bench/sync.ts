@@ -436,6 +436,7 @@ async function runSync(selected: string[]): Promise<void> {
     `Ferry sync benchmarks: ${selected.join(', ')}; ${OBJECTS} ExternalSecrets, ${KEYS} keys; ${new Date().toISOString()}\n`,
   );
   const memory = selected.includes('memory');
+  const bigNoise = selected.includes('s7') && NOISE * NOISE_BYTES > 1024 ** 3;
   if (memory) {
     // 5,000 Secrets of 1 MiB need more than etcd's 2 GiB default quota.
     process.env.FERRY_TESTBED_ETCD_QUOTA_BYTES ??= String(8 * 1024 ** 3);
@@ -450,7 +451,9 @@ async function runSync(selected: string[]): Promise<void> {
     // The API server still keeps every Secret in its own informer (one cluster-wide watch of
     // Secrets from itself: ~1 MiB held per 1 MiB Secret, measured), so its Go heap is capped
     // near that to keep garbage from doubling it on a shared machine.
-    etcdArgs: memory ? ['--snapshot-count=500', '--snapshot-catchup-entries=500'] : [],
+    // S7 writes 1 MiB Secrets too: the same etcd bound, or 5,000 of them would all stay in etcd's
+    // memory (an S7 run with --noise 5000 and without it died with everything else on the machine).
+    etcdArgs: memory || bigNoise ? ['--snapshot-count=500', '--snapshot-catchup-entries=500'] : [],
     apiserverArgs: memory && !WATCH_CACHE ? ['--watch-cache-sizes=secrets#0'] : [],
     apiserverEnv: memory
       ? { GOMEMLIMIT: process.env.BENCH_APISERVER_GOMEMLIMIT ?? (WATCH_CACHE ? '14GiB' : '7GiB') }
