@@ -455,9 +455,10 @@ async function runSync(selected: string[]): Promise<void> {
     // memory (an S7 run with --noise 5000 and without it died with everything else on the machine).
     etcdArgs: memory || bigNoise ? ['--snapshot-count=500', '--snapshot-catchup-entries=500'] : [],
     apiserverArgs: memory && !WATCH_CACHE ? ['--watch-cache-sizes=secrets#0'] : [],
-    apiserverEnv: memory
-      ? { GOMEMLIMIT: process.env.BENCH_APISERVER_GOMEMLIMIT ?? (WATCH_CACHE ? '14GiB' : '7GiB') }
-      : undefined,
+    apiserverEnv:
+      memory || bigNoise
+        ? { GOMEMLIMIT: process.env.BENCH_APISERVER_GOMEMLIMIT ?? (WATCH_CACHE || bigNoise ? '14GiB' : '7GiB') }
+        : undefined,
   });
   let failed = false;
   onSignal = async () => {
