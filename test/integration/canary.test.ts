@@ -3,12 +3,9 @@
 // and Azure (the spec-faithful Key Vault test server: secrets, a certificate, a key), dataFrom find,
 // per-item stores, template functions, and each way a value can be rejected — and must then appear
 // nowhere but the Secret.
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -20,6 +17,7 @@ import { type RunningController, startController } from '../support/controller.t
 import { serviceAccountKeyJson } from '../support/gcp.ts';
 import { KeyVaultTestServer } from '../support/key-vault-server.ts';
 import { Objects } from '../support/objects.ts';
+import { selfSigned } from '../support/self-signed.ts';
 import {
   createNamespace,
   kubeConfigFor,
@@ -258,7 +256,7 @@ describe('secret values never leak', () => {
     kv.setSecret('canary-bad-key', JSON.stringify({ '..': CANARY }));
     kv.apps.set('canary-app', { clientId: 'canary-app', secret: CANARY });
     // A certificate (its DER holds the canary as the subject CN) and a key carrying it in a tag.
-    kv.setCertificate('canary-cert', await certificateNamed(CANARY));
+    kv.setCertificate('canary-cert', (await selfSigned(CANARY, 'ec')).cert);
     kv.setKey('canary-key', generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey, { tags: { holder: CANARY } });
     await o.core.createNamespacedSecret({
       namespace: o.namespace,
@@ -573,32 +571,3 @@ describe('secret values never leak', () => {
     expect(logs).toMatch(/sync failed/);
   });
 });
-
-/** PEM of a self-signed certificate whose subject CN is `cn`. */
-async function certificateNamed(cn: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'ferry-canary-cert-'));
-  await promisify(execFile)(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${cn}`,
-      '-keyout',
-      'key.pem',
-      '-out',
-      'cert.pem',
-    ],
-    { cwd: dir },
-  );
-  const cert = await readFile(join(dir, 'cert.pem'), 'utf8');
-  await rm(dir, { recursive: true, force: true });
-  return cert;
-}

@@ -3,16 +3,14 @@
 // The real @azure/keyvault-secrets and @azure/identity clients talk to it over HTTPS, the
 // controller runs against the real API server, and workload identity presents a ServiceAccount
 // token minted by that API server's TokenRequest.
-import { execFile } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, type JsonWebKey, X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningController, secretWrites, startController } from '../support/controller.ts';
 import { KeyVaultTestServer } from '../support/key-vault-server.ts';
 import { Objects } from '../support/objects.ts';
+import { selfSigned } from '../support/self-signed.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
 
@@ -428,27 +426,6 @@ describe('Azure Key Vault (spec-faithful test server, not a third-party one)', (
 
 /** PEM of a self-signed certificate followed by its unencrypted private key. */
 async function selfSignedPem(cn = 'app-cert'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'ferry-azure-cert-'));
-  await promisify(execFile)(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${cn}`,
-      '-keyout',
-      'key.pem',
-      '-out',
-      'cert.pem',
-    ],
-    { cwd: dir },
-  );
-  const [cert, key] = await Promise.all(['cert.pem', 'key.pem'].map((f) => readFile(join(dir, f), 'utf8')));
-  await rm(dir, { recursive: true, force: true });
+  const { cert, key } = await selfSigned(cn);
   return `${cert}${key}`;
 }
