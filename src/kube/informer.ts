@@ -12,6 +12,7 @@ import {
   type KubernetesObject,
   RequestContext,
   type V1ManagedFieldsEntry,
+  type V1ObjectMeta,
   Watch,
 } from '@kubernetes/client-node';
 import { fetch } from 'undici';
@@ -26,7 +27,11 @@ const trimmedLastApplied = new WeakSet<object>();
 
 /**
  * The default transform: drops metadata.managedFields (except the entries `keepManagedFields`
- * accepts) and the last-applied annotation, in place.
+ * accepts) and the last-applied annotation. The object keeps its identity; `metadata` and
+ * `annotations` are rebuilt without the dropped keys rather than `delete`d from, because V8 turns
+ * an object it deletes a property from into a hash table (dictionary mode), about 0.5 KiB per
+ * object here, twice per ExternalSecret (its own metadata and its Secret's) for as long as it is
+ * cached: 9 MiB of heap at 10,000 objects.
  */
 export function trimBookkeeping<T extends KubernetesObject>(
   obj: T,
@@ -34,15 +39,28 @@ export function trimBookkeeping<T extends KubernetesObject>(
 ): T {
   const meta = obj.metadata;
   if (!meta) return obj;
-  if (meta.managedFields) {
-    const kept = keepManagedFields ? meta.managedFields.filter(keepManagedFields) : [];
-    if (kept.length > 0) meta.managedFields = kept;
-    else delete meta.managedFields;
+  const kept = meta.managedFields && keepManagedFields ? meta.managedFields.filter(keepManagedFields) : [];
+  const dropManaged = meta.managedFields !== undefined && kept.length === 0;
+  const dropLastApplied = meta.annotations !== undefined && LAST_APPLIED_ANNOTATION in meta.annotations;
+  if (!dropManaged && !dropLastApplied) {
+    if (meta.managedFields) meta.managedFields = kept;
+    return obj;
   }
-  if (meta.annotations && LAST_APPLIED_ANNOTATION in meta.annotations) {
-    delete meta.annotations[LAST_APPLIED_ANNOTATION];
-    trimmedLastApplied.add(obj);
+  const trimmed: V1ObjectMeta = {};
+  for (const [key, value] of Object.entries(meta) as [keyof V1ObjectMeta, unknown][]) {
+    if (key === 'managedFields') {
+      if (!dropManaged) trimmed.managedFields = kept;
+    } else if (key === 'annotations' && dropLastApplied) {
+      const annotations: Record<string, string> = {};
+      for (const [name, v] of Object.entries(meta.annotations ?? {}))
+        if (name !== LAST_APPLIED_ANNOTATION) annotations[name] = v;
+      trimmed.annotations = annotations;
+    } else {
+      (trimmed as Record<string, unknown>)[key] = value;
+    }
   }
+  obj.metadata = trimmed;
+  if (dropLastApplied) trimmedLastApplied.add(obj);
   return obj;
 }
 

@@ -99,10 +99,17 @@ export const MERGE_MANAGER_PREFIX = 'ferry-';
  */
 export function trimManagedSecret(secret: V1Secret): V1Secret {
   trimBookkeeping(secret, (m) => m.operation === 'Apply' && (m.manager ?? '').startsWith(MERGE_MANAGER_PREFIX));
-  for (const m of secret.metadata?.managedFields ?? []) {
-    const data = (m.fieldsV1 as { 'f:data'?: Record<string, unknown> } | undefined)?.['f:data'];
-    for (const key of Object.keys(m)) if (key !== 'manager' && key !== 'operation') delete m[key as keyof typeof m];
-    m.fieldsV1 = { 'f:data': Object.fromEntries(Object.keys(data ?? {}).map((k) => [k, {}])) };
+  const meta = secret.metadata;
+  if (meta?.managedFields) {
+    // New entries rather than deleting from the parsed ones: see trimBookkeeping.
+    meta.managedFields = meta.managedFields.map((m) => {
+      const data = (m.fieldsV1 as { 'f:data'?: Record<string, unknown> } | undefined)?.['f:data'];
+      return {
+        manager: m.manager,
+        operation: m.operation,
+        fieldsV1: { 'f:data': Object.fromEntries(Object.keys(data ?? {}).map((k) => [k, {}])) },
+      };
+    });
   }
   return secret;
 }
