@@ -1,6 +1,6 @@
 // Go duration strings (`1h`, `1h30m`, `1.5s`, `0`), the syntax ESO manifests use.
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const PART = /([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/gy;
+const PART = /([0-9]+(?:\.[0-9]+)?)(ns|us|\u00b5s|ms|s|m|h)/gy; // \u00b5: see build-bundle.ts
 
 /** Milliseconds of a Go duration; throws naming the input when it is not one. */
 export function parseDuration(text: string): number {

@@ -728,7 +728,8 @@ export function parseDuration(text: string): bigint {
   if (s === '') bad();
   let total = 0n;
   while (s !== '') {
-    const m = /^([0-9]*)(?:\.([0-9]*))?(ns|us|µs|μs|ms|s|m|h)/.exec(s);
+    // \u00b5 (micro sign) and \u03bc (Greek mu), as Go accepts both; escaped, see build-bundle.ts.
+    const m = /^([0-9]*)(?:\.([0-9]*))?(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/.exec(s);
     if (!m || (m[1] === '' && (m[2] ?? '') === '')) return bad();
     const unit = UNITS[m[3] as string] as bigint;
     const whole = BigInt(m[1] || '0') * unit;
