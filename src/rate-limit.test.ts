@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { backoffDelay, TokenBucket } from './rate-limit.ts';
+import { backoffDelay, MAX_TIMER_MS, sleep, TokenBucket } from './rate-limit.ts';
 
 /** How many of `takes` have resolved after `ms` of fake time. */
 async function resolvedAfter(takes: Promise<void>[], ms: number): Promise<number> {
@@ -41,6 +41,50 @@ describe('TokenBucket', () => {
     const waiting = bucket.take(ac.signal);
     ac.abort(new Error('shutdown'));
     await expect(waiting).rejects.toThrow('shutdown');
+  });
+});
+
+describe('sleep', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('waits out a delay longer than setTimeout allows instead of returning after 1 ms', async () => {
+    const real = new AbortController();
+    let done = false;
+    const long = sleep(MAX_TIMER_MS + 60_000, real.signal).then(
+      () => {
+        done = true;
+      },
+      () => {},
+    );
+    await sleep(50);
+    expect(done).toBe(false);
+    real.abort();
+    await long;
+    expect(done).toBe(false);
+    vi.useFakeTimers();
+    const ac = new AbortController();
+    const faked = sleep(3 * MAX_TIMER_MS, ac.signal);
+    let fakedDone = false;
+    void faked.then(() => {
+      fakedDone = true;
+    });
+    await vi.advanceTimersByTimeAsync(3 * MAX_TIMER_MS - 1);
+    expect(fakedDone).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fakedDone).toBe(true);
+  });
+
+  it('a Retry-After of months holds the bucket without spinning', async () => {
+    vi.useFakeTimers();
+    const bucket = new TokenBucket(1000, 10);
+    bucket.pauseUntil(Date.now() + 2 * MAX_TIMER_MS);
+    const take = bucket.take();
+    expect(await resolvedAfter([take], MAX_TIMER_MS)).toBe(0);
+    // One timer at a time, never a 1 ms loop.
+    expect(vi.getTimerCount()).toBe(1);
+    expect(await resolvedAfter([take], MAX_TIMER_MS)).toBe(1);
   });
 });
 

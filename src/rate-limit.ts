@@ -60,18 +60,33 @@ export class TokenBucket {
   }
 }
 
-/** setTimeout as a promise that rejects when `signal` aborts. */
+/**
+ * setTimeout's longest delay. Node runs a longer one after 1 ms (with a warning): a refresh
+ * interval, token TTL or Retry-After beyond 24.8 days must be waited for in steps.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** setTimeout as a promise that rejects when `signal` aborts; any length (see MAX_TIMER_MS). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    const until = Date.now() + ms;
+    let timer: NodeJS.Timeout;
+    const arm = () => {
+      timer = setTimeout(
+        () => {
+          if (Date.now() < until) return arm();
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        Math.min(Math.max(until - Date.now(), 0), MAX_TIMER_MS),
+      );
+    };
     const onAbort = () => {
       clearTimeout(timer);
       reject(signal?.reason);
     };
+    arm();
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

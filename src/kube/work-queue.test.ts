@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MAX_TIMER_MS } from '../rate-limit.ts';
 import { WorkQueue } from './work-queue.ts';
 
 function deferred() {
@@ -141,5 +143,89 @@ describe('WorkQueue', () => {
     expect(at - Date.now()).toBeGreaterThan(29_000);
     q.forget('k');
     expect(q.scheduledAt('k')).toBeUndefined();
+  });
+});
+
+describe('WorkQueue schedules', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('does not run a schedule longer than setTimeout allows early (refreshInterval: 720h)', async () => {
+    const ran: string[] = [];
+    const q = new WorkQueue({
+      name: 't',
+      concurrency: 1,
+      handler: async (key) => {
+        ran.push(key);
+        return undefined;
+      },
+    });
+    const ac = new AbortController();
+    const running = q.run(ac.signal);
+    q.addAfter('monthly', 720 * 3_600_000);
+    q.addAfter('soon', 20);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ran).toEqual(['soon']);
+    expect((q.scheduledAt('monthly') ?? 0) - Date.now()).toBeGreaterThan(719 * 3_600_000);
+    ac.abort();
+    await running;
+  });
+
+  // Against a model: whatever the adds, forgets and delays (up to eight times setTimeout's
+  // limit), every key is queued exactly when its earliest pending schedule falls due, and
+  // scheduledAt tells the model's time. No workers run, so queued keys stay visible to peek().
+  it('queues each key when its earliest schedule falls due, as a model does', () => {
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const delay = fc.oneof(fc.integer({ min: -5, max: 5_000 }), fc.integer({ min: 1, max: 8 * MAX_TIMER_MS }));
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('addAfter' as const), key: fc.constantFrom(...keys), ms: delay }),
+      fc.record({ kind: fc.constant('add' as const), key: fc.constantFrom(...keys) }),
+      fc.record({ kind: fc.constant('forget' as const), key: fc.constantFrom(...keys) }),
+      fc.record({ kind: fc.constant('advance' as const), ms: delay.map((ms) => Math.max(0, ms)) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        vi.useFakeTimers({ now: 1_000_000 });
+        try {
+          const q = new WorkQueue({ name: 't', concurrency: 1, handler: async () => undefined });
+          const schedule = new Map<string, number>();
+          const queued = new Set<string>();
+          for (const o of ops) {
+            const now = Date.now();
+            if (o.kind === 'addAfter') {
+              q.addAfter(o.key, o.ms);
+              if (o.ms <= 0) {
+                schedule.delete(o.key);
+                queued.add(o.key);
+              } else if (!(schedule.has(o.key) && (schedule.get(o.key) as number) <= now + o.ms)) {
+                schedule.set(o.key, now + o.ms);
+              }
+            } else if (o.kind === 'add') {
+              q.add(o.key);
+              schedule.delete(o.key);
+              queued.add(o.key);
+            } else if (o.kind === 'forget') {
+              q.forget(o.key);
+              schedule.delete(o.key);
+              queued.delete(o.key);
+            } else {
+              vi.advanceTimersByTime(o.ms);
+              for (const [key, at] of schedule) {
+                if (at <= now + o.ms) {
+                  schedule.delete(key);
+                  queued.add(key);
+                }
+              }
+            }
+            expect(new Set(q.peek(keys.length))).toEqual(queued);
+            for (const key of keys) expect(q.scheduledAt(key)).toBe(schedule.get(key));
+          }
+        } finally {
+          vi.useRealTimers();
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -2,6 +2,8 @@
 // by every read, renewed in the background once two thirds of its TTL have passed (so a store
 // refreshed less often than the TTL still keeps its token), replaced when renewal fails or Vault
 // refuses it, and revoked on close if Ferry created it. Never a login per reconcile.
+
+import { MAX_TIMER_MS } from '../../rate-limit.ts';
 import { SecretValue } from '../../values.ts';
 import { ProviderError, type StoreContext } from '../provider.ts';
 import type { VaultHttp } from './http.ts';
@@ -117,7 +119,8 @@ export class VaultSession {
     clearTimeout(this.renewal);
     this.renewal = undefined;
     if (this.closed || !token.ours || !token.renewable || token.ttlMs <= 0) return token;
-    this.renewal = setTimeout(() => void this.renewInBackground(token), (token.ttlMs * 2) / 3);
+    // A TTL over five weeks would overflow setTimeout (see MAX_TIMER_MS): renewed sooner then.
+    this.renewal = setTimeout(() => void this.renewInBackground(token), Math.min((token.ttlMs * 2) / 3, MAX_TIMER_MS));
     this.renewal.unref();
     return token;
   }
