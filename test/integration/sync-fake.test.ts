@@ -85,6 +85,23 @@ describe('sync from the fake provider', () => {
     await o.waitForSecret('rotating', (d) => d.token === 'v2', 'the rotated value');
   });
 
+  it('waits out a refreshInterval longer than a JavaScript timer can hold (720h) instead of re-syncing at once', async () => {
+    const store = await storeWith([{ key: 'monthly', value: 'm1' }]);
+    await o.externalSecret('monthly', {
+      secretStoreRef: { name: store },
+      refreshInterval: '720h',
+      data: [{ secretKey: 'token', remoteRef: { key: 'monthly' } }],
+    });
+    await o.waitForReady('monthly', { status: 'True' });
+    const linesFor = () => ctl.logs.filter((l) => (JSON.parse(l) as { name?: string }).name === 'monthly').length;
+    const before = linesFor();
+    const { metadata } = await o.getExternalSecret('monthly');
+    // A timer that overflowed would fire after 1 ms: thousands of reconciles and status writes here.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(linesFor() - before).toBeLessThanOrEqual(2);
+    expect((await o.getExternalSecret('monthly')).metadata.resourceVersion).toBe(metadata.resourceVersion);
+  });
+
   it('re-reads the provider on a force-sync annotation, writing nothing when the value is the same', async () => {
     const store = await storeWith([{ key: 'k', value: 'same' }]);
     await o.externalSecret('forced', {
