@@ -24,6 +24,7 @@ import type { ObjectState } from './externalsecret/object-state.ts';
 import { type ExternalSecretDeps, reconcileExternalSecret } from './externalsecret/reconcile.ts';
 import { type StoreLookup, storeRefsOf } from './externalsecret/resolve-store.ts';
 import { currentTargetName, refreshSeed, settingsOf } from './externalsecret/settings.ts';
+import { KeyIndex } from './key-index.ts';
 import { RolloutRestarter } from './rollout/restarter.ts';
 import { groupedOrder, nextRefreshAt } from './schedule.ts';
 import { reconcileStore } from './secretstore/reconcile.ts';
@@ -75,26 +76,6 @@ function targetKeyOf(es: ExternalSecret): string | undefined {
   }
 }
 
-/** A Map of Sets, for the store → ExternalSecrets and Secret → ExternalSecrets indexes. */
-class Index {
-  private readonly map = new Map<string, Set<string>>();
-  add(key: string | undefined, value: string): void {
-    if (key === undefined) return;
-    const set = this.map.get(key) ?? new Set<string>();
-    this.map.set(key, set);
-    set.add(value);
-  }
-  remove(key: string | undefined, value: string): void {
-    if (key === undefined) return;
-    const set = this.map.get(key);
-    set?.delete(value);
-    if (set?.size === 0) this.map.delete(key);
-  }
-  get(key: string): string[] {
-    return [...(this.map.get(key) ?? [])];
-  }
-}
-
 export class Controller {
   readonly metrics: Metrics;
   private readonly logger: Logger;
@@ -108,8 +89,8 @@ export class Controller {
   private readonly storeQueue: WorkQueue;
   private readonly clusterExternalSecrets: ClusterExternalSecretController | undefined;
   private readonly states = new Map<string, ObjectState>();
-  private readonly byStore = new Index();
-  private readonly byTarget = new Index();
+  private readonly byStore = new KeyIndex();
+  private readonly byTarget = new KeyIndex();
   private readonly namespaceLabels = new Map<string, { labels: Record<string, string>; at: number }>();
   private readonly stop = new AbortController();
   private deps!: ExternalSecretDeps;

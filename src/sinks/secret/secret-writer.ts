@@ -44,7 +44,9 @@ export function dataHash(type: string, data: SecretData): string {
       .update(data.get(key)?.reveal() ?? Buffer.alloc(0))
       .update('\0');
   }
-  return h.digest('hex').slice(0, 32);
+  // Hex of the first 16 bytes, not a slice of the 64-character hex: a sliced string keeps its
+  // whole parent alive, and this hash is kept per ExternalSecret.
+  return h.digest().subarray(0, 16).toString('hex');
 }
 
 function encode(data: SecretData): Record<string, string> {

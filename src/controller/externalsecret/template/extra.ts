@@ -12,13 +12,17 @@ import {
   randomInt,
   X509Certificate,
 } from 'node:crypto';
-import bcryptjs from 'bcryptjs';
-import forge from 'node-forge';
+import type Bcrypt from 'bcryptjs';
+import type Forge from 'node-forge';
+import { lazyRequire } from '../../../lazy-require.ts';
 import { arity, checked } from './builtins.ts';
 import { pemEncode } from './der.ts';
 import { FunctionError, type TemplateFunction } from './execute.ts';
 import { durationString, GoTime, inLocation, parseDuration, parseTime, roundDuration, ZERO_TIME } from './time.ts';
 import { GoBytes, sprint, toBytes, typeName } from './values.ts';
+
+const bcryptjs = lazyRequire<typeof Bcrypt>('bcryptjs');
+const loadForge = lazyRequire<typeof Forge>('node-forge');
 
 const NS_PER_S = 1_000_000_000n;
 
@@ -82,7 +86,9 @@ function bcrypt(password: string): string {
     return known;
   }
   // $2a$ and $2b$ hash a password of at most 72 bytes identically; Go writes $2a$.
-  const hash = bcryptjs.hashSync(password, 10).replace(/^\$2b\$/, '$2a$');
+  const hash = bcryptjs()
+    .hashSync(password, 10)
+    .replace(/^\$2b\$/, '$2a$');
   bcryptCache.set(id, hash);
   if (bcryptCache.size > BCRYPT_CACHE_SIZE) bcryptCache.delete(bcryptCache.keys().next().value as string);
   return hash;
@@ -104,8 +110,9 @@ interface Decoded {
 }
 
 function decodePkcs12(input: unknown, password: string, fn: string): Decoded {
+  const forge = loadForge();
   const bytes = toBytes(input).toString('binary');
-  let p12: forge.pkcs12.Pkcs12Pfx;
+  let p12: Forge.pkcs12.Pkcs12Pfx;
   try {
     p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(bytes), false, password);
   } catch (err) {
@@ -118,16 +125,16 @@ function decodePkcs12(input: unknown, password: string, fn: string): Decoded {
     for (const bag of p12.getBags({ bagType: type })[type] ?? []) {
       if (!bag.key) continue;
       if (out.keyDer) throw new FunctionError(`${fn}: expected exactly one key in the pkcs12`);
-      const info = forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key as forge.pki.rsa.PrivateKey));
+      const info = forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key as Forge.pki.rsa.PrivateKey));
       out.keyDer = Buffer.from(forge.asn1.toDer(info).getBytes(), 'binary');
-      out.modulus = (bag.key as forge.pki.rsa.PrivateKey).n.toString(16);
+      out.modulus = (bag.key as Forge.pki.rsa.PrivateKey).n.toString(16);
     }
   }
   const certType = forge.pki.oids.certBag as string;
   for (const bag of p12.getBags({ bagType: certType })[certType] ?? []) {
     if (!bag.cert && !bag.asn1) continue;
-    const asn1 = bag.cert ? forge.pki.certificateToAsn1(bag.cert) : (bag.asn1 as forge.asn1.Asn1);
-    const publicKey = bag.cert?.publicKey as forge.pki.rsa.PublicKey | undefined;
+    const asn1 = bag.cert ? forge.pki.certificateToAsn1(bag.cert) : (bag.asn1 as Forge.asn1.Asn1);
+    const publicKey = bag.cert?.publicKey as Forge.pki.rsa.PublicKey | undefined;
     out.certs.push({
       der: Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary'),
       modulus: publicKey?.n?.toString(16),

@@ -2,13 +2,16 @@
 // would write an error text into the output (b64dec, fromJson, fromYaml on bad input), these
 // fail the render instead, so a Secret is never written wrong.
 import { createHash } from 'node:crypto';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import type * as Yaml from 'yaml';
 import { compileGoRegexp, GoRegexpError, replaceAllGo } from '../../../go-regexp.ts';
+import { lazyRequire } from '../../../lazy-require.ts';
 import { checked } from './builtins.ts';
 import { DerError, filterPem } from './der.ts';
 import { FunctionError, type TemplateFunction } from './execute.ts';
 import { sprintf } from './format.ts';
 import { fromBytes, GoBytes, goQuote, isMap, sprint, toBytes, truth, typeName } from './values.ts';
+
+const yaml = lazyRequire<typeof Yaml>('yaml');
 
 /** Sprig's strval: strings as they are, everything else as %v. */
 function str(v: unknown): string {
@@ -84,7 +87,7 @@ function parseData(text: string, kind: 'JSON' | 'YAML'): unknown {
   try {
     return kind === 'JSON'
       ? JSON.parse(text)
-      : parseYaml(text, { schema: 'core', uniqueKeys: false, logLevel: 'silent' });
+      : yaml().parse(text, { schema: 'core', uniqueKeys: false, logLevel: 'silent' });
   } catch {
     // The parser's message quotes the input; say only what failed.
     throw new FunctionError(`the value is not valid ${kind}`);
@@ -185,7 +188,7 @@ export const sprig: Record<string, TemplateFunction> = {
   toPrettyJson: (v) => htmlEscape(JSON.stringify(jsonValue(v), null, 2)),
   fromJson: (v) => parseData(str(v), 'JSON'),
   mustFromJson: (v) => parseData(str(v), 'JSON'),
-  toYaml: (v) => stringifyYaml(jsonValue(v), { sortMapEntries: true }).replace(/\n$/, ''),
+  toYaml: (v) => yaml().stringify(jsonValue(v), { sortMapEntries: true }).replace(/\n$/, ''),
   fromYaml: (v) => parseData(str(v), 'YAML'),
   filterPEM: (type, v) => {
     try {

@@ -1,12 +1,15 @@
 // Reads the output of a KeysAndValues template: a YAML map whose scalar values become strings
 // (ESO unmarshals it into map[string]string). The parser's own messages quote the input, so
 // failures return undefined and the caller reports them without it.
-import { parse } from 'yaml';
+import type * as Yaml from 'yaml';
+import { lazyRequire } from '../../../lazy-require.ts';
+
+const yaml = lazyRequire<typeof Yaml>('yaml');
 
 export function parseYamlMap(text: string): Map<string, string> | undefined {
   let doc: unknown;
   try {
-    doc = parse(text, { schema: 'core', uniqueKeys: false, logLevel: 'silent' });
+    doc = yaml().parse(text, { schema: 'core', uniqueKeys: false, logLevel: 'silent' });
   } catch {
     return undefined;
   }
