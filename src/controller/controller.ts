@@ -76,6 +76,9 @@ function targetKeyOf(es: ExternalSecret): string | undefined {
   }
 }
 
+/** Different keys interleaved when the first list is queued (see queueFirstList). */
+const FIRST_LIST_WIDTH = 20;
+
 export class Controller {
   readonly metrics: Metrics;
   private readonly logger: Logger;
@@ -367,8 +370,10 @@ export class Controller {
   private queueFirstList(): void {
     const first = this.firstList ?? [];
     this.firstList = undefined;
-    const width = Math.max(20, this.config.concurrency);
-    for (const es of groupedOrder(first, refreshSeed, width)) {
+    // 20: one BatchGetSecretValue. Wider (it was the worker count) brought 2–3 batches' worth of
+    // new keys due at once at each group boundary, so a restart's refresh storm read in pulses
+    // (S4: 40–50 keys every 2 s); urgent syncs fill batches by read-ahead regardless.
+    for (const es of groupedOrder(first, refreshSeed, FIRST_LIST_WIDTH)) {
       const current = this.externalSecrets.get(objectKey(es));
       if (current) this.scheduleFirst(current);
     }
