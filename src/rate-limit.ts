@@ -73,13 +73,16 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const until = Date.now() + ms;
     let timer: NodeJS.Timeout;
     const arm = () => {
+      const remaining = Math.max(until - Date.now(), 0);
+      // Only a wait longer than one timer can hold is taken in steps.
+      const stepped = remaining > MAX_TIMER_MS;
       timer = setTimeout(
         () => {
-          if (Date.now() < until) return arm();
+          if (stepped) return arm();
           signal?.removeEventListener('abort', onAbort);
           resolve();
         },
-        Math.min(Math.max(until - Date.now(), 0), MAX_TIMER_MS),
+        stepped ? MAX_TIMER_MS : remaining,
       );
     };
     const onAbort = () => {

@@ -5,10 +5,9 @@
 // auth method (built by `provision.sh vault-aws-plugin`) is in its plugin catalog as
 // AWS_AUTH_PLUGIN: OpenBao no longer ships one.
 import { copyFile, link, mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { freePort } from './ports.ts';
+import { freePort, portIsFree } from './ports.ts';
 import { httpOk } from './probes.ts';
 import { ServerProcess, tailOf } from './server-process.ts';
 import { toolPath } from './tools.ts';
@@ -28,15 +27,6 @@ export interface OpenBao {
   access: VaultAccess;
   process: ServerProcess;
   admin: OpenBaoAdmin;
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 /** A free port P whose neighbour P+1 is free too: the dev server binds its cluster listener there. */

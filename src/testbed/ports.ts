@@ -31,6 +31,11 @@ function bindable(port: number): Promise<number | undefined> {
   });
 }
 
+/** Whether `port` on 127.0.0.1 can be bound right now. */
+export async function portIsFree(port: number): Promise<boolean> {
+  return (await bindable(port)) !== undefined;
+}
+
 export async function freePort(): Promise<number> {
   const low = ephemeralLow();
   for (let attempt = 0; low > 0 && attempt < 50; attempt++) {
