@@ -38,14 +38,23 @@ export function expandGoTemplate(template: string, match: RegExpExecArray): stri
 }
 
 /** Go's ReplaceAllString: every match replaced by the expanded template. */
-export function replaceAllGo(re: RegExp, input: string, template: string, literal = false): string {
+export function replaceAllGo(
+  re: RegExp,
+  input: string,
+  template: string,
+  literal = false,
+  onGrow?: (grown: number) => void,
+): string {
   const global = re.global ? re : new RegExp(re.source, `${re.flags}g`);
+  let grown = 0;
   return input.replace(global, (...args) => {
-    if (literal) return template;
     const groupsArg = args.at(-1);
     const hasGroups = typeof groupsArg === 'object' && groupsArg !== null;
     const captures = args.slice(0, hasGroups ? -3 : -2) as string[];
     const m = Object.assign([...captures], { groups: hasGroups ? groupsArg : undefined }) as unknown as RegExpExecArray;
-    return expandGoTemplate(template, m);
+    const out = literal ? template : expandGoTemplate(template, m);
+    grown += out.length - (captures[0]?.length ?? 0);
+    onGrow?.(grown);
+    return out;
   });
 }

@@ -84,6 +84,11 @@ describe('Go text/template', () => {
       '{{ printf "%d|%5s|%-4s|%05.2f|%x|%q|%v|%t|%%" 42 "ab" "c" 3.14159 255 "q\\n" (list 1) true }}',
       '42|   ab|c   |03.14|ff|"q\\n"|[1]|true|%',
     ],
+    // fmt's bounds on width and precision (Go 1.26's output; EXTRA names the type only, see docs).
+    ['{{ printf "%*d" 2000000 1 }}|{{ printf "%*d" 2.5 1 }}', '%!(BADWIDTH)1|%!(BADWIDTH)1'],
+    ['{{ printf "%.*d" -1 5 }}|{{ printf "%*d|" -3 1 }}{{ printf "%0*d|" -3 1 }}', '%!(BADPREC)5|1  |1  |'],
+    ['{{ printf "a%99999999db" 1 }}|{{ printf "%.99999999d" 1 }}', 'a%!(NOVERB)%!(EXTRA int)|%!(NOVERB)%!(EXTRA int)'],
+    ['{{ printf "%01000001d" 1 | len }}', '1000001'],
     ['{{ html "<a href=\\"x\\">" }}', '&lt;a href=&#34;x&#34;&gt;'],
     ['{{ urlquery "a b&c" }}', 'a+b%26c'],
     ['{{ define "t" }}<{{ . }}>{{ end }}{{ template "t" .user }}', '<app>'],
@@ -158,9 +163,37 @@ describe('template errors', () => {
     ['{{ break }}', /\{\{break\}\} outside \{\{range\}\}/],
     ['{{ .user 1 }}', /can't give argument to non-function/],
     ['{{ upper }}', /wrong number of args for upper: want 1 got 0/],
-    ['{{ $d := dict }}{{ $_ := set $d "s" $d }}{{ $d }}', /a value that contains itself cannot be printed/],
+    ['{{ $d := dict }}{{ $_ := set $d "s" $d }}{{ $d }}', /error calling set: its result contains itself/],
+    [
+      '{{ $d := dict }}{{ range 5000 }}{{ $d = dict "k" $d }}{{ end }}{{ $d | toJson }}',
+      /error calling dict: its result contains itself or nests over 1000 deep/,
+    ],
     ['{{ eq .user 1 }}', /incompatible types for comparison/],
     ['{{ range .user }}{{ end }}', /range can't iterate over string/],
+    ['{{ range $i, $v := 3 }}{{ end }}', /can't use 3 to iterate over more than one variable/],
+    // Limits that keep one template from exhausting the controller: a range over a huge integer
+    // counts lazily and stops at the step limit (it once built the whole array first and ran out
+    // of heap); output stops at 4 MiB.
+    ['{{ range 4000000000 }}{{ end }}', /range over too many elements/],
+    ['{{ range $i := 4000000000 }}{{ end }}', /range over too many elements/],
+    ['{{ range 5000 }}{{ "x" | repeat 1000 }}{{ end }}', /output over 4194304 bytes/],
+    // Functions that multiply their input stop before they build a value over 4 MiB ...
+    ['{{ "xy" | repeat 2100000 }}', /error calling repeat: repeat: result over 4194304 bytes/],
+    ['{{ "a\\nb" | indent 2100000 }}', /error calling indent: indent: result over 4194304 bytes/],
+    ['{{ "a\\nb" | nindent 2100000 }}', /error calling nindent: nindent: result over 4194304 bytes/],
+    ['{{ $s := "x" | repeat 4000000 }}{{ replace "x" "yy" $s }}', /error calling replace: replace: result over/],
+    ['{{ $s := "x" | repeat 4000000 }}{{ list 1 2 3 | join $s }}', /error calling join: join: result over/],
+    ['{{ $s := "x" | repeat 4000000 }}{{ regexReplaceAll "x" $s "yy" }}', /regexReplaceAll: result over/],
+    ['{{ $s := "x" | repeat 4000000 }}{{ regexReplaceAllLiteral "x" $s "yy" }}', /regexReplaceAllLiteral: result over/],
+    ['{{ $s := "x y" | repeat 1000000 }}{{ wrapWith 1 "--" $s }}', /error calling wrapWith: wrapWith: result over/],
+    ['{{ printf "%999999d%999999d%999999d%999999d%999999d" 1 2 3 4 5 }}', /error calling printf: printf: result over/],
+    // ... and so do values built up step by step: a list holding one 4 MiB string twice ...
+    ['{{ $s := "x" | repeat 4000000 }}{{ list $s $s | len }}', /error calling list: result over 4194304 bytes/],
+    // ... or work that adds up: each append copies the list; 30,000 of them would copy 450 million elements.
+    [
+      '{{ $l := list }}{{ range 30000 }}{{ $l = append $l . }}{{ end }}{{ len $l }}',
+      /the template does too much work \(its functions' results add up to over 67108864 bytes\)/,
+    ],
     // Go's builtin call: the data holds no functions, so it fails as Go's does for a non-function.
     ['{{ call .user }}', /executing "key": error calling call: non-function \.user of type string$/],
     ['{{ call .user 1 2 }}', /error calling call: non-function \.user of type string/],

@@ -20,14 +20,58 @@ interface Scope {
   vars: { name: string; value: unknown }[];
 }
 
-const MAX_OUTPUT = 4 * 1024 * 1024;
+// Limits that keep one template from exhausting the controller. A render is synchronous, so a
+// template that allocates without end or loops for minutes would stall every other object (and
+// the controller's memory limit is 512 MiB); a Secret holds at most 1 MiB, so no template that
+// produces a valid one comes near these.
+/** Largest rendered output, and largest value any function may return (measured by `weigh`). */
+export const MAX_VALUE = 4 * 1024 * 1024;
 const MAX_RANGE_STEPS = 1_000_000;
 const MAX_DEPTH = 100;
+const MAX_NESTING = 1000;
+/** Work one render may do: the sum of the sizes of every function's result. */
+const MAX_WORK = 16 * MAX_VALUE;
+
+/** Fails a function before it builds a result longer than MAX_VALUE. */
+export function within(fn: string, length: number): void {
+  if (length > MAX_VALUE) throw new FunctionError(`${fn}: result over ${MAX_VALUE} bytes`);
+}
+
+/**
+ * The size of a value as printing or serializing it would spell it out: characters of strings
+ * and keys, bytes, and one per element or scalar, counting a shared value every time it appears.
+ * Stops past `limit`. A value that contains itself never ends, and one nested deeper than
+ * MAX_NESTING cannot be printed; both weigh Infinity.
+ */
+export function weigh(v: unknown, limit: number): number {
+  const path = new Set<object>();
+  const go = (x: unknown, budget: number): number => {
+    if (typeof x === 'string') return x.length;
+    if (x instanceof GoBytes) return x.bytes.length;
+    if (x === null || typeof x !== 'object' || x instanceof GoValue) return 1;
+    // Printing recurses as deep as the value nests; past MAX_NESTING it would overflow the stack.
+    if (path.has(x) || path.size >= MAX_NESTING) return Number.POSITIVE_INFINITY;
+    path.add(x);
+    let total = 1;
+    if (Array.isArray(x)) {
+      for (let i = 0; i < x.length && total <= budget; i++) total += go(x[i], budget - total);
+    } else {
+      for (const k in x) {
+        total += k.length + go((x as Record<string, unknown>)[k], budget - total);
+        if (total > budget) break;
+      }
+    }
+    path.delete(x);
+    return total;
+  };
+  return go(v, limit);
+}
 
 export class Executor {
   private readonly out: Buffer[] = [];
   private size = 0;
   private steps = 0;
+  private work = 0;
   private readonly parsed: Parsed;
   private readonly funcs: Record<string, TemplateFunction>;
   private readonly name: string;
@@ -58,7 +102,7 @@ export class Executor {
       throw err;
     }
     this.size += b.length;
-    if (this.size > MAX_OUTPUT) throw new TemplateError(`template: ${this.name}: output over ${MAX_OUTPUT} bytes`);
+    if (this.size > MAX_VALUE) throw new TemplateError(`template: ${this.name}: output over ${MAX_VALUE} bytes`);
     this.out.push(b);
   }
 
@@ -112,17 +156,25 @@ export class Executor {
     const mark = scope.vars.length;
     const pipe = { ...node.pipe, decl: [] };
     const v = this.pipeline(pipe, dot, scope);
-    let entries: [unknown, unknown][];
-    if (Array.isArray(v)) entries = v.map((e, i) => [i, e]);
-    else if (isMap(v))
-      entries = Object.keys(v)
-        .sort()
-        .map((k) => [k, v[k]]);
-    else if (typeof v === 'number' && Number.isInteger(v))
-      entries = Array.from({ length: Math.max(0, v) }, (_, i) => [i, i]);
-    else if (v === null || v === undefined) entries = [];
-    else this.fail(node.pipe.line, `range can't iterate over ${typeName(v)}`);
-    if (entries.length === 0) {
+    let entries: Iterable<[unknown, unknown]>;
+    let empty: boolean;
+    if (Array.isArray(v)) {
+      entries = v.map((e, i) => [i, e]);
+      empty = v.length === 0;
+    } else if (isMap(v)) {
+      const keys = Object.keys(v).sort();
+      entries = keys.map((k) => [k, v[k]]);
+      empty = keys.length === 0;
+    } else if (typeof v === 'number' && Number.isInteger(v)) {
+      // Counted lazily: `range 4000000000` must stop at MAX_RANGE_STEPS, not build the array first.
+      if (node.pipe.decl.length > 1) this.fail(node.pipe.line, `can't use ${v} to iterate over more than one variable`);
+      entries = countTo(v);
+      empty = v <= 0;
+    } else if (v === null || v === undefined) {
+      entries = [];
+      empty = true;
+    } else this.fail(node.pipe.line, `range can't iterate over ${typeName(v)}`);
+    if (empty) {
       if (node.elseList) this.walk(node.elseList, dot, scope, depth);
       scope.vars.length = mark;
       return;
@@ -212,8 +264,9 @@ export class Executor {
     if (!fn) return this.fail(line, `function "${name}" not defined`);
     const args = argNodes.map((a) => this.arg(a, dot, scope, line));
     if (final) args.push(final.value);
+    let result: unknown;
     try {
-      return fn(...args);
+      result = fn(...args);
     } catch (err) {
       // fail's message is shown only when written in the template: one computed from the data
       // could carry a value.
@@ -224,6 +277,14 @@ export class Executor {
       if (err instanceof TemplateError) throw err;
       return this.fail(line, `error calling ${name}: ${(err as Error)?.name ?? 'error'}`);
     }
+    const size = weigh(result, MAX_VALUE);
+    if (size === Number.POSITIVE_INFINITY)
+      this.fail(line, `error calling ${name}: its result contains itself or nests over ${MAX_NESTING} deep`);
+    if (size > MAX_VALUE) this.fail(line, `error calling ${name}: result over ${MAX_VALUE} bytes`);
+    this.work += size + 1;
+    if (this.work > MAX_WORK)
+      this.fail(line, `the template does too much work (its functions' results add up to over ${MAX_WORK} bytes)`);
+    return result;
   }
 
   /**
@@ -304,4 +365,8 @@ function argText(a: Arg): string {
     case 'pipeline':
       return `(…)${a.names.map((n) => `.${n}`).join('')}`;
   }
+}
+
+function* countTo(n: number): Generator<[number, number]> {
+  for (let i = 0; i < n; i++) yield [i, i];
 }

@@ -1,7 +1,26 @@
 // Go's fmt.Sprintf for the verbs templates use: %v %s %q %d %x %X %o %b %c %f %F %e %g %t %%,
 // with flags (- + # 0 space), width and precision. A wrong verb prints Go's %!x(type=value)
 // form without the value, so a misuse can never copy a secret into an error.
+import { FunctionError, MAX_VALUE } from './execute.ts';
 import { GoBytes, goQuote, sprint, typeName } from './values.ts';
+
+/** fmt's bound on a width or precision: past a million it is Go's BADWIDTH / BADPREC. */
+const TOO_LARGE = 1e6;
+
+/** fmt's parsenum: digits to a number, or undefined once it overflows (checked before each digit, as Go does). */
+function parseNum(digits: string): number | undefined {
+  let n = 0;
+  for (const d of digits) {
+    if (n > TOO_LARGE) return undefined;
+    n = n * 10 + Number(d);
+  }
+  return n;
+}
+
+/** fmt's intFromArg: an integer argument within TOO_LARGE, else undefined. */
+function numArg(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= TOO_LARGE ? v : undefined;
+}
 
 function pad(s: string, width: number | undefined, flags: string): string {
   if (width === undefined || s.length >= width) return s;
@@ -94,8 +113,17 @@ export function sprintf(format: string, args: unknown[]): string {
       continue;
     }
     const m = /^([-+# 0]*)(\d+|\*)?(?:\.(\d+|\*)?)?([a-zA-Z%])?/.exec(format.slice(i + 1));
-    const [all = '', flags = '', w, p, verb] = m ?? [];
+    const [all = '', flagsIn = '', w, p, verb] = m ?? [];
+    let flags = flagsIn;
     i += all.length;
+    // A literal width or precision past a million makes Go give up on the rest of the format.
+    if (
+      (w !== undefined && w !== '*' && parseNum(w) === undefined) ||
+      (p !== undefined && p !== '*' && parseNum(p) === undefined)
+    ) {
+      out += '%!(NOVERB)';
+      break;
+    }
     if (verb === undefined) {
       out += '%!(NOVERB)';
       continue;
@@ -104,20 +132,30 @@ export function sprintf(format: string, args: unknown[]): string {
       out += '%';
       continue;
     }
-    const width = w === '*' ? Number(args[argIndex++]) : w === undefined ? undefined : Number(w);
-    const precision =
-      all.includes('.') && p === undefined
-        ? 0
-        : p === '*'
-          ? Number(args[argIndex++])
-          : p === undefined
-            ? undefined
-            : Number(p);
+    let width: number | undefined;
+    if (w === '*') {
+      width = numArg(args[argIndex++]);
+      if (width === undefined) out += '%!(BADWIDTH)';
+      else if (width < 0) {
+        width = -width;
+        flags = `${flags.replaceAll('0', '')}-`;
+      }
+    } else if (w !== undefined) width = parseNum(w);
+    let precision: number | undefined;
+    if (p === '*') {
+      precision = numArg(args[argIndex++]);
+      if (precision === undefined || precision < 0) {
+        precision = undefined;
+        out += '%!(BADPREC)';
+      }
+    } else if (p !== undefined) precision = parseNum(p);
+    else if (all.includes('.')) precision = 0;
     if (argIndex >= args.length) {
       out += `%!${verb}(MISSING)`;
       continue;
     }
     out += pad(formatOne(verb, args[argIndex++], flags, precision), width, flags);
+    if (out.length > MAX_VALUE) throw new FunctionError(`printf: result over ${MAX_VALUE} bytes`);
   }
   if (argIndex < args.length) {
     out += `%!(EXTRA ${args

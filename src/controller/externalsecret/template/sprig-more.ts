@@ -5,7 +5,7 @@
 // messages name the function, never an argument's value.
 import { randomInt } from 'node:crypto';
 import { arity, checked } from './builtins.ts';
-import { FunctionError, type TemplateFunction } from './execute.ts';
+import { FunctionError, type TemplateFunction, within } from './execute.ts';
 import { extra } from './extra.ts';
 import { checkConstraint, newConstraint, newVersion } from './semver.ts';
 import { sprig } from './sprig.ts';
@@ -188,13 +188,16 @@ function swapcase(s: string): string {
 }
 
 /** goutils.WrapCustom: breaks at spaces past `width` bytes; long words split only when asked. */
-function wrapCustom(input: Buffer, widthIn: number, newLineIn: string, wrapLong: boolean): Buffer {
+function wrapCustom(fn: string, input: Buffer, widthIn: number, newLineIn: string, wrapLong: boolean): Buffer {
   if (input.length === 0) return input;
   const newLine = Buffer.from(newLineIn === '' ? '\n' : newLineIn, 'utf8');
   const width = Math.max(1, widthIn);
   const out: Buffer[] = [];
   let offset = 0;
+  let lines = 0;
   while (input.length - offset > width) {
+    // Each line adds one newLine; stop before the pieces outgrow MAX_VALUE, not after.
+    within(fn, input.length + ++lines * newLine.length);
     if (input[offset] === 0x20) {
       offset++;
       continue;
@@ -461,8 +464,10 @@ export const sprigMore: Record<string, TemplateFunction> = Object.fromEntries([
   fixed('camelcase', 1, (s) => toPascalCase(utf8(s))),
   fixed('snakecase', 1, (s) => toSnakeCase(utf8(s))),
   fixed('kebabcase', 1, (s) => toKebabCase(utf8(s))),
-  fixed('wrap', 2, (l, s) => fromBytes(wrapCustom(goBytes(s), intArg(l, 'wrap'), '', false))),
-  fixed('wrapWith', 3, (l, sep, s) => fromBytes(wrapCustom(goBytes(s), intArg(l, 'wrapWith'), str(sep), true))),
+  fixed('wrap', 2, (l, s) => fromBytes(wrapCustom('wrap', goBytes(s), intArg(l, 'wrap'), '', false))),
+  fixed('wrapWith', 3, (l, sep, s) =>
+    fromBytes(wrapCustom('wrapWith', goBytes(s), intArg(l, 'wrapWith'), str(sep), true)),
+  ),
   fixed('plural', 3, (one, many, n) => (intArg(n, 'plural') === 1 ? str(one) : str(many))),
   fixed('splitn', 3, (sep, n, s) => splitn(str(sep), intArg(n, 'splitn'), str(s))),
   fixed('toStrings', 1, toStrings),

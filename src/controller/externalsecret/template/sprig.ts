@@ -7,11 +7,28 @@ import { compileGoRegexp, GoRegexpError, replaceAllGo } from '../../../go-regexp
 import { lazyRequire } from '../../../lazy-require.ts';
 import { checked } from './builtins.ts';
 import { DerError, filterPem } from './der.ts';
-import { FunctionError, type TemplateFunction } from './execute.ts';
+import { FunctionError, type TemplateFunction, within } from './execute.ts';
 import { sprintf } from './format.ts';
 import { fromBytes, GoBytes, goQuote, isMap, sprint, toBytes, truth, typeName } from './values.ts';
 
 const yaml = lazyRequire<typeof Yaml>('yaml');
+
+/** Width of indent's pad, failing first when the indented text would pass MAX_VALUE. */
+function padWidth(fn: string, n: number, lines: string[]): number {
+  within(fn, lines.reduce((sum, l) => sum + l.length + 1, 0) + Math.max(0, n) * lines.length);
+  return n;
+}
+
+/** parts joined by sep, failing first when that would pass MAX_VALUE. */
+function joined(fn: string, parts: string[], sep: string): string {
+  within(fn, parts.reduce((sum, p) => sum + p.length, 0) + sep.length * Math.max(0, parts.length - 1));
+  return parts.join(sep);
+}
+
+/** Go's ReplaceAllString, stopping once the result would pass MAX_VALUE. */
+function regexReplace(fn: string, re: RegExp, s: string, repl: string, literal: boolean): string {
+  return replaceAllGo(re, s, repl, literal, (grown) => within(fn, s.length + grown));
+}
 
 /** Sprig's strval: strings as they are, everything else as %v. */
 function str(v: unknown): string {
@@ -119,7 +136,7 @@ export const sprig: Record<string, TemplateFunction> = {
   },
   trimPrefix: (p, s) => (str(s).startsWith(str(p)) ? str(s).slice(str(p).length) : str(s)),
   trimSuffix: (p, s) => (str(p) !== '' && str(s).endsWith(str(p)) ? str(s).slice(0, -str(p).length) : str(s)),
-  replace: (o, n, s) => str(s).split(str(o)).join(str(n)),
+  replace: (o, n, s) => joined('replace', str(s).split(str(o)), str(n)),
   quote: (...a) =>
     a
       .filter((x) => x !== null && x !== undefined)
@@ -136,15 +153,22 @@ export const sprig: Record<string, TemplateFunction> = {
       .map(str)
       .join(' '),
   indent: (n, s) => {
-    const pad = ' '.repeat(int(n));
-    return pad + str(s).split('\n').join(`\n${pad}`);
+    const lines = str(s).split('\n');
+    const pad = ' '.repeat(padWidth('indent', int(n), lines));
+    return pad + lines.join(`\n${pad}`);
   },
   nindent: (n, s) => {
-    const pad = ' '.repeat(int(n));
-    return `\n${pad}${str(s).split('\n').join(`\n${pad}`)}`;
+    const lines = str(s).split('\n');
+    const pad = ' '.repeat(padWidth('nindent', int(n), lines));
+    return `\n${pad}${lines.join(`\n${pad}`)}`;
   },
   nospace: (s) => str(s).replace(/\s/g, ''),
-  repeat: (n, s) => str(s).repeat(Math.max(0, int(n))),
+  repeat: (n, s) => {
+    const t = str(s);
+    const count = Math.max(0, int(n));
+    within('repeat', t.length * count);
+    return t.repeat(count);
+  },
   substr: (start, end, s) => {
     const t = str(s);
     const a = int(start);
@@ -172,7 +196,7 @@ export const sprig: Record<string, TemplateFunction> = {
   splitList: (sep, s) => str(s).split(str(sep)),
   join: (sep, v) => {
     const items = Array.isArray(v) ? v.filter((x) => x !== null && x !== undefined) : [v];
-    return items.map(str).join(str(sep));
+    return joined('join', items.map(str), str(sep));
   },
   toString: (v: unknown) => str(v),
   printf: (format, ...a) => sprintf(str(format), a),
@@ -305,8 +329,9 @@ export const sprig: Record<string, TemplateFunction> = {
     const all = [...str(s).matchAll(regex(re, true))].map((m) => m[0]);
     return int(n) < 0 ? all : all.slice(0, int(n));
   },
-  regexReplaceAll: (re, s, repl) => replaceAllGo(regex(re, true), str(s), str(repl)),
-  regexReplaceAllLiteral: (re, s, repl) => replaceAllGo(regex(re, true), str(s), str(repl), true),
+  regexReplaceAll: (re, s, repl) => regexReplace('regexReplaceAll', regex(re, true), str(s), str(repl), false),
+  regexReplaceAllLiteral: (re, s, repl) =>
+    regexReplace('regexReplaceAllLiteral', regex(re, true), str(s), str(repl), true),
   regexSplit: (re, s, n) => {
     const parts = str(s).split(regex(re, true));
     return int(n) < 0 ? parts : parts.slice(0, int(n));
