@@ -58,3 +58,23 @@ export function replaceAllGo(
     return out;
   });
 }
+
+/**
+ * Go's FindAllStringIndex: successive non-overlapping matches, at most `limit` of them. As in Go,
+ * an empty match right where the previous match ended is not one (`a*` in "baaac" matches "",
+ * "aaa", "" — JavaScript's matchAll adds a fourth, empty one after "aaa").
+ */
+export function findAllGo(re: RegExp, input: string, limit: number): [number, number][] {
+  const out: [number, number][] = [];
+  if (limit <= 0) return out;
+  const global = re.global ? re : new RegExp(re.source, `${re.flags}g`);
+  let prevEnd = -1;
+  for (const m of input.matchAll(global)) {
+    const start = m.index;
+    const end = start + m[0].length;
+    const accept = !(start === end && start === prevEnd);
+    prevEnd = end;
+    if (accept && out.push([start, end]) >= limit) break;
+  }
+  return out;
+}

@@ -118,6 +118,24 @@ describe('Sprig and ESO functions', () => {
     ['{{ indent 2 "a\\nb" }}|{{ nindent 2 "a" }}', '  a\n  b|\n  a'],
     ['{{ join "," (list "a" "b" 1) }}', 'a,b,1'],
     ['{{ (split "." "a.b.c")._1 }} {{ splitList "." "a.b" }}', 'b [a b]'],
+    // Go 1.26's regexp.Split / FindAllString on the same inputs (capture groups are not pieces;
+    // an empty match right after a match is not one; n > 0 keeps the rest in the last piece).
+    [
+      '{{ regexSplit "a" "banana" -1 | toJson }}|{{ regexSplit "a" "banana" 2 | toJson }}',
+      '["b","n","n",""]|["b","nana"]',
+    ],
+    [
+      '{{ regexSplit "(a)" "banana" -1 | toJson }}|{{ regexSplit "a*" "baaac" -1 | toJson }}',
+      '["b","n","n",""]|["b","c"]',
+    ],
+    ['{{ regexSplit "" "abc" -1 | toJson }}|{{ regexSplit "x*" "" -1 | toJson }}', '["a","b","c"]|[""]'],
+    ['{{ regexSplit "n" "banana" 0 | toJson }}|{{ regexSplit "b" "bab" -1 | toJson }}', '[]|["","a",""]'],
+    [
+      '{{ regexFindAll "a*" "baaac" -1 | toJson }}|{{ regexFindAll "a|" "bab" -1 | toJson }}',
+      '["","aaa",""]|["","a",""]',
+    ],
+    ['{{ regexFindAll "" "abc" -1 | toJson }}|{{ regexFindAll "a" "banana" 2 | toJson }}', '["","","",""]|["a","a"]'],
+    ['{{ splitList "" "a\u00e9\u{1F600}" | toJson }}|{{ (splitn "" 2 "abc")._1 }}', '["a","\u00e9","\u{1F600}"]|bc'],
     ['{{ get (dict "a" "1") "a" }}|{{ get (dict) "x" }}', '1|'],
     ['{{ pick (dict "a" 1 "b" 2 "c" 3) "a" "c" | toJson }}', '{"a":1,"c":3}'],
     ['{{ omit (dict "a" 1 "b" 2) "a" | toJson }}', '{"b":2}'],
@@ -187,6 +205,16 @@ describe('template errors', () => {
     ['{{ $s := "x" | repeat 4000000 }}{{ regexReplaceAllLiteral "x" $s "yy" }}', /regexReplaceAllLiteral: result over/],
     ['{{ $s := "x y" | repeat 1000000 }}{{ wrapWith 1 "--" $s }}', /error calling wrapWith: wrapWith: result over/],
     ['{{ printf "%999999d%999999d%999999d%999999d%999999d" 1 2 3 4 5 }}', /error calling printf: printf: result over/],
+    // ... or pieces: 4 million of them, or a dict of them whose keys alone pass 4 MiB ...
+    ['{{ $s := "x" | repeat 4000000 }}{{ splitList "x" $s | len }}', /splitList: more than 1000000 elements/],
+    ['{{ $s := "x" | repeat 4000000 }}{{ split "x" $s | len }}', /split: more than 1000000 elements/],
+    ['{{ $s := "x" | repeat 4000000 }}{{ splitList "" $s | len }}', /splitList: more than 1000000 elements/],
+    ['{{ $s := "x" | repeat 4000000 }}{{ regexSplit "x" $s -1 | len }}', /regexSplit: more than 1000000 elements/],
+    ['{{ $s := "x" | repeat 4000000 }}{{ regexFindAll "x" $s -1 | len }}', /regexFindAll: more than 1000000 elements/],
+    [
+      '{{ $s := "xy" | repeat 900000 }}{{ split "x" $s | len }}',
+      /error calling split: split: result over 4194304 bytes/,
+    ],
     // ... and so do values built up step by step: a list holding one 4 MiB string twice ...
     ['{{ $s := "x" | repeat 4000000 }}{{ list $s $s | len }}', /error calling list: result over 4194304 bytes/],
     // ... or work that adds up: each append copies the list; 30,000 of them would copy 450 million elements.

@@ -27,6 +27,8 @@ interface Scope {
 /** Largest rendered output, and largest value any function may return (measured by `weigh`). */
 export const MAX_VALUE = 4 * 1024 * 1024;
 const MAX_RANGE_STEPS = 1_000_000;
+/** Most elements a function may return as a list or dict (`until`, `split`, `regexFindAll`, ...). */
+export const MAX_ELEMENTS = 1_000_000;
 const MAX_DEPTH = 100;
 const MAX_NESTING = 1000;
 /** Work one render may do: the sum of the sizes of every function's result. */
@@ -39,7 +41,8 @@ export function within(fn: string, length: number): void {
 
 /**
  * The size of a value as printing or serializing it would spell it out: characters of strings
- * and keys, bytes, and one per element or scalar, counting a shared value every time it appears.
+ * and keys, bytes, one per scalar and one more per element (its separator), counting a shared
+ * value every time it appears.
  * Stops past `limit`. A value that contains itself never ends, and one nested deeper than
  * MAX_NESTING cannot be printed; both weigh Infinity.
  */
@@ -54,10 +57,10 @@ export function weigh(v: unknown, limit: number): number {
     path.add(x);
     let total = 1;
     if (Array.isArray(x)) {
-      for (let i = 0; i < x.length && total <= budget; i++) total += go(x[i], budget - total);
+      for (let i = 0; i < x.length && total <= budget; i++) total += 1 + go(x[i], budget - total);
     } else {
       for (const k in x) {
-        total += k.length + go((x as Record<string, unknown>)[k], budget - total);
+        total += k.length + 1 + go((x as Record<string, unknown>)[k], budget - total);
         if (total > budget) break;
       }
     }

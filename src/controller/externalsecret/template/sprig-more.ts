@@ -5,15 +5,13 @@
 // messages name the function, never an argument's value.
 import { randomInt } from 'node:crypto';
 import { arity, checked } from './builtins.ts';
-import { FunctionError, type TemplateFunction, within } from './execute.ts';
+import { FunctionError, MAX_ELEMENTS, type TemplateFunction, within } from './execute.ts';
 import { extra } from './extra.ts';
 import { checkConstraint, newConstraint, newVersion } from './semver.ts';
-import { sprig } from './sprig.ts';
+import { goSplit, numbered, sprig } from './sprig.ts';
 import { urlJoin, urlParse } from './url.ts';
 import { fromBytes, GoBytes, GoValue, isMap, STRING_MAPS, sprint, truth, typeName } from './values.ts';
 import { toKebabCase, toPascalCase, toSnakeCase } from './xstrings.ts';
-
-const MAX_ELEMENTS = 1_000_000;
 
 /** Sprig's strval. */
 function str(v: unknown): string {
@@ -382,16 +380,7 @@ function quoteMeta(s: string): string {
 }
 
 function splitn(sep: string, n: number, s: string): Record<string, string> {
-  let parts: string[];
-  if (n === 0) parts = [];
-  else if (sep === '') {
-    const chars = [...s];
-    parts = n < 0 || chars.length <= n ? chars : [...chars.slice(0, n - 1), chars.slice(n - 1).join('')];
-  } else {
-    const all = s.split(sep);
-    parts = n < 0 || all.length <= n ? all : [...all.slice(0, n - 1), all.slice(n - 1).join(sep)];
-  }
-  return Object.fromEntries(parts.map((p, i) => [`_${i}`, p]));
+  return numbered('splitn', goSplit('splitn', s, sep, n));
 }
 
 function toStrings(v: unknown): string[] {

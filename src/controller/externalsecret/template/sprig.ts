@@ -3,11 +3,11 @@
 // fail the render instead, so a Secret is never written wrong.
 import { createHash } from 'node:crypto';
 import type * as Yaml from 'yaml';
-import { compileGoRegexp, GoRegexpError, replaceAllGo } from '../../../go-regexp.ts';
+import { compileGoRegexp, findAllGo, GoRegexpError, replaceAllGo } from '../../../go-regexp.ts';
 import { lazyRequire } from '../../../lazy-require.ts';
 import { checked } from './builtins.ts';
 import { DerError, filterPem } from './der.ts';
-import { FunctionError, type TemplateFunction, within } from './execute.ts';
+import { FunctionError, MAX_ELEMENTS, type TemplateFunction, within } from './execute.ts';
 import { sprintf } from './format.ts';
 import { fromBytes, GoBytes, goQuote, isMap, sprint, toBytes, truth, typeName } from './values.ts';
 
@@ -28,6 +28,70 @@ function joined(fn: string, parts: string[], sep: string): string {
 /** Go's ReplaceAllString, stopping once the result would pass MAX_VALUE. */
 function regexReplace(fn: string, re: RegExp, s: string, repl: string, literal: boolean): string {
   return replaceAllGo(re, s, repl, literal, (grown) => within(fn, s.length + grown));
+}
+
+function tooMany(fn: string): never {
+  throw new FunctionError(`${fn}: more than ${MAX_ELEMENTS} elements`);
+}
+
+/**
+ * Go's strings.SplitN (n < 0: all pieces; the last piece holds the rest), stopping past
+ * MAX_ELEMENTS pieces rather than building them. An empty separator splits into characters.
+ */
+export function goSplit(fn: string, s: string, sep: string, n: number): string[] {
+  if (n === 0) return [];
+  const max = n < 0 ? MAX_ELEMENTS + 1 : Math.min(n, MAX_ELEMENTS + 1);
+  const parts: string[] = [];
+  if (sep === '') {
+    // A character is one or two UTF-16 units: past 2 × max units there are more than max.
+    if (n < 0 && s.length > 2 * max) tooMany(fn);
+    let from = 0;
+    for (const c of s) {
+      if (parts.length === max - 1 && from + c.length < s.length) break;
+      parts.push(c);
+      from += c.length;
+    }
+    if (from < s.length) parts.push(s.slice(from));
+  } else {
+    let from = 0;
+    while (parts.length < max - 1) {
+      const at = s.indexOf(sep, from);
+      if (at < 0) break;
+      parts.push(s.slice(from, at));
+      from = at + sep.length;
+    }
+    parts.push(s.slice(from));
+  }
+  if (parts.length > MAX_ELEMENTS) tooMany(fn);
+  return parts;
+}
+
+/** Pieces as Sprig's split returns them: a dict `_0`, `_1`, ..., refused before it passes MAX_VALUE. */
+export function numbered(fn: string, parts: string[]): Record<string, string> {
+  within(
+    fn,
+    parts.reduce((sum, p, i) => sum + p.length + String(i).length + 3, 1),
+  );
+  return Object.fromEntries(parts.map((p, i) => [`_${i}`, p]));
+}
+
+/** Go's Regexp.Split. */
+function regexSplit(pattern: string, re: RegExp, s: string, n: number): string[] {
+  if (n === 0) return [];
+  if (pattern.length > 0 && s.length === 0) return [''];
+  const matches = findAllGo(re, s, n < 0 ? MAX_ELEMENTS + 1 : n);
+  if (matches.length > MAX_ELEMENTS) tooMany('regexSplit');
+  const parts: string[] = [];
+  let begin = 0;
+  let end = 0;
+  for (const [start, stop] of matches) {
+    if (n > 0 && parts.length === n - 1) break;
+    end = start;
+    if (stop !== 0) parts.push(s.slice(begin, end));
+    begin = stop;
+  }
+  if (end !== s.length) parts.push(s.slice(begin));
+  return parts;
 }
 
 /** Sprig's strval: strings as they are, everything else as %v. */
@@ -187,13 +251,8 @@ export const sprig: Record<string, TemplateFunction> = {
   contains: (sub, s) => str(s).includes(str(sub)),
   hasPrefix: (p, s) => str(s).startsWith(str(p)),
   hasSuffix: (p, s) => str(s).endsWith(str(p)),
-  split: (sep, s) =>
-    Object.fromEntries(
-      str(s)
-        .split(str(sep))
-        .map((part, i) => [`_${i}`, part]),
-    ),
-  splitList: (sep, s) => str(s).split(str(sep)),
+  split: (sep, s) => numbered('split', goSplit('split', str(s), str(sep), -1)),
+  splitList: (sep, s) => goSplit('splitList', str(s), str(sep), -1),
   join: (sep, v) => {
     const items = Array.isArray(v) ? v.filter((x) => x !== null && x !== undefined) : [v];
     return joined('join', items.map(str), str(sep));
@@ -326,16 +385,15 @@ export const sprig: Record<string, TemplateFunction> = {
   regexMatch: (re, s) => regex(re).test(str(s)),
   regexFind: (re, s) => regex(re).exec(str(s))?.[0] ?? '',
   regexFindAll: (re, s, n) => {
-    const all = [...str(s).matchAll(regex(re, true))].map((m) => m[0]);
-    return int(n) < 0 ? all : all.slice(0, int(n));
+    const t = str(s);
+    const found = findAllGo(regex(re, true), t, int(n) < 0 ? MAX_ELEMENTS + 1 : int(n));
+    if (found.length > MAX_ELEMENTS) tooMany('regexFindAll');
+    return found.map(([start, end]) => t.slice(start, end));
   },
   regexReplaceAll: (re, s, repl) => regexReplace('regexReplaceAll', regex(re, true), str(s), str(repl), false),
   regexReplaceAllLiteral: (re, s, repl) =>
     regexReplace('regexReplaceAllLiteral', regex(re, true), str(s), str(repl), true),
-  regexSplit: (re, s, n) => {
-    const parts = str(s).split(regex(re, true));
-    return int(n) < 0 ? parts : parts.slice(0, int(n));
-  },
+  regexSplit: (re, s, n) => regexSplit(str(re), regex(re, true), str(s), int(n)),
   // types
   kindOf: (v) => {
     const t = typeName(v);
