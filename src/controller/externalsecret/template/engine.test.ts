@@ -191,32 +191,34 @@ describe('template errors', () => {
     ['{{ range $i, $v := 3 }}{{ end }}', /can't use 3 to iterate over more than one variable/],
     // Limits that keep one template from exhausting the controller: a range over a huge integer
     // counts lazily and stops at the step limit (it once built the whole array first and ran out
-    // of heap); output stops at 4 MiB.
+    // of heap); output stops at 1 MiB.
     ['{{ range 4000000000 }}{{ end }}', /range over too many elements/],
     ['{{ range $i := 4000000000 }}{{ end }}', /range over too many elements/],
-    ['{{ range 5000 }}{{ "x" | repeat 1000 }}{{ end }}', /output over 4194304 bytes/],
-    // Functions that multiply their input stop before they build a value over 4 MiB ...
-    ['{{ "xy" | repeat 2100000 }}', /error calling repeat: repeat: result over 4194304 bytes/],
-    ['{{ "a\\nb" | indent 2100000 }}', /error calling indent: indent: result over 4194304 bytes/],
-    ['{{ "a\\nb" | nindent 2100000 }}', /error calling nindent: nindent: result over 4194304 bytes/],
-    ['{{ $s := "x" | repeat 4000000 }}{{ replace "x" "yy" $s }}', /error calling replace: replace: result over/],
-    ['{{ $s := "x" | repeat 4000000 }}{{ list 1 2 3 | join $s }}', /error calling join: join: result over/],
-    ['{{ $s := "x" | repeat 4000000 }}{{ regexReplaceAll "x" $s "yy" }}', /regexReplaceAll: result over/],
-    ['{{ $s := "x" | repeat 4000000 }}{{ regexReplaceAllLiteral "x" $s "yy" }}', /regexReplaceAllLiteral: result over/],
-    ['{{ $s := "x y" | repeat 1000000 }}{{ wrapWith 1 "--" $s }}', /error calling wrapWith: wrapWith: result over/],
-    ['{{ printf "%999999d%999999d%999999d%999999d%999999d" 1 2 3 4 5 }}', /error calling printf: printf: result over/],
-    // ... or pieces: 4 million of them, or a dict of them whose keys alone pass 4 MiB ...
-    ['{{ $s := "x" | repeat 4000000 }}{{ splitList "x" $s | len }}', /splitList: more than 1000000 elements/],
-    ['{{ $s := "x" | repeat 4000000 }}{{ split "x" $s | len }}', /split: more than 1000000 elements/],
-    ['{{ $s := "x" | repeat 4000000 }}{{ splitList "" $s | len }}', /splitList: more than 1000000 elements/],
-    ['{{ $s := "x" | repeat 4000000 }}{{ regexSplit "x" $s -1 | len }}', /regexSplit: more than 1000000 elements/],
-    ['{{ $s := "x" | repeat 4000000 }}{{ regexFindAll "x" $s -1 | len }}', /regexFindAll: more than 1000000 elements/],
+    ['{{ range 2000 }}{{ "x" | repeat 1000 }}{{ end }}', /output over 1048576 bytes/],
+    // Functions that multiply their input stop before they build a value over 1 MiB ...
+    ['{{ "x" | repeat 1048577 }}', /error calling repeat: repeat: result over 1048576 bytes/],
+    ['{{ "a\\nb" | indent 600000 }}', /error calling indent: indent: result over 1048576 bytes/],
+    ['{{ "a\\nb" | nindent 600000 }}', /error calling nindent: nindent: result over 1048576 bytes/],
+    ['{{ $s := "x" | repeat 1000000 }}{{ replace "x" "yy" $s }}', /error calling replace: replace: result over/],
+    ['{{ $s := "x" | repeat 1000000 }}{{ list 1 2 3 | join $s }}', /error calling join: join: result over/],
+    ['{{ $s := "x" | repeat 1000000 }}{{ regexReplaceAll "x" $s "yy" }}', /regexReplaceAll: result over/],
+    ['{{ $s := "x" | repeat 1000000 }}{{ regexReplaceAllLiteral "x" $s "yy" }}', /regexReplaceAllLiteral: result over/],
+    ['{{ $s := "x y" | repeat 300000 }}{{ wrapWith 1 "--" $s }}', /error calling wrapWith: wrapWith: result over/],
+    ['{{ printf "%999999d%999999d" 1 2 }}', /error calling printf: printf: result over/],
+    // ... or pieces: more than 524,288 of them (each weighs 2 at least), or a dict of them whose
+    // keys pass 1 MiB ...
+    ['{{ $s := "x" | repeat 600000 }}{{ splitList "x" $s | len }}', /splitList: more than 524288 elements/],
+    ['{{ $s := "x" | repeat 600000 }}{{ split "x" $s | len }}', /split: more than 524288 elements/],
+    ['{{ $s := "x" | repeat 600000 }}{{ splitList "" $s | len }}', /splitList: more than 524288 elements/],
+    ['{{ $s := "x" | repeat 600000 }}{{ regexSplit "x" $s -1 | len }}', /regexSplit: more than 524288 elements/],
+    ['{{ $s := "x" | repeat 600000 }}{{ regexFindAll "x" $s -1 | len }}', /regexFindAll: more than 524288 elements/],
+    ['{{ until 600000 | len }}', /until: more than 524288 elements/],
     [
-      '{{ $s := "xy" | repeat 900000 }}{{ split "x" $s | len }}',
-      /error calling split: split: result over 4194304 bytes/,
+      '{{ $s := "xy" | repeat 200000 }}{{ split "x" $s | len }}',
+      /error calling split: split: result over 1048576 bytes/,
     ],
-    // ... and so do values built up step by step: a list holding one 4 MiB string twice ...
-    ['{{ $s := "x" | repeat 4000000 }}{{ list $s $s | len }}', /error calling list: result over 4194304 bytes/],
+    // ... and so do values built up step by step: a list holding one 1 MiB string twice ...
+    ['{{ $s := "x" | repeat 1000000 }}{{ list $s $s | len }}', /error calling list: result over 1048576 bytes/],
     // ... or work that adds up: each append copies the list; 30,000 of them would copy 450 million elements.
     [
       '{{ $l := list }}{{ range 30000 }}{{ $l = append $l . }}{{ end }}{{ len $l }}',

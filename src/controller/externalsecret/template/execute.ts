@@ -24,15 +24,22 @@ interface Scope {
 // template that allocates without end or loops for minutes would stall every other object (and
 // the controller's memory limit is 512 MiB); a Secret holds at most 1 MiB, so no template that
 // produces a valid one comes near these.
-/** Largest rendered output, and largest value any function may return (measured by `weigh`). */
-export const MAX_VALUE = 4 * 1024 * 1024;
+/**
+ * Largest rendered output, and largest value any function may return (measured by `weigh`): what
+ * a Secret holds. JavaScript's string functions need tens of bytes per character while they work
+ * (swapcase on 4 MiB took 300 MiB), so this also bounds what one call can allocate.
+ */
+export const MAX_VALUE = 1024 * 1024;
 const MAX_RANGE_STEPS = 1_000_000;
-/** Most elements a function may return as a list or dict (`until`, `split`, `regexFindAll`, ...). */
-export const MAX_ELEMENTS = 1_000_000;
+/**
+ * Most elements a function may return as a list or dict (`until`, `split`, `regexFindAll`, ...):
+ * each weighs at least 2, so a longer one could not pass MAX_VALUE anyway; this stops it unbuilt.
+ */
+export const MAX_ELEMENTS = MAX_VALUE / 2;
 const MAX_DEPTH = 100;
 const MAX_NESTING = 1000;
 /** Work one render may do: the sum of the sizes of every function's result. */
-const MAX_WORK = 16 * MAX_VALUE;
+const MAX_WORK = 64 * 1024 * 1024;
 
 /** Fails a function before it builds a result longer than MAX_VALUE. */
 export function within(fn: string, length: number): void {

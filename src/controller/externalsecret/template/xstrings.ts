@@ -14,6 +14,13 @@ function ch(r: number): string {
   return String.fromCodePoint(r);
 }
 
+/** The code points as a string, a slice at a time: spreading a few hundred thousand arguments throws a RangeError. */
+function fromCodePoints(points: number[]): string {
+  let out = '';
+  for (let i = 0; i < points.length; i += 8192) out += String.fromCodePoint(...points.slice(i, i + 8192));
+  return out;
+}
+
 /** Go's unicode.IsUpper (category Lu). */
 function isUpper(r: number): boolean {
   return /\p{Lu}/u.test(ch(r));
@@ -136,7 +143,7 @@ function nextWord(s: number[], at: number): [Word, number] {
 
 function writeLower(out: number[], wt: Word, word: number[], connector: number): void {
   if (wt !== Word.UpperCase && wt !== Word.Connector) {
-    out.push(...word);
+    for (const r of word) out.push(r);
     return;
   }
   for (const r of word) {
@@ -202,7 +209,7 @@ function camelCaseToLowerCase(str: string, connectorChar: string): string {
     }
   }
   writeLower(out, wt, word, connector);
-  return String.fromCodePoint(...out);
+  return fromCodePoints(out);
 }
 
 /** xstrings.ToSnakeCase. */
@@ -238,7 +245,7 @@ function toCamelCase(str: string, upperFirst: boolean): string {
   if (i >= s.length) {
     // As in Go: the last rune is written again even when it was a connector ("__" → "___").
     if (size !== 0) out.push(r0);
-    return String.fromCodePoint(...out);
+    return fromCodePoints(out);
   }
   let r1: number;
   while (i < s.length) {
@@ -261,7 +268,7 @@ function toCamelCase(str: string, upperFirst: boolean): string {
   }
   if (firstUpper && !upperFirst) r0 = toLowerRune(r0);
   out.push(r0);
-  return String.fromCodePoint(...out);
+  return fromCodePoints(out);
 }
 
 /** xstrings.ToPascalCase: Sprig's `camelcase`. */
