@@ -235,7 +235,7 @@ const templateFrom = object(
 );
 
 const template = object(
-  'Shape of the Secret Ferry writes. Values of data, metadata.labels and metadata.annotations are Go templates (text/template with Sprig, as ESO engine v2) over the fetched keys: `{{ .password }}`, `{{ index . "my-key" | b64dec }}`. Without data or templateFrom the fetched keys are written as they are.',
+  'Shape of the Secret Ferry writes. Values of data, metadata.labels and metadata.annotations are Go templates (text/template with Sprig, as ESO engine v2) over the fetched keys: `{{ .password }}`, `{{ index . "my-key" | b64dec }}`. Without data or templateFrom the fetched keys are written as they are. A rendered value and each function result are at most 1 MiB (other limits: docs/templates.md).',
   {
     type: string('Secret type, e.g. Opaque (default) or kubernetes.io/tls.', { maxLength: 253 }),
     engineVersion: enumOf('Template engine version. Only v2 (the default): Go text/template with Sprig.', [
