@@ -127,6 +127,13 @@ describe('target.template', () => {
     ['a parse error', { data: { v: '{{ if .canary }}' } }, /template\.data\["v"\]: .*unexpected EOF/],
     ['a missing key', { data: { v: '{{ .nope }}' } }, /map has no entry for key "nope"/],
     ['a failing function', { data: { v: '{{ .canary | b64dec }}' } }, /error calling b64dec: illegal base64 data/],
+    // Templates that would exhaust the controller stop at its limits (docs/templates.md).
+    ['a range past the step limit', { data: { v: '{{ range 4000000000 }}{{ end }}' } }, /range over too many elements/],
+    [
+      'a value over 1 MiB',
+      { data: { v: '{{ .canary | repeat 2000000 }}' } },
+      /template\.data\["v"\]: .*error calling repeat: repeat: result over 1048576 bytes/,
+    ],
     [
       'a value that is no label',
       { metadata: { labels: { l: '{{ .canary }}!' } } },

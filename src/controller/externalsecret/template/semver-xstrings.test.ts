@@ -56,7 +56,10 @@ describe('through the engine', () => {
     ['{{ camelcase "http_server" }}', 'HttpServer'],
     // Long values: the result was spread into one call and threw a RangeError past ~100,000 words.
     ['{{ "x y" | repeat 200000 | camelcase | len }}|{{ "x y" | repeat 200000 | camelcase | trunc 5 }}', '400000|XYxYx'],
-    ['{{ "x y" | repeat 200000 | kebabcase | len }}|{{ "xY" | repeat 200000 | snakecase | trunc 7 }}', '600000|x_yx_yx'],
+    [
+      '{{ "x y" | repeat 200000 | kebabcase | len }}|{{ "xY" | repeat 200000 | snakecase | trunc 7 }}',
+      '600000|x_yx_yx',
+    ],
     ['{{ camelcase "_camel_case" }}', '_CamelCase'],
     ['{{ camelcase "_complex__case_" }}', '_Complex_Case_'],
     ['{{ camelcase "all" }}', 'All'],
