@@ -259,3 +259,30 @@ describe('template errors', () => {
     } else expect(out).not.toContain(CANARY);
   });
 });
+
+describe('fromYaml on deeply nested flow collections', () => {
+  const flow = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+  const renderWith = (src: string, value: string) =>
+    renderTemplate('key', src, templateData(new Map([['v', Buffer.from(value)]]))).toString('utf8');
+
+  it('parses 500 levels exactly and refuses deeper ones rather than return levels missing', () => {
+    // The yaml package returns levels missing (no error) for some inputs near 1,000 levels.
+    expect(renderWith('{{ .v | fromYaml | toJson }}', flow(500))).toBe(flow(500));
+    for (const depth of [501, 900, 999, 5000]) {
+      expect(() => renderWith('{{ .v | fromYaml | toJson }}', flow(depth))).toThrow(
+        /error calling fromYaml: the value nests YAML \[ \] or \{ \} more than 500 deep/,
+      );
+    }
+    expect(() => renderWith('{{ .v | fromYaml }}', `a: ${'{b: '.repeat(600)}1${'}'.repeat(600)}`)).toThrow(
+      /more than 500 deep/,
+    );
+  });
+
+  it('does not count brackets in quoted scalars or comments', () => {
+    const brackets = '['.repeat(600);
+    const doc = `a: "${brackets}\\" ["\nb: '${brackets}'' ['\nc: x # ${brackets}\nd: [1, [2]]\n`;
+    expect(
+      renderWith('{{ $m := .v | fromYaml }}{{ len $m.a }} {{ len $m.b }} {{ $m.c }} {{ $m.d | toJson }}', doc),
+    ).toBe('603 603 x [1,[2]]');
+  });
+});

@@ -164,7 +164,40 @@ function b64dec(v: unknown, url = false): string | GoBytes {
   return fromBytes(Buffer.from(text, url ? 'base64url' : 'base64'));
 }
 
+/**
+ * The yaml package parses flow collections (`[`, `{`) recursively; near its stack's end, a few
+ * hundred to a thousand levels deep, it sometimes throws and sometimes returns a structure with
+ * levels missing, which would be written as if it were the value. Deeper input is refused first.
+ */
+const MAX_FLOW_DEPTH = 500;
+
+/** Deepest nesting of YAML flow collections outside quoted scalars and comments. */
+function flowDepth(text: string): number {
+  // A quote opens a quoted scalar only where a token starts; `#` opens a comment after a space.
+  const space = (c: string | undefined) => c === undefined || c === ' ' || c === '\t' || c === '\n' || c === '\r';
+  const tokenStart = (c: string | undefined) => space(c) || c === '[' || c === '{' || c === ',' || c === ':';
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    const prev = text[i - 1];
+    if (c === '[' || c === '{') max = Math.max(max, ++depth);
+    else if ((c === ']' || c === '}') && depth > 0) depth--;
+    else if (c === '"' && tokenStart(prev)) {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (c === "'" && tokenStart(prev)) {
+      for (i++; i < text.length && !(text[i] === "'" && text[i + 1] !== "'"); i++) if (text[i] === "'") i++;
+    } else if (c === '#' && space(prev)) {
+      while (i < text.length && text[i] !== '\n') i++;
+    }
+  }
+  return max;
+}
+
 function parseData(text: string, kind: 'JSON' | 'YAML'): unknown {
+  if (kind === 'YAML' && flowDepth(text) > MAX_FLOW_DEPTH) {
+    throw new FunctionError(`the value nests YAML [ ] or { } more than ${MAX_FLOW_DEPTH} deep`);
+  }
   try {
     return kind === 'JSON'
       ? JSON.parse(text)
