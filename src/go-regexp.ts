@@ -1,26 +1,23 @@
-// Go (RE2) regular expressions in JavaScript, for rewrite and the template's regex functions:
-// leading (?flags), (?P<name>…), \A and \z translated; Go's Regexp.Expand for `$1`/`${name}`.
+// Go (RE2) regular expressions, for rewrite, find.name.regexp and the template's regex
+// functions, run by re2js (a port of RE2): Go's syntax as it is ((?P<name>...), (?U), \pL, \z)
+// and, above all, matching in time linear in the input. JavaScript's own RegExp backtracks: a
+// pattern such as `^(a+)+$` on 30 characters took 40 s, and a render holds the controller's
+// only thread. Go's Regexp.Expand for `$1`/`${name}`.
+import type * as Re2 from 're2js';
+import { lazyRequire } from './lazy-require.ts';
+
+const re2 = lazyRequire<typeof Re2>('re2js');
+
+export type GoRegexp = Re2.RE2JS;
 
 export class GoRegexpError extends Error {
   override name = 'GoRegexpError';
 }
 
-/** Compiles a Go regexp; `global` for replace-all. Errors never quote the pattern (it may be a value). */
-export function compileGoRegexp(pattern: string, global = false): RegExp {
-  let src = pattern;
-  let flags = global ? 'g' : '';
-  const lead = /^\(\?([imsU]+)\)/.exec(src);
-  if (lead?.[1]) {
-    if (lead[1].includes('U')) throw new GoRegexpError('the regexp flag U is not supported');
-    flags += [...new Set(lead[1])].join('');
-    src = src.slice(lead[0].length);
-  }
-  src = src
-    .replace(/\(\?P</g, '(?<')
-    .replace(/\\A/g, '^')
-    .replace(/\\z/g, '$(?![\\s\\S])');
+/** Compiles a Go regexp. Errors never quote the pattern (it may be a value). */
+export function compileGoRegexp(pattern: string): GoRegexp {
   try {
-    return new RegExp(src, flags);
+    return re2().RE2JS.compile(pattern);
   } catch {
     throw new GoRegexpError('the regexp does not compile');
   }
@@ -37,44 +34,53 @@ export function expandGoTemplate(template: string, match: RegExpExecArray): stri
   });
 }
 
-/** Go's ReplaceAllString: every match replaced by the expanded template. */
+/**
+ * Go's ReplaceAllString: every match replaced by the expanded template (or the template itself
+ * when `literal`), matches taken as Go's FindAll takes them. `onGrow` hears how much longer than
+ * the input the result has grown so far, and may throw to stop it.
+ */
 export function replaceAllGo(
-  re: RegExp,
+  re: GoRegexp,
   input: string,
   template: string,
   literal = false,
   onGrow?: (grown: number) => void,
 ): string {
-  const global = re.global ? re : new RegExp(re.source, `${re.flags}g`);
+  const parts: string[] = [];
+  let last = 0;
   let grown = 0;
-  return input.replace(global, (...args) => {
-    const groupsArg = args.at(-1);
-    const hasGroups = typeof groupsArg === 'object' && groupsArg !== null;
-    const captures = args.slice(0, hasGroups ? -3 : -2) as string[];
-    const m = Object.assign([...captures], { groups: hasGroups ? groupsArg : undefined }) as unknown as RegExpExecArray;
+  for (const m of goMatches(re, input, Number.POSITIVE_INFINITY)) {
     const out = literal ? template : expandGoTemplate(template, m);
-    grown += out.length - (captures[0]?.length ?? 0);
+    grown += out.length - m[0].length;
     onGrow?.(grown);
-    return out;
-  });
+    parts.push(input.slice(last, m.index), out);
+    last = m.index + m[0].length;
+  }
+  parts.push(input.slice(last));
+  return parts.join('');
 }
 
 /**
- * Go's FindAllStringIndex: successive non-overlapping matches, at most `limit` of them. As in Go,
- * an empty match right where the previous match ended is not one (`a*` in "baaac" matches "",
- * "aaa", "" — JavaScript's matchAll adds a fourth, empty one after "aaa").
+ * Matches as Go's FindAll takes them, at most `limit`: successive and non-overlapping, and an
+ * empty match right where the previous match ended is not one (`a*` in "baaac" matches "",
+ * "aaa", "" — a JavaScript-style iteration adds a fourth, empty one after "aaa").
  */
-export function findAllGo(re: RegExp, input: string, limit: number): [number, number][] {
-  const out: [number, number][] = [];
-  if (limit <= 0) return out;
-  const global = re.global ? re : new RegExp(re.source, `${re.flags}g`);
+function* goMatches(re: GoRegexp, input: string, limit: number): Generator<RegExpExecArray & { index: number }> {
+  if (limit <= 0) return;
   let prevEnd = -1;
-  for (const m of input.matchAll(global)) {
-    const start = m.index;
+  let found = 0;
+  for (const m of re.matchAll(input)) {
+    const start = m.index ?? 0;
     const end = start + m[0].length;
     const accept = !(start === end && start === prevEnd);
     prevEnd = end;
-    if (accept && out.push([start, end]) >= limit) break;
+    if (!accept) continue;
+    yield Object.assign(m, { index: start }) as RegExpExecArray & { index: number };
+    if (++found >= limit) return;
   }
-  return out;
+}
+
+/** Go's FindAllStringIndex: [start, end) of at most `limit` matches (see goMatches). */
+export function findAllGo(re: GoRegexp, input: string, limit: number): [number, number][] {
+  return [...goMatches(re, input, limit)].map((m) => [m.index, m.index + m[0].length]);
 }

@@ -1,10 +1,10 @@
 // What dataFrom[].find checks on Ferry's side, the same for every provider: the name regexp
 // (Go RE2 syntax, matched anywhere in the name as Go's MatchString does) and exact tag values.
-import { compileGoRegexp } from '../go-regexp.ts';
+import { compileGoRegexp, type GoRegexp } from '../go-regexp.ts';
 import { type FindQuery, ProviderError } from './provider.ts';
 
 /** The compiled find.name.regexp, or undefined when the query has none. Throws Invalid. */
-export function findNameRegexp(query: FindQuery): RegExp | undefined {
+export function findNameRegexp(query: FindQuery): GoRegexp | undefined {
   if (query.nameRegexp === undefined) return undefined;
   try {
     return compileGoRegexp(query.nameRegexp);

@@ -59,6 +59,13 @@ describe('remote key patterns', () => {
     expect(compilePattern(pattern, namespace).test(key)).toBe(want);
   });
 
+  it('matches a tenant-chosen long key in linear time', () => {
+    // As a backtracking RegExp, `^a[^/]*a[^/]*…b$` against 5,000 a's is polynomial of degree 12.
+    const pattern = `${'a*'.repeat(12)}b`;
+    expect(compilePattern(pattern, 'n').test('a'.repeat(5000))).toBe(false);
+    expect(compilePattern(pattern, 'n').test(`${'a'.repeat(5000)}b`)).toBe(true);
+  });
+
   it('refuses traversal and encoding tricks', () => {
     expect(isPlainPath('apps/a/db')).toBe(true);
     expect(isPlainPath('/apps/a/db')).toBe(true);

@@ -3,7 +3,9 @@
 // the keys an ExternalSecret names; names a dataFrom[].find listing returns are filtered before
 // they are read. The glob matcher is hand-written (a dozen lines) because its rules are part of
 // the security contract: `*` never crosses `/`, and nothing else is special.
+
 import type { AnyStore, ExternalSecret } from '../../api/v1alpha1/types.ts';
+import { compileGoRegexp, type GoRegexp } from '../../go-regexp.ts';
 import {
   itemSlot,
   namespaceMatches,
@@ -33,8 +35,12 @@ export function isPlainPath(key: string): boolean {
   return segments.every((s) => s !== '' && s !== '.' && s !== '..');
 }
 
-/** One allow pattern as an anchored RegExp, with `{namespace}` substituted literally. */
-export function compilePattern(pattern: string, namespace: string): RegExp {
+/**
+ * One allow pattern as an anchored Go regexp, with `{namespace}` substituted literally. Matched
+ * in linear time: a tenant chooses the key, and `a*a*a*…` as a backtracking RegExp is polynomial
+ * in its length.
+ */
+export function compilePattern(pattern: string, namespace: string): GoRegexp {
   const withNamespace = pattern.split('{namespace}');
   const body = withNamespace
     .map((part) =>
@@ -49,7 +55,7 @@ export function compilePattern(pattern: string, namespace: string): RegExp {
         .join('.*'),
     )
     .join(namespace.replace(/[.+?^${}()|[\]\\/-]/g, '\\$&'));
-  return new RegExp(`^${body}$`, 's');
+  return compileGoRegexp(`(?s)^${body}$`);
 }
 
 export interface KeyPolicy {
@@ -66,7 +72,7 @@ export async function keyPolicyFor(
 ): Promise<KeyPolicy | undefined> {
   const policy = store.spec.remoteKeyPolicy;
   if (!policy) return undefined;
-  const patterns: RegExp[] = [];
+  const patterns: GoRegexp[] = [];
   let labels: Record<string, string> | undefined;
   const labelsOf = async () => {
     labels ??= await lookup.namespaceLabels(namespace);

@@ -1,9 +1,11 @@
 // Finds the stores an ExternalSecret names (spec.secretStoreRef and each item's
 // sourceRef.storeRef) and checks each ClusterSecretStore admits its namespace — before any
 // provider call, so a refused namespace costs nothing at the provider.
+
 import type { V1LabelSelector } from '@kubernetes/client-node';
 import type { ExternalSecretSpec, StoreRef } from '../../api/v1alpha1/external-secret.ts';
 import type { AnyStore, ClusterSecretStore, ExternalSecret, SecretStore } from '../../api/v1alpha1/types.ts';
+import { compileGoRegexp, type GoRegexp } from '../../go-regexp.ts';
 
 export class StoreRefError extends Error {
   override name = 'StoreRefError';
@@ -85,9 +87,10 @@ export async function admitsNamespace(
   return false;
 }
 
-function safeRegex(source: string): RegExp | undefined {
+/** A namespaceRegexes entry as Go compiles it (ESO matches with regexp.MatchString); invalid matches nothing. */
+function safeRegex(source: string): GoRegexp | undefined {
   try {
-    return new RegExp(source);
+    return compileGoRegexp(source);
   } catch {
     return undefined;
   }

@@ -2,7 +2,7 @@
 // replacement or a template over `.value`. Keys (not values) are rewritten, so keys may appear
 // in errors; two keys ending up the same is an error rather than one silently winning.
 import type { ExternalSecretSpec } from '../../api/v1alpha1/external-secret.ts';
-import { compileGoRegexp, GoRegexpError, replaceAllGo } from '../../go-regexp.ts';
+import { compileGoRegexp, type GoRegexp, GoRegexpError, replaceAllGo } from '../../go-regexp.ts';
 import { RenderError } from './render-error.ts';
 import { compileTemplate, executeTemplate, TemplateError } from './template/engine.ts';
 
@@ -12,9 +12,9 @@ export type Rewrite = NonNullable<NonNullable<ExternalSecretSpec['dataFrom']>[nu
 function compile(rw: Rewrite, where: string): (key: string) => string {
   if (rw.regexp) {
     const { source, target } = rw.regexp;
-    let re: RegExp;
+    let re: GoRegexp;
     try {
-      re = compileGoRegexp(source, true);
+      re = compileGoRegexp(source);
     } catch (err) {
       if (err instanceof GoRegexpError) throw new RenderError(`${where}.regexp.source: ${err.message}`);
       throw err;

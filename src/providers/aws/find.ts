@@ -6,21 +6,11 @@ import {
   type ListSecretsCommandOutput,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { compileGoRegexp } from '../../go-regexp.ts';
+import { findNameRegexp } from '../find-match.ts';
 import { type FindQuery, ProviderError } from '../provider.ts';
 import { classifyAwsError } from './errors.ts';
 
 const MAX_PAGES = 100;
-
-/** find.name.regexp compiled as Go (RE2) does; a pattern that does not compile is Invalid. */
-export function findNameRegexp(query: FindQuery): RegExp | undefined {
-  if (query.nameRegexp === undefined) return undefined;
-  try {
-    return compileGoRegexp(query.nameRegexp);
-  } catch {
-    throw new ProviderError('Invalid', `find.name.regexp "${query.nameRegexp}" does not compile`);
-  }
-}
 
 /** Names (without the store prefix) of the secrets matching `query`. */
 export async function findSecretNames(

@@ -10,9 +10,9 @@ import {
   type ParameterStringFilter,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
+import { findNameRegexp } from '../find-match.ts';
 import { type FindQuery, ProviderError } from '../provider.ts';
 import { classifyAwsError } from './errors.ts';
-import { findNameRegexp } from './find.ts';
 
 /** At most 10,000 parameters per listing (pages of 10 by path, 50 described). */
 const MAX_PARAMETERS = 10_000;

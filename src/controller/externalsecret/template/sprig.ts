@@ -3,7 +3,7 @@
 // fail the render instead, so a Secret is never written wrong.
 import { createHash } from 'node:crypto';
 import type * as Yaml from 'yaml';
-import { compileGoRegexp, findAllGo, GoRegexpError, replaceAllGo } from '../../../go-regexp.ts';
+import { compileGoRegexp, findAllGo, type GoRegexp, GoRegexpError, replaceAllGo } from '../../../go-regexp.ts';
 import { lazyRequire } from '../../../lazy-require.ts';
 import { checked } from './builtins.ts';
 import { DerError, filterPem } from './der.ts';
@@ -26,7 +26,7 @@ function joined(fn: string, parts: string[], sep: string): string {
 }
 
 /** Go's ReplaceAllString, stopping once the result would pass MAX_VALUE. */
-function regexReplace(fn: string, re: RegExp, s: string, repl: string, literal: boolean): string {
+function regexReplace(fn: string, re: GoRegexp, s: string, repl: string, literal: boolean): string {
   return replaceAllGo(re, s, repl, literal, (grown) => within(fn, s.length + grown));
 }
 
@@ -76,7 +76,7 @@ export function numbered(fn: string, parts: string[]): Record<string, string> {
 }
 
 /** Go's Regexp.Split. */
-function regexSplit(pattern: string, re: RegExp, s: string, n: number): string[] {
+function regexSplit(pattern: string, re: GoRegexp, s: string, n: number): string[] {
   if (n === 0) return [];
   if (pattern.length > 0 && s.length === 0) return [''];
   const matches = findAllGo(re, s, n < 0 ? MAX_ELEMENTS + 1 : n);
@@ -125,9 +125,9 @@ function empty(v: unknown): boolean {
   return !truth(v);
 }
 
-function regex(pattern: unknown, global = false): RegExp {
+function regex(pattern: unknown): GoRegexp {
   try {
-    return compileGoRegexp(str(pattern), global);
+    return compileGoRegexp(str(pattern));
   } catch (err) {
     if (err instanceof GoRegexpError) throw new FunctionError(err.message);
     throw err;
@@ -419,14 +419,13 @@ export const sprig: Record<string, TemplateFunction> = {
   regexFind: (re, s) => regex(re).exec(str(s))?.[0] ?? '',
   regexFindAll: (re, s, n) => {
     const t = str(s);
-    const found = findAllGo(regex(re, true), t, int(n) < 0 ? MAX_ELEMENTS + 1 : int(n));
+    const found = findAllGo(regex(re), t, int(n) < 0 ? MAX_ELEMENTS + 1 : int(n));
     if (found.length > MAX_ELEMENTS) tooMany('regexFindAll');
     return found.map(([start, end]) => t.slice(start, end));
   },
-  regexReplaceAll: (re, s, repl) => regexReplace('regexReplaceAll', regex(re, true), str(s), str(repl), false),
-  regexReplaceAllLiteral: (re, s, repl) =>
-    regexReplace('regexReplaceAllLiteral', regex(re, true), str(s), str(repl), true),
-  regexSplit: (re, s, n) => regexSplit(str(re), regex(re, true), str(s), int(n)),
+  regexReplaceAll: (re, s, repl) => regexReplace('regexReplaceAll', regex(re), str(s), str(repl), false),
+  regexReplaceAllLiteral: (re, s, repl) => regexReplace('regexReplaceAllLiteral', regex(re), str(s), str(repl), true),
+  regexSplit: (re, s, n) => regexSplit(str(re), regex(re), str(s), int(n)),
   // types
   kindOf: (v) => {
     const t = typeName(v);
