@@ -170,13 +170,31 @@ interface EsSpec {
 
 const canary = () => `canary-${randomBytes(8).toString('hex')}`;
 
-/** A Go regexp replacement template (`$1`, `${name}`, `$$`) in JavaScript's spelling. */
-export function goExpand(target: string): string {
-  return target.replace(/\$\$|\$\{(\w+)\}|\$(\w+)/g, (m, braced: string | undefined, bare: string | undefined) => {
-    if (m === '$$') return '$$';
-    const name = braced ?? bare ?? '';
-    return /^\d+$/.test(name) ? `$${name}` : `$<${name}>`;
-  });
+/**
+ * Go's Regexp.ReplaceAllString over a JavaScript RegExp (the example patterns are in the syntax
+ * both share): every match replaced by the target with `$1`, `${1}`, `$name`, `${name}` expanded
+ * as Go's Expand does, except an empty match right where the previous match ended, which Go skips
+ * (`(.*)` on "username" is one match in Go, two in String.replace).
+ */
+export function goReplaceAll(input: string, source: string, target: string): string {
+  let out = '';
+  let last = 0;
+  let prevEnd = -1;
+  for (const m of input.matchAll(new RegExp(source, 'g'))) {
+    const start = m.index ?? 0;
+    const end = start + m[0].length;
+    const skip = start === end && start === prevEnd;
+    prevEnd = end;
+    if (skip) continue;
+    const expanded = target.replace(/\$\$|\$\{(\w+)\}|\$(\w+)/g, (t, braced?: string, bare?: string) => {
+      if (t === '$$') return '$';
+      const name = braced ?? bare ?? '';
+      return (/^\d+$/.test(name) ? m[Number(name)] : m.groups?.[name]) ?? '';
+    });
+    out += input.slice(last, start) + expanded;
+    last = end;
+  }
+  return out + input.slice(last);
 }
 
 /** ESO's key conversion (Default): characters a Secret key cannot hold become `_`. */
@@ -653,8 +671,7 @@ function expectFor(p: Plan): Expected {
     }
     for (const [k0, c] of entries) {
       let k = k0;
-      for (const r of rewrites)
-        if (r.regexp) k = k.replace(new RegExp(r.regexp.source, 'g'), goExpand(r.regexp.target));
+      for (const r of rewrites) if (r.regexp) k = goReplaceAll(k, r.regexp.source, r.regexp.target);
       keys.set(k, [c]);
     }
   };

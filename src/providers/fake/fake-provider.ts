@@ -1,7 +1,9 @@
 // The `fake` provider: serves the values declared in the store spec (ESO's fake provider).
+
 import type { TypeOf } from '../../api/schema.ts';
 import type { fakeProvider as fakeSchema } from '../../api/v1alpha1/providers/fake.ts';
 import { SecretValue } from '../../values.ts';
+import { findNameRegexp } from '../find-match.ts';
 import { type Provider, type ProviderClient, ProviderError } from '../provider.ts';
 
 export type FakeSpec = TypeOf<ReturnType<typeof fakeSchema>>;
@@ -26,12 +28,7 @@ export const fakeProvider: Provider<FakeSpec> = {
         if (query.tags && Object.keys(query.tags).length > 0) {
           throw new ProviderError('Invalid', 'the fake provider has no tags to filter by');
         }
-        let re: RegExp | undefined;
-        try {
-          re = query.nameRegexp === undefined ? undefined : new RegExp(query.nameRegexp);
-        } catch {
-          throw new ProviderError('Invalid', 'find.name.regexp is not a valid regular expression');
-        }
+        const re = findNameRegexp(query);
         const names = [...new Set(entries.filter((e) => e.version === undefined).map((e) => e.key))];
         return names.filter((n) => (!query.path || n.startsWith(query.path)) && (!re || re.test(n)));
       },
