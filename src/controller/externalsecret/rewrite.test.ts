@@ -21,6 +21,8 @@ describe('dataFrom rewrite', () => {
     ['braced and named groups', ['a_b'], [{ regexp: { source: '(?P<x>a)_(b)', target: '${2}-${x}' } }], ['b-a']],
     ['$$ and an unknown group', ['k'], [{ regexp: { source: 'k', target: '$$-$nope-' } }], ['$--']],
     ['every match replaced', ['a/b/c'], [{ regexp: { source: '/', target: '_' } }], ['a_b_c']],
+    // ESO's datafrom-rewrite-conflict example; Go 1.26 gives "dev-username" (no second, empty match at the end).
+    ['(.*) matched once, as Go', ['username'], [{ regexp: { source: '(.*)', target: 'dev-$1' } }], ['dev-username']],
     ['(?i) flag', ['DB-X'], [{ regexp: { source: '(?i)^db-', target: '' } }], ['X']],
     [
       'transform template',
