@@ -5,14 +5,15 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, Watch } from '@kubernetes/client-node';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Metrics } from '../observability/metrics.ts';
 import { Informer } from './informer.ts';
 
 let server: Server | undefined;
 afterEach(async () => {
+  vi.restoreAllMocks();
   server?.closeAllConnections();
   server?.close();
   server = undefined;
@@ -85,5 +86,34 @@ describe('informer reconnect backoff', () => {
     const delays = await retryDelays(400, 5);
     expect(delays).toHaveLength(5);
     for (const d of delays) expect(d).toBeLessThanOrEqual(500);
+  }, 20_000);
+});
+
+describe('a watch that never ends', () => {
+  it('is given up after twice the inactivity timeout, and stopping does not wait for it', async () => {
+    const kc = await breakingWatches(60_000);
+    // The client starts each watch but never reports its end, even when aborted.
+    let started = 0;
+    vi.spyOn(Watch.prototype, 'watch').mockImplementation(async () => {
+      started++;
+      return new AbortController();
+    });
+    const metrics = new Metrics();
+    const stop = new AbortController();
+    const informer = new Informer({
+      kc,
+      path: '/api/v1/secrets',
+      resource: 'secrets',
+      logger: pino({ level: 'silent' }),
+      metrics,
+      inactivityMs: 100,
+    });
+    const running = informer.run(stop.signal);
+    await expect.poll(() => started, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    expect(
+      await metrics.total(metrics.watchRestarts, { resource: 'secrets', reason: 'inactive' }),
+    ).toBeGreaterThanOrEqual(2);
+    stop.abort();
+    await running;
   }, 20_000);
 });

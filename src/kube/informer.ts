@@ -229,16 +229,45 @@ export class Informer<T extends KubernetesObject> {
     return new Promise((resolve, reject) => {
       let gone = false;
       let controller: AbortController | undefined;
-      const onAbort = () => controller?.abort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      const finish = (err: unknown) => {
+      let settled = false;
+      let guard: NodeJS.Timeout | undefined;
+      const settle = (end: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(guard);
         signal.removeEventListener('abort', onAbort);
-        if (gone) reject(new GoneError());
-        else if (signal.aborted) resolve('stopped');
-        else if (err && (err as Error).name === 'TimeoutError') resolve('inactive');
-        else if (err) reject(err);
-        else resolve('closed');
+        end();
       };
+      const onAbort = () => {
+        controller?.abort();
+        settle(() => resolve('stopped'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      // The client's inactivity timer aborts a silent watch, and the stream's end settles it. Were
+      // that end never to come (no close, no error), the informer would stay deaf for good with
+      // nothing logged — the likeliest reading of idle-watches.test.ts twice timing out under CI
+      // load with no watch failure (not reproduced). So a watch silent for twice the timeout is
+      // given up here whatever the client does.
+      const armGuard = () => {
+        clearTimeout(guard);
+        guard = setTimeout(() => {
+          this.opts.logger.warn(
+            { resource: this.opts.resource },
+            'watch did not end after its inactivity timeout; abandoned',
+          );
+          controller?.abort();
+          settle(() => resolve('inactive'));
+        }, 2 * this.opts.inactivityMs);
+      };
+      armGuard();
+      const finish = (err: unknown) =>
+        settle(() => {
+          if (gone) reject(new GoneError());
+          else if (signal.aborted) resolve('stopped');
+          else if (err && (err as Error).name === 'TimeoutError') resolve('inactive');
+          else if (err) reject(err);
+          else resolve('closed');
+        });
       watcher
         .watch(
           this.opts.path,
@@ -249,6 +278,7 @@ export class Informer<T extends KubernetesObject> {
             labelSelector: this.opts.labelSelector,
           },
           (type: string, obj: T & { code?: number }) => {
+            armGuard();
             if (type === 'ERROR') {
               if (obj.code === 410) {
                 gone = true;
@@ -263,10 +293,13 @@ export class Informer<T extends KubernetesObject> {
           },
           finish,
         )
-        .then((c) => {
-          controller = c;
-          if (signal.aborted) c.abort();
-        }, reject);
+        .then(
+          (c) => {
+            controller = c;
+            if (signal.aborted || settled) c.abort();
+          },
+          (err: unknown) => settle(() => reject(err)),
+        );
     });
   }
 

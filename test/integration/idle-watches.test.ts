@@ -104,7 +104,7 @@ async function idleThenChange(watch: WatchTimings, reason: 'closed' | 'inactive'
   const whyFailed = () =>
     new Set(
       c.logs
-        .filter((line) => line.includes('watch failed') || line.includes('relisting'))
+        .filter((line) => line.includes('watch failed') || line.includes('relisting') || line.includes('abandoned'))
         .map((line) => {
           const { time, resource, err, retryInMs, msg } = JSON.parse(line) as Record<string, string>;
           return `${new Date(Number(time)).toISOString().slice(11, 23)} ${resource}: ${err ?? msg}${retryInMs ? ` (retry in ${retryInMs} ms)` : ''}`;
