@@ -124,15 +124,14 @@ export class WorkQueue {
 
   /** Up to `limit` queued keys (of `lanes`) in the order workers will take them, without taking them. */
   peek(limit: number, lanes: readonly Lane[] = ['urgent', 'periodic']): string[] {
-    // A lane may hold a key twice (forgotten, then queued again); it is queued once.
-    const out = new Set<string>();
+    const out: string[] = [];
     for (const lane of lanes) {
       for (const key of this.lanes[lane]) {
-        if (out.size >= limit) return [...out];
-        if (this.queued.get(key) === lane) out.add(key);
+        if (out.length >= limit) return out;
+        if (this.queued.get(key) === lane) out.push(key);
       }
     }
-    return [...out];
+    return out;
   }
 
   /** Resolves when nothing is queued or being processed (timers may still be pending). */
