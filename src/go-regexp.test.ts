@@ -14,6 +14,14 @@ describe('Go regexps', () => {
     expect(replaceAllGo(compileGoRegexp('(a+)+b'), input, 'x')).toBe('x');
   });
 
+  it('compile a pattern once and hand the same one to every caller', () => {
+    const re = compileGoRegexp('^team-(db|cache)$');
+    expect(compileGoRegexp('^team-(db|cache)$')).toBe(re);
+    expect(re.test('team-db')).toBe(true);
+    expect(re.test('team-x')).toBe(false);
+    expect(compileGoRegexp('^team-(db|cache)$').test('team-cache')).toBe(true);
+  });
+
   it('take Go syntax as Go does', () => {
     expect(compileGoRegexp('(?U)a+').exec('aaa')?.[0]).toBe('a');
     expect(compileGoRegexp('\\pL+').exec('1éa2')?.[0]).toBe('éa');

@@ -14,13 +14,27 @@ export class GoRegexpError extends Error {
   override name = 'GoRegexpError';
 }
 
-/** Compiles a Go regexp. Errors never quote the pattern (it may be a value). */
+/**
+ * Compiled patterns, oldest first. Compiling costs ~50 µs against ~1 µs for a match, and the same
+ * few patterns come back at every reconcile (remoteKeyPolicy, namespaceRegexes) and every `range`
+ * step of a template; a compiled RE2JS keeps no per-match state, so one serves every caller.
+ */
+const compiled = new Map<string, GoRegexp>();
+const MAX_COMPILED = 1024;
+
+/** Compiles a Go regexp (or returns it compiled before). Errors never quote the pattern (it may be a value). */
 export function compileGoRegexp(pattern: string): GoRegexp {
+  const known = compiled.get(pattern);
+  if (known) return known;
+  let re: GoRegexp;
   try {
-    return re2().RE2JS.compile(pattern);
+    re = re2().RE2JS.compile(pattern);
   } catch {
     throw new GoRegexpError('the regexp does not compile');
   }
+  if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value as string);
+  compiled.set(pattern, re);
+  return re;
 }
 
 /** Go's Regexp.Expand: `$1`, `${1}`, `$name`, `${name}`, `$$`; unknown groups expand to "". */
