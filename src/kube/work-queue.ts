@@ -124,14 +124,15 @@ export class WorkQueue {
 
   /** Up to `limit` queued keys (of `lanes`) in the order workers will take them, without taking them. */
   peek(limit: number, lanes: readonly Lane[] = ['urgent', 'periodic']): string[] {
-    const out: string[] = [];
+    // A lane may hold a key twice (forgotten, then queued again); it is queued once.
+    const out = new Set<string>();
     for (const lane of lanes) {
       for (const key of this.lanes[lane]) {
-        if (out.length >= limit) return out;
-        if (this.queued.get(key) === lane) out.push(key);
+        if (out.size >= limit) return [...out];
+        if (this.queued.get(key) === lane) out.add(key);
       }
     }
-    return out;
+    return [...out];
   }
 
   /** Resolves when nothing is queued or being processed (timers may still be pending). */
