@@ -68,6 +68,18 @@ describe('WorkQueue', () => {
     expect(q.peek(10)).toEqual([]);
   });
 
+  it('peeks at a key forgotten and queued again once, in the place workers take it', async () => {
+    const { q, order, drain } = await blockedQueue();
+    q.add('a', 'urgent');
+    q.add('b', 'urgent');
+    q.forget('a');
+    q.add('a', 'urgent'); // its first place is still in the lane
+    expect(q.peek(10)).toEqual(['a', 'b']);
+    expect(q.peek(2)).toEqual(['a', 'b']);
+    await drain();
+    expect(order).toEqual(['blocker', 'a', 'b']);
+  });
+
   it('queues a key once, never runs it twice at the same time, and re-runs it if it changed meanwhile', async () => {
     let running = 0;
     let maxRunning = 0;

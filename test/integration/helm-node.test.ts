@@ -75,22 +75,55 @@ async function leaseHolder(): Promise<string> {
   return lease.spec?.holderIdentity ?? '';
 }
 
-/** Counts Secret events in the app namespace: ADDED and MODIFIED per Secret. */
+/**
+ * Counts Secret events in the app namespace: ADDED and MODIFIED per Secret, the Secrets there at the
+ * start as ADDED. A watch the API server or the connection ends is resumed from the last
+ * resourceVersion seen, so no event is missed or counted twice; `ends` says why each one ended.
+ */
 async function watchSecretWrites(namespace: string) {
   const writes = new Map<string, { added: number; modified: number }>();
-  const req = await new Watch(kc).watch(
-    `/api/v1/namespaces/${namespace}/secrets`,
-    {},
-    (type: string, secret: V1Secret) => {
-      const name = secret.metadata?.name ?? '';
-      const w = writes.get(name) ?? { added: 0, modified: 0 };
-      if (type === 'ADDED') w.added++;
-      if (type === 'MODIFIED') w.modified++;
-      writes.set(name, w);
+  const ends: string[] = [];
+  const count = (type: string, name: string) => {
+    const w = writes.get(name) ?? { added: 0, modified: 0 };
+    if (type === 'ADDED') w.added++;
+    if (type === 'MODIFIED') w.modified++;
+    writes.set(name, w);
+  };
+  const list = await core.listNamespacedSecret({ namespace });
+  for (const s of list.items) count('ADDED', s.metadata?.name ?? '');
+  let resourceVersion = list.metadata?.resourceVersion ?? '';
+  let req: { abort(): void } | undefined;
+  let stopped = false; // by stop(), or by an ERROR event
+  const start = async (): Promise<void> => {
+    req = await new Watch(kc).watch(
+      `/api/v1/namespaces/${namespace}/secrets`,
+      { resourceVersion, allowWatchBookmarks: true },
+      (type: string, obj: V1Secret & { code?: number; message?: string }) => {
+        if (type === 'ERROR') {
+          // e.g. 410 Gone: resuming from the same resourceVersion cannot work; the count stops here.
+          ends.push(`ERROR ${obj.code}: ${obj.message}`);
+          stopped = true;
+          return;
+        }
+        resourceVersion = obj.metadata?.resourceVersion ?? resourceVersion;
+        if (type !== 'BOOKMARK') count(type, obj.metadata?.name ?? '');
+      },
+      (err) => {
+        if (stopped) return;
+        ends.push(`ended at ${new Date().toISOString()}: ${err ?? 'closed by the server'}`);
+        start().catch((e) => ends.push(`resume failed: ${e}`));
+      },
+    );
+  };
+  await start();
+  return {
+    writes,
+    ends,
+    stop: () => {
+      stopped = true;
+      req?.abort();
     },
-    () => undefined,
-  );
-  return { writes, stop: () => req.abort() };
+  };
 }
 
 async function podLogs(pods: V1Pod[]): Promise<string> {
@@ -264,7 +297,7 @@ describe('the chart on the node', () => {
         async (err) => {
           // Say how far it got and what the pods logged last, so a failure under load explains itself.
           throw new Error(
-            `${err} (${synced()} of ${count}; leader ${await leaseHolder()})\n${await podLogs(await controllerPods())}`,
+            `${err} (${synced()} of ${count}; leader ${await leaseHolder()}; test watch: ${watch.ends.join('; ') || 'never ended'})\n${await podLogs(await controllerPods())}`,
           );
         },
       );
