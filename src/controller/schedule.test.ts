@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupedOrder, nextRefreshAt, phaseMs, readNotBefore } from './schedule.ts';
+import { groupedOrder, nextRefreshAt, phaseMs, readersFirst, readNotBefore } from './schedule.ts';
 
 const HOUR = 3_600_000;
 
@@ -89,5 +89,23 @@ describe('read freshness', () => {
         expect(bound).toBeGreaterThanOrEqual(started - interval - window);
       }
     }
+  });
+});
+
+describe('readersFirst', () => {
+  it('puts the first item of each seed ahead of the rest, keeping both in order', () => {
+    const items = ['a1', 'a2', 'b1', 'a3', 'c1', 'b2', 'c2'].map((id) => ({ id, seed: id[0] ?? '' }));
+    expect(readersFirst(items, (x) => x.seed).map((x) => x.id)).toEqual(['a1', 'b1', 'c1', 'a2', 'a3', 'b2', 'c2']);
+    expect(readersFirst([], (x: { seed: string }) => x.seed)).toEqual([]);
+  });
+
+  it('after groupedOrder: every seed read before any item that reuses a read', () => {
+    const items = Array.from({ length: 600 }, (_, i) => ({ id: i, seed: `k${i % 60}` }));
+    const order = readersFirst(
+      groupedOrder(items, (x) => x.seed, 20),
+      (x) => x.seed,
+    );
+    expect(new Set(order.slice(0, 60).map((x) => x.seed)).size).toBe(60);
+    expect(order.map((x) => x.id).sort((a, b) => a - b)).toEqual(items.map((x) => x.id));
   });
 });

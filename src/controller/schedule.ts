@@ -63,3 +63,24 @@ export function groupedOrder<T>(items: T[], seedOf: (item: T) => string, width: 
   }
   return out;
 }
+
+/**
+ * `items` with the first item of each seed moved to the front, both parts in their given order;
+ * items `lead` rejects stay where they are. For refreshes overdue together (a restart): any read
+ * made after they fell due serves them all, so the objects that read a key can go first and the
+ * rest reuse their reads, however long the whole storm takes.
+ */
+export function readersFirst<T>(items: T[], seedOf: (item: T) => string, lead: (item: T) => boolean = () => true): T[] {
+  const seen = new Set<string>();
+  const first: T[] = [];
+  const rest: T[] = [];
+  for (const item of items) {
+    const seed = seedOf(item);
+    if (seen.has(seed) || !lead(item)) rest.push(item);
+    else {
+      seen.add(seed);
+      first.push(item);
+    }
+  }
+  return first.concat(rest);
+}

@@ -112,6 +112,13 @@ export interface Provider<Spec> {
    */
   usesServiceAccountToken?(spec: Spec): boolean;
   createClient(spec: Spec, ctx: StoreContext): Promise<ProviderClient>;
+  /**
+   * Clients for `spec` read many keys per call (ProviderClient.readMany), so the store's call
+   * budget is seldom what limits its reads: a restart's overdue refreshes then read every key
+   * first and the rest reuse those reads (Controller.queueFirstList). Where each key costs a
+   * call, the budget paces reads and the refreshes that reuse them are better done meanwhile.
+   */
+  readsInBatches?(spec: Spec): boolean;
 }
 
 /** Message text from a provider, cut short so a verbose error can never carry much. */

@@ -1,6 +1,7 @@
 // AWS Secrets Manager end to end: the real SDK against moto, the controller against the real
 // API server. moto is private to this file, so tests can reset and stop it.
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { enforceMotoAuth } from '../../src/testbed/moto.ts';
 import { motoUserAllowedOnly } from '../support/aws-iam.ts';
@@ -163,6 +164,102 @@ describe('AWS Secrets Manager', () => {
       expect(await metrics.total(metrics.readAhead, { provider: 'aws' })).toBeGreaterThanOrEqual(30);
     } finally {
       await cold.stop();
+    }
+  });
+
+  it('after a restart reads each overdue key once (first readers first where the store batches) and leaves recent objects waiting', async () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `storm/k${i}`);
+    for (const k of keys) await sm.send(new CreateSecretCommand({ Name: k, SecretString: `value-${k}` }));
+    const kc = kubeConfigFor(testbed().kube);
+    const local = new Objects(kc, await createNamespace(kc, 'aws-storm'));
+    const store = await local.awsStore(moto.get().access);
+    // A store that reads each key with a call of its own (the fake provider, as Vault, Google
+    // and Azure): its overdue refreshes keep the grouped order, reads paced by the store budget.
+    const fakeKeys = Array.from({ length: 40 }, (_, i) => `fake/k${i}`);
+    await local.secretStore('fake', { fake: { data: fakeKeys.map((key) => ({ key, value: `value-${key}` })) } });
+    // Three objects per key, overdue after the restart; ten more synced just before it.
+    const overdue = Array.from({ length: 120 }, (_, i) => ({ name: `due-${i}`, key: keys[i % 40] ?? '', store }));
+    const fakeDue = Array.from({ length: 120 }, (_, i) => ({
+      name: `fake-${i}`,
+      key: fakeKeys[i % 40] ?? '',
+      store: 'fake',
+    }));
+    const recent = Array.from({ length: 10 }, (_, i) => ({ name: `recent-${i}`, key: keys[i] ?? '', store }));
+    for (const x of [...overdue, ...fakeDue, ...recent]) {
+      await local.externalSecret(x.name, {
+        secretStoreRef: { name: x.store },
+        refreshInterval: '1h',
+        data: [{ secretKey: 'v', remoteRef: { key: x.key } }],
+      });
+    }
+    const first = await startController(testbed().kube, { namespace: local.namespace });
+    try {
+      for (const { name, key } of [...overdue, ...fakeDue, ...recent])
+        await local.waitForSecret(name, (d) => d.v === `value-${key}`, name);
+      await eventually('all Ready', async () => {
+        for (const { name } of [...overdue, ...fakeDue, ...recent]) {
+          const es = await local.getExternalSecret(name);
+          if (!es.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return undefined;
+        }
+        return true;
+      });
+    } finally {
+      await first.stop();
+    }
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000).toISOString();
+    for (const { name } of [...overdue, ...fakeDue]) {
+      await local.custom.patchNamespacedCustomObjectStatus(
+        {
+          group: 'ferry.dev',
+          version: 'v1alpha1',
+          namespace: local.namespace,
+          plural: 'externalsecrets',
+          name,
+          body: { status: { refreshTime: twoHoursAgo } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    }
+    const recentTimes = new Map<string, string | undefined>();
+    for (const { name } of recent) recentTimes.set(name, (await local.getExternalSecret(name)).status?.refreshTime);
+
+    // One worker: the order refreshes complete in is the order they were queued in.
+    const refreshed: string[] = [];
+    const req = await new Watch(kc).watch(
+      `/apis/ferry.dev/v1alpha1/namespaces/${local.namespace}/externalsecrets`,
+      {},
+      (type: string, es: { metadata: { name: string }; status?: { refreshTime?: string } }) => {
+        const t = es.status?.refreshTime;
+        if (type === 'MODIFIED' && t && t !== twoHoursAgo && !refreshed.includes(es.metadata.name))
+          refreshed.push(es.metadata.name);
+      },
+      () => undefined,
+    );
+    const restarted = await startController(testbed().kube, { namespace: local.namespace, concurrency: 1 });
+    try {
+      await eventually(
+        'every overdue object refreshed',
+        async () => ([...overdue, ...fakeDue].every((x) => refreshed.includes(x.name)) ? true : undefined),
+        60_000,
+      );
+      const keyOf = new Map([...overdue, ...fakeDue].map((x) => [x.name, x.key]));
+      // AWS: the first 40 refreshes read the 40 keys; the 80 after them reuse those reads.
+      expect(new Set(refreshed.slice(0, 40).map((n) => keyOf.get(n))).size).toBe(40);
+      // The fake store: 20 keys interleaved at a time, each key's three objects together.
+      const fakeOrder = refreshed.filter((n) => n.startsWith('fake-'));
+      expect(new Set(fakeOrder.slice(0, 60).map((n) => keyOf.get(n))).size).toBe(20);
+      const { metrics } = restarted.controller;
+      for (const provider of ['aws', 'fake']) {
+        expect(await metrics.total(metrics.sharedReads, { provider, served: 'call' })).toBe(40);
+        expect(await metrics.total(metrics.sharedReads, { provider, served: 'shared' })).toBe(80);
+      }
+      for (const { name } of [...overdue, ...fakeDue, ...recent]) expect(secretWrites(restarted, name)).toBe(0);
+      for (const { name } of recent)
+        expect((await local.getExternalSecret(name)).status?.refreshTime).toBe(recentTimes.get(name));
+      expect(refreshed.filter((n) => n.startsWith('recent-'))).toEqual([]);
+    } finally {
+      req.abort();
+      await restarted.stop();
     }
   });
 

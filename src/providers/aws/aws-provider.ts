@@ -36,6 +36,9 @@ function isCurrentValue(ref: RemoteRef): boolean {
 export const awsProvider: Provider<AwsSpec> = {
   name: 'aws',
 
+  // BatchGetSecretValue (20 a call) and GetParameters (10 a call).
+  readsInBatches: () => true,
+
   identity(spec, ns) {
     const { secretRef, jwt } = spec.auth ?? {};
     const who = secretRef
