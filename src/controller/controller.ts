@@ -383,36 +383,28 @@ export class Controller {
     // and the rest reuse those reads (S4: 1,000 keys in ~5 s instead of pulses over the whole
     // storm). Where each key is a call, the store's budget paces the reads, and the grouped order
     // keeps the workers busy with objects whose key was just read meanwhile.
-    const batching = await this.storesReadingInBatches(overdue);
-    const lead = (es: ExternalSecret) => batching.has(storeKeysOf(es).join('\u0000'));
+    const batching = new Map<string, boolean>();
+    for (const es of overdue) {
+      const [only, ...more] = storeKeysOf(es);
+      if (only && more.length === 0 && !batching.has(only)) batching.set(only, await this.readsInBatches(only));
+    }
+    const lead = (es: ExternalSecret) => {
+      const [only, ...more] = storeKeysOf(es);
+      return only !== undefined && more.length === 0 && batching.get(only) === true;
+    };
     for (const es of readersFirst(overdue, refreshSeed, lead)) this.esQueue.add(objectKey(es), 'periodic');
   }
 
-  /** Keys (storeKeysOf) of the stores among `list`'s that read in batches (Provider.readsInBatches). */
-  private async storesReadingInBatches(list: ExternalSecret[]): Promise<Set<string>> {
-    const out = new Set<string>();
-    const seen = new Set<string>();
-    for (const es of list) {
-      const keys = storeKeysOf(es);
-      const id = keys.join('\u0000');
-      if (seen.has(id)) continue;
-      seen.add(id);
-      const [only] = keys;
-      if (keys.length !== 1 || !only) continue;
-      const [kind, ...rest] = only.split('/');
-      const store: AnyStore | undefined =
-        kind === 'ClusterSecretStore'
-          ? this.clusterSecretStores.get(rest.join('/'))
-          : this.secretStores.get(rest.join('/'));
-      if (!store?.spec?.provider) continue;
-      try {
-        const { provider, spec } = await selectProvider(store.spec.provider);
-        if (provider.readsInBatches?.(spec)) out.add(id);
-      } catch {
-        // An invalid store is reported by the reconcile.
-      }
+  /** Whether the cached store of `storeKey` reads in batches (Provider.readsInBatches). */
+  private async readsInBatches(storeKey: string): Promise<boolean> {
+    const store = this.storeByKey(storeKey);
+    if (!store?.spec?.provider) return false;
+    try {
+      const { provider, spec } = await selectProvider(store.spec.provider);
+      return provider.readsInBatches?.(spec) ?? false;
+    } catch {
+      return false; // an invalid store is reported by the reconcile
     }
-    return out;
   }
 
   /**
@@ -473,13 +465,17 @@ export class Controller {
   }
 
   private async reconcileStore(key: string) {
-    const [kind, ...rest] = key.split('/');
-    const store: AnyStore | undefined =
-      kind === 'ClusterSecretStore'
-        ? this.clusterSecretStores.get(rest.join('/'))
-        : this.secretStores.get(rest.join('/'));
+    const store = this.storeByKey(key);
     if (!store) return undefined;
     return reconcileStore(store, this.deps);
+  }
+
+  /** The cached store of a storeKey / storeKeysOf key. */
+  private storeByKey(key: string): AnyStore | undefined {
+    const [kind, ...rest] = key.split('/');
+    return kind === 'ClusterSecretStore'
+      ? this.clusterSecretStores.get(rest.join('/'))
+      : this.secretStores.get(rest.join('/'));
   }
 
   private storeLookup(): StoreLookup {
