@@ -22,7 +22,6 @@
 // What it does not model: RBAC/access policies beyond "registered or not", exp/nbf enforcement,
 // purge and recovery, listing or writing certificates and keys, disabled certificates and keys,
 // pending certificate issuance, regional failover, real Entra error catalogues.
-import { execFile } from 'node:child_process';
 import {
   constants,
   createHash,
@@ -35,13 +34,9 @@ import {
   verify,
   X509Certificate,
 } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { getCACertificates, setDefaultCACertificates } from 'node:tls';
-import { promisify } from 'node:util';
+import { localServingCert, trustInThisProcess } from './local-ca.ts';
 
 export const KEY_VAULT_RESOURCE = 'https://vault.azure.net';
 const API_VERSIONS = new Set(['7.0', '7.1', '7.2', '7.3', '7.4', '7.5', '7.6']);
@@ -185,32 +180,15 @@ export class KeyVaultTestServer {
 
   /** Starts the server with a new CA and serving certificate for 127.0.0.1. */
   static async start(opts: KeyVaultServerOptions): Promise<KeyVaultTestServer> {
-    const dir = await mkdtemp(join(tmpdir(), 'ferry-kv-'));
-    const sh = promisify(execFile);
-    const ext = join(dir, 'san.ext');
-    await sh(
-      'sh',
-      [
-        '-c',
-        `printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ${ext} &&
-       openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=ferry-kv-test-ca -keyout ca.key -out ca.crt 2>/dev/null &&
-       openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout tls.key -out tls.csr 2>/dev/null &&
-       openssl x509 -req -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile ${ext} -out tls.crt 2>/dev/null`,
-      ],
-      { cwd: dir },
-    );
-    const [caPem, key, cert] = await Promise.all(
-      ['ca.crt', 'tls.key', 'tls.crt'].map((f) => readFile(join(dir, f), 'utf8')),
-    );
-    await rm(dir, { recursive: true, force: true });
-    const server = new KeyVaultTestServer(opts, caPem ?? '', { key: key ?? '', cert: cert ?? '' });
+    const { caPem, key, cert } = await localServingCert('ferry-kv-test-ca');
+    const server = new KeyVaultTestServer(opts, caPem, { key, cert });
     await server.listen();
     return server;
   }
 
   /** Makes this process trust the per-run CA, as NODE_EXTRA_CA_CERTS would at start-up. */
   trustInThisProcess(): void {
-    setDefaultCACertificates([...getCACertificates('default'), this.caPem]);
+    trustInThisProcess(this.caPem);
   }
 
   /** The serving key and certificate, for a proxy that must present the same identity. */
