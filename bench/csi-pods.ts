@@ -1,23 +1,11 @@
-// Benchmark with real pods: 100 pods on the bed's node mount one ExternalSecret (2 AWS keys,
-// moto) through Ferry's CSI driver. Prints pod start time, provider reads for the first mounts
-// and for one rotation cycle (target: 1 per key), and the time until every pod printed the new
-// value. Needs root (a real kubelet). Figures only.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  loadYaml,
-  StorageV1Api,
-  type V1CSIDriver,
-} from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, StorageV1Api } from '@kubernetes/client-node';
 import pino from 'pino';
 import { Metrics } from '../src/observability/metrics.ts';
 import { CsiPlugin } from '../src/sinks/csi/csi-plugin.ts';
 import { startTestBed } from '../src/testbed/bed.ts';
+import { chartCsiDriver } from '../src/testbed/chart.ts';
 import { installCrds } from '../src/testbed/install-crds.ts';
 import { cacheDir } from '../src/testbed/tools.ts';
 
@@ -53,10 +41,7 @@ async function main(): Promise<void> {
     await installCrds(kc);
     const core = kc.makeApiClient(CoreV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
-    const manifest = loadYaml<V1CSIDriver>(
-      await readFile(new URL('../helm/ferry/templates/csidriver.yaml', import.meta.url), 'utf8'),
-    );
-    await kc.makeApiClient(StorageV1Api).createCSIDriver({ body: manifest });
+    await kc.makeApiClient(StorageV1Api).createCSIDriver({ body: await chartCsiDriver() });
     process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = aws.endpoint;
     process.env.AWS_EC2_METADATA_DISABLED = 'true';
     const sm = new SecretsManagerClient({
@@ -122,6 +107,7 @@ async function main(): Promise<void> {
         providerQps: 20,
         providerBurst: 40,
         shareWindowMs: 60_000,
+        volumeMemoryBytes: 128 * 1024 * 1024,
         version: 'bench',
       },
       pino({ level: 'warn' }),

@@ -8,11 +8,12 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type Client, credentials } from '@grpc/grpc-js';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, StorageV1Api } from '@kubernetes/client-node';
 import { loadCsiServices } from '../src/sinks/csi/protocol.ts';
 import { unmount } from '../src/sinks/csi/tmpfs.ts';
 import { createAwsStore } from '../src/testbed/aws-store.ts';
 import { startTestBed } from '../src/testbed/bed.ts';
+import { chartCsiDriver } from '../src/testbed/chart.ts';
 import { installCrds } from '../src/testbed/install-crds.ts';
 import { freePort } from '../src/testbed/ports.ts';
 import { cacheDir } from '../src/testbed/tools.ts';
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
     });
     for (const k of ['user', 'password'])
       await sm.send(new CreateSecretCommand({ Name: `bench/${k}`, SecretString: `${k}-v1` }));
+    await kc.makeApiClient(StorageV1Api).createCSIDriver({ body: await chartCsiDriver() });
     const namespace = 'bench';
     await core.createNamespace({ body: { metadata: { name: namespace } } });
     await createAwsStore(kc, namespace, aws);

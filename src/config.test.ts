@@ -84,6 +84,7 @@ describe('parseCsiNodeConfig', () => {
       protoDir: '/cache/proto/csi-v1.12.0',
       kubeQps: 20,
       shareWindowMs: 60_000,
+      volumeMemoryBytes: 128 * 1024 * 1024,
     });
     expect(c.metricsAddr).toEqual({ host: '0.0.0.0', port: 8081 });
   });
@@ -96,6 +97,7 @@ describe('parseCsiNodeConfig', () => {
         '--data-dir=/data',
         '--registration-dir=/var/lib/kubelet/plugins_registry',
         '--metrics-addr=0',
+        '--volume-memory=1Gi',
       ],
       { FERRY_PROTO_DIR: '/usr/share/ferry/proto' },
     );
@@ -106,11 +108,16 @@ describe('parseCsiNodeConfig', () => {
       protoDir: '/usr/share/ferry/proto',
       registrationDir: '/var/lib/kubelet/plugins_registry',
       metricsAddr: undefined,
+      volumeMemoryBytes: 1024 ** 3,
     });
+    expect(parseCsiNodeConfig(['--node-name=n', '--volume-memory=4096'], {}).volumeMemoryBytes).toBe(4096);
   });
 
   it('rejects a relative endpoint and unknown flags', () => {
     expect(() => parseCsiNodeConfig(['--node-name=n', '--endpoint=csi.sock'], {})).toThrow(/absolute socket path/);
     expect(() => parseCsiNodeConfig(['--node-name=n', '--bogus'], {})).toThrow();
+    for (const bad of ['0', '1.5Gi', '128MB', '-1Mi']) {
+      expect(() => parseCsiNodeConfig(['--node-name=n', `--volume-memory=${bad}`], {})).toThrow(/--volume-memory/);
+    }
   });
 });

@@ -58,6 +58,19 @@ function positive(flag: string, value: string | undefined, fallback: number): nu
   return n;
 }
 
+const BINARY_UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
+
+/** A size in bytes, written as Kubernetes writes memory: `134217728`, `512Ki`, `128Mi`, `1Gi`. */
+function byteSize(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const match = /^(\d+)(Ki|Mi|Gi)?$/.exec(value);
+  const bytes = match ? Number(match[1]) * (BINARY_UNITS[match[2] ?? ''] ?? 1) : Number.NaN;
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) {
+    throw new ConfigError(`--${flag} must be a positive size such as 128Mi or 1Gi, got "${value}"`);
+  }
+  return bytes;
+}
+
 function address(value: string | undefined): Config['metricsAddr'] {
   if (value === '0' || value === '') return undefined;
   const text = value ?? ':8080';
@@ -174,6 +187,7 @@ export interface CsiNodeConfig {
   providerQps: number;
   providerBurst: number;
   shareWindowMs: number;
+  volumeMemoryBytes: number;
 }
 
 /** Where the image keeps the CSI protocol files; from source, the provisioning cache. */
@@ -196,7 +210,10 @@ export const CSI_NODE_USAGE = `usage: ferry csi-node [flags]
   --metrics-addr HOST:PORT   serve /metrics, /healthz and /readyz (default :8081; "0" disables)
   --kube-qps N / --kube-burst N          API-server requests (default 20 / 40)
   --provider-qps N / --provider-burst N  provider calls per store (default 20 / 40)
-  --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)`;
+  --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)
+  --volume-memory SIZE       memory all volumes of this node may take, e.g. 128Mi (default 128Mi): tmpfs pages
+                             count against the plugin's own memory limit, so keep limit ≥ ~256Mi + SIZE; a mount
+                             past it is refused (RESOURCE_EXHAUSTED), a rotation past it keeps the old files`;
 
 export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): CsiNodeConfig {
   const { values } = parseArgs({
@@ -216,6 +233,7 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
       'provider-qps': { type: 'string' },
       'provider-burst': { type: 'string' },
       'shared-read-window': { type: 'string' },
+      'volume-memory': { type: 'string' },
     },
   });
   const nodeName = values['node-name'] ?? env.NODE_NAME;
@@ -247,5 +265,6 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     providerQps: positive('provider-qps', values['provider-qps'], 20),
     providerBurst: Math.floor(positive('provider-burst', values['provider-burst'], 40)),
     shareWindowMs,
+    volumeMemoryBytes: byteSize('volume-memory', values['volume-memory'], 128 * 1024 ** 2),
   };
 }

@@ -2,16 +2,14 @@
 // on a tmpfs, no Secret in etcd — and sees a rotation at the provider in the same file. The
 // plugin runs in this process and registers itself with the bed's kubelet. Without a node it says
 // plainly what it skipped and why.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CoreV1Api, type KubeConfig, loadYaml, StorageV1Api, type V1CSIDriver } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, StorageV1Api } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.ts';
 import { CsiPlugin } from '../sinks/csi/csi-plugin.ts';
 import type { TestBedInfo } from '../testbed/bed.ts';
+import { chartCsiDriver } from '../testbed/chart.ts';
 import { fields, NodeApps } from '../testbed/node/apps.ts';
 import { cacheDir } from '../testbed/tools.ts';
-
-const CSI_DRIVER = new URL('../../helm/ferry/templates/csidriver.yaml', import.meta.url);
 
 export interface FilesDemo {
   namespace: string;
@@ -34,7 +32,7 @@ export async function showPodReadingFiles(kc: KubeConfig, bed: TestBedInfo, demo
     return;
   }
   step(`The CSI driver: ExternalSecret "${demo.externalSecret}" as files in a real pod, no Secret in etcd`);
-  const manifest = loadYaml<V1CSIDriver>(await readFile(CSI_DRIVER, 'utf8'));
+  const manifest = await chartCsiDriver();
   await kc
     .makeApiClient(StorageV1Api)
     .createCSIDriver({ body: manifest })
@@ -55,6 +53,7 @@ export async function showPodReadingFiles(kc: KubeConfig, bed: TestBedInfo, demo
       providerQps: 20,
       providerBurst: 40,
       shareWindowMs: 2000,
+      volumeMemoryBytes: 128 * 1024 * 1024,
       version: 'demo',
     },
     demo.logger,

@@ -39,10 +39,12 @@ const SHUTDOWN_CLOSE_MS = 5_000;
 /** A store reference that needs the consuming ExternalSecret's namespace, used where there is none. */
 export class NeedsConsumerNamespaceError extends Error {}
 
-/** A pod's own identity (CSI volumes): the ServiceAccount tokens kubelet minted for it. */
+/** A pod's own identity (CSI volumes): its ServiceAccount and the tokens kubelet minted for it. */
 export interface WorkloadIdentity {
   /** `namespace/serviceAccount`. */
   key: string;
+  namespace: string;
+  serviceAccount: string;
   /** The current token for `audience` ('' is the API server's own audience). Throws ProviderError. */
   token(audience: string): string;
 }
@@ -177,7 +179,9 @@ export class StoreClients {
       recordLogin(method, outcome) {
         metrics.providerLogins.inc({ provider, method, outcome });
       },
-      async readServiceAccountAnnotations(ref: ServiceAccountRef) {
+      async readServiceAccountAnnotations(storeRef: ServiceAccountRef) {
+        // A pod's volume logs in as the pod: its own ServiceAccount names the role, client or account.
+        const ref = pod ? { name: pod.serviceAccount, namespace: pod.namespace } : storeRef;
         const ns = namespaceOf(ref, `ServiceAccount reference "${ref.name}"`);
         const account = await kube.readServiceAccount(ns, ref.name).catch((err: unknown) => {
           throw new ProviderError(

@@ -79,6 +79,8 @@ export interface InformerOptions<T extends KubernetesObject = KubernetesObject> 
   /** Short resource name for logs and metrics. */
   resource: string;
   labelSelector?: string;
+  /** e.g. `metadata.name=x`: with it, RBAC can grant list and watch of that one object (resourceNames). */
+  fieldSelector?: string;
   logger: Logger;
   metrics: Metrics;
   pageSize?: number;
@@ -130,7 +132,7 @@ export class Informer<T extends KubernetesObject> {
   readonly synced: Promise<void> = new Promise((r) => {
     this.syncedResolve = r;
   });
-  private readonly opts: Required<Omit<InformerOptions<T>, 'labelSelector'>> & InformerOptions<T>;
+  private readonly opts: Required<Omit<InformerOptions<T>, 'labelSelector' | 'fieldSelector'>> & InformerOptions<T>;
 
   constructor(opts: InformerOptions<T>) {
     this.opts = {
@@ -196,7 +198,12 @@ export class Informer<T extends KubernetesObject> {
     let resourceVersion = '';
     do {
       const page = await this.request<ListResponse<T>>(
-        { limit: this.opts.pageSize, continue: continueToken, labelSelector: this.opts.labelSelector },
+        {
+          limit: this.opts.pageSize,
+          continue: continueToken,
+          labelSelector: this.opts.labelSelector,
+          fieldSelector: this.opts.fieldSelector,
+        },
         signal,
       );
       for (const item of page.items) fresh.set(objectKey(item), this.opts.transform(item));
@@ -276,6 +283,7 @@ export class Informer<T extends KubernetesObject> {
             resourceVersion: this.resourceVersion,
             timeoutSeconds,
             labelSelector: this.opts.labelSelector,
+            fieldSelector: this.opts.fieldSelector,
           },
           (type: string, obj: T & { code?: number }) => {
             armGuard();

@@ -119,6 +119,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly csiVolumeMemory = new Gauge({
+    name: 'ferry_csi_volume_memory_bytes',
+    help: 'Memory the mounted volumes take on this node (pages of their tmpfs), against the limit in csi-node --volume-memory.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   readonly csiPublishSeconds = new Histogram({
     name: 'ferry_csi_publish_duration_seconds',
     help: 'NodePublishVolume duration, by result (mounted, republished, or an error class).',

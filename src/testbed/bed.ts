@@ -7,6 +7,7 @@ import { type Drongo, type GcpAccess, startDrongo } from './drongo.ts';
 import { type Etcd, startEtcd } from './etcd.ts';
 import { type KubeAccess, type KubeApiServer, startKubeApiServer } from './kube-apiserver.ts';
 import { type AwsAccess, type Moto, startMoto } from './moto.ts';
+import { under, unmountWhere } from './node/host-cleanup.ts';
 import { type NodeInfo, type RunningNode, startNode } from './node/node.ts';
 import { type OpenBao, startOpenBao, type VaultAccess } from './openbao.ts';
 import { createPki, type Pki } from './pki.ts';
@@ -116,6 +117,8 @@ export async function startTestBed(
       async stop() {
         await stopAll();
         await openbao?.admin.close();
+        // CSI plugins run by tests mount their volumes' tmpfs under their own data directories.
+        await unmountWhere(under(runDir));
         if (!process.env.FERRY_KEEP_TESTBED) await rm(runDir, { recursive: true, force: true });
       },
     };

@@ -3,18 +3,20 @@
 // fsGroup, atomic rotation under readers, one provider read for many volumes, outages, bad
 // references, unpublish, a plugin restart, per-pod identity against OpenBao, and csi-sanity.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, readlink, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ServiceError } from '@grpc/grpc-js';
-import { loadYaml, StorageV1Api, type V1CSIDriver } from '@kubernetes/client-node';
+import { StorageV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATA_LINK } from '../../src/sinks/csi/atomic-writer.ts';
 import { isMountPoint } from '../../src/sinks/csi/tmpfs.ts';
+import { volumePaths } from '../../src/sinks/csi/volume-mounts.ts';
 import { toolPath } from '../../src/testbed/tools.ts';
 import { call, kubeletContext, type PodLike, publishRequest, type RunningPlugin, startPlugin } from '../support/csi.ts';
+import { chartCsiDriver } from '../support/helm.ts';
 import { Objects } from '../support/objects.ts';
 import { twoTeams } from '../support/openbao-kubernetes.ts';
 import {
@@ -29,7 +31,6 @@ import {
 import { eventually } from '../support/wait.ts';
 
 const run = promisify(execFile);
-const CSI_DRIVER_MANIFEST = new URL('../../helm/ferry/templates/csidriver.yaml', import.meta.url).pathname;
 const moto = usePrivateMoto();
 const openbao = usePrivateOpenBao();
 let plugin: RunningPlugin;
@@ -355,6 +356,180 @@ describe('CSI node plugin', () => {
     expect(await m.total(m.tenancyDenials, { store: storeId, reason: 'find_result_filtered' })).toBe(1);
   });
 
+  it('refuses a volume the pod did not mark read-only, naming the field, and mounts nothing', async () => {
+    const store = await fakeStore({ k: 'v' });
+    await o.externalSecret('writable', {
+      secretStoreRef: { name: store },
+      target: { creationPolicy: 'None' },
+      data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
+    });
+    const volumeId = `csi-${randomBytes(8).toString('hex')}`;
+    const target = join(dir, 'pods', volumeId, 'mount');
+    const context = await kubeletContext(testbed().kube, pod(), 'writable');
+    const err = (await call(
+      plugin.node,
+      'NodePublishVolume',
+      publishRequest(volumeId, target, context, undefined, false),
+    ).catch((e: ServiceError) => e)) as ServiceError;
+    expect(err.code).toBe(3); // INVALID_ARGUMENT
+    expect(err.details).toMatch(/set readOnly: true on the pod's csi volume \(volumes\[\]\.csi\.readOnly\)/);
+    expect(await isMountPoint(target)).toBe(false);
+    // The same volume marked read-only mounts.
+    await call(plugin.node, 'NodePublishVolume', publishRequest(volumeId, target, context));
+    expect(await text(join(target, 'k'))).toBe('v');
+  });
+
+  it('shows the pod a read-only view that not even root can write, kept out of swap; the plugin writes through its own mount', async () => {
+    const store = await fakeStore({ k: 'first' });
+    await o.externalSecret('view', {
+      secretStoreRef: { name: store },
+      refreshInterval: '1s',
+      target: { creationPolicy: 'None' },
+      data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
+    });
+    const { target, volumeId } = await publish('view');
+    await expect(writeFile(join(target, 'planted'), 'x')).rejects.toThrow(/EROFS/);
+    await expect(unlink(join(target, DATA_LINK))).rejects.toThrow(/EROFS/);
+    const line = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').find((l) => l.split(' ')[4] === target);
+    expect(line?.split(' ')[5]?.split(',')).toEqual(expect.arrayContaining(['ro', 'nosuid', 'nodev', 'noexec']));
+    expect(line).toMatch(/ - tmpfs ferry-csi .*noswap/);
+    const own = volumePaths(plugin.dataDir, volumeId, target).private;
+    expect(await isMountPoint(own)).toBe(true);
+    await o.patch('secretstores', store, { spec: { provider: { fake: { data: [{ key: 'k', value: 'second' }] } } } });
+    await eventually('the rotated file', async () => ((await text(join(target, 'k'))) === 'second' ? true : undefined));
+    await call(plugin.node, 'NodeUnpublishVolume', { volume_id: volumeId, target_path: target });
+    expect(await isMountPoint(own)).toBe(false);
+    await expect(stat(own)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('takes over a volume an older plugin mounted writable at the target: makes it read-only and keeps rotating it', async () => {
+    const store = await fakeStore({ k: 'old-plugin' });
+    await o.externalSecret('legacy', {
+      secretStoreRef: { name: store },
+      refreshInterval: '1s',
+      target: { creationPolicy: 'None' },
+      data: [{ secretKey: 'k', remoteRef: { key: 'k' } }],
+    });
+    // What the plugin before this change left: a tmpfs straight at the target, its layout, and a
+    // record without the writer's own account of the files.
+    const base = join(dir, 'legacy');
+    const volumeId = `csi-${randomBytes(8).toString('hex')}`;
+    const target = join(base, 'pods', volumeId, 'mount');
+    await mkdir(target, { recursive: true });
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=4194304,nosuid,nodev,noexec,mode=0755', 'ferry-csi', target]);
+    const version = '..2026_11_29_17_45_00.123_ab12cd';
+    await mkdir(join(target, version));
+    await writeFile(join(target, version, 'k'), 'old-plugin', { mode: 0o644 });
+    await symlink(version, join(target, DATA_LINK));
+    await symlink(join(DATA_LINK, 'k'), join(target, 'k'));
+    const records = join(base, 'data', 'volumes');
+    await mkdir(records, { recursive: true });
+    const record = {
+      volumeId,
+      targetPath: target,
+      namespace: o.namespace,
+      podName: 'legacy-pod',
+      podUid: randomBytes(8).toString('hex'),
+      serviceAccount: 'default',
+      externalSecret: 'legacy',
+      versions: {},
+      publishedAt: new Date().toISOString(),
+    };
+    const recordFile = `${createHash('sha256').update(volumeId).digest('hex').slice(0, 32)}.json`;
+    await writeFile(join(records, recordFile), JSON.stringify(record));
+    expect(await text(join(target, 'k'))).toBe('old-plugin');
+    await writeFile(join(target, 'writable-before'), 'x');
+
+    const upgraded = await startPlugin(testbed().kube, base, { dataDir: join(base, 'data') });
+    try {
+      expect(upgraded.plugin.volumes.list().map((r) => r.volumeId)).toEqual([volumeId]);
+      await expect(writeFile(join(target, 'writable-after'), 'x')).rejects.toThrow(/EROFS/);
+      await o.patch('secretstores', store, {
+        spec: { provider: { fake: { data: [{ key: 'k', value: 'new-plugin' }] } } },
+      });
+      await eventually('the upgraded plugin rotated the file', async () =>
+        (await text(join(target, 'k'))) === 'new-plugin' ? true : undefined,
+      );
+      const versions = (await readdir(target)).filter((e) => e.startsWith('..2'));
+      expect(versions).toHaveLength(1);
+      expect(versions[0]).not.toBe(version);
+      await call(upgraded.node, 'NodeUnpublishVolume', { volume_id: volumeId, target_path: target });
+      expect(await isMountPoint(target)).toBe(false);
+    } finally {
+      await upgraded.stop();
+    }
+  });
+
+  it("refuses a mount past the node's volume memory (RESOURCE_EXHAUSTED), and keeps a volume's files when a rotation would pass it", async () => {
+    const store = await fakeStore({ small: 's', grows: 'g' });
+    for (const [name, key] of [
+      ['budget-a', 'small'],
+      ['budget-b', 'grows'],
+    ]) {
+      await o.externalSecret(name ?? '', {
+        secretStoreRef: { name: store },
+        refreshInterval: '1s',
+        target: { creationPolicy: 'None' },
+        data: [{ secretKey: 'v', remoteRef: { key: key ?? '' } }],
+      });
+    }
+    // Each volume takes 12 KiB (a directory, a page of data, an entry); 40 KiB admit two with
+    // room for a rotation besides.
+    const base = join(dir, 'budget');
+    const small = await startPlugin(testbed().kube, base, { volumeMemoryBytes: 40 * 1024 });
+    const publishOn = async (name: string) => {
+      const volumeId = `csi-${randomBytes(8).toString('hex')}`;
+      const target = join(base, 'pods', volumeId, 'mount');
+      const context = await kubeletContext(testbed().kube, pod(), name);
+      const err = await call(small.node, 'NodePublishVolume', publishRequest(volumeId, target, context)).then(
+        () => undefined,
+        (e: ServiceError) => e,
+      );
+      return { err, volumeId, target };
+    };
+    try {
+      const a = await publishOn('budget-a');
+      const b = await publishOn('budget-b');
+      expect([a.err, b.err]).toEqual([undefined, undefined]);
+      const full = await publishOn('budget-a');
+      expect(full.err?.code).toBe(8); // RESOURCE_EXHAUSTED
+      expect(full.err?.details).toMatch(
+        /needs 12 KiB of the node's volume memory, of which 24 KiB of 40 KiB is in use/,
+      );
+      expect(await isMountPoint(full.target)).toBe(false);
+
+      // budget-b's value grows to 20 KiB: its new set would not fit beside the old one.
+      await o.patch('secretstores', store, {
+        spec: {
+          provider: {
+            fake: {
+              data: [
+                { key: 'small', value: 's' },
+                { key: 'grows', value: 'g'.repeat(20 * 1024) },
+              ],
+            },
+          },
+        },
+      });
+      const refused = await eventually('a rotation refused for memory', async () =>
+        small.plugin.volumes.list().find((r) => r.volumeId === b.volumeId && r.lastError?.startsWith('OverBudget')),
+      );
+      expect(refused.lastError).toMatch(/rotating the volume of pod .* needs 28 KiB/);
+      expect(await text(join(b.target, 'v'))).toBe('g');
+      const m = small.plugin.metrics;
+      expect(await m.total(m.csiRotations, { result: 'OverBudget' })).toBeGreaterThan(0);
+
+      // Once a volume is gone there is room, and the rotation goes through.
+      await call(small.node, 'NodeUnpublishVolume', { volume_id: a.volumeId, target_path: a.target });
+      await eventually('the grown value', async () =>
+        (await text(join(b.target, 'v'))).length === 20 * 1024 ? true : undefined,
+      );
+      await call(small.node, 'NodeUnpublishVolume', { volume_id: b.volumeId, target_path: b.target });
+    } finally {
+      await small.stop();
+    }
+  });
+
   it('unmounts and removes on NodeUnpublishVolume, and a second call is a no-op', async () => {
     const store = await fakeStore({ k: 'v' });
     await o.externalSecret('unpublished', {
@@ -463,7 +638,7 @@ describe('CSI node plugin', () => {
   });
 
   it('ships a CSIDriver object the API server accepts as written', async () => {
-    const manifest = loadYaml<V1CSIDriver>(await readFile(CSI_DRIVER_MANIFEST, 'utf8'));
+    const manifest = await chartCsiDriver();
     const storage = kubeConfigFor(testbed().kube).makeApiClient(StorageV1Api);
     // A dry run validates and defaults it like a real create, without touching the object the
     // pod tests (csi-pods.test.ts) rely on.
@@ -478,8 +653,8 @@ describe('CSI node plugin', () => {
       fsGroupPolicy: 'File',
       volumeLifecycleModes: ['Ephemeral'],
     });
+    // The API server's own audience is not among them: such a token is a credential for it.
     expect(created.spec.tokenRequests?.map((t) => t.audience)).toEqual([
-      '',
       'vault',
       'sts.amazonaws.com',
       'api://AzureADTokenExchange',

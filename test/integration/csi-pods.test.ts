@@ -7,11 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AppsV1Api, loadYaml, StorageV1Api, type V1CSIDriver, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { NodeInfo } from '../../src/testbed/node/node.ts';
 import { startController } from '../support/controller.ts';
-import { type RunningPlugin, startPlugin } from '../support/csi.ts';
+import { ensureCsiDriver, type RunningPlugin, startPlugin } from '../support/csi.ts';
 import { holdCsiDriverRegistration } from '../support/node-lock.ts';
 import { Objects } from '../support/objects.ts';
 import { twoTeams } from '../support/openbao-kubernetes.ts';
@@ -27,7 +27,6 @@ import {
 } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
 
-const CSI_DRIVER_MANIFEST = new URL('../../helm/ferry/templates/csidriver.yaml', import.meta.url).pathname;
 const moto = usePrivateMoto();
 const openbao = usePrivateOpenBao();
 let node: NodeInfo;
@@ -52,13 +51,7 @@ async function setUp(): Promise<void> {
   o = new Objects(kc, await createNamespace(kc, 'csi-pods'));
   pods = new Pods(kc, o.namespace, node);
   await pods.waitForDefaultServiceAccount();
-  const manifest = loadYaml<V1CSIDriver>(await readFile(CSI_DRIVER_MANIFEST, 'utf8'));
-  await kc
-    .makeApiClient(StorageV1Api)
-    .createCSIDriver({ body: manifest })
-    .catch((err: { code?: number }) => {
-      if (err.code !== 409) throw err;
-    });
+  await ensureCsiDriver(kc);
   pointAwsSdkAt(moto.get().access.endpoint);
   releaseDriver = await holdCsiDriverRegistration(280_000);
   plugin = await startPlugin(testbed().kube, join(testbed().runDir, `csi-e2e-${randomBytes(2).toString('hex')}`), {

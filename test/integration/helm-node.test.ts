@@ -4,7 +4,7 @@
 // over when the leader is killed under load without a Secret written twice, and survive
 // `helm upgrade` and `helm uninstall` without losing a Secret; the CSI DaemonSet runs beside them.
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -13,15 +13,13 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   type KubeConfig,
-  StorageV1Api,
-  type V1CSIDriver,
   type V1Pod,
   type V1Secret,
   Watch,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as loadYaml } from 'yaml';
 import { ctr } from '../../src/testbed/node/containerd.ts';
+import { ensureCsiDriver } from '../support/csi.ts';
 import { CHART_DIR, helm } from '../support/helm.ts';
 import { type InClusterAccess, openApiServerToPods } from '../support/in-cluster.ts';
 import { holdCsiDriverRegistration } from '../support/node-lock.ts';
@@ -171,11 +169,7 @@ beforeAll(async () => {
       ...inCluster.podValues,
     },
   };
-  const storage = kc.makeApiClient(StorageV1Api);
-  const driver = loadYaml(await readFile(join(CHART_DIR, 'templates', 'csidriver.yaml'), 'utf8')) as V1CSIDriver;
-  await storage.createCSIDriver({ body: driver }).catch((err) => {
-    if (!String(err).includes('409')) throw err;
-  });
+  await ensureCsiDriver(kc);
   valuesFile = join(testbed().runDir, `helm-node-values-${releaseNs}.json`);
   await writeFile(valuesFile, JSON.stringify(values));
   await o.secretStore('store', { fake: { data: [{ key: 'db', value: 'from-the-pods' }] } });

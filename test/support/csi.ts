@@ -4,17 +4,43 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Client, credentials, type ServiceError } from '@grpc/grpc-js';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, StorageV1Api } from '@kubernetes/client-node';
 import pino from 'pino';
 import { CsiPlugin } from '../../src/sinks/csi/csi-plugin.ts';
 import { loadCsiServices } from '../../src/sinks/csi/protocol.ts';
 import type { KubeAccess } from '../../src/testbed/kube-apiserver.ts';
 import { cacheDir } from '../../src/testbed/tools.ts';
 import { keepEmitted } from './emitted.ts';
+import { chartCsiDriver } from './helm.ts';
 import { kubeConfigFor } from './kubeconfig.ts';
 import { testbed } from './testbed.ts';
 
 export const PROTO_DIR = join(cacheDir(), 'proto', 'csi-v1.12.0');
+
+/** The project of the bed's stand-in Google Workload Identity pool. */
+export const GCP_TEST_PROJECT = 'ferry-test';
+
+/** The chart's default token audiences, and the Workload Identity pool's, as a platform team would add it. */
+export const CSI_TEST_TOKEN_REQUESTS = [
+  { audience: 'vault', expirationSeconds: 3600 },
+  { audience: 'sts.amazonaws.com', expirationSeconds: 3600 },
+  { audience: 'api://AzureADTokenExchange', expirationSeconds: 3600 },
+  { audience: `${GCP_TEST_PROJECT}.svc.id.goog`, expirationSeconds: 3600 },
+];
+
+/**
+ * The cluster-wide CSIDriver csi.ferry.dev every CSI test of the shared bed uses: the chart's,
+ * with the test token audiences. Created by the first test file that needs it.
+ */
+export async function ensureCsiDriver(kc: KubeConfig): Promise<void> {
+  const body = await chartCsiDriver({ tokenRequests: CSI_TEST_TOKEN_REQUESTS });
+  await kc
+    .makeApiClient(StorageV1Api)
+    .createCSIDriver({ body })
+    .catch((err: { code?: number }) => {
+      if (err.code !== 409) throw err;
+    });
+}
 
 export interface RunningPlugin {
   plugin: CsiPlugin;
@@ -29,15 +55,23 @@ export interface RunningPlugin {
 export async function startPlugin(
   access: KubeAccess,
   dir: string,
-  opts: { dataDir?: string; registrationDir?: string; nodeName?: string } = {},
+  opts: {
+    dataDir?: string;
+    registrationDir?: string;
+    nodeName?: string;
+    volumeMemoryBytes?: number;
+    /** Who the plugin is (default: the bed's admin); the caller then sees to the CSIDriver. */
+    kubeConfig?: KubeConfig;
+  } = {},
 ): Promise<RunningPlugin> {
   await mkdir(dir, { recursive: true });
+  if (!opts.kubeConfig) await ensureCsiDriver(kubeConfigFor(access));
   const logs: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => logs.push(line) });
   const socket = join(dir, `csi-${randomBytes(3).toString('hex')}.sock`);
   const dataDir = opts.dataDir ?? join(dir, 'data');
   const plugin = new CsiPlugin(
-    kubeConfigFor(access),
+    opts.kubeConfig ?? kubeConfigFor(access),
     {
       nodeName: opts.nodeName ?? 'test-node',
       socketPath: socket,
@@ -49,6 +83,7 @@ export async function startPlugin(
       providerQps: 100,
       providerBurst: 200,
       shareWindowMs: 60_000,
+      volumeMemoryBytes: opts.volumeMemoryBytes ?? 128 * 1024 * 1024,
       version: 'test',
     },
     logger,
@@ -136,7 +171,13 @@ export async function kubeletContext(
 }
 
 /** A NodePublishVolumeRequest as kubelet builds it for an inline ephemeral volume. */
-export function publishRequest(volumeId: string, targetPath: string, context: Record<string, string>, gid?: number) {
+export function publishRequest(
+  volumeId: string,
+  targetPath: string,
+  context: Record<string, string>,
+  gid?: number,
+  readonly = true,
+) {
   return {
     volume_id: volumeId,
     target_path: targetPath,
@@ -144,7 +185,7 @@ export function publishRequest(volumeId: string, targetPath: string, context: Re
       mount: { fs_type: '', mount_flags: [], volume_mount_group: gid === undefined ? '' : String(gid) },
       access_mode: { mode: 'SINGLE_NODE_WRITER' },
     },
-    readonly: true,
+    readonly,
     volume_context: context,
   };
 }

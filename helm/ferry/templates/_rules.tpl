@@ -85,3 +85,32 @@ test/integration/least-privilege.test.ts removes each rule in turn and shows wha
 {{- end -}}
 {{- toYaml $out -}}
 {{- end -}}
+
+
+{{/*
+The CSI node plugin's rules: what the plugin on any node needs, and no right to read Secrets or
+mint tokens cluster-wide (docs/csi.md, "Identity"). Credentials are readable only in the
+namespaces of csiNode.credentialNamespaces (Roles, in rbac.yaml).
+test/attacks/csi-node-identity.test.ts removes each rule in turn and shows what breaks.
+*/}}
+{{- define "ferry.csiNodeRules" -}}
+# The ExternalSecrets volumes name and the stores they read through.
+- apiGroups: [ferry.dev]
+  resources: [externalsecrets, secretstores, clustersecretstores]
+  verbs: [get, list, watch]
+# ClusterSecretStore conditions select namespaces by label.
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [get]
+# Annotations of the pod's own ServiceAccount: the role, client or Google service account a store
+# that logs in as the pod uses. ServiceAccounts hold no credentials.
+- apiGroups: [""]
+  resources: [serviceaccounts]
+  verbs: [get]
+# The plugin's own CSIDriver: it serves only while podInfoOnMount makes kubelet's pod info
+# trustworthy, and takes tokens for its tokenRequests audiences only.
+- apiGroups: [storage.k8s.io]
+  resources: [csidrivers]
+  resourceNames: [csi.ferry.dev]
+  verbs: [get, list, watch]
+{{- end -}}

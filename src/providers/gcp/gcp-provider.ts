@@ -10,6 +10,7 @@ import { findGcpSecrets } from './find.ts';
 import { apiEndpoint, secretParent } from './resource-names.ts';
 import { createSecretManagerApi } from './secret-manager-api.ts';
 import type { GcpSpec } from './spec.ts';
+import { testEndpointOverrides } from './workload-identity.ts';
 
 function credentialsIdentity(spec: GcpSpec, ns: string): string {
   const { secretRef, workloadIdentity: wi } = spec.auth ?? {};
@@ -29,12 +30,15 @@ export const gcpProvider: Provider<GcpSpec> = {
     return `${where}|${spec.secretVersionSelectionPolicy ?? 'LatestOrFail'}|${credentialsIdentity(spec, ns)}`;
   },
 
+  // Workload Identity exchanges a ServiceAccount token; in a CSI volume, the pod's own.
+  usesServiceAccountToken: (spec) => spec.auth?.workloadIdentity !== undefined,
+
   async createClient(spec, ctx): Promise<ProviderClient> {
     const transport = spec.transport ?? 'GRPC';
     if (spec.endpoint?.startsWith('http://') && transport !== 'REST') {
       throw new ProviderError('Invalid', 'spec.provider.gcpsm: a plain-http endpoint needs transport REST');
     }
-    const credentials = await gcpCredentials(spec, ctx);
+    const credentials = await gcpCredentials(spec, ctx, testEndpointOverrides());
     const api = createSecretManagerApi({
       endpoint: apiEndpoint(spec, spec.endpoint),
       transport,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SecretValue } from '../../values.ts';
 import type { ProviderErrorKind, ServiceAccountRef, StoreContext } from '../provider.ts';
 import { gcpCredentials } from './credentials.ts';
-import { GSA_ANNOTATION, WorkloadIdentityTokens } from './workload-identity.ts';
+import { GSA_ANNOTATION, testEndpointOverrides, WorkloadIdentityTokens } from './workload-identity.ts';
 
 interface Seen {
   path: string;
@@ -183,5 +183,18 @@ describe('GKE Workload Identity', () => {
       stsUrl: `${base}/sts`,
     });
     await expect(creds.prepare?.()).rejects.toMatchObject({ kind: 'Denied' });
+  });
+});
+
+describe('testEndpointOverrides', () => {
+  it('points STS and IAM Credentials at a local HTTPS stand-in, and takes nothing but https', () => {
+    expect(testEndpointOverrides({})).toEqual({});
+    expect(
+      testEndpointOverrides({
+        FERRY_TEST_GCP_STS_URL: 'https://127.0.0.1:8443/v1/token',
+        FERRY_TEST_GCP_IAM_CREDENTIALS_URL: 'https://127.0.0.1:8443/iam/',
+      }),
+    ).toEqual({ stsUrl: 'https://127.0.0.1:8443/v1/token', iamCredentialsUrl: 'https://127.0.0.1:8443/iam' });
+    expect(testEndpointOverrides({ FERRY_TEST_GCP_STS_URL: 'http://169.254.169.254/token' })).toEqual({});
   });
 });

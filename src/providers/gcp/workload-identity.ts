@@ -26,6 +26,25 @@ export interface WorkloadIdentityOptions {
   now?: () => number;
 }
 
+const TEST_OVERRIDES = {
+  stsUrl: 'FERRY_TEST_GCP_STS_URL',
+  iamCredentialsUrl: 'FERRY_TEST_GCP_IAM_CREDENTIALS_URL',
+} as const;
+
+/**
+ * Test only: the test bed has no Google, so FERRY_TEST_GCP_STS_URL (the token URL) and
+ * FERRY_TEST_GCP_IAM_CREDENTIALS_URL (the API base) point the exchange at a local HTTPS stand-in.
+ * Only https:// is taken: the exchange carries a ServiceAccount token.
+ */
+export function testEndpointOverrides(env: NodeJS.ProcessEnv = process.env): WorkloadIdentityOptions {
+  const opts: WorkloadIdentityOptions = {};
+  for (const [option, variable] of Object.entries(TEST_OVERRIDES) as [keyof typeof TEST_OVERRIDES, string][]) {
+    const url = env[variable];
+    if (url?.startsWith('https://')) opts[option] = url.replace(/\/+$/, '');
+  }
+  return opts;
+}
+
 /** The STS form fields for exchanging a Kubernetes token of this cluster (RFC 8693). */
 export function stsExchangeForm(spec: WorkloadIdentitySpec, projectID: string, subjectToken: string): URLSearchParams {
   const clusterProject = spec.clusterProjectID ?? projectID;

@@ -1,18 +1,50 @@
-import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkLayout, DATA_LINK, type FileEntry, writeAtomically } from './atomic-writer.ts';
+import {
+  checkLayout,
+  DATA_LINK,
+  type FileEntry,
+  footprintBytes,
+  type WrittenSet,
+  writeAtomically as writeWithRecord,
+} from './atomic-writer.ts';
 
+let base: string;
 let root: string;
+/** The writer's record of each root, as the volume manager keeps it. */
+const records = new Map<string, WrittenSet>();
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'ferry-atomic-'));
+  base = await mkdtemp(join(tmpdir(), 'ferry-atomic-'));
+  root = join(base, 'volume');
+  await mkdir(root);
+  records.clear();
 });
 afterEach(async () => {
-  await rm(root, { recursive: true, force: true });
+  await rm(base, { recursive: true, force: true });
 });
 
 const file = (path: string, text: string, mode = 0o644): FileEntry => ({ path, bytes: Buffer.from(text), mode });
+
+/** Writes as the volume manager does: with the record of the previous write, keeping the new one. */
+async function writeAtomically(at: string, files: FileEntry[], opts: { gid?: number } = {}): Promise<boolean> {
+  const { changed, written } = await writeWithRecord(at, files, { ...opts, previous: records.get(at) });
+  records.set(at, written);
+  return changed;
+}
 
 describe('writeAtomically', () => {
   it('writes files with their modes behind ..data, visible through symlinks', async () => {
@@ -81,6 +113,103 @@ describe('writeAtomically', () => {
     await reader;
     expect(reads).toBeGreaterThan(0);
     expect(problems).toEqual([]);
+  });
+});
+
+describe('writeAtomically against a hostile volume', () => {
+  /** A directory and a file outside the volume, and a check that both are as they were. */
+  async function victim() {
+    const dir = join(base, 'victim');
+    await mkdir(join(dir, 'inner'), { recursive: true });
+    await writeFile(join(dir, 'inner', 'keep'), 'precious');
+    await chmod(join(dir, 'inner', 'keep'), 0o600);
+    const before = await stat(join(dir, 'inner', 'keep'));
+    return {
+      dir,
+      async intact() {
+        const now = await stat(join(dir, 'inner', 'keep'));
+        expect(await readFile(join(dir, 'inner', 'keep'), 'utf8')).toBe('precious');
+        expect(now.mode).toBe(before.mode);
+        expect(now.gid).toBe(before.gid);
+        expect((await readdir(dir)).sort()).toEqual(['inner']);
+        expect((await readdir(join(dir, 'inner'))).sort()).toEqual(['keep']);
+      },
+    };
+  }
+
+  it('never follows ..data: a link to a directory outside is replaced, not emptied', async () => {
+    const v = await victim();
+    await writeAtomically(root, [file('a', '1')]);
+    await rm(join(root, DATA_LINK));
+    await symlink('../victim', join(root, DATA_LINK));
+    expect(await writeAtomically(root, [file('a', '2')])).toBe(true);
+    await v.intact();
+    expect(await readFile(join(root, 'a'), 'utf8')).toBe('2');
+  });
+
+  it('never follows the current version directory when it has become a link', async () => {
+    const v = await victim();
+    await writeAtomically(root, [file('a', '1')]);
+    const current = records.get(root)?.dir ?? '';
+    await rm(join(root, current), { recursive: true });
+    await symlink(join(v.dir, 'inner'), join(root, current));
+    expect(await writeAtomically(root, [file('a', '2')])).toBe(true);
+    await v.intact();
+    // The planted link named like a version is removed as a link; nothing behind it.
+    await expect(lstat(join(root, current))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('removes a visible name or ..data_tmp planted as a link without touching its target', async () => {
+    const v = await victim();
+    await writeAtomically(root, [file('a', '1'), file('d/b', '1')]);
+    await rm(join(root, 'd'));
+    await symlink(join(v.dir, 'inner'), join(root, 'd'));
+    await symlink(v.dir, join(root, '..data_tmp'));
+    expect(await writeAtomically(root, [file('a', '2'), file('d/b', '2')])).toBe(true);
+    await v.intact();
+    expect(await readFile(join(root, 'd', 'b'), 'utf8')).toBe('2');
+    expect(await readlink(join(root, 'd'))).toBe(join(DATA_LINK, 'd'));
+  });
+
+  it('sees a file swapped for a link as a change, and rewrites without reading or changing the target', async () => {
+    const v = await victim();
+    await writeAtomically(root, [file('a', 'precious', 0o600)]);
+    const current = records.get(root)?.dir ?? '';
+    await rm(join(root, current, 'a'));
+    await symlink(join(v.dir, 'inner', 'keep'), join(root, current, 'a'));
+    expect(await writeAtomically(root, [file('a', 'precious', 0o600)])).toBe(true);
+    await v.intact();
+    expect((await lstat(join(root, DATA_LINK, 'a'))).isFile()).toBe(true);
+  });
+
+  it('collects version directories a crash left behind, and leaves entries it never made', async () => {
+    await writeAtomically(root, [file('a', '1')]);
+    await mkdir(join(root, '..2026_01_02_03_04_05.678_abcdef', 'x'), { recursive: true });
+    await writeFile(join(root, 'planted'), 'not ours');
+    await mkdir(join(root, '..not-a-version'));
+    expect(await writeAtomically(root, [file('a', '2')])).toBe(true);
+    const entries = (await readdir(root)).sort();
+    expect(entries.filter((e) => /^\.\.\d/.test(e))).toEqual([records.get(root)?.dir]);
+    expect(entries).toContain('planted');
+    expect(entries).toContain('..not-a-version');
+  });
+
+  it('takes over a volume written before records were kept: its links are its visible names', async () => {
+    const first = await writeWithRecord(root, [file('a', '1'), file('gone', '1')]);
+    expect(first.changed).toBe(true);
+    // No record: the old writer's layout, found on disk.
+    const again = await writeWithRecord(root, [file('a', '2')]);
+    expect(again.changed).toBe(true);
+    expect((await readdir(root)).filter((e) => !e.startsWith('..'))).toEqual(['a']);
+    expect((await readdir(root)).filter((e) => e.startsWith('..2')).length).toBe(1);
+  });
+});
+
+describe('footprintBytes', () => {
+  it('counts whole pages of data and a page per file and directory', () => {
+    expect(footprintBytes([])).toBe(4096);
+    expect(footprintBytes([file('a', 'x')])).toBe(3 * 4096);
+    expect(footprintBytes([file('d/a', 'x'.repeat(4097)), file('d/b', '')])).toBe(4096 + 3 * 4096 + 4096 + 4096);
   });
 });
 

@@ -6,23 +6,15 @@
 //   <root>/password -> ..data/password
 //   <root>/db -> ..data/db            (a sub-directory, for paths like db/user)
 //
+// The writer trusts nothing it finds on disk: which directory is current and which names are
+// visible come from the caller's record of the last write (never from readlink), every file
+// operation goes through volume-dir.ts (no link followed, nothing outside the volume reachable),
+// and it removes only what it made: the names its record lists, `..data_tmp`, and directories
+// named like its own versions (including those a crash left behind).
+//
 // Written by hand: no maintained npm package implements this layout, and kubelet's is Go.
 import { randomBytes } from 'node:crypto';
-import {
-  chmod,
-  chown,
-  lstat,
-  mkdir,
-  readdir,
-  readFile,
-  readlink,
-  rename,
-  rm,
-  stat,
-  symlink,
-  writeFile,
-} from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { VolumeDir } from './volume-dir.ts';
 
 export interface FileEntry {
   /** Relative path, e.g. `password` or `db/user`. */
@@ -32,8 +24,17 @@ export interface FileEntry {
   mode: number;
 }
 
+/** What the writer made last: its record of the volume's content, kept by the caller. */
+export interface WrittenSet {
+  /** The current version directory (`..<time>`). */
+  dir: string;
+  /** The visible top-level names, each a symlink through ..data. */
+  names: string[];
+}
+
 export const DATA_LINK = '..data';
 const DATA_TMP_LINK = '..data_tmp';
+const VERSION_DIR = /^\.\.\d{4}_\d{2}_\d{2}_\d{2}_\d{2}_\d{2}\.\d{3}_[0-9a-f]{6}$/;
 
 export class FileLayoutError extends Error {}
 
@@ -67,95 +68,164 @@ function timestampedName(): string {
   return `..${iso}_${randomBytes(3).toString('hex')}`;
 }
 
-async function currentDir(root: string): Promise<string | undefined> {
-  try {
-    return await readlink(join(root, DATA_LINK));
-  } catch {
-    return undefined;
-  }
-}
-
-/** True when the current set already has exactly these files, contents and modes. */
-async function sameAsCurrent(root: string, dir: string, files: FileEntry[], gid?: number): Promise<boolean> {
-  const listed = await listFiles(join(root, dir)).catch(() => undefined);
-  if (!listed || listed.length !== files.length) return false;
-  for (const f of files) {
-    const full = join(root, dir, f.path);
-    const info = await stat(full).catch(() => undefined);
-    if (!info?.isFile() || (info.mode & 0o777) !== effectiveMode(f.mode, gid)) return false;
-    if (gid !== undefined && info.gid !== gid) return false;
-    if (!(await readFile(full)).equals(f.bytes)) return false;
-  }
-  return true;
-}
-
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...(await listFiles(join(dir, entry.name), rel)));
-    else out.push(rel);
-  }
-  return out;
-}
-
 /** With an fsGroup the group may always read, as kubelet does for read-only volumes. */
 function effectiveMode(mode: number, gid?: number): number {
   return gid === undefined ? mode : mode | 0o440;
 }
 
-/**
- * Makes `files` the content of `root`. Returns false when nothing changed (no write at all).
- * `gid` (the pod's fsGroup) owns every file and directory.
- */
-export async function writeAtomically(root: string, files: FileEntry[], opts: { gid?: number } = {}): Promise<boolean> {
-  checkLayout(files);
-  const { gid } = opts;
-  const old = await currentDir(root);
-  if (old && (await sameAsCurrent(root, old, files, gid))) return false;
+const topName = (path: string) => path.split('/')[0] ?? path;
 
-  const fresh = timestampedName();
+/**
+ * Bytes of memory a set takes on tmpfs: whole pages of data, and a page for each file and
+ * directory (inodes and directory entries), a safe over-estimate.
+ */
+export function footprintBytes(files: FileEntry[]): number {
+  const page = 4096;
+  const dirs = new Set<string>();
+  let bytes = page; // the version directory
+  for (const f of files) {
+    bytes += Math.ceil(f.bytes.length / page) * page + page;
+    const parts = f.path.split('/');
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+  }
+  return bytes + dirs.size * page;
+}
+
+/** True when `dir` holds exactly `files` (no more), as regular files with these bytes and modes. */
+async function holdsExactly(dir: VolumeDir, files: Map<string, FileEntry>, prefix: string, gid?: number) {
+  for (const entry of await dir.entries()) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) {
+      const sub = await dir.sub(entry.name).catch(() => undefined);
+      if (!sub) return false;
+      try {
+        if (!(await holdsExactly(sub, files, rel, gid))) return false;
+      } finally {
+        await sub.close();
+      }
+      continue;
+    }
+    const want = files.get(rel);
+    const have = want && (await dir.readFile(entry.name));
+    if (!want || !have || have.mode !== effectiveMode(want.mode, gid)) return false;
+    if ((gid !== undefined && have.gid !== gid) || !have.bytes.equals(want.bytes)) return false;
+    files.delete(rel);
+  }
+  return true;
+}
+
+/** The volume already shows `files` through the set the record names, links included. */
+async function unchanged(root: VolumeDir, previous: WrittenSet, files: FileEntry[], gid?: number): Promise<boolean> {
+  if (!VERSION_DIR.test(previous.dir) || (await root.linkText(DATA_LINK)) !== previous.dir) return false;
+  const top = new Set(files.map((f) => topName(f.path)));
+  if (top.size !== previous.names.length || previous.names.some((n) => !top.has(n))) return false;
+  for (const name of top) if ((await root.linkText(name)) !== `${DATA_LINK}/${name}`) return false;
+  const dir = await root.sub(previous.dir).catch(() => undefined);
+  if (!dir) return false;
+  try {
+    const wanted = new Map(files.map((f) => [f.path, f]));
+    return (await holdsExactly(dir, wanted, '', gid)) && wanted.size === 0;
+  } finally {
+    await dir.close();
+  }
+}
+
+/** Writes every file into a new version directory `name`, creating sub-directories as it goes. */
+async function writeVersion(root: VolumeDir, name: string, files: FileEntry[], gid?: number): Promise<void> {
   const dirMode = gid === undefined ? 0o755 : 0o2750;
-  const owner = async (path: string) => {
-    if (gid !== undefined) await chown(path, process.getuid?.() ?? 0, gid);
-  };
-  await mkdir(join(root, fresh), { mode: dirMode });
-  await owner(join(root, fresh));
+  const version = await root.mkdir(name, dirMode, gid);
+  const dirs = new Map<string, VolumeDir>([['', version]]);
   try {
     for (const f of files) {
-      const full = join(root, fresh, f.path);
-      const parent = dirname(full);
-      if (parent !== join(root, fresh)) {
-        await mkdir(parent, { recursive: true, mode: dirMode });
-        for (let p = parent; p !== join(root, fresh); p = dirname(p)) await owner(p);
+      const parts = f.path.split('/');
+      const base = parts.pop() ?? f.path;
+      let parent = version;
+      let at = '';
+      for (const part of parts) {
+        at = at ? `${at}/${part}` : part;
+        let next = dirs.get(at);
+        if (!next) {
+          next = await parent.mkdir(part, dirMode, gid);
+          dirs.set(at, next);
+        }
+        parent = next;
       }
-      // mode is applied after the write: writeFile's mode is filtered through the umask.
-      await writeFile(full, f.bytes, { mode: 0o600 });
-      await owner(full);
-      await chmod(full, effectiveMode(f.mode, gid));
+      await parent.createFile(base, f.bytes, effectiveMode(f.mode, gid), gid);
     }
-    // The swap: a new symlink renamed over ..data replaces the whole set in one step.
-    await rm(join(root, DATA_TMP_LINK), { force: true });
-    await symlink(fresh, join(root, DATA_TMP_LINK));
-    await rename(join(root, DATA_TMP_LINK), join(root, DATA_LINK));
-  } catch (err) {
-    await rm(join(root, fresh), { recursive: true, force: true });
-    throw err;
+  } finally {
+    for (const d of dirs.values()) await d.close();
   }
+}
 
-  // Visible names: one symlink per top-level entry, through ..data.
-  const top = new Set(files.map((f) => f.path.split('/')[0] ?? f.path));
-  for (const name of top) {
-    const link = join(root, name);
-    const existing = await lstat(link).catch(() => undefined);
-    if (existing?.isSymbolicLink() && (await readlink(link)) === join(DATA_LINK, name)) continue;
-    if (existing) await rm(link, { recursive: true, force: true });
-    await symlink(join(DATA_LINK, name), link);
+/** Points ..data at `version` with one rename; anything squatting on the names is removed first. */
+async function swap(root: VolumeDir, version: string): Promise<void> {
+  await root.remove(DATA_TMP_LINK);
+  await root.symlink(version, DATA_TMP_LINK);
+  try {
+    await root.rename(DATA_TMP_LINK, DATA_LINK);
+  } catch (err) {
+    // rename(2) does not replace a directory with a link: only a non-link squats on ..data.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    await root.remove(DATA_LINK);
+    await root.rename(DATA_TMP_LINK, DATA_LINK);
   }
-  for (const entry of await readdir(root)) {
-    if (entry.startsWith('..') || top.has(entry)) continue;
-    await rm(join(root, entry), { recursive: true, force: true });
+}
+
+/** The visible names a volume written before the writer kept a record has: links through ..data. */
+async function linkedNames(root: VolumeDir): Promise<string[]> {
+  const names: string[] = [];
+  for (const entry of await root.entries()) {
+    if (!entry.name.startsWith('..') && (await root.linkText(entry.name)) === `${DATA_LINK}/${entry.name}`) {
+      names.push(entry.name);
+    }
   }
-  if (old && old !== fresh) await rm(join(root, old), { recursive: true, force: true });
-  return true;
+  return names;
+}
+
+export interface WriteResult {
+  changed: boolean;
+  written: WrittenSet;
+}
+
+/**
+ * Makes `files` the content of the volume at `root`, given the record of the previous write (none
+ * for a new volume, or one written before records were kept). Writes nothing when the volume
+ * already shows exactly these files. `gid` (the pod's fsGroup) owns every file and directory.
+ */
+export async function writeAtomically(
+  root: string,
+  files: FileEntry[],
+  opts: { gid?: number; previous?: WrittenSet } = {},
+): Promise<WriteResult> {
+  checkLayout(files);
+  const { gid, previous } = opts;
+  const dir = await VolumeDir.openRoot(root);
+  try {
+    if (previous && (await unchanged(dir, previous, files, gid))) return { changed: false, written: previous };
+
+    const fresh = timestampedName();
+    try {
+      await writeVersion(dir, fresh, files, gid);
+      await swap(dir, fresh);
+    } catch (err) {
+      await dir.remove(fresh).catch(() => undefined);
+      throw err;
+    }
+
+    const top = [...new Set(files.map((f) => topName(f.path)))];
+    for (const name of top) {
+      if ((await dir.linkText(name)) === `${DATA_LINK}/${name}`) continue;
+      await dir.remove(name);
+      await dir.symlink(`${DATA_LINK}/${name}`, name);
+    }
+    const before = previous?.names ?? (await linkedNames(dir));
+    for (const name of before) if (!top.includes(name)) await dir.remove(name);
+    for (const entry of await dir.entries()) {
+      if (entry.name !== fresh && VERSION_DIR.test(entry.name)) await dir.remove(entry.name);
+    }
+    return { changed: true, written: { dir: fresh, names: top } };
+  } finally {
+    await dir.close();
+  }
 }

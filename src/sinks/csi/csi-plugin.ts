@@ -1,9 +1,9 @@
-// `ferry csi-node` wired together: watches of ExternalSecrets and stores (as the controller has),
-// the volumes of this node (restored from disk after a restart), the CSI gRPC server, and the
-// optional self-registration with the kubelet.
+// `ferry csi-node` wired together: watches of ExternalSecrets and stores (as the controller has)
+// and of the plugin's own CSIDriver object, the volumes of this node (restored from disk after a
+// restart), the CSI gRPC server, and the optional self-registration with the kubelet.
 
 import type { Server } from '@grpc/grpc-js';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import {
   API_VERSION,
   type ClusterSecretStore,
@@ -19,8 +19,10 @@ import { shareDispatcher } from '../../kube/kubeconfig.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { Metrics } from '../../observability/metrics.ts';
 import { SharedReads } from '../../providers/shared-reads.ts';
-import { serveCsi } from './node-server.ts';
+import { nodeScopedKube } from './node-kube.ts';
+import { DRIVER_NAME, serveCsi } from './node-server.ts';
 import { loadCsiServices } from './protocol.ts';
+import { type CsiDriverObject, driverPolicy } from './publish-context.ts';
 import { registerWithKubelet } from './registration.ts';
 import { VolumeManager } from './volumes.ts';
 
@@ -39,6 +41,8 @@ export interface CsiPluginConfig {
   providerQps: number;
   providerBurst: number;
   shareWindowMs: number;
+  /** The node's budget for volume contents (tmpfs pages count against the plugin's memory). */
+  volumeMemoryBytes: number;
   version: string;
 }
 
@@ -53,6 +57,7 @@ export class CsiPlugin {
   private readonly externalSecrets: Informer<ExternalSecret>;
   private readonly secretStores: Informer<SecretStore>;
   private readonly clusterSecretStores: Informer<ClusterSecretStore>;
+  private readonly csiDriver: Informer<CsiDriverObject & KubernetesObject>;
   private readonly clients: StoreClients;
   private readonly stop = new AbortController();
 
@@ -71,9 +76,16 @@ export class CsiPlugin {
       path: path('clustersecretstores'),
       resource: 'clustersecretstores',
     });
+    // Its own CSIDriver only (RBAC resourceNames): whether kubelet's pod info can be trusted.
+    this.csiDriver = new Informer({
+      ...common,
+      path: '/apis/storage.k8s.io/v1/csidrivers',
+      resource: 'csidrivers',
+      fieldSelector: `metadata.name=${DRIVER_NAME}`,
+    });
     const reads = new SharedReads({ metrics, logger, signal: this.stop.signal });
     this.clients = new StoreClients({
-      kube,
+      kube: nodeScopedKube(kube),
       sharedReads: reads,
       logger,
       metrics,
@@ -96,6 +108,8 @@ export class CsiPlugin {
       dataDir: config.dataDir,
       source: { stores, clients: this.clients, reads, shareWindowMs: config.shareWindowMs, metrics },
       externalSecret: (ns, name) => this.externalSecrets.get(`${ns}/${name}`),
+      driver: () => driverPolicy(DRIVER_NAME, this.csiDriver.get(DRIVER_NAME)),
+      memoryBytes: config.volumeMemoryBytes,
       metrics,
       logger,
     });
@@ -107,11 +121,9 @@ export class CsiPlugin {
     signal.addEventListener('abort', () => this.stop.abort(signal.reason), { once: true });
     const services = loadCsiServices(this.config.protoDir);
     this.wire();
-    const loops = [this.externalSecrets, this.secretStores, this.clusterSecretStores].map((i) => i.run(stop));
-    await Promise.race([
-      Promise.all([this.externalSecrets.synced, this.secretStores.synced, this.clusterSecretStores.synced]),
-      aborted(stop),
-    ]);
+    const informers = [this.externalSecrets, this.secretStores, this.clusterSecretStores, this.csiDriver];
+    const loops = informers.map((i) => i.run(stop));
+    await Promise.race([Promise.all(informers.map((i) => i.synced)), aborted(stop)]);
     const servers: Server[] = [];
     if (!stop.aborted) {
       const restored = await this.volumes.restore();

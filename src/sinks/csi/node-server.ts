@@ -13,9 +13,11 @@ import {
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { FileLayoutError } from './atomic-writer.ts';
+import { MemoryBudgetError } from './memory-budget.ts';
 import type { CsiServices, NodePublishVolumeRequest, NodeUnpublishVolumeRequest } from './protocol.ts';
+import { PublishArgumentError, PublishRefusedError } from './publish-context.ts';
 import { type VolumeErrorKind, VolumeSourceError } from './volume-source.ts';
-import { PublishArgumentError, type VolumeManager } from './volumes.ts';
+import type { VolumeManager } from './volumes.ts';
 
 export const DRIVER_NAME = 'csi.ferry.dev';
 
@@ -43,6 +45,8 @@ function invalid(message: string): CallError {
 function toCallError(err: unknown): CallError {
   if (err instanceof CallError) return err;
   if (err instanceof PublishArgumentError) return invalid(err.message);
+  if (err instanceof PublishRefusedError) return new CallError(status.FAILED_PRECONDITION, err.message);
+  if (err instanceof MemoryBudgetError) return new CallError(status.RESOURCE_EXHAUSTED, err.message);
   if (err instanceof VolumeSourceError) return new CallError(CODE_BY_KIND[err.kind], `${err.kind}: ${err.message}`);
   if (err instanceof FileLayoutError) return new CallError(status.FAILED_PRECONDITION, err.message);
   return new CallError(status.INTERNAL, (err as Error)?.message ?? String(err));
@@ -109,6 +113,7 @@ export function nodeServiceImplementation(opts: NodeServerOptions): {
             volumeId: req.volume_id,
             targetPath: req.target_path,
             context: req.volume_context ?? {},
+            readonly: req.readonly === true,
             gid,
           });
           return {};

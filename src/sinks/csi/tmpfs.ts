@@ -1,11 +1,17 @@
 // tmpfs mounts for volumes: the files live in memory on the node only, never on its disk or in
-// etcd. mount(8)/umount(8) from util-linux do the work (Node has no mount syscall binding).
+// etcd, and never in swap where the kernel can promise it (noswap, Linux 6.4+). Each volume's
+// tmpfs is mounted at a path private to the plugin, where only the plugin writes; the pod's
+// target path gets a read-only bind of it. mount(8)/umount(8) from util-linux do the work (Node
+// has no mount syscall binding).
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, statfs } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+const TMPFS_MAGIC = 0x01021994;
+/** What the pod's view of a volume always carries: read-only, and nothing runnable. */
+const POD_VIEW = 'ro,nosuid,nodev,noexec';
 
 /** Decodes the octal escapes mountinfo uses for spaces, tabs, newlines and backslashes. */
 function unescapeMountPath(path: string): string {
@@ -30,15 +36,61 @@ export async function isMountPoint(path: string): Promise<boolean> {
   return info.split('\n').some((line) => unescapeMountPath(line.split(' ')[4] ?? '') === target);
 }
 
+/** True when `path` is on a tmpfs (the plugin's volumes are; anything else at a target is not one). */
+export async function isTmpfs(path: string): Promise<boolean> {
+  const info = await statfs(path).catch(() => undefined);
+  return info?.type === TMPFS_MAGIC;
+}
+
+async function mount(args: string[], what: string): Promise<void> {
+  try {
+    await run('mount', args);
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr?.trim() || String(err);
+    throw new Error(`${what} failed (the plugin needs root / CAP_SYS_ADMIN): ${stderr}`);
+  }
+}
+
+/** Whether this kernel takes tmpfs's noswap option; learnt from the first mount. */
+let noswap: boolean | undefined;
+
+/** Whether tmpfs pages of volumes are kept out of swap (undefined until the first mount). */
+export function tmpfsNoSwap(): boolean | undefined {
+  return noswap;
+}
+
 export async function mountTmpfs(target: string, opts: { sizeBytes: number; gid?: number }): Promise<void> {
   const options = [`size=${opts.sizeBytes}`, 'nosuid', 'nodev', 'noexec'];
   options.push(...(opts.gid === undefined ? ['mode=0755'] : [`gid=${opts.gid}`, 'mode=0750']));
-  try {
-    await run('mount', ['-t', 'tmpfs', '-o', options.join(','), 'ferry-csi', target]);
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr?.trim() || String(err);
-    throw new Error(`mounting a tmpfs at ${target} failed (the plugin needs root / CAP_SYS_ADMIN): ${stderr}`);
+  const what = `mounting a tmpfs at ${target}`;
+  if (noswap !== false) {
+    try {
+      await mount(['-t', 'tmpfs', '-o', [...options, 'noswap'].join(','), 'ferry-csi', target], what);
+      noswap = true;
+      return;
+    } catch (err) {
+      // Kernels before 6.4 refuse the option; any other failure repeats without it and is reported.
+      if (noswap === true) throw err;
+      noswap = false;
+    }
   }
+  await mount(['-t', 'tmpfs', '-o', options.join(','), 'ferry-csi', target], what);
+}
+
+/** Shows `source` at `target` read-only, without set-uid, devices or execution. */
+export async function bindReadOnly(source: string, target: string): Promise<void> {
+  await mount(['--bind', '-o', POD_VIEW, source, target], `binding ${source} read-only at ${target}`);
+}
+
+/** Makes the mount at `target` read-only (it may have been mounted writable by an older plugin). */
+export async function remountReadOnly(target: string): Promise<void> {
+  await mount(['-o', `remount,bind,${POD_VIEW}`, target], `remounting ${target} read-only`);
+}
+
+/** Shows the filesystem mounted at `source` writable at `target`, for the plugin alone. */
+export async function bindWritable(source: string, target: string): Promise<void> {
+  await mount(['--bind', source, target], `binding ${source} at ${target}`);
+  await mount(['-o', 'remount,bind,rw,nosuid,nodev,noexec', target], `remounting ${target} writable`);
 }
 
 /** Unmounts `target` if it is a mount point; a second call is a no-op. */

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { WrittenSet } from './atomic-writer.ts';
 
 export interface VolumeRecord {
   volumeId: string;
@@ -14,6 +15,10 @@ export interface VolumeRecord {
   externalSecret: string;
   /** The pod's fsGroup (volume_mount_group), owner group of every file. */
   gid?: number;
+  /** The writer's record of the files it made: the current version directory and visible names. */
+  written?: WrittenSet;
+  /** Memory the current files take on the volume's tmpfs (counted against --volume-memory). */
+  bytes?: number;
   /** Provider version mounted for each remote key (for audit and status). */
   versions: Record<string, string>;
   publishedAt: string;

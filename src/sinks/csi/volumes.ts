@@ -1,7 +1,7 @@
 // The volumes of one node: mount on NodePublishVolume (tmpfs, filled atomically, or nothing at
-// all), keep fresh on each ExternalSecret's refresh grid and when it changes, unmount on
-// NodeUnpublishVolume. A failed refresh leaves the mounted files exactly as they were.
-import { mkdir, rmdir } from 'node:fs/promises';
+// all; read-only for the pod), keep fresh on each ExternalSecret's refresh grid and when it
+// changes, unmount on NodeUnpublishVolume. A failed refresh leaves the mounted files exactly as
+// they were.
 import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
 import { refreshSeed, settingsOf } from '../../controller/externalsecret/settings.ts';
 import { nextRefreshAt } from '../../controller/schedule.ts';
@@ -11,41 +11,32 @@ import { type ReconcileResult, WorkQueue } from '../../kube/work-queue.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { ProviderError } from '../../providers/provider.ts';
-import { writeAtomically } from './atomic-writer.ts';
-import { isMountPoint, mountTmpfs, unmount } from './tmpfs.ts';
+import { footprintBytes, writeAtomically } from './atomic-writer.ts';
+import { MemoryBudget, MemoryBudgetError } from './memory-budget.ts';
+import { type DriverPolicy, type PodToken, PublishArgumentError, parsePublishContext } from './publish-context.ts';
+import {
+  isAttached,
+  mountVolume,
+  reattachVolume,
+  unmountVolume,
+  type VolumePaths,
+  volumePaths,
+} from './volume-mounts.ts';
 import { type VolumeRecord, VolumeRecords } from './volume-records.ts';
 import { readVolumeContent, type VolumeSourceDeps, VolumeSourceError } from './volume-source.ts';
-
-/** Room for a full 1 MiB Secret's worth of files twice over (old and new set during a swap). */
-const TMPFS_BYTES = 4 * 1024 * 1024;
-
-export const CONTEXT = {
-  externalSecret: 'externalSecret',
-  podName: 'csi.storage.k8s.io/pod.name',
-  podNamespace: 'csi.storage.k8s.io/pod.namespace',
-  podUid: 'csi.storage.k8s.io/pod.uid',
-  serviceAccount: 'csi.storage.k8s.io/serviceAccount.name',
-  tokens: 'csi.storage.k8s.io/serviceAccount.tokens',
-  ephemeral: 'csi.storage.k8s.io/ephemeral',
-} as const;
 
 export interface PublishRequest {
   volumeId: string;
   targetPath: string;
   context: Record<string, string>;
+  /** kubelet's `readonly`: the pod's volumes[].csi.readOnly. */
+  readonly: boolean;
   gid?: number;
-}
-
-/** A request the plugin refuses outright (gRPC INVALID_ARGUMENT). */
-export class PublishArgumentError extends Error {}
-
-interface PodToken {
-  token: string;
-  expiresAt: number;
 }
 
 interface Volume {
   record: VolumeRecord;
+  paths: VolumePaths;
   /** Tokens kubelet sent at the last (re)publish, by audience. Memory only. */
   tokens: Map<string, PodToken>;
   /** objectVersion of the ExternalSecret the files were last written from. */
@@ -56,6 +47,10 @@ export interface VolumeManagerOptions {
   dataDir: string;
   source: VolumeSourceDeps;
   externalSecret(namespace: string, name: string): ExternalSecret | undefined;
+  /** What the CSIDriver object allows the plugin to trust, at the time of the call. */
+  driver(): DriverPolicy;
+  /** The node's budget for volume contents, in bytes. */
+  memoryBytes: number;
   metrics: Metrics;
   logger: Logger;
   concurrency?: number;
@@ -66,11 +61,14 @@ export class VolumeManager {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly records: VolumeRecords;
   private readonly queue: WorkQueue;
+  private readonly budget: MemoryBudget;
   private readonly opts: VolumeManagerOptions;
 
   constructor(opts: VolumeManagerOptions) {
     this.opts = opts;
     this.records = new VolumeRecords(opts.dataDir);
+    this.budget = new MemoryBudget(opts.memoryBytes);
+    opts.metrics.csiVolumeMemory.set({ kind: 'limit' }, opts.memoryBytes);
     this.queue = new WorkQueue({
       name: 'csi-volumes',
       concurrency: opts.concurrency ?? 10,
@@ -85,17 +83,27 @@ export class VolumeManager {
     return this.queue.run(signal);
   }
 
-  /** Picks up the volumes a previous run mounted that are still mounted; forgets the others. */
+  /**
+   * Picks up the volumes a previous run mounted that are still mounted (those an older plugin
+   * mounted writable at the target too, made read-only now); forgets the others.
+   */
   async restore(): Promise<number> {
     for (const record of await this.records.loadAll()) {
-      if (!(await isMountPoint(record.targetPath))) {
+      const paths = volumePaths(this.opts.dataDir, record.volumeId, record.targetPath);
+      const state = await reattachVolume(paths).catch((err: Error) => {
+        this.opts.logger.error({ volumeId: record.volumeId, error: err.message }, 'could not take a volume back');
+        return 'gone' as const;
+      });
+      if (state === 'gone') {
+        await unmountVolume(paths).catch(() => undefined);
         await this.records.remove(record.volumeId);
         continue;
       }
-      this.volumes.set(record.volumeId, { record, tokens: new Map() });
+      this.budget.claim(record.bytes ?? 0);
+      this.volumes.set(record.volumeId, { record, paths, tokens: new Map() });
       this.queue.add(record.volumeId, 'periodic');
     }
-    this.opts.metrics.csiVolumes.set(this.volumes.size);
+    this.counted();
     return this.volumes.size;
   }
 
@@ -109,27 +117,25 @@ export class VolumeManager {
 
   /** NodePublishVolume: mounts and fills the volume, or refreshes its tokens on a republish. */
   async publish(req: PublishRequest): Promise<'mounted' | 'republished'> {
-    const { context } = req;
-    if (context[CONTEXT.ephemeral] !== 'true') {
-      throw new PublishArgumentError(
-        'only inline ephemeral volumes are supported: use a csi volume in the pod spec (volumeAttributes externalSecret: <name>)',
-      );
-    }
-    const name = context[CONTEXT.externalSecret];
-    const namespace = context[CONTEXT.podNamespace];
-    if (!name)
-      throw new PublishArgumentError('volumeAttributes.externalSecret is required: the ExternalSecret to mount');
-    if (!namespace) throw new PublishArgumentError(`volume context lacks ${CONTEXT.podNamespace} (podInfoOnMount)`);
-    const tokens = parseTokens(context[CONTEXT.tokens]);
+    const { pod, externalSecret: name, tokens } = parsePublishContext(req.context, this.opts.driver());
+    const { namespace } = pod;
 
     return this.serially(req.volumeId, async () => {
       const existing = this.volumes.get(req.volumeId);
-      if (existing && existing.record.targetPath === req.targetPath && (await isMountPoint(req.targetPath))) {
+      if (existing && existing.record.targetPath === req.targetPath && (await isAttached(existing.paths))) {
         existing.tokens = tokens;
         const es = this.opts.externalSecret(namespace, name);
         // kubelet republishes often; a due refresh or a changed ExternalSecret is queued, not awaited.
         if (es && objectVersion(es) !== existing.writtenFrom) this.queue.add(req.volumeId, 'urgent');
         return 'republished';
+      }
+      if (existing) await this.forget(existing);
+      // A pod that may write into its volume could plant what the plugin then trusts: refused
+      // here, and the pod's view is mounted read-only whatever it asks.
+      if (!req.readonly) {
+        throw new PublishArgumentError(
+          `volume of pod ${namespace}/${pod.name}: set readOnly: true on the pod's csi volume (volumes[].csi.readOnly); Ferry's volumes are read-only`,
+        );
       }
       const es = this.opts.externalSecret(namespace, name);
       if (!es) {
@@ -139,34 +145,38 @@ export class VolumeManager {
         volumeId: req.volumeId,
         targetPath: req.targetPath,
         namespace,
-        podName: context[CONTEXT.podName] ?? '',
-        podUid: context[CONTEXT.podUid] ?? '',
-        serviceAccount: context[CONTEXT.serviceAccount] ?? 'default',
+        podName: pod.name,
+        podUid: pod.uid,
+        serviceAccount: pod.serviceAccount,
         externalSecret: name,
         gid: req.gid,
         versions: {},
         publishedAt: new Date().toISOString(),
       };
-      const volume: Volume = { record, tokens };
+      const paths = volumePaths(this.opts.dataDir, req.volumeId, req.targetPath);
+      const volume: Volume = { record, paths, tokens };
       // Read first: a volume that cannot be filled is never mounted at all, let alone empty.
       const content = await readVolumeContent(es, this.workload(volume), this.opts.source);
-      await mkdir(req.targetPath, { recursive: true, mode: 0o750 });
-      if (!(await isMountPoint(req.targetPath))) {
-        await mountTmpfs(req.targetPath, { sizeBytes: TMPFS_BYTES, gid: req.gid });
-      }
+      const bytes = footprintBytes(content.files);
+      // Room for one rotation of the largest volume stays free, so rotations go on at the bound.
+      const largest = Math.max(bytes, ...[...this.volumes.values()].map((v) => v.record.bytes ?? 0));
+      this.budget.reserve(bytes, `the volume of pod ${namespace}/${pod.name} (ExternalSecret ${name})`, largest);
       try {
-        await writeAtomically(req.targetPath, content.files, { gid: req.gid });
+        const { written } = await mountVolume(paths, { gid: req.gid }, (dir) =>
+          writeAtomically(dir, content.files, { gid: req.gid }),
+        );
+        record.written = written;
       } catch (err) {
-        await unmount(req.targetPath).catch(() => undefined);
-        await rmdir(req.targetPath).catch(() => undefined);
+        this.budget.release(bytes);
         throw err;
       }
+      record.bytes = bytes;
       record.versions = content.versions;
       record.refreshedAt = new Date().toISOString();
       volume.writtenFrom = objectVersion(es);
       this.volumes.set(req.volumeId, volume);
       await this.records.save(record);
-      this.opts.metrics.csiVolumes.set(this.volumes.size);
+      this.counted();
       this.schedule(volume, es);
       this.opts.logger.info(
         { volumeId: req.volumeId, namespace, pod: record.podName, externalSecret: name, files: content.files.length },
@@ -176,17 +186,14 @@ export class VolumeManager {
     });
   }
 
-  /** NodeUnpublishVolume: unmounts and removes the target; idempotent. */
+  /** NodeUnpublishVolume: unmounts and removes the target and the private mount; idempotent. */
   async unpublish(volumeId: string, targetPath: string): Promise<void> {
     await this.serially(volumeId, async () => {
       this.queue.forget(volumeId);
-      await unmount(targetPath);
-      await rmdir(targetPath).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-      });
-      this.volumes.delete(volumeId);
-      await this.records.remove(volumeId);
-      this.opts.metrics.csiVolumes.set(this.volumes.size);
+      await unmountVolume(volumePaths(this.opts.dataDir, volumeId, targetPath));
+      const volume = this.volumes.get(volumeId);
+      if (volume) await this.forget(volume);
+      else await this.records.remove(volumeId);
     });
   }
 
@@ -211,12 +218,11 @@ export class VolumeManager {
     if (!volume) return undefined;
     const { record } = volume;
     const log = this.opts.logger.child({ volumeId, namespace: record.namespace, pod: record.podName });
-    // Never write through an unmounted target: the files would land on the node's disk.
-    if (!(await isMountPoint(record.targetPath))) {
+    // Never write through an unmounted path: the files would land on the node's disk.
+    if (!(await isAttached(volume.paths)) && (await reattachVolume(volume.paths)) === 'gone') {
       log.warn('volume is no longer mounted; forgetting it');
-      this.volumes.delete(volumeId);
-      await this.records.remove(volumeId);
-      this.opts.metrics.csiVolumes.set(this.volumes.size);
+      await unmountVolume(volume.paths).catch(() => undefined);
+      await this.forget(volume);
       return undefined;
     }
     const es = this.opts.externalSecret(record.namespace, record.externalSecret);
@@ -227,7 +233,7 @@ export class VolumeManager {
     const started = Date.now();
     try {
       const content = await readVolumeContent(es, this.workload(volume), this.opts.source, started);
-      const changed = await writeAtomically(record.targetPath, content.files, { gid: record.gid });
+      const changed = await this.rewrite(volume, content.files);
       volume.writtenFrom = objectVersion(es);
       record.versions = content.versions;
       record.refreshedAt = new Date(started).toISOString();
@@ -236,7 +242,12 @@ export class VolumeManager {
       this.opts.metrics.csiRotations.inc({ result: changed ? 'changed' : 'unchanged' });
       if (changed) log.info({ externalSecret: record.externalSecret }, 'volume files rotated');
     } catch (err) {
-      const kind = err instanceof VolumeSourceError || err instanceof ProviderError ? err.kind : 'Transient';
+      const kind =
+        err instanceof VolumeSourceError || err instanceof ProviderError
+          ? err.kind
+          : err instanceof MemoryBudgetError
+            ? 'OverBudget'
+            : 'Transient';
       this.opts.metrics.csiRotations.inc({ result: kind });
       await this.noteError(record, `${kind}: ${(err as Error).message}`);
       log.warn({ error: (err as Error).message }, 'volume refresh failed; the mounted files are left as they were');
@@ -257,6 +268,40 @@ export class VolumeManager {
     if (next !== undefined) this.queue.addAfter(volume.record.volumeId, next, 'periodic');
   }
 
+  /** Writes a new set into a mounted volume, the new set's memory reserved until the old one is gone. */
+  private async rewrite(volume: Volume, files: Parameters<typeof writeAtomically>[1]): Promise<boolean> {
+    const { record } = volume;
+    const bytes = footprintBytes(files);
+    this.budget.reserve(bytes, `rotating the volume of pod ${record.namespace}/${record.podName}`);
+    let result: Awaited<ReturnType<typeof writeAtomically>>;
+    try {
+      result = await writeAtomically(volume.paths.private, files, { gid: record.gid, previous: record.written });
+    } catch (err) {
+      this.budget.release(bytes);
+      throw err;
+    }
+    this.budget.release(result.changed ? (record.bytes ?? 0) : bytes);
+    if (result.changed) record.bytes = bytes;
+    record.written = result.written;
+    this.counted();
+    return result.changed;
+  }
+
+  /** Drops a volume the plugin no longer serves: its memory, its record, its refreshes. */
+  private async forget(volume: Volume): Promise<void> {
+    const id = volume.record.volumeId;
+    this.queue.forget(id);
+    if (this.volumes.get(id) === volume) this.volumes.delete(id);
+    this.budget.release(volume.record.bytes ?? 0);
+    await this.records.remove(id);
+    this.counted();
+  }
+
+  private counted(): void {
+    this.opts.metrics.csiVolumes.set(this.volumes.size);
+    this.opts.metrics.csiVolumeMemory.set({ kind: 'used' }, this.budget.usedBytes);
+  }
+
   private async noteError(record: VolumeRecord, message: string): Promise<void> {
     record.lastError = message;
     await this.records.save(record);
@@ -267,6 +312,8 @@ export class VolumeManager {
     const { namespace, serviceAccount } = volume.record;
     return {
       key: `${namespace}/${serviceAccount}`,
+      namespace,
+      serviceAccount,
       token: (audience) => {
         let best: PodToken | undefined;
         for (const v of [volume, ...this.volumes.values()]) {
@@ -280,7 +327,7 @@ export class VolumeManager {
           volume.tokens.size === 0 ? 'Transient' : 'Invalid',
           volume.tokens.size === 0
             ? `no current token of ServiceAccount ${namespace}/${serviceAccount}: waiting for kubelet to republish the volume`
-            : `kubelet sent no token of ServiceAccount ${namespace}/${serviceAccount} for audience "${audience}" (it sent ${known}): add the audience to the CSIDriver's tokenRequests`,
+            : `kubelet sent no token of ServiceAccount ${namespace}/${serviceAccount} for audience "${audience}" (it sent ${known}): add the audience to the CSIDriver's tokenRequests (chart value csiNode.tokenRequests)`,
         );
       },
     };
@@ -297,23 +344,4 @@ export class VolumeManager {
     });
     return next;
   }
-}
-
-/** kubelet's `serviceAccount.tokens`: `{"<audience>": {"token": …, "expirationTimestamp": …}}`. */
-function parseTokens(json: string | undefined): Map<string, PodToken> {
-  const tokens = new Map<string, PodToken>();
-  if (!json) return tokens;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch {
-    throw new PublishArgumentError(`${CONTEXT.tokens} is not JSON`);
-  }
-  for (const [audience, value] of Object.entries((parsed ?? {}) as Record<string, unknown>)) {
-    const { token, expirationTimestamp } = (value ?? {}) as { token?: string; expirationTimestamp?: string };
-    if (!token) continue;
-    const expiresAt = Date.parse(expirationTimestamp ?? '');
-    tokens.set(audience, { token, expiresAt: Number.isFinite(expiresAt) ? expiresAt : Date.now() + 10 * 60_000 });
-  }
-  return tokens;
 }
