@@ -3,36 +3,37 @@
 // inline csi volume start, read their files, see them rotate, keep them through a provider
 // outage, lose the mount when deleted, wait with an Event when their ExternalSecret is missing,
 // and read with their own ServiceAccount's identity.
-import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AppsV1Api, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { NodeInfo } from '../../src/testbed/node/node.ts';
 import { startController } from '../support/controller.ts';
-import { ensureCsiDriver, type RunningPlugin, startPlugin } from '../support/csi.ts';
-import { holdCsiDriverRegistration } from '../support/node-lock.ts';
+import { GCP_TEST_PROJECT } from '../support/csi.ts';
+import { CsiPods, csiMountsOf, type RegisteredPlugin, startRegisteredPlugin } from '../support/csi-pods.ts';
+import { withoutMetadataServer } from '../support/gcp.ts';
+import { GoogleTokenStub } from '../support/google-token-stub.ts';
 import { Objects } from '../support/objects.ts';
 import { twoTeams } from '../support/openbao-kubernetes.ts';
-import { Pods, requireNode } from '../support/pods.ts';
+import { requireNode } from '../support/pods.ts';
 import {
   createNamespace,
   kubeConfigFor,
   pointAwsSdkAt,
   testbed,
   uniqueName,
+  usePrivateDrongo,
   usePrivateMoto,
   usePrivateOpenBao,
 } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
 
 const moto = usePrivateMoto();
+const drongo = usePrivateDrongo();
 const openbao = usePrivateOpenBao();
 let node: NodeInfo;
-let plugin: RunningPlugin | undefined;
+let plugin: RegisteredPlugin | undefined;
 let o: Objects;
-let pods: Pods;
+let csi: CsiPods;
 let sm: SecretsManagerClient;
 
 // Set up from beforeEach, once: without a node every test fails with the reason (a failing
@@ -43,94 +44,27 @@ beforeEach(async () => {
   await setup;
 }, 300_000);
 
-let releaseDriver: (() => Promise<void>) | undefined;
-
 async function setUp(): Promise<void> {
   node = requireNode();
   const kc = kubeConfigFor(testbed().kube);
   o = new Objects(kc, await createNamespace(kc, 'csi-pods'));
-  pods = new Pods(kc, o.namespace, node);
-  await pods.waitForDefaultServiceAccount();
-  await ensureCsiDriver(kc);
+  csi = new CsiPods(o, node);
+  await csi.apps.waitForDefaultServiceAccount();
   pointAwsSdkAt(moto.get().access.endpoint);
-  releaseDriver = await holdCsiDriverRegistration(280_000);
-  plugin = await startPlugin(testbed().kube, join(testbed().runDir, `csi-e2e-${randomBytes(2).toString('hex')}`), {
-    registrationDir: node.pluginsRegistryDir,
-    nodeName: node.name,
-  });
-  await Promise.race([
-    plugin.plugin.registered,
-    new Promise((_, reject) =>
-      setTimeout(() => reject(new Error('the kubelet did not register the plugin in 30 s')), 30_000),
-    ),
-  ]);
+  plugin = await startRegisteredPlugin(node, 'csi-e2e');
   const { region, endpoint, accessKeyId, secretAccessKey } = moto.get().access;
   sm = new SecretsManagerClient({ region, endpoint, credentials: { accessKeyId, secretAccessKey } });
 }
 
 afterAll(async () => {
-  await plugin?.stop();
-  await releaseDriver?.();
+  await plugin?.release();
 });
 
-/** A pod that prints `v=<contents of /secrets/v> gid=<group of the file>` every half second. */
-async function readerPod(
-  externalSecret: string,
-  opts: { serviceAccount?: string; fsGroup?: number; file?: string } = {},
-): Promise<string> {
-  const name = uniqueName('reader');
-  const file = opts.file ?? 'v';
-  await o.core.createNamespacedPod({
-    namespace: o.namespace,
-    body: {
-      metadata: { name },
-      spec: {
-        nodeName: node.name,
-        serviceAccountName: opts.serviceAccount,
-        terminationGracePeriodSeconds: 1,
-        securityContext: opts.fsGroup === undefined ? undefined : { fsGroup: opts.fsGroup },
-        containers: [
-          {
-            name: 'app',
-            image: node.appImage,
-            imagePullPolicy: 'Never',
-            command: [
-              'sh',
-              '-c',
-              `while true; do echo "v=$(cat /secrets/${file}) gid=$(stat -L -c %g /secrets/${file})"; sleep 0.5; done`,
-            ],
-            volumeMounts: [{ name: 'secrets', mountPath: '/secrets', readOnly: true }],
-          },
-        ],
-        volumes: [
-          { name: 'secrets', csi: { driver: 'csi.ferry.dev', readOnly: true, volumeAttributes: { externalSecret } } },
-        ],
-      },
-    },
-  });
-  return name;
-}
-
-async function pod(name: string): Promise<V1Pod> {
-  return o.core.readNamespacedPod({ namespace: o.namespace, name });
-}
-
-async function waitForLine(name: string, want: RegExp, timeoutMs = 60_000): Promise<string> {
-  let last = '';
-  return eventually(
-    `pod ${name} printing ${want.source} (last: "${last}")`,
-    async () => {
-      const p = await pod(name);
-      if (p.status?.phase !== 'Running') return undefined;
-      last = await pods.lastLine(p);
-      return want.test(last) ? last : undefined;
-    },
-    timeoutMs,
-  );
-}
-
-const mountsOf = async (podUid: string) =>
-  (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(podUid) && l.includes('csi'));
+const readerPod = (externalSecret: string, opts: Parameters<CsiPods['reader']>[1] = {}) =>
+  csi.reader(externalSecret, opts);
+const pod = (name: string) => csi.pod(name);
+const waitForLine = (name: string, want: RegExp, timeoutMs?: number) => csi.waitForLine(name, want, timeoutMs);
+const mountsOf = csiMountsOf;
 
 describe('CSI volumes in real pods', () => {
   it('a pod reads its files, sees them rotate without a restart, keeps them through an outage, and leaves no mount', async () => {
@@ -187,14 +121,7 @@ describe('CSI volumes in real pods', () => {
 
   it('a pod whose ExternalSecret is missing waits in ContainerCreating with an Event that says why, then starts', async () => {
     const name = await readerPod('not-yet');
-    const event = await eventually(
-      'a FailedMount event',
-      async () => {
-        const list = await o.core.listNamespacedEvent({ namespace: o.namespace });
-        return list.items.find((e) => e.involvedObject.name === name && e.reason === 'FailedMount');
-      },
-      60_000,
-    );
+    const event = await csi.event(name, 'FailedMount');
     expect(event.message).toMatch(/ExternalSecret .*not-yet does not exist/);
     const waiting = await pod(name);
     expect(waiting.status?.phase).toBe('Pending');
@@ -255,11 +182,11 @@ describe('CSI volumes in real pods', () => {
             },
           },
         });
-      await pods.waitForLine('startup', (l) => l === 'v=boot-1', 'the pod reading boot-1 at start', {
+      await csi.apps.waitForLine('startup', (l) => l === 'v=boot-1', 'the pod reading boot-1 at start', {
         timeoutMs: 90_000,
       });
       await o.patch('secretstores', store, { spec: { provider: { fake: { data: [{ key: 'k', value: 'boot-2' }] } } } });
-      await pods.waitForLine('startup', (l) => l === 'v=boot-2', 'a new pod reading boot-2 at start', {
+      await csi.apps.waitForLine('startup', (l) => l === 'v=boot-2', 'a new pod reading boot-2 at start', {
         timeoutMs: 90_000,
       });
       const d = await kubeConfigFor(testbed().kube)
@@ -281,15 +208,74 @@ describe('CSI volumes in real pods', () => {
     await waitForLine(b, /^v=secret-of-b /);
     // A pod of team b naming team a's ExternalSecret logs in as team b, and Vault refuses it.
     const intruder = await readerPod('team-a', { serviceAccount: 'team-b' });
-    const event = await eventually(
-      'the refused mount',
-      async () => {
-        const list = await o.core.listNamespacedEvent({ namespace: o.namespace });
-        return list.items.find((e) => e.involvedObject.name === intruder && e.reason === 'FailedMount');
-      },
-      60_000,
-    );
+    const event = await csi.event(intruder, 'FailedMount');
     expect(event.message).toMatch(/PermissionDenied|PERMISSION_DENIED|Denied/);
     expect((await pod(intruder)).status?.phase).toBe('Pending');
+  });
+
+  it("a pod logs in to Google with its own ServiceAccount through Workload Identity, not the store's", async () => {
+    withoutMetadataServer();
+    const stub = await GoogleTokenStub.start();
+    stub.trustInThisProcess();
+    Object.assign(process.env, stub.env);
+    try {
+      await drongo.get().admin.secret(GCP_TEST_PROJECT, 'wi-db', 'from-google');
+      for (const [sa, gsa] of [
+        ['gcp-app', 'app@ferry-test.iam.gserviceaccount.com'],
+        ['gcp-other', 'other@ferry-test.iam.gserviceaccount.com'],
+        ['store-sa', 'store@ferry-test.iam.gserviceaccount.com'],
+      ]) {
+        await o.core.createNamespacedServiceAccount({
+          namespace: o.namespace,
+          body: { metadata: { name: sa, annotations: { 'iam.gke.io/gcp-service-account': gsa ?? '' } } },
+        });
+      }
+      const store = uniqueName('gcp-wi');
+      await o.secretStore(store, {
+        gcpsm: {
+          projectID: GCP_TEST_PROJECT,
+          transport: 'REST',
+          endpoint: drongo.get().access.endpoint,
+          auth: {
+            workloadIdentity: {
+              serviceAccountRef: { name: 'store-sa' },
+              clusterLocation: 'europe-west1',
+              clusterName: 'bed',
+              clusterProjectID: GCP_TEST_PROJECT,
+            },
+          },
+        },
+      });
+      await o.externalSecret('gcp-wi', {
+        secretStoreRef: { name: store },
+        target: { creationPolicy: 'None' },
+        data: [{ secretKey: 'v', remoteRef: { key: 'wi-db' } }],
+      });
+      const app = await readerPod('gcp-wi', { serviceAccount: 'gcp-app' });
+      const other = await readerPod('gcp-wi', { serviceAccount: 'gcp-other' });
+      await waitForLine(app, /^v=from-google /);
+      await waitForLine(other, /^v=from-google /);
+
+      // Each pod's own token, minted by kubelet for the pool's audience, was exchanged; the
+      // store's ServiceAccount never was, and each pod impersonated its own Google account.
+      const subjects = stub.exchanges.map((e) => e.subject).sort();
+      expect(subjects).toEqual([
+        `system:serviceaccount:${o.namespace}:gcp-app`,
+        `system:serviceaccount:${o.namespace}:gcp-other`,
+      ]);
+      for (const e of stub.exchanges) {
+        expect(e.tokenAudiences).toEqual([`${GCP_TEST_PROJECT}.svc.id.goog`]);
+        expect(e.audience).toBe(
+          `identitynamespace:${GCP_TEST_PROJECT}.svc.id.goog:https://container.googleapis.com/v1/projects/${GCP_TEST_PROJECT}/locations/europe-west1/clusters/bed`,
+        );
+      }
+      expect(stub.impersonations.map((i) => [i.account, i.federated]).sort()).toEqual([
+        ['app@ferry-test.iam.gserviceaccount.com', true],
+        ['other@ferry-test.iam.gserviceaccount.com', true],
+      ]);
+    } finally {
+      for (const k of Object.keys(stub.env)) delete process.env[k];
+      await stub.close();
+    }
   });
 });
