@@ -9,7 +9,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/attacks/**/*.test.ts'],
           globalSetup: ['test/global-setup.ts'],
           // Integration files mostly wait on servers: two at a time halve the suite on 2 cores
           // (Vitest's default is one worker less than the cores, so one file at a time here).
