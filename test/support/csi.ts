@@ -62,6 +62,8 @@ export async function startPlugin(
     volumeMemoryBytes?: number;
     /** Who the plugin is (default: the bed's admin); the caller then sees to the CSIDriver. */
     kubeConfig?: KubeConfig;
+    /** Return at once instead of waiting for the plugin to be ready (it may never be). */
+    waitReady?: boolean;
   } = {},
 ): Promise<RunningPlugin> {
   await mkdir(dir, { recursive: true });
@@ -91,7 +93,7 @@ export async function startPlugin(
   const ac = new AbortController();
   const done = plugin.run(ac.signal);
   const deadline = Date.now() + 30_000;
-  while (!plugin.ready) {
+  while (opts.waitReady !== false && !plugin.ready) {
     if (Date.now() > deadline) throw new Error(`CSI plugin did not start:\n${logs.slice(-20).join('')}`);
     await new Promise((r) => setTimeout(r, 20));
   }
