@@ -44,7 +44,9 @@ export async function isTmpfs(path: string): Promise<boolean> {
 
 async function mount(args: string[], what: string): Promise<void> {
   try {
-    await run('mount', args);
+    // -n: no userspace mount table; the plugin's root filesystem is read-only (util-linux would
+    // mount, then fail on /run/mount/utab for a move).
+    await run('mount', ['-n', ...args]);
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr?.trim() || String(err);
     throw new Error(`${what} failed (the plugin needs root / CAP_SYS_ADMIN): ${stderr}`);
@@ -77,27 +79,54 @@ export async function mountTmpfs(target: string, opts: { sizeBytes: number; gid?
   await mount(['-t', 'tmpfs', '-o', options.join(','), 'ferry-csi', target], what);
 }
 
-/** Shows `source` at `target` read-only, without set-uid, devices or execution. */
-export async function bindReadOnly(source: string, target: string): Promise<void> {
-  await mount(['--bind', '-o', POD_VIEW, source, target], `binding ${source} read-only at ${target}`);
-}
-
-/** Makes the mount at `target` read-only (it may have been mounted writable by an older plugin). */
-export async function remountReadOnly(target: string): Promise<void> {
-  await mount(['-o', `remount,bind,${POD_VIEW}`, target], `remounting ${target} read-only`);
+/**
+ * Shows `source` at `target` read-only, without set-uid, devices or execution. The bind is made
+ * read-only at `staging` (a private place) and then moved to `target`: a mount's flags are copied
+ * when it propagates to the target's peers (the node's own view of a pod directory, when the
+ * plugin runs in a container), but a later remount is not, so binding at the target and then
+ * remounting would leave the node's view writable.
+ */
+export async function bindReadOnly(source: string, target: string, staging: string): Promise<void> {
+  await mount(['--bind', '-o', POD_VIEW, source, staging], `binding ${source} read-only at ${staging}`);
+  try {
+    await mount(['--move', staging, target], `moving the read-only view of ${source} to ${target}`);
+  } catch (err) {
+    await unmount(staging).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** Shows the filesystem mounted at `source` writable at `target`, for the plugin alone. */
 export async function bindWritable(source: string, target: string): Promise<void> {
   await mount(['--bind', source, target], `binding ${source} at ${target}`);
+  // Out of the source's peer group: nothing the plugin does here reaches the pod's directory.
+  await mount(['--make-private', target], `making ${target} private`);
   await mount(['-o', 'remount,bind,rw,nosuid,nodev,noexec', target], `remounting ${target} writable`);
+}
+
+/**
+ * Makes `dir` a mount point of its own with private propagation, so that mounts made under it
+ * stay with the plugin (and can be moved from there) even where the node's root is shared.
+ */
+export async function ensurePrivateMountPoint(dir: string): Promise<void> {
+  if (!(await isMountPoint(dir))) await mount(['--bind', dir, dir], `binding ${dir} onto itself`);
+  await mount(['--make-rprivate', dir], `making ${dir} private`);
+}
+
+/** Whether the mount at `path` (the last one mounted there) is read-only. */
+export async function isReadOnlyMount(path: string): Promise<boolean> {
+  const target = resolve(path);
+  const lines = (await readFile('/proc/self/mountinfo', 'utf8'))
+    .split('\n')
+    .filter((line) => unescapeMountPath(line.split(' ')[4] ?? '') === target);
+  return (lines.at(-1)?.split(' ')[5] ?? '').split(',').includes('ro');
 }
 
 /** Unmounts `target` if it is a mount point; a second call is a no-op. */
 export async function unmount(target: string): Promise<void> {
   if (!(await isMountPoint(target))) return;
   try {
-    await run('umount', [target]);
+    await run('umount', ['-n', target]);
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr?.trim() || String(err);
     throw new Error(`unmounting ${target} failed: ${stderr}`);

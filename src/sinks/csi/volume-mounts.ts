@@ -5,7 +5,16 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bindReadOnly, bindWritable, isMountPoint, isTmpfs, mountTmpfs, remountReadOnly, unmount } from './tmpfs.ts';
+import {
+  bindReadOnly,
+  bindWritable,
+  ensurePrivateMountPoint,
+  isMountPoint,
+  isReadOnlyMount,
+  isTmpfs,
+  mountTmpfs,
+  unmount,
+} from './tmpfs.ts';
 
 /** Room for a full 1 MiB Secret's worth of files twice over (old and new set during a swap). */
 export const TMPFS_BYTES = 4 * 1024 * 1024;
@@ -13,13 +22,24 @@ export const TMPFS_BYTES = 4 * 1024 * 1024;
 export interface VolumePaths {
   /** The plugin's own writable mount of the volume's tmpfs. */
   private: string;
+  /** Where the pod's read-only view is made before it is moved to the target. */
+  staging: string;
   /** kubelet's target_path: the pod's read-only view. */
   target: string;
 }
 
+/** The directory under the data directory that holds the plugin's own mounts. */
+export const mountsDir = (dataDir: string) => join(dataDir, 'mounts');
+
 export function volumePaths(dataDir: string, volumeId: string, target: string): VolumePaths {
   const id = createHash('sha256').update(volumeId).digest('hex').slice(0, 32);
-  return { private: join(dataDir, 'mounts', id), target };
+  return { private: join(mountsDir(dataDir), id), staging: join(mountsDir(dataDir), `${id}.staging`), target };
+}
+
+/** Prepares the plugin's mounts directory: private propagation, whatever the node's root has. */
+export async function prepareMountsDir(dataDir: string): Promise<void> {
+  await mkdir(mountsDir(dataDir), { recursive: true, mode: 0o700 });
+  await ensurePrivateMountPoint(mountsDir(dataDir));
 }
 
 const removeDir = (path: string) =>
@@ -42,7 +62,7 @@ export async function mountVolume<T>(
     if (!(await isMountPoint(paths.private)))
       await mountTmpfs(paths.private, { sizeBytes: TMPFS_BYTES, gid: opts.gid });
     const result = await fill(paths.private);
-    if (!(await isMountPoint(paths.target))) await bindReadOnly(paths.private, paths.target);
+    await showReadOnly(paths);
     return result;
   } catch (err) {
     await unmountVolume(paths).catch(() => undefined);
@@ -50,10 +70,23 @@ export async function mountVolume<T>(
   }
 }
 
+/** Makes the pod's view at the target a read-only bind of the private mount (replacing what is there). */
+async function showReadOnly(paths: VolumePaths): Promise<void> {
+  await unmount(paths.target);
+  await mkdir(paths.staging, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  try {
+    await bindReadOnly(paths.private, paths.target, paths.staging);
+  } finally {
+    await removeDir(paths.staging).catch(() => undefined);
+  }
+}
+
 /**
  * After a restart: the volume is still mounted at its target (else 'gone'). The private mount is
- * made again from it when the plugin's mount namespace lost it, and the target is made read-only,
- * which also converts a volume an older plugin mounted writable straight at the target.
+ * made again from it when the plugin's mount namespace lost it, and a target an older plugin
+ * mounted writable is replaced with a read-only view (a running container keeps the view it has).
  */
 export async function reattachVolume(paths: VolumePaths): Promise<'attached' | 'gone'> {
   if (!(await isMountPoint(paths.target)) || !(await isTmpfs(paths.target))) return 'gone';
@@ -61,7 +94,7 @@ export async function reattachVolume(paths: VolumePaths): Promise<'attached' | '
     await mkdir(paths.private, { recursive: true, mode: 0o700 });
     await bindWritable(paths.target, paths.private);
   }
-  await remountReadOnly(paths.target);
+  if (!(await isReadOnlyMount(paths.target))) await showReadOnly(paths);
   return 'attached';
 }
 
@@ -70,10 +103,8 @@ export async function isAttached(paths: VolumePaths): Promise<boolean> {
   return (await isMountPoint(paths.target)) && (await isMountPoint(paths.private));
 }
 
-/** Unmounts the pod's view and the private mount, and removes both directories; idempotent. */
+/** Unmounts the pod's view and the plugin's mounts, and removes their directories; idempotent. */
 export async function unmountVolume(paths: VolumePaths): Promise<void> {
-  await unmount(paths.target);
-  await unmount(paths.private);
-  await removeDir(paths.target);
-  await removeDir(paths.private);
+  for (const path of [paths.target, paths.staging, paths.private]) await unmount(path);
+  for (const path of [paths.target, paths.staging, paths.private]) await removeDir(path);
 }

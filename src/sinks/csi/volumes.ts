@@ -17,6 +17,7 @@ import { type DriverPolicy, type PodToken, PublishArgumentError, parsePublishCon
 import {
   isAttached,
   mountVolume,
+  prepareMountsDir,
   reattachVolume,
   unmountVolume,
   type VolumePaths,
@@ -88,11 +89,13 @@ export class VolumeManager {
    * mounted writable at the target too, made read-only now); forgets the others.
    */
   async restore(): Promise<number> {
+    await prepareMountsDir(this.opts.dataDir);
     for (const record of await this.records.loadAll()) {
       const paths = volumePaths(this.opts.dataDir, record.volumeId, record.targetPath);
+      // A failure here is retried by the volume's refresh; only a target gone is forgotten.
       const state = await reattachVolume(paths).catch((err: Error) => {
-        this.opts.logger.error({ volumeId: record.volumeId, error: err.message }, 'could not take a volume back');
-        return 'gone' as const;
+        this.opts.logger.error({ volumeId: record.volumeId, error: err.message }, 'could not take a volume back yet');
+        return 'retry' as const;
       });
       if (state === 'gone') {
         await unmountVolume(paths).catch(() => undefined);
