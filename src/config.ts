@@ -212,7 +212,7 @@ export const CSI_NODE_USAGE = `usage: ferry csi-node [flags]
   --provider-qps N / --provider-burst N  provider calls per store (default 20 / 40)
   --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)
   --volume-memory SIZE       memory all volumes of this node may take, e.g. 128Mi (default 128Mi): tmpfs pages
-                             count against the plugin's own memory limit, so keep limit ≥ ~256Mi + SIZE; a mount
+                             count against the plugin's own memory limit, so keep the limit at least ~256Mi + SIZE; a mount
                              past it is refused (RESOURCE_EXHAUSTED), a rotation past it keeps the old files`;
 
 export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): CsiNodeConfig {

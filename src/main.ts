@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<Command>> = {
   crds: async () => (await import('./cli/crds.ts')).command,
   controller: async () => (await import('./cli/controller.ts')).command,
   'csi-node': async () => (await import('./cli/csi-node.ts')).command,
+  'csi-uninstall-check': async () => (await import('./cli/csi-uninstall-check.ts')).command,
   demo: async () => (await import('./cli/demo.ts')).command,
   migrate: async () => (await import('./cli/migrate.ts')).command,
   render: async () => (await import('./cli/render.ts')).command,

@@ -49,9 +49,11 @@ export async function renderChart(
     if (dir) await writeFile(join(dir, 'values.json'), JSON.stringify(valuesObject));
     const file = dir ? ['--values', join(dir, 'values.json')] : [];
     const text = await runHelm(['template', 'ferry', CHART_DIR, '--namespace', 'ferry-system', ...sets, ...file]);
-    return parseAllDocuments(text)
-      .map((d) => d.toJS() as Manifest | null)
-      .filter((m): m is Manifest => m !== null);
+    const docs = parseAllDocuments(text);
+    // A mapping with a key twice is an error the API server would not report the same way.
+    const broken = docs.flatMap((d) => d.errors.map((e) => e.message));
+    if (broken.length > 0) throw new Error(`helm template rendered invalid YAML: ${broken.join('; ')}`);
+    return docs.map((d) => d.toJS() as Manifest | null).filter((m): m is Manifest => m !== null);
   } finally {
     if (dir) await rm(dir, { recursive: true, force: true });
   }

@@ -2,9 +2,11 @@
 // buildah, imported into the node's containerd, installed with the real helm. The controller
 // replicas run with the chart's ServiceAccount and in-cluster config, elect a leader, sync, fail
 // over when the leader is killed under load without a Secret written twice, and survive
-// `helm upgrade` and `helm uninstall` without losing a Secret; the CSI DaemonSet runs beside them.
+// `helm upgrade` and `helm uninstall` without losing a Secret. The CSI DaemonSet serves a pod's
+// read-only volume across a restart of its container, and `helm uninstall` waits for that pod
+// (the pre-delete check) instead of leaving it to hang in Terminating.
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -20,6 +22,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ctr } from '../../src/testbed/node/containerd.ts';
 import { ensureCsiDriver } from '../support/csi.ts';
+import { CsiPods, csiMountsOf } from '../support/csi-pods.ts';
 import { CHART_DIR, helm } from '../support/helm.ts';
 import { type InClusterAccess, openApiServerToPods } from '../support/in-cluster.ts';
 import { holdCsiDriverRegistration } from '../support/node-lock.ts';
@@ -39,6 +42,8 @@ let o: Objects;
 let inCluster: InClusterAccess | undefined;
 let valuesFile: string;
 let imageTag: string;
+let csi: CsiPods;
+let reader = '';
 
 /** Builds (or reuses) the image with buildah and imports it into the node's containerd. */
 async function buildAndImportImage(): Promise<string> {
@@ -128,7 +133,7 @@ async function podLogs(pods: V1Pod[]): Promise<string> {
   const out: string[] = [];
   for (const p of pods) {
     const log = await core
-      .readNamespacedPodLog({ namespace: releaseNs, name: p.metadata?.name ?? '', tailLines: 20 })
+      .readNamespacedPodLog({ namespace: releaseNs, name: p.metadata?.name ?? '', tailLines: 40 })
       .catch((err) => String(err));
     out.push(`--- ${p.metadata?.name}\n${log}`);
   }
@@ -147,6 +152,8 @@ beforeAll(async () => {
   inCluster = await openApiServerToPods(testbed().kube);
   releaseNs = await createNamespace(kc, 'ferry-system');
   o = new Objects(kc, await createNamespace(kc, 'helm-node-app'));
+  csi = new CsiPods(o, node);
+  await csi.apps.waitForDefaultServiceAccount();
   const values = {
     image: { repository: 'ferry.test/ferry', tag: imageTag, pullPolicy: 'Never' },
     controller: {
@@ -164,6 +171,7 @@ beforeAll(async () => {
       // The bed is shared: csi-node.test.ts owns the cluster-wide CSIDriver; make sure it exists.
       createCSIDriver: false,
       selfRegistration: true,
+      uninstallCheck: { wait: '5s' },
       kubeletDir: join(node.dir, 'kubelet', 'root'),
       dataDir: join(node.dir, 'ferry-csi'),
       ...inCluster.podValues,
@@ -182,6 +190,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try {
+    // A pod left mounting a volume (a test failed before removing it) would stop the uninstall.
+    if (reader) await csi.remove(reader).catch(() => undefined);
     if (releaseNs)
       await helm(testbed().kube, ['uninstall', RELEASE, '--namespace', releaseNs, '--ignore-not-found', '--wait']);
     if (releaseNs) await core.deleteNamespace({ name: releaseNs }).catch(() => undefined);
@@ -242,6 +252,59 @@ describe('the chart on the node', () => {
       throw new Error(`${err}\n${await podLogs(pods.items)}\n${JSON.stringify(pods.items.map((p) => p.status))}`);
     });
   }, 120_000);
+
+  it("serves a pod's volume from the DaemonSet's container, read-only, and keeps rotating it after the plugin restarts", async () => {
+    await o.secretStore('files-store', { fake: { data: [{ key: 'k', value: 'from-the-daemonset' }] } });
+    await o.externalSecret('files', {
+      secretStoreRef: { name: 'files-store' },
+      refreshInterval: '1s',
+      target: { creationPolicy: 'None' },
+      data: [{ secretKey: 'v', remoteRef: { key: 'k' } }],
+    });
+    reader = await csi.reader('files', {
+      mountReadOnly: false,
+      securityContext: { runAsUser: 0 },
+      script:
+        'while true; do w=$(echo x 2>&1 > /secrets/planted || true); echo "v=$(cat /secrets/v) write=$w"; sleep 0.5; done',
+    });
+    const pluginLogs = async () =>
+      podLogs(
+        (await core.listNamespacedPod({ namespace: releaseNs, labelSelector: 'app.kubernetes.io/component=csi-node' }))
+          .items,
+      );
+    const line = await csi.waitForLine(reader, /^v=from-the-daemonset /, 90_000).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${await pluginLogs()}`);
+    });
+    expect(line).toMatch(/Read-only file system/);
+
+    // A new container has a new mount namespace: the plugin takes its volumes back from the node.
+    const [pluginPod] = (
+      await core.listNamespacedPod({ namespace: releaseNs, labelSelector: 'app.kubernetes.io/component=csi-node' })
+    ).items;
+    const containerId = pluginPod?.status?.containerStatuses
+      ?.find((c) => c.name === 'csi-node')
+      ?.containerID?.replace(/^containerd:\/\//, '');
+    await ctr(join(requireNode().dir, 'containerd', 'containerd.sock'), [
+      'tasks',
+      'kill',
+      '-s',
+      'SIGKILL',
+      containerId ?? '',
+    ]);
+    await eventually(
+      'the plugin container restarted and ready',
+      async () => {
+        const p = await core.readNamespacedPod({ namespace: releaseNs, name: pluginPod?.metadata?.name ?? '' });
+        const status = p.status?.containerStatuses?.find((c) => c.name === 'csi-node');
+        return (status?.restartCount ?? 0) > 0 && status?.ready ? true : undefined;
+      },
+      120_000,
+    );
+    await o.patch('secretstores', 'files-store', {
+      spec: { provider: { fake: { data: [{ key: 'k', value: 'after-restart' }] } } },
+    });
+    await csi.waitForLine(reader, /^v=after-restart /, 60_000);
+  }, 300_000);
 
   it('fails over when the leader pod is killed under load: nothing lost, no Secret written twice', async () => {
     const count = 1000;
@@ -304,11 +367,15 @@ describe('the chart on the node', () => {
             version: 'v1alpha1',
             namespace: o.namespace,
             plural: 'externalsecrets',
-          })) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
-          const ready = list.items.filter((es) =>
-            es.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+          })) as {
+            items: { metadata?: { name?: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+          };
+          const ready = list.items.filter(
+            (es) =>
+              es.metadata?.name?.startsWith('load-') &&
+              es.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
           );
-          return ready.length === count + 1 ? true : undefined;
+          return ready.length === count ? true : undefined;
         },
         120_000,
       );
@@ -348,7 +415,45 @@ describe('the chart on the node', () => {
       const modified = [...watch.writes.values()].filter((w) => w.modified > 0);
       expect(modified).toEqual([]);
 
+      // A pod still mounts a Ferry volume: the uninstall stops before it removes the plugin, and says why.
+      const refused = await helm(testbed().kube, [
+        'uninstall',
+        RELEASE,
+        '--namespace',
+        releaseNs,
+        '--wait',
+        '--timeout',
+        '2m',
+      ]).then(
+        () => 'uninstalled',
+        (err: Error) => err.message,
+      );
+      expect(refused).toMatch(/job ferry-csi-uninstall-check failed/);
+      const [check] = (
+        await core.listNamespacedPod({ namespace: releaseNs, labelSelector: 'job-name=ferry-csi-uninstall-check' })
+      ).items;
+      const said = await core.readNamespacedPodLog({ namespace: releaseNs, name: check?.metadata?.name ?? '' });
+      expect(String(said)).toMatch(
+        new RegExp(`1 pod\\(s\\) still mount csi\\.ferry\\.dev volumes: ${o.namespace}/${reader}`),
+      );
+      expect(
+        (
+          await kc
+            .makeApiClient(AppsV1Api)
+            .readNamespacedDaemonSet({ namespace: releaseNs, name: `${RELEASE}-csi-node` })
+        ).status?.numberReady,
+      ).toBe(1);
+
+      // Once the pod is gone (its volume unmounted by the plugin, nothing left on the node), it goes through.
+      const uid = (await csi.pod(reader)).metadata?.uid ?? '';
+      expect(await csiMountsOf(uid)).not.toEqual([]);
+      await csi.remove(reader, 30_000);
+      expect(await csiMountsOf(uid)).toEqual([]);
       await helm(testbed().kube, ['uninstall', RELEASE, '--namespace', releaseNs, '--wait', '--timeout', '2m']);
+      expect(await readdir(join(requireNode().dir, 'ferry-csi', 'volumes')).catch(() => [])).toEqual([]);
+      expect(
+        (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(' - tmpfs ferry-csi ')),
+      ).toEqual([]);
       // kube-controller-manager's garbage collector runs on this bed: give it time to cascade.
       await eventually(
         'controller pods gone',

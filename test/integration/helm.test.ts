@@ -138,6 +138,92 @@ describe('the chart', () => {
     expect(only.map((c) => c.name)).toEqual(['csi-node']);
     expect(only[0]?.args).toContain('--registration-dir=/var/lib/kubelet/plugins_registry');
   });
+
+  it("places the CSI plugin on Linux nodes with every taint tolerated unless told, and bounds its and the registrar's resources", async () => {
+    type PodSpec = {
+      nodeSelector?: Record<string, string>;
+      tolerations?: unknown[];
+      affinity?: unknown;
+      containers: { name: string; args?: string[]; resources?: unknown; securityContext?: Record<string, unknown> }[];
+    };
+    const podSpec = (objects: Manifest[]) =>
+      (one(objects, 'DaemonSet').spec as { template: { spec: PodSpec } }).template.spec;
+    const defaults = podSpec(await renderChart({ 'csiNode.enabled': true }));
+    expect(defaults.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
+    expect(defaults.tolerations).toEqual([{ operator: 'Exists' }]);
+    expect(defaults.affinity).toBeUndefined();
+    const [plugin, registrar] = defaults.containers;
+    expect(plugin?.args).toContain('--volume-memory=128Mi');
+    expect(registrar?.resources).toEqual({ requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } });
+    expect(registrar?.securityContext).toMatchObject({
+      runAsUser: 0,
+      runAsNonRoot: false,
+      readOnlyRootFilesystem: true,
+    });
+    const affinity = {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: 'ferry.dev/csi', operator: 'In', values: ['on'] }] }],
+        },
+      },
+    };
+    const told = podSpec(
+      await renderChart(
+        {},
+        {
+          csiNode: {
+            enabled: true,
+            affinity,
+            tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'apps', effect: 'NoSchedule' }],
+            volumeMemory: '1Gi',
+          },
+        },
+      ),
+    );
+    expect(told.affinity).toEqual(affinity);
+    expect(told.tolerations).toEqual([{ key: 'dedicated', operator: 'Equal', value: 'apps', effect: 'NoSchedule' }]);
+    expect(told.containers[0]?.args).toContain('--volume-memory=1Gi');
+  });
+
+  it('gives the CSI plugin node-scoped RBAC, token audiences from values, and a pre-delete check of live mounts', async () => {
+    const objects = await renderChart(
+      {},
+      {
+        csiNode: {
+          enabled: true,
+          credentialNamespaces: ['platform-creds', 'vault-ca'],
+          tokenRequests: [{ audience: 'acme.svc.id.goog', expirationSeconds: 3600 }],
+        },
+      },
+    );
+    const role = one(objects, 'ClusterRole', '-csi-node') as Manifest & {
+      rules: { resources: string[]; verbs: string[] }[];
+    };
+    const granted = role.rules.flatMap((r) => r.resources.map((res) => `${res}:${r.verbs.join(',')}`));
+    expect(granted).not.toContain('secrets:get');
+    expect(granted.some((g) => g.startsWith('serviceaccounts/token'))).toBe(false);
+    const credentialRoles = find(objects, 'Role', '-csi-node-credentials');
+    expect(credentialRoles.map((r) => r.metadata.namespace).sort()).toEqual(['platform-creds', 'vault-ca']);
+    expect(find(objects, 'RoleBinding', '-csi-node-credentials')).toHaveLength(2);
+    const driver = one(objects, 'CSIDriver') as Manifest & { spec: { tokenRequests: { audience: string }[] } };
+    expect(driver.spec.tokenRequests.map((t) => t.audience)).toEqual(['acme.svc.id.goog']);
+    const defaults = one(await renderChart({ 'csiNode.enabled': true }), 'CSIDriver') as Manifest & {
+      spec: { podInfoOnMount: boolean; tokenRequests: { audience: string }[] };
+    };
+    expect(defaults.spec.podInfoOnMount).toBe(true);
+    expect(defaults.spec.tokenRequests.map((t) => t.audience)).not.toContain('');
+
+    const job = one(objects, 'Job', '-csi-uninstall-check') as Manifest & {
+      metadata: { annotations: Record<string, string> };
+      spec: { template: { spec: { containers: { args: string[] }[] } } };
+    };
+    expect(job.metadata.annotations['helm.sh/hook']).toBe('pre-delete');
+    expect(job.spec.template.spec.containers[0]?.args).toEqual(['csi-uninstall-check', '--wait=60s']);
+    const checkRole = one(objects, 'ClusterRole', '-csi-uninstall-check') as Manifest & { rules: unknown[] };
+    expect(checkRole.rules).toEqual([{ apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] }]);
+    const off = await renderChart({ 'csiNode.enabled': true, 'csiNode.uninstallCheck.enabled': false });
+    expect(find(off, 'Job')).toEqual([]);
+  });
 });
 
 describe('helm install, upgrade and uninstall against the API server', () => {

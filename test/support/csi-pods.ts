@@ -156,9 +156,12 @@ export class CsiPods {
     );
   }
 
-  /** Deletes the pod and waits until it is gone from the API server. */
+  /**
+   * Deletes the pod gracefully and waits until it is gone from the API server, which kubelet allows
+   * only once its volumes are unmounted.
+   */
   async remove(name: string, timeoutMs = 60_000): Promise<void> {
-    await this.o.core.deleteNamespacedPod({ namespace: this.o.namespace, name, gracePeriodSeconds: 0 });
+    await this.o.core.deleteNamespacedPod({ namespace: this.o.namespace, name });
     await eventually(
       `pod ${name} gone`,
       () =>
