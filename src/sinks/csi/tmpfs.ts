@@ -42,66 +42,93 @@ export async function isTmpfs(path: string): Promise<boolean> {
   return info?.type === TMPFS_MAGIC;
 }
 
-async function mount(args: string[], what: string): Promise<void> {
+/** True when `path` is the root of another filesystem than its parent's (two stats): always so for
+ * a volume's tmpfs and every bind of it, so it answers for the plugin's own mounts. */
+export async function isVolumeMount(path: string): Promise<boolean> {
+  const target = resolve(path);
+  const [self, parent] = await Promise.all([
+    stat(target).catch(() => undefined),
+    stat(dirname(target)).catch(() => undefined),
+  ]);
+  return self !== undefined && parent !== undefined && self.dev !== parent.dev;
+}
+
+/** One mount(8) or umount(8) call, without its -n. */
+export type MountCommand = ['mount' | 'umount', ...string[]];
+
+/**
+ * Runs mount(8) and umount(8) calls in order in one shell, stopping at the first that fails. One
+ * process spawned from the plugin instead of one per call: a spawn from a process of Node's size
+ * costs milliseconds of the event loop, and a mount needs three calls. Every argument is passed to
+ * the shell as a positional parameter, never spliced into the script. -n: no userspace mount table
+ * (the plugin's root filesystem is read-only, and util-linux would mount, then fail on
+ * /run/mount/utab for a move).
+ */
+export async function runMounts(commands: MountCommand[], what: string): Promise<void> {
+  const args: string[] = [];
+  const steps = commands.map(([program, ...rest]) => {
+    const words = [program, '-n', ...rest].map((word) => {
+      args.push(word);
+      return `"\${${args.length}}"`;
+    });
+    return words.join(' ');
+  });
   try {
-    // -n: no userspace mount table; the plugin's root filesystem is read-only (util-linux would
-    // mount, then fail on /run/mount/utab for a move).
-    await run('mount', ['-n', ...args]);
+    await run('sh', ['-c', steps.join(' && '), 'ferry-mount', ...args]);
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr?.trim() || String(err);
     throw new Error(`${what} failed (the plugin needs root / CAP_SYS_ADMIN): ${stderr}`);
   }
 }
 
-/** Whether this kernel takes tmpfs's noswap option; learnt from the first mount. */
-let noswap: boolean | undefined;
+/** Whether this kernel takes tmpfs's noswap option (Linux 6.4+); learnt by probeNoSwap. */
+let noswap = false;
 
-/** Whether tmpfs pages of volumes are kept out of swap (undefined until the first mount). */
-export function tmpfsNoSwap(): boolean | undefined {
+/** Learns whether tmpfs takes noswap here, with a throwaway mount at `dir` (an empty directory). */
+export async function probeNoSwap(dir: string): Promise<boolean> {
+  noswap = await runMounts(
+    [
+      ['mount', '-t', 'tmpfs', '-o', 'size=4096,noswap', 'ferry-csi-probe', dir],
+      ['umount', dir],
+    ],
+    'probing tmpfs noswap',
+  ).then(
+    () => true,
+    () => false,
+  );
   return noswap;
 }
 
-export async function mountTmpfs(target: string, opts: { sizeBytes: number; gid?: number }): Promise<void> {
+/** The mount(8) call of a volume's tmpfs at `target`: small, nothing runnable, out of swap when the kernel can. */
+export function tmpfsMount(target: string, opts: { sizeBytes: number; gid?: number }): MountCommand {
   const options = [`size=${opts.sizeBytes}`, 'nosuid', 'nodev', 'noexec'];
   options.push(...(opts.gid === undefined ? ['mode=0755'] : [`gid=${opts.gid}`, 'mode=0750']));
-  const what = `mounting a tmpfs at ${target}`;
-  if (noswap !== false) {
-    try {
-      await mount(['-t', 'tmpfs', '-o', [...options, 'noswap'].join(','), 'ferry-csi', target], what);
-      noswap = true;
-      return;
-    } catch (err) {
-      // Kernels before 6.4 refuse the option; any other failure repeats without it and is reported.
-      if (noswap === true) throw err;
-      noswap = false;
-    }
-  }
-  await mount(['-t', 'tmpfs', '-o', options.join(','), 'ferry-csi', target], what);
+  if (noswap) options.push('noswap');
+  return ['mount', '-t', 'tmpfs', '-o', options.join(','), 'ferry-csi', target];
 }
 
 /**
- * Shows `source` at `target` read-only, without set-uid, devices or execution. The bind is made
- * read-only at `staging` (a private place) and then moved to `target`: a mount's flags are copied
- * when it propagates to the target's peers (the node's own view of a pod directory, when the
- * plugin runs in a container), but a later remount is not, so binding at the target and then
+ * The calls that show `source` at `target` read-only, without set-uid, devices or execution. The
+ * bind is made read-only at `staging` (a private place) and then moved to `target`: a mount's flags
+ * are copied when it propagates to the target's peers (the node's own view of a pod directory, when
+ * the plugin runs in a container), but a later remount is not, so binding at the target and then
  * remounting would leave the node's view writable.
  */
-export async function bindReadOnly(source: string, target: string, staging: string): Promise<void> {
-  await mount(['--bind', '-o', POD_VIEW, source, staging], `binding ${source} read-only at ${staging}`);
-  try {
-    await mount(['--move', staging, target], `moving the read-only view of ${source} to ${target}`);
-  } catch (err) {
-    await unmount(staging).catch(() => undefined);
-    throw err;
-  }
+export function readOnlyView(source: string, target: string, staging: string): MountCommand[] {
+  return [
+    ['mount', '--bind', '-o', POD_VIEW, source, staging],
+    ['mount', '--move', staging, target],
+  ];
 }
 
-/** Shows the filesystem mounted at `source` writable at `target`, for the plugin alone. */
-export async function bindWritable(source: string, target: string): Promise<void> {
-  await mount(['--bind', source, target], `binding ${source} at ${target}`);
-  // Out of the source's peer group: nothing the plugin does here reaches the pod's directory.
-  await mount(['--make-private', target], `making ${target} private`);
-  await mount(['-o', 'remount,bind,rw,nosuid,nodev,noexec', target], `remounting ${target} writable`);
+/** The calls that show the filesystem at `source` writable at `target`, for the plugin alone. */
+export function writableView(source: string, target: string): MountCommand[] {
+  return [
+    ['mount', '--bind', source, target],
+    // Out of the source's peer group: nothing the plugin mounts here reaches the pod's directory.
+    ['mount', '--make-private', target],
+    ['mount', '-o', 'remount,bind,rw,nosuid,nodev,noexec', target],
+  ];
 }
 
 /**
@@ -109,8 +136,8 @@ export async function bindWritable(source: string, target: string): Promise<void
  * stay with the plugin (and can be moved from there) even where the node's root is shared.
  */
 export async function ensurePrivateMountPoint(dir: string): Promise<void> {
-  if (!(await isMountPoint(dir))) await mount(['--bind', dir, dir], `binding ${dir} onto itself`);
-  await mount(['--make-rprivate', dir], `making ${dir} private`);
+  const commands: MountCommand[] = (await isMountPoint(dir)) ? [] : [['mount', '--bind', dir, dir]];
+  await runMounts([...commands, ['mount', '--make-rprivate', dir]], `making ${dir} a private mount point`);
 }
 
 /** Whether the mount at `path` (the last one mounted there) is read-only. */
@@ -124,11 +151,5 @@ export async function isReadOnlyMount(path: string): Promise<boolean> {
 
 /** Unmounts `target` if it is a mount point; a second call is a no-op. */
 export async function unmount(target: string): Promise<void> {
-  if (!(await isMountPoint(target))) return;
-  try {
-    await run('umount', ['-n', target]);
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr?.trim() || String(err);
-    throw new Error(`unmounting ${target} failed: ${stderr}`);
-  }
+  if (await isMountPoint(target)) await runMounts([['umount', target]], `unmounting ${target}`);
 }
