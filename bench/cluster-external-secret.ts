@@ -8,9 +8,9 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOption
 import pino from 'pino';
 import { parseDuration } from '../src/api/duration.ts';
 import { Controller } from '../src/controller/controller.ts';
-import { createAwsClusterStore } from '../src/testbed/aws-store.ts';
-import { startTestBed } from '../src/testbed/bed.ts';
-import { installCrds } from '../src/testbed/install-crds.ts';
+import { createAwsClusterStore } from '../test/testbed/aws-store.ts';
+import { startTestBed } from '../test/testbed/bed.ts';
+import { installCrds } from '../test/testbed/install-crds.ts';
 
 const NAMESPACES = Number(process.env.BENCH_NAMESPACES ?? 200);
 const RELABELLED = Math.floor(NAMESPACES / 4);

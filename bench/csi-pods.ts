@@ -4,10 +4,10 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, StorageV1Api } from
 import pino from 'pino';
 import { Metrics } from '../src/observability/metrics.ts';
 import { CsiPlugin } from '../src/sinks/csi/csi-plugin.ts';
-import { startTestBed } from '../src/testbed/bed.ts';
-import { chartCsiDriver } from '../src/testbed/chart.ts';
-import { installCrds } from '../src/testbed/install-crds.ts';
-import { cacheDir } from '../src/testbed/tools.ts';
+import { startTestBed } from '../test/testbed/bed.ts';
+import { chartCsiDriver } from '../test/testbed/chart.ts';
+import { installCrds } from '../test/testbed/install-crds.ts';
+import { cacheDir } from '../test/testbed/tools.ts';
 
 const PODS = Number(process.env.BENCH_CSI_PODS ?? 100);
 const REFRESH = '10s';

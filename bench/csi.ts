@@ -11,12 +11,12 @@ import { type Client, credentials } from '@grpc/grpc-js';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, StorageV1Api } from '@kubernetes/client-node';
 import { loadCsiServices } from '../src/sinks/csi/protocol.ts';
 import { unmount } from '../src/sinks/csi/tmpfs.ts';
-import { createAwsStore } from '../src/testbed/aws-store.ts';
-import { startTestBed } from '../src/testbed/bed.ts';
-import { chartCsiDriver } from '../src/testbed/chart.ts';
-import { installCrds } from '../src/testbed/install-crds.ts';
-import { freePort } from '../src/testbed/ports.ts';
-import { cacheDir } from '../src/testbed/tools.ts';
+import { createAwsStore } from '../test/testbed/aws-store.ts';
+import { startTestBed } from '../test/testbed/bed.ts';
+import { chartCsiDriver } from '../test/testbed/chart.ts';
+import { installCrds } from '../test/testbed/install-crds.ts';
+import { freePort } from '../test/testbed/ports.ts';
+import { cacheDir } from '../test/testbed/tools.ts';
 import { metric, pool } from './sync-support.ts';
 
 const VOLUMES = Number(process.env.BENCH_VOLUMES ?? 1000);

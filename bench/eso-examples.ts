@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { Controller } from '../src/controller/controller.ts';
-import { extractExamples } from '../src/migrate/eso-examples.ts';
-import { startTestBed } from '../src/testbed/bed.ts';
-import { installCrds } from '../src/testbed/install-crds.ts';
-import { esoModule } from '../src/testbed/tools.ts';
+import { extractExamples } from '../test/support/eso-docs.ts';
 import { formatMeasurement, measureEsoExamples, readScope } from '../test/support/eso-examples.ts';
 import { explainSync, formatSync, measureSync } from '../test/support/eso-examples-sync.ts';
+import { startTestBed } from '../test/testbed/bed.ts';
+import { installCrds } from '../test/testbed/install-crds.ts';
+import { esoModule } from '../test/testbed/tools.ts';
 
 async function main(): Promise<void> {
   const bed = await startTestBed({ moto: true, openbao: true, drongo: true });

@@ -16,11 +16,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { type KubernetesListObject, type KubernetesObject, makeInformer } from '@kubernetes/client-node';
-import { startTestBed } from '../src/testbed/bed.ts';
-import { ChaosProxy } from '../src/testbed/chaos-proxy.ts';
-import { installCrds } from '../src/testbed/install-crds.ts';
-import { freePort } from '../src/testbed/ports.ts';
-import { esoController } from '../src/testbed/tools.ts';
+import { startTestBed } from '../test/testbed/bed.ts';
+import { ChaosProxy } from '../test/testbed/chaos-proxy.ts';
+import { installCrds } from '../test/testbed/install-crds.ts';
+import { freePort } from '../test/testbed/ports.ts';
+import { esoController } from '../test/testbed/tools.ts';
 import {
   type Bench,
   coldStart,

@@ -15,11 +15,11 @@ import {
   type V1Secret,
   Watch,
 } from '@kubernetes/client-node';
-import { startTestBed } from '../src/testbed/bed.ts';
-import { installCrds } from '../src/testbed/install-crds.ts';
-import { ctr } from '../src/testbed/node/containerd.ts';
 import { CHART_DIR, helm } from '../test/support/helm.ts';
 import { openApiServerToPods } from '../test/support/in-cluster.ts';
+import { startTestBed } from '../test/testbed/bed.ts';
+import { installCrds } from '../test/testbed/install-crds.ts';
+import { ctr } from '../test/testbed/node/containerd.ts';
 
 const exec = promisify(execFile);
 const COUNT = Number(process.env.BENCH_FAILOVER_ES ?? 1000);
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     const socket = join(node.dir, 'containerd', 'containerd.sock');
 
     let t = Date.now();
-    const { stdout } = await exec('bash', [new URL('../src/testbed/image/build-image.sh', import.meta.url).pathname]);
+    const { stdout } = await exec('bash', [new URL('../test/testbed/image/build-image.sh', import.meta.url).pathname]);
     const archive = stdout.trim().split('\n').at(-1) ?? '';
     await ctr(socket, ['images', 'import', archive]);
     line('image build (or reuse) + import', seconds(Date.now() - t));

@@ -6,11 +6,11 @@ import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { Controller } from '../src/controller/controller.ts';
-import { startTestBed } from '../src/testbed/bed.ts';
-import { installCrds } from '../src/testbed/install-crds.ts';
-import { fields, NodeApps } from '../src/testbed/node/apps.ts';
-import { type NodeInfo, startNode } from '../src/testbed/node/node.ts';
-import { loadPki } from '../src/testbed/pki.ts';
+import { startTestBed } from '../test/testbed/bed.ts';
+import { installCrds } from '../test/testbed/install-crds.ts';
+import { fields, NodeApps } from '../test/testbed/node/apps.ts';
+import { type NodeInfo, startNode } from '../test/testbed/node/node.ts';
+import { loadPki } from '../test/testbed/pki.ts';
 
 const ROTATIONS = Number(process.env.BENCH_ROTATIONS ?? 5);
 const NODE_STARTS = Number(process.env.BENCH_NODE_STARTS ?? 3);

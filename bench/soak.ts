@@ -15,11 +15,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Secret, Watch } from '@kubernetes/client-node';
-import { createAwsStore } from '../src/testbed/aws-store.ts';
-import { startTestBed } from '../src/testbed/bed.ts';
-import { ChaosProxy, type Fault } from '../src/testbed/chaos-proxy.ts';
-import { installCrds } from '../src/testbed/install-crds.ts';
-import { freePort } from '../src/testbed/ports.ts';
+import { createAwsStore } from '../test/testbed/aws-store.ts';
+import { startTestBed } from '../test/testbed/bed.ts';
+import { ChaosProxy, type Fault } from '../test/testbed/chaos-proxy.ts';
+import { installCrds } from '../test/testbed/install-crds.ts';
+import { freePort } from '../test/testbed/ports.ts';
 import { metric } from './sync-support.ts';
 
 const { values: args } = parseArgs({

@@ -9,10 +9,10 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../src/kube/client.ts';
 import { Metrics } from '../src/observability/metrics.ts';
-import { createAwsClusterStore } from '../src/testbed/aws-store.ts';
-import type { TestBed } from '../src/testbed/bed.ts';
-import { installCrds } from '../src/testbed/install-crds.ts';
-import { freePort } from '../src/testbed/ports.ts';
+import { createAwsClusterStore } from '../test/testbed/aws-store.ts';
+import type { TestBed } from '../test/testbed/bed.ts';
+import { installCrds } from '../test/testbed/install-crds.ts';
+import { freePort } from '../test/testbed/ports.ts';
 
 /** Node flags of the controller process: what the Dockerfile and the ferry bin use ($BENCH_NODE_FLAGS overrides). */
 /** The controller entry the benchmarks run: the production bundle (FERRY_BENCH_MAIN overrides). */

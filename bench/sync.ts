@@ -28,8 +28,8 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { parseDuration } from '../src/api/duration.ts';
-import { startTestBed } from '../src/testbed/bed.ts';
-import { freePort } from '../src/testbed/ports.ts';
+import { startTestBed } from '../test/testbed/bed.ts';
+import { freePort } from '../test/testbed/ports.ts';
 import {
   type Bench,
   coldStart,

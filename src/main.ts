@@ -18,7 +18,6 @@ const commands: Record<string, () => Promise<Command>> = {
   controller: async () => (await import('./cli/controller.ts')).command,
   'csi-node': async () => (await import('./cli/csi-node.ts')).command,
   'csi-uninstall-check': async () => (await import('./cli/csi-uninstall-check.ts')).command,
-  demo: async () => (await import('./cli/demo.ts')).command,
   migrate: async () => (await import('./cli/migrate.ts')).command,
   render: async () => (await import('./cli/render.ts')).command,
 };

@@ -6,10 +6,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { TestProject } from 'vitest/node';
-import { startTestBed, type TestBed, type TestBedInfo } from '../src/testbed/bed.ts';
-import { installCrds } from '../src/testbed/install-crds.ts';
 import { CANARY_PATTERN, emittedDir } from './support/emitted.ts';
 import { kubeConfigFor } from './support/kubeconfig.ts';
+import { startTestBed, type TestBed, type TestBedInfo } from './testbed/bed.ts';
+import { installCrds } from './testbed/install-crds.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -8,12 +8,12 @@ import { chmod, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, writ
 import { dirname, join, relative, resolve } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { volumePaths } from '../../src/sinks/csi/volume-mounts.ts';
-import type { NodeInfo } from '../../src/testbed/node/node.ts';
 import { CsiPods, csiMountsOf, type RegisteredPlugin, startRegisteredPlugin } from '../support/csi-pods.ts';
 import { Objects } from '../support/objects.ts';
 import { requireNode } from '../support/pods.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
+import type { NodeInfo } from '../testbed/node/node.ts';
 
 let node: NodeInfo;
 let plugin: RegisteredPlugin | undefined;

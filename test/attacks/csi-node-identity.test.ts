@@ -20,7 +20,6 @@ import {
   type V1PolicyRule,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAwsClusterStore } from '../../src/testbed/aws-store.ts';
 import {
   CSI_TEST_TOKEN_REQUESTS,
   call,
@@ -45,6 +44,7 @@ import {
   usePrivateMoto,
 } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
+import { createAwsClusterStore } from '../testbed/aws-store.ts';
 
 const own = usePrivateApiServer();
 const moto = usePrivateMoto();

@@ -12,7 +12,6 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { enforceMotoAuth } from '../../src/testbed/moto.ts';
 import { motoUserAllowedOnly } from '../support/aws-iam.ts';
 import { type AwsRecorder, startAwsRecorder } from '../support/aws-recorder.ts';
 import { type RunningController, secretWrites, startController } from '../support/controller.ts';
@@ -26,6 +25,7 @@ import {
   usePrivateMoto,
 } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
+import { enforceMotoAuth } from '../testbed/moto.ts';
 
 const CANARY = 'canary-7c31-parameterstore';
 const moto = usePrivateMoto();

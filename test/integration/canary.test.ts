@@ -11,8 +11,6 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExternalSecretSpec } from '../../src/api/v1alpha1/external-secret.ts';
-import { DrongoAdmin } from '../../src/testbed/drongo.ts';
-import { OpenBaoAdmin } from '../../src/testbed/openbao.ts';
 import { type RunningController, startController } from '../support/controller.ts';
 import { serviceAccountKeyJson } from '../support/gcp.ts';
 import { KeyVaultTestServer } from '../support/key-vault-server.ts';
@@ -27,6 +25,8 @@ import {
   usePrivateMoto,
   usePrivateOpenBao,
 } from '../support/testbed.ts';
+import { DrongoAdmin } from '../testbed/drongo.ts';
+import { OpenBaoAdmin } from '../testbed/openbao.ts';
 
 const CANARY = `canary-${randomBytes(8).toString('hex')}`;
 const moto = usePrivateMoto();

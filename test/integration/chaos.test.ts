@@ -9,9 +9,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChaosProxy, type Fault } from '../../src/testbed/chaos-proxy.ts';
-import { DrongoAdmin } from '../../src/testbed/drongo.ts';
-import { OpenBaoAdmin } from '../../src/testbed/openbao.ts';
 import { type RunningController, startController } from '../support/controller.ts';
 import { serviceAccountKeyJson } from '../support/gcp.ts';
 import { KeyVaultTestServer } from '../support/key-vault-server.ts';
@@ -25,6 +22,9 @@ import {
   usePrivateMoto,
 } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
+import { ChaosProxy, type Fault } from '../testbed/chaos-proxy.ts';
+import { DrongoAdmin } from '../testbed/drongo.ts';
+import { OpenBaoAdmin } from '../testbed/openbao.ts';
 
 const OBJECTS = 8;
 const KEYS = 2;

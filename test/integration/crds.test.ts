@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiException, ApiextensionsV1Api, CustomObjectsApi, loadYaml } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { installCrds, readCrdFiles } from '../../src/testbed/install-crds.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName } from '../support/testbed.ts';
+import { installCrds, readCrdFiles } from '../testbed/install-crds.ts';
 
 const fixtures = new URL('../fixtures/crds/', import.meta.url).pathname;
 const plurals: Record<string, string> = {

@@ -14,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATA_LINK } from '../../src/sinks/csi/atomic-writer.ts';
 import { isMountPoint } from '../../src/sinks/csi/tmpfs.ts';
 import { volumePaths } from '../../src/sinks/csi/volume-mounts.ts';
-import { toolPath } from '../../src/testbed/tools.ts';
 import { call, kubeletContext, type PodLike, publishRequest, type RunningPlugin, startPlugin } from '../support/csi.ts';
 import { chartCsiDriver } from '../support/helm.ts';
 import { Objects } from '../support/objects.ts';
@@ -29,6 +28,7 @@ import {
   usePrivateOpenBao,
 } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
+import { toolPath } from '../testbed/tools.ts';
 
 const run = promisify(execFile);
 const moto = usePrivateMoto();

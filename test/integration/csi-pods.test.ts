@@ -6,7 +6,6 @@
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AppsV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import type { NodeInfo } from '../../src/testbed/node/node.ts';
 import { startController } from '../support/controller.ts';
 import { GCP_TEST_PROJECT } from '../support/csi.ts';
 import { CsiPods, csiMountsOf, type RegisteredPlugin, startRegisteredPlugin } from '../support/csi-pods.ts';
@@ -26,6 +25,7 @@ import {
   usePrivateOpenBao,
 } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
+import type { NodeInfo } from '../testbed/node/node.ts';
 
 const moto = usePrivateMoto();
 const drongo = usePrivateDrongo();

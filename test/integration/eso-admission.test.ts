@@ -5,9 +5,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { JSONSchemaProps } from '../../src/api/schema.ts';
 import { ferryKinds } from '../../src/migrate/convert.ts';
-import { esoModule } from '../../src/testbed/tools.ts';
 import { dryRunCreate, esoCrds } from '../support/eso-examples.ts';
 import { createNamespace, kubeConfigFor, testbed } from '../support/testbed.ts';
+import { esoModule } from '../testbed/tools.ts';
 
 type Schema = JSONSchemaProps & { 'x-kubernetes-preserve-unknown-fields'?: boolean };
 /** One step of a field path: an object key, or `[]` for a list item / `{}` for a map value. */

@@ -7,12 +7,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { extractExamples } from '../../src/migrate/eso-examples.ts';
-import { DrongoAdmin } from '../../src/testbed/drongo.ts';
-import { OpenBaoAdmin } from '../../src/testbed/openbao.ts';
-import { esoModule } from '../../src/testbed/tools.ts';
 import { type RunningController, startController } from '../support/controller.ts';
 import { CANARY_PATTERN } from '../support/emitted.ts';
+import { extractExamples } from '../support/eso-docs.ts';
 import {
   formatMeasurement,
   type Measurement,
@@ -31,6 +28,9 @@ import {
 } from '../support/eso-examples-sync.ts';
 import { usePrivateApiServer } from '../support/private-apiserver.ts';
 import { createNamespace, kubeConfigFor, pointAwsSdkAt, testbed } from '../support/testbed.ts';
+import { DrongoAdmin } from '../testbed/drongo.ts';
+import { OpenBaoAdmin } from '../testbed/openbao.ts';
+import { esoModule } from '../testbed/tools.ts';
 
 const own = usePrivateApiServer();
 let m: Measurement;

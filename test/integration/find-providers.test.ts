@@ -6,7 +6,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChaosProxy } from '../../src/testbed/chaos-proxy.ts';
 import { type RunningController, startController } from '../support/controller.ts';
 import { serviceAccountKeyJson, withoutMetadataServer } from '../support/gcp.ts';
 import { KeyVaultTestServer } from '../support/key-vault-server.ts';
@@ -19,6 +18,7 @@ import {
   usePrivateDrongo,
   usePrivateOpenBao,
 } from '../support/testbed.ts';
+import { ChaosProxy } from '../testbed/chaos-proxy.ts';
 
 const CANARY = 'find-canary-4b1d9e';
 const TENANT = 'ferry-test-tenant';

@@ -20,7 +20,6 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ctr } from '../../src/testbed/node/containerd.ts';
 import { ensureCsiDriver } from '../support/csi.ts';
 import { CsiPods, csiMountsOf } from '../support/csi-pods.ts';
 import { CHART_DIR, helm } from '../support/helm.ts';
@@ -30,6 +29,7 @@ import { Objects } from '../support/objects.ts';
 import { requireNode } from '../support/pods.ts';
 import { createNamespace, kubeConfigFor, testbed } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
+import { ctr } from '../testbed/node/containerd.ts';
 
 const exec = promisify(execFile);
 const RELEASE = 'ferry';
@@ -47,7 +47,7 @@ let reader = '';
 
 /** Builds (or reuses) the image with buildah and imports it into the node's containerd. */
 async function buildAndImportImage(): Promise<string> {
-  const script = new URL('../../src/testbed/image/build-image.sh', import.meta.url).pathname;
+  const script = new URL('../testbed/image/build-image.sh', import.meta.url).pathname;
   const { stdout } = await exec('bash', [script], { maxBuffer: 16 * 1024 * 1024 }).catch((err) => {
     throw new Error(`image build failed: ${(err as { stderr?: string }).stderr ?? err}`);
   });

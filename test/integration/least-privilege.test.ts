@@ -17,12 +17,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../src/controller/controller.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
-import type { KubeAccess } from '../../src/testbed/kube-apiserver.ts';
 import { renderChart } from '../support/helm.ts';
 import { Objects } from '../support/objects.ts';
 import { usePrivateApiServer } from '../support/private-apiserver.ts';
 import { createNamespace, kubeConfigFor, uniqueName } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
+import type { KubeAccess } from '../testbed/kube-apiserver.ts';
 
 // A private API server (fresh etcd prefix): controllers of other test files running at the same
 // time watch ClusterSecretStores cluster-wide on the shared one and would write the status these

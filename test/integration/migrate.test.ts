@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { migrateText } from '../../src/cli/migrate.ts';
 import { convertDocument, isEsoObject } from '../../src/migrate/convert.ts';
-import { withoutJinja, yamlBlocks } from '../../src/migrate/eso-examples.ts';
-import { esoModule } from '../../src/testbed/tools.ts';
 import { runFerry } from '../support/cli.ts';
+import { withoutJinja, yamlBlocks } from '../support/eso-docs.ts';
+import { esoModule } from '../testbed/tools.ts';
 
 function run(args: string[], stdin = '') {
   return runFerry(['migrate', ...args], { stdin });

@@ -2,10 +2,10 @@
 // and pods admitted with a ServiceAccount token as in a real cluster.
 import { AuthenticationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { acquireHostLock } from '../../src/testbed/node/host-lock.ts';
-import { checkHost } from '../../src/testbed/node/node.ts';
 import { Pods, requireNode } from '../support/pods.ts';
 import { createNamespace, kubeConfigFor, testbed } from '../support/testbed.ts';
+import { acquireHostLock } from '../testbed/node/host-lock.ts';
+import { checkHost } from '../testbed/node/node.ts';
 
 describe('the test bed node', () => {
   it('is Ready, running kubelet v1.35.4 on containerd', async () => {

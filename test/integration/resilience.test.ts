@@ -3,15 +3,15 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shareDispatcher } from '../../src/kube/kubeconfig.ts';
-import { installCrds } from '../../src/testbed/install-crds.ts';
-import { type KubeApiServer, startKubeApiServer } from '../../src/testbed/kube-apiserver.ts';
-import { loadPki } from '../../src/testbed/pki.ts';
-import { freePort } from '../../src/testbed/ports.ts';
 import { type RunningController, startController } from '../support/controller.ts';
 import { openSockets } from '../support/descriptors.ts';
 import { Objects } from '../support/objects.ts';
 import { createNamespace, kubeConfigFor, testbed } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
+import { installCrds } from '../testbed/install-crds.ts';
+import { type KubeApiServer, startKubeApiServer } from '../testbed/kube-apiserver.ts';
+import { loadPki } from '../testbed/pki.ts';
+import { freePort } from '../testbed/ports.ts';
 
 describe('API server restart', () => {
   let own: KubeApiServer;

@@ -4,12 +4,12 @@
 // and collected once nothing references them). What the pods print is what is asserted.
 import { AppsV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import type { NodeInfo } from '../../src/testbed/node/node.ts';
 import { type RunningController, startController } from '../support/controller.ts';
 import { Objects } from '../support/objects.ts';
 import { fields, Pods, requireNode } from '../support/pods.ts';
 import { createNamespace, kubeConfigFor, testbed } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
+import type { NodeInfo } from '../testbed/node/node.ts';
 
 let node: NodeInfo;
 let ctl: RunningController;

@@ -3,7 +3,6 @@
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { enforceMotoAuth } from '../../src/testbed/moto.ts';
 import { motoUserAllowedOnly } from '../support/aws-iam.ts';
 import { startAwsRecorder } from '../support/aws-recorder.ts';
 import { type RunningController, secretWrites, startController } from '../support/controller.ts';
@@ -17,6 +16,7 @@ import {
   usePrivateMoto,
 } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
+import { enforceMotoAuth } from '../testbed/moto.ts';
 
 const moto = usePrivateMoto();
 let ctl: RunningController;

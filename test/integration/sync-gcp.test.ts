@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { gcpProvider } from '../../src/providers/gcp/gcp-provider.ts';
 import type { StoreContext } from '../../src/providers/provider.ts';
-import { ChaosProxy } from '../../src/testbed/chaos-proxy.ts';
 import { SecretValue } from '../../src/values.ts';
 import { type RunningController, secretWrites, startController } from '../support/controller.ts';
 import { serviceAccountKeyJson, withoutMetadataServer } from '../support/gcp.ts';
 import { Objects } from '../support/objects.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName, usePrivateDrongo } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
+import { ChaosProxy } from '../testbed/chaos-proxy.ts';
 
 const PROJECT = 'p1';
 const drongo = usePrivateDrongo();

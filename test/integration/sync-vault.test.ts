@@ -4,12 +4,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OpenBao, startOpenBao } from '../../src/testbed/openbao.ts';
 import { type RunningController, secretWrites, startController } from '../support/controller.ts';
 import { Objects } from '../support/objects.ts';
 import { enableKubernetesAuth } from '../support/openbao-kubernetes.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName, usePrivateOpenBao } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
+import { type OpenBao, startOpenBao } from '../testbed/openbao.ts';
 
 const openbao = usePrivateOpenBao();
 let ctl: RunningController;

@@ -9,12 +9,12 @@ import { promisify } from 'node:util';
 import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AuthenticationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { startKubeApiServer } from '../../src/testbed/kube-apiserver.ts';
-import { loadPki } from '../../src/testbed/pki.ts';
-import { ServerProcess } from '../../src/testbed/server-process.ts';
-import { toolPath } from '../../src/testbed/tools.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
+import { startKubeApiServer } from '../testbed/kube-apiserver.ts';
+import { loadPki } from '../testbed/pki.ts';
+import { ServerProcess } from '../testbed/server-process.ts';
+import { toolPath } from '../testbed/tools.ts';
 
 function isAlive(pid: number): boolean {
   try {
@@ -174,7 +174,7 @@ describe('bad input', () => {
   it('names the tool and its build log when a tool cannot be built', async () => {
     const cache = await mkdtemp(join(tmpdir(), 'ferry-cache-'));
     onTestFinished(() => rm(cache, { recursive: true, force: true }));
-    const result = await promisify(execFile)('bash', ['src/testbed/provision.sh', 'etcd'], {
+    const result = await promisify(execFile)('bash', ['test/testbed/provision.sh', 'etcd'], {
       env: { ...process.env, FERRY_CACHE: cache, ETCD_VERSION: 'v3.6.999' },
     }).then(
       () => ({ code: 0, stderr: '' }),
@@ -188,7 +188,7 @@ describe('bad input', () => {
     const runDir = await mkdtemp(join(tmpdir(), 'ferry-orphan-'));
     onTestFinished(() => rm(runDir, { recursive: true, force: true }));
     const script = `
-      const { startEtcd } = await import(${JSON.stringify(new URL('../../src/testbed/etcd.ts', import.meta.url).pathname)});
+      const { startEtcd } = await import(${JSON.stringify(new URL('../testbed/etcd.ts', import.meta.url).pathname)});
       const etcd = await startEtcd(${JSON.stringify(runDir)});
       process.stdout.write(String(etcd.process.pid) + '\\n');
       setInterval(() => {}, 1000);`;

@@ -5,8 +5,6 @@
 // test turns it on: a wrongly signed request would be refused there.
 import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enforceMotoAuth, type Moto, startMoto } from '../../src/testbed/moto.ts';
-import type { OpenBao } from '../../src/testbed/openbao.ts';
 import { type RunningController, startController } from '../support/controller.ts';
 import { dryRunCreate } from '../support/eso-examples.ts';
 import { Objects } from '../support/objects.ts';
@@ -18,6 +16,8 @@ import {
   uniqueName,
   usePrivateOpenBao,
 } from '../support/testbed.ts';
+import { enforceMotoAuth, type Moto, startMoto } from '../testbed/moto.ts';
+import type { OpenBao } from '../testbed/openbao.ts';
 
 const openbao = usePrivateOpenBao({ awsAuthPlugin: true });
 const SERVER_ID = 'vault.ferry.test';

@@ -7,11 +7,11 @@
 // userpass auth method mounted at the path `ldap`: it proves the request Ferry sends for auth.ldap,
 // not OpenBao's LDAP backend talking to a directory.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OpenBao } from '../../src/testbed/openbao.ts';
 import { type RunningController, startController } from '../support/controller.ts';
 import { Objects } from '../support/objects.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName, usePrivateOpenBao } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
+import type { OpenBao } from '../testbed/openbao.ts';
 
 const openbao = usePrivateOpenBao();
 let ctl: RunningController;

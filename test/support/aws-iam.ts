@@ -1,6 +1,6 @@
 // IAM users in moto for tests that turn on its IAM enforcement (enforceMotoAuth).
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
-import type { AwsAccess } from '../../src/testbed/moto.ts';
+import type { AwsAccess } from '../testbed/moto.ts';
 
 /** A user allowed only `actions` (on every resource); returns its access key. */
 export async function motoUserAllowedOnly(

@@ -3,7 +3,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { Controller, type ControllerConfig } from '../../src/controller/controller.ts';
-import type { KubeAccess } from '../../src/testbed/kube-apiserver.ts';
+import type { KubeAccess } from '../testbed/kube-apiserver.ts';
 import { keepEmitted } from './emitted.ts';
 import { kubeConfigFor } from './kubeconfig.ts';
 import { testbed } from './testbed.ts';

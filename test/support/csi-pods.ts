@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CoreV1Event, V1Pod, V1PodSecurityContext } from '@kubernetes/client-node';
-import type { NodeInfo } from '../../src/testbed/node/node.ts';
+import type { NodeInfo } from '../testbed/node/node.ts';
 import { ensureCsiDriver, type RunningPlugin, startPlugin } from './csi.ts';
 import { holdCsiDriverRegistration } from './node-lock.ts';
 import type { Objects } from './objects.ts';

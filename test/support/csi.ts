@@ -8,8 +8,8 @@ import { CoreV1Api, type KubeConfig, StorageV1Api } from '@kubernetes/client-nod
 import pino from 'pino';
 import { CsiPlugin } from '../../src/sinks/csi/csi-plugin.ts';
 import { loadCsiServices } from '../../src/sinks/csi/protocol.ts';
-import type { KubeAccess } from '../../src/testbed/kube-apiserver.ts';
-import { cacheDir } from '../../src/testbed/tools.ts';
+import type { KubeAccess } from '../testbed/kube-apiserver.ts';
+import { cacheDir } from '../testbed/tools.ts';
 import { keepEmitted } from './emitted.ts';
 import { chartCsiDriver } from './helm.ts';
 import { kubeConfigFor } from './kubeconfig.ts';

@@ -26,10 +26,10 @@ import {
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import forge from 'node-forge';
 import { convertDocument, ferryKinds } from '../../src/migrate/convert.ts';
-import type { Example } from '../../src/migrate/eso-examples.ts';
-import type { DrongoAdmin } from '../../src/testbed/drongo.ts';
-import type { AwsAccess } from '../../src/testbed/moto.ts';
-import type { OpenBaoAdmin } from '../../src/testbed/openbao.ts';
+import type { DrongoAdmin } from '../testbed/drongo.ts';
+import type { AwsAccess } from '../testbed/moto.ts';
+import type { OpenBaoAdmin } from '../testbed/openbao.ts';
+import type { Example } from './eso-docs.ts';
 import type { ExampleResult, Measurement } from './eso-examples.ts';
 import { serviceAccountKeyJson, withoutMetadataServer } from './gcp.ts';
 import { KeyVaultTestServer } from './key-vault-server.ts';

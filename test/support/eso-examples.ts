@@ -15,6 +15,7 @@ import {
 } from '@kubernetes/client-node';
 import { parse, parseAllDocuments } from 'yaml';
 import { convertDocument, ESO_GROUP, ferryKinds, type Unsupported } from '../../src/migrate/convert.ts';
+import { type EsoModule, esoModule } from '../testbed/tools.ts';
 import {
   EXAMPLE_KINDS,
   type Example,
@@ -22,8 +23,7 @@ import {
   FERRY_PROVIDERS,
   providerOf,
   type Unparseable,
-} from '../../src/migrate/eso-examples.ts';
-import { type EsoModule, esoModule } from '../../src/testbed/tools.ts';
+} from './eso-docs.ts';
 import type { NotSyncedEntry } from './eso-examples-sync.ts';
 
 export const SCOPE_FILE = new URL('../fixtures/eso-examples/scope.yaml', import.meta.url).pathname;

@@ -5,9 +5,9 @@
 import { execFile } from 'node:child_process';
 import { connect, createServer, type Socket } from 'node:net';
 import { promisify } from 'node:util';
-import type { KubeAccess } from '../../src/testbed/kube-apiserver.ts';
-import { POD_SUBNET } from '../../src/testbed/node/containerd.ts';
-import { BRIDGE_NAME } from '../../src/testbed/node/host-cleanup.ts';
+import type { KubeAccess } from '../testbed/kube-apiserver.ts';
+import { POD_SUBNET } from '../testbed/node/containerd.ts';
+import { BRIDGE_NAME } from '../testbed/node/host-cleanup.ts';
 
 const exec = promisify(execFile);
 

@@ -1,6 +1,6 @@
 // A KubeConfig for the test bed's admin identity.
 import { KubeConfig } from '@kubernetes/client-node';
-import type { KubeAccess } from '../../src/testbed/kube-apiserver.ts';
+import type { KubeAccess } from '../testbed/kube-apiserver.ts';
 
 export function kubeConfigFor(access: KubeAccess): KubeConfig {
   const kc = new KubeConfig();

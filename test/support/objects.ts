@@ -11,8 +11,8 @@ import {
 } from '@kubernetes/client-node';
 import type { ExternalSecretSpec } from '../../src/api/v1alpha1/external-secret.ts';
 import type { ClusterSecretStore, ExternalSecret, SecretStore } from '../../src/api/v1alpha1/types.ts';
-import { createAwsStore } from '../../src/testbed/aws-store.ts';
-import type { AwsAccess } from '../../src/testbed/moto.ts';
+import { createAwsStore } from '../testbed/aws-store.ts';
+import type { AwsAccess } from '../testbed/moto.ts';
 import { eventually } from './wait.ts';
 
 const group = { group: 'ferry.dev', version: 'v1alpha1' };

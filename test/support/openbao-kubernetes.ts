@@ -1,8 +1,8 @@
 // OpenBao's Kubernetes auth against the test bed's real API server: a reviewer ServiceAccount
 // bound to system:auth-delegator, whose token OpenBao presents in its TokenReviews (test-bed.md §5).
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import type { KubeAccess } from '../../src/testbed/kube-apiserver.ts';
-import type { OpenBaoAdmin } from '../../src/testbed/openbao.ts';
+import type { KubeAccess } from '../testbed/kube-apiserver.ts';
+import type { OpenBaoAdmin } from '../testbed/openbao.ts';
 import { kubeConfigFor } from './kubeconfig.ts';
 import type { Objects } from './objects.ts';
 import { uniqueName } from './testbed.ts';

@@ -1,9 +1,9 @@
 // Pods on the test bed's real node, for integration tests: the node itself, or a failure that
-// says why it is missing (never a skip), and the app helpers from src/testbed/node/apps.ts.
-import type { NodeInfo } from '../../src/testbed/node/node.ts';
+// says why it is missing (never a skip), and the app helpers from test/testbed/node/apps.ts.
+import type { NodeInfo } from '../testbed/node/node.ts';
 import { testbed } from './testbed.ts';
 
-export { type AppSpec, fields, NodeApps as Pods } from '../../src/testbed/node/apps.ts';
+export { type AppSpec, fields, NodeApps as Pods } from '../testbed/node/apps.ts';
 
 /** The bed's node; fails, naming why, when the bed could not start one. Never skips. */
 export function requireNode(): NodeInfo {

@@ -3,9 +3,9 @@
 // not see other test files' objects.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll } from 'vitest';
-import { installCrds } from '../../src/testbed/install-crds.ts';
-import { type KubeApiServer, startKubeApiServer } from '../../src/testbed/kube-apiserver.ts';
-import { loadPki } from '../../src/testbed/pki.ts';
+import { installCrds } from '../testbed/install-crds.ts';
+import { type KubeApiServer, startKubeApiServer } from '../testbed/kube-apiserver.ts';
+import { loadPki } from '../testbed/pki.ts';
 import { kubeConfigFor, testbed } from './testbed.ts';
 
 /** `extraArgs`: more kube-apiserver flags (e.g. a short --min-request-timeout). */

@@ -2,10 +2,10 @@
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
-import type { TestBedInfo } from '../../src/testbed/bed.ts';
-import { type Drongo, startDrongo } from '../../src/testbed/drongo.ts';
-import { enforceMotoAuth, type Moto, resetMoto, startMoto } from '../../src/testbed/moto.ts';
-import { type OpenBao, startOpenBao } from '../../src/testbed/openbao.ts';
+import type { TestBedInfo } from '../testbed/bed.ts';
+import { type Drongo, startDrongo } from '../testbed/drongo.ts';
+import { enforceMotoAuth, type Moto, resetMoto, startMoto } from '../testbed/moto.ts';
+import { type OpenBao, startOpenBao } from '../testbed/openbao.ts';
 import { kubeConfigFor } from './kubeconfig.ts';
 
 export { kubeConfigFor };

@@ -4,8 +4,8 @@
 // plainly what it skipped and why.
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig, StorageV1Api } from '@kubernetes/client-node';
-import type { Logger } from '../observability/logger.ts';
-import { CsiPlugin } from '../sinks/csi/csi-plugin.ts';
+import type { Logger } from '../../src/observability/logger.ts';
+import { CsiPlugin } from '../../src/sinks/csi/csi-plugin.ts';
 import type { TestBedInfo } from '../testbed/bed.ts';
 import { chartCsiDriver } from '../testbed/chart.ts';
 import { fields, NodeApps } from '../testbed/node/apps.ts';

@@ -40,7 +40,7 @@ export interface TestBed {
 }
 
 /**
- * `node: true` adds a real node (src/testbed/node/) and the ServiceAccount admission plugin. A
+ * `node: true` adds a real node (test/testbed/node/) and the ServiceAccount admission plugin. A
  * node that cannot start (no root, no containerd) does not fail the bed: `info.nodeError` says
  * why, and whatever needs the node fails with that message.
  */

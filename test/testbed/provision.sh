@@ -241,7 +241,7 @@ build_eso() {
 }
 
 # Vault's AWS auth method as an external plugin for the OpenBao dev server (OpenBao dropped AWS
-# auth from its builtins): src/testbed/vault-aws-plugin/main.go in a wrapper module that requires
+# auth from its builtins): test/testbed/vault-aws-plugin/main.go in a wrapper module that requires
 # github.com/hashicorp/vault at $VAULT_AWS_PLUGIN_VERSION (its api and sdk modules at the versions
 # Vault's go.mod names). Only that package's dependencies are fetched and compiled: 83 s cold on
 # the 2-core machine (23 s fetching, 60 s compiling; 1.3 GB of modules).

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { extractExamples, providerOf, providerOfFile, withoutJinja, yamlBlocks } from './eso-examples.ts';
+import { extractExamples, providerOf, providerOfFile, withoutJinja, yamlBlocks } from './eso-docs.ts';
 
 describe('yamlBlocks', () => {
   it('finds yaml/yml fences, dedenting those inside lists, and skips other languages', () => {

@@ -13,7 +13,7 @@ export type ToolName =
   | 'csi-sanity'
   | 'helm'
   | NodeToolName;
-/** Built by `provision.sh k8s-node` (src/testbed/node/provision-node.sh). */
+/** Built by `provision.sh k8s-node` (test/testbed/node/provision-node.sh). */
 export type NodeToolName = 'kubelet' | 'kube-controller-manager' | 'kube-scheduler';
 
 function readVersions(): Record<string, string> {
@@ -70,7 +70,7 @@ export function esoModule(): EsoModule {
   const originFile = join(dir, 'ORIGIN');
   if (!existsSync(originFile)) {
     throw new Error(
-      `ESO ${versions.ESO_VERSION} docs are not provisioned (expected ${dir}). Run \`npm run testbed:setup\` (or \`bash src/testbed/provision.sh eso-docs\`).`,
+      `ESO ${versions.ESO_VERSION} docs are not provisioned (expected ${dir}). Run \`npm run testbed:setup\` (or \`bash test/testbed/provision.sh eso-docs\`).`,
     );
   }
   const fields = Object.fromEntries(
@@ -101,7 +101,7 @@ export function esoController(): EsoController {
   const crdDir = join(cacheDir(), `eso-${version}`);
   if (!existsSync(binary) || !existsSync(join(crdDir, 'bundle.yaml'))) {
     throw new Error(
-      `the ESO controller ${version} is not provisioned (expected ${binary} and ${join(crdDir, 'bundle.yaml')}). Run \`bash src/testbed/provision.sh eso\` (opt-in, 7-15 min); its build log is under ${join(cacheDir(), 'logs')}.`,
+      `the ESO controller ${version} is not provisioned (expected ${binary} and ${join(crdDir, 'bundle.yaml')}). Run \`bash test/testbed/provision.sh eso\` (opt-in, 7-15 min); its build log is under ${join(cacheDir(), 'logs')}.`,
     );
   }
   return { version, binary, crdDir };

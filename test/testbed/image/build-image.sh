@@ -20,7 +20,7 @@ say() { printf '[image] %s\n' "$*" >&2; }
 
 [ "$(id -u)" = 0 ] || { say "building the image needs root (buildah with vfs storage, mmdebstrap --mode=root)"; exit 1; }
 for t in buildah mmdebstrap; do
-  command -v $t >/dev/null || { say "$t is missing: bash src/testbed/provision.sh image-tools (or apt-get install -y $t)"; exit 1; }
+  command -v $t >/dev/null || { say "$t is missing: bash test/testbed/provision.sh image-tools (or apt-get install -y $t)"; exit 1; }
 done
 
 # One build at a time per cache: buildah's vfs storage and the archive are shared.
@@ -28,13 +28,13 @@ exec 8>"$FERRY_CACHE/.image.lock"
 flock 8
 
 # The build context's protocol files, from the provisioning cache (Go module proxy).
-bash src/testbed/provision.sh csi-protos >&2
-. src/testbed/versions.env
+bash test/testbed/provision.sh csi-protos >&2
+. test/testbed/versions.env
 rm -rf .build/proto && mkdir -p .build/proto
 cp "$FERRY_CACHE/proto/csi-$CSI_SPEC_VERSION"/{csi.proto,LICENSE,pluginregistration.proto} .build/proto/
 
 if [ -z "$TAG" ]; then
-  hash=$(find Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json src crds .build/proto \
+  hash=$(find Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json .ci/build-bundle.ts src crds .build/proto \
     -type f ! -name '*.test.ts' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
   TAG=ferry.test/ferry:$hash
 fi

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { isEsoObject } from './convert.ts';
+import { isEsoObject } from '../../src/migrate/convert.ts';
 
 export const EXAMPLE_KINDS = ['ExternalSecret', 'SecretStore', 'ClusterSecretStore', 'ClusterExternalSecret'];
 /** The providers Ferry has (the mission's four and fake), by ESO's field name. */
