@@ -3,8 +3,8 @@
 // in errors; two keys ending up the same is an error rather than one silently winning.
 import type { ExternalSecretSpec } from '../../api/v1alpha1/external-secret.ts';
 import { compileGoRegexp, type GoRegexp, GoRegexpError, replaceAllGo } from '../../go-regexp.ts';
+import { compileTemplate, executeTemplate, TemplateError } from '../../template/index.ts';
 import { RenderError } from './render-error.ts';
-import { compileTemplate, executeTemplate, TemplateError } from './template/engine.ts';
 
 export type Rewrite = NonNullable<NonNullable<ExternalSecretSpec['dataFrom']>[number]['rewrite']>[number];
 

@@ -14,7 +14,7 @@ import {
 } from 'node:crypto';
 import type Bcrypt from 'bcryptjs';
 import type Forge from 'node-forge';
-import { lazyRequire } from '../../../lazy-require.ts';
+import { lazyRequire } from '../lazy-require.ts';
 import { arity, checked } from './builtins.ts';
 import { pemEncode } from './der.ts';
 import { FunctionError, type TemplateFunction } from './execute.ts';

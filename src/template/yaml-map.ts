@@ -2,7 +2,7 @@
 // (ESO unmarshals it into map[string]string). The parser's own messages quote the input, so
 // failures return undefined and the caller reports them without it.
 import type * as Yaml from 'yaml';
-import { lazyRequire } from '../../../lazy-require.ts';
+import { lazyRequire } from '../lazy-require.ts';
 
 const yaml = lazyRequire<typeof Yaml>('yaml');
 

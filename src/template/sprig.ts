@@ -3,8 +3,8 @@
 // fail the render instead, so a Secret is never written wrong.
 import { createHash } from 'node:crypto';
 import type * as Yaml from 'yaml';
-import { compileGoRegexp, findAllGo, type GoRegexp, GoRegexpError, replaceAllGo } from '../../../go-regexp.ts';
-import { lazyRequire } from '../../../lazy-require.ts';
+import { compileGoRegexp, findAllGo, type GoRegexp, GoRegexpError, replaceAllGo } from '../go-regexp.ts';
+import { lazyRequire } from '../lazy-require.ts';
 import { checked } from './builtins.ts';
 import { DerError, filterPem } from './der.ts';
 import { FunctionError, MAX_ELEMENTS, type TemplateFunction, within } from './execute.ts';

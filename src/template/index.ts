@@ -1,0 +1,13 @@
+// Go text/template with Sprig, as ESO's template engine v2 runs it: a library of its own, used by
+// the read pipeline for target.template, templateFrom and rewrite.transform. It depends only on
+// the Go regular-expression adapter and the lazy loader.
+export {
+  compileTemplate,
+  executeTemplate,
+  isTemplateFunction,
+  renderTemplate,
+  TemplateError,
+  templateData,
+} from './engine.ts';
+export type { Parsed } from './parse.ts';
+export { parseYamlMap } from './yaml-map.ts';
