@@ -333,7 +333,7 @@ describe('PKCS#12 (ESO helpers)', () => {
 });
 
 describe('PKCS#12 keystores made by OpenSSL 3 (test/reference/pkcs12)', () => {
-  const ref = (name: string) => readFileSync(new URL(`../../../../test/reference/pkcs12/${name}`, import.meta.url));
+  const ref = (name: string) => readFileSync(new URL(`../../test/reference/pkcs12/${name}`, import.meta.url));
   it.each(['aes256-sha256.p12', 'legacy-3des-sha1.p12'])('%s: the key as OpenSSL wrote it, leaf then CA', (file) => {
     const values = { p12: ref(file) };
     expect(render('{{ .p12 | pkcs12keyPass "ferry" }}', values)).toBe(ref('leaf.key').toString());
