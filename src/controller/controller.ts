@@ -16,6 +16,10 @@ import type { LeaderElector } from '../kube/leader-election.ts';
 import { WorkQueue } from '../kube/work-queue.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
+import { nextRefreshAt } from '../pipeline/refresh-timing.ts';
+import { currentTargetName, objectVersion, refreshSeed, settingsOf } from '../pipeline/settings.ts';
+import { StoreClients } from '../pipeline/store-clients.ts';
+import { type StoreLookup, storeRefsOf } from '../pipeline/stores.ts';
 import { selectProvider } from '../providers/registry.ts';
 import { SharedReads } from '../providers/shared-reads.ts';
 import { MANAGED_LABEL, SecretWriter, trimManagedSecret } from '../sinks/secret/secret-writer.ts';
@@ -23,14 +27,10 @@ import { ClusterExternalSecretController } from './clusterexternalsecret/control
 import { isIntact } from './externalsecret/drift.ts';
 import type { ObjectState } from './externalsecret/object-state.ts';
 import { type ExternalSecretDeps, reconcileExternalSecret } from './externalsecret/reconcile.ts';
-import { type StoreLookup, storeRefsOf } from './externalsecret/resolve-store.ts';
-import { currentTargetName, refreshSeed, settingsOf } from './externalsecret/settings.ts';
 import { KeyIndex } from './key-index.ts';
+import { groupedOrder, readersFirst } from './queue-order.ts';
 import { RolloutRestarter } from './rollout/restarter.ts';
-import { groupedOrder, nextRefreshAt, readersFirst } from './schedule.ts';
 import { reconcileStore } from './secretstore/reconcile.ts';
-import { objectVersion } from './status.ts';
-import { StoreClients } from './store-clients.ts';
 
 export interface ControllerConfig {
   /** Watch ExternalSecrets, SecretStores and Secrets of this namespace only. */

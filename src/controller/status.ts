@@ -1,5 +1,4 @@
 // Conditions and status patches: written only when something a reader would see has changed.
-import { createHash } from 'node:crypto';
 
 export interface Condition {
   type: string;
@@ -24,17 +23,4 @@ export function sameCondition(a: Condition | undefined, b: Condition | undefined
     a?.message === b?.message &&
     a?.observedGeneration === b?.observedGeneration
   );
-}
-
-/** What an ExternalSecret's metadata says about when it last changed: generation, labels, annotations. */
-export function objectVersion(obj: {
-  metadata: { generation?: number; labels?: Record<string, string>; annotations?: Record<string, string> };
-}): string {
-  const sorted = (m: Record<string, string> | undefined) =>
-    Object.entries(m ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  const digest = createHash('sha256')
-    .update(JSON.stringify([sorted(obj.metadata.labels), sorted(obj.metadata.annotations)]))
-    .digest('hex')
-    .slice(0, 12);
-  return `${obj.metadata.generation ?? 0}-${digest}`;
 }

@@ -1,11 +1,11 @@
 // Reads every remote value an ExternalSecret needs through the shared reads, and sorts the
 // outcome into values and per-read errors; nothing is thrown for one bad key. dataFrom[].find
 // entries are listed first (one shared listing per store and query), then read like any key.
-import type { ExternalSecretSpec } from '../../api/v1alpha1/external-secret.ts';
-import { type FetchedValue, type FindQuery, ProviderError, type RemoteRef } from '../../providers/provider.ts';
-import type { SharedReads, StoreHandle } from '../../providers/shared-reads.ts';
+import type { ExternalSecretSpec } from '../api/v1alpha1/external-secret.ts';
+import { type FetchedValue, type FindQuery, ProviderError, type RemoteRef } from '../providers/provider.ts';
+import type { SharedReads, StoreHandle } from '../providers/shared-reads.ts';
 import { readId, remoteReads } from './render.ts';
-import { itemSlot } from './resolve-store.ts';
+import { itemSlot } from './stores.ts';
 
 export interface FetchOutcome {
   values: Map<string, FetchedValue>;

@@ -1,8 +1,8 @@
 // dataFrom[].find names and extract keys → Secret keys: ESO's Default and Unicode conversions
 // without rewrite, rewrite of the names as they are otherwise; collisions named.
 import { describe, expect, it } from 'vitest';
-import type { ExternalSecretSpec } from '../../api/v1alpha1/external-secret.ts';
-import { SecretValue } from '../../values.ts';
+import type { ExternalSecretSpec } from '../api/v1alpha1/external-secret.ts';
+import { SecretValue } from '../values.ts';
 import { readId, renderSecretData } from './render.ts';
 
 const names = ['team-a/db', 'x y', 'é'];

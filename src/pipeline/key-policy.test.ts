@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterSecretStore, ExternalSecret } from '../../api/v1alpha1/types.ts';
+import type { ClusterSecretStore, ExternalSecret } from '../api/v1alpha1/types.ts';
 import {
   checkNamedKeys,
   compilePattern,
@@ -7,8 +7,8 @@ import {
   keyPolicyFor,
   resolveStoreAndPolicy,
   TenancyError,
-} from './remote-key-policy.ts';
-import type { StoreLookup } from './resolve-store.ts';
+} from './key-policy.ts';
+import type { StoreLookup } from './stores.ts';
 
 type Policy = ClusterSecretStore['spec']['remoteKeyPolicy'];
 

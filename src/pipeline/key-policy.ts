@@ -4,18 +4,11 @@
 // they are read. The glob matcher is hand-written (a dozen lines) because its rules are part of
 // the security contract: `*` never crosses `/`, and nothing else is special.
 
-import type { AnyStore, ExternalSecret } from '../../api/v1alpha1/types.ts';
-import { compileGoRegexp, type GoRegexp } from '../../go-regexp.ts';
-import {
-  itemSlot,
-  namespaceMatches,
-  resolveStore,
-  resolveStores,
-  type StoreLookup,
-  TenancyError,
-} from './resolve-store.ts';
+import type { AnyStore, ExternalSecret } from '../api/v1alpha1/types.ts';
+import { compileGoRegexp, type GoRegexp } from '../go-regexp.ts';
+import { itemSlot, namespaceMatches, resolveStore, resolveStores, type StoreLookup, TenancyError } from './stores.ts';
 
-export { TenancyError, type TenancyReason } from './resolve-store.ts';
+export { TenancyError, type TenancyReason } from './stores.ts';
 
 /** The store's label in metrics: its kind and name (never a key or a value). */
 export function storeLabel(store: AnyStore): string {

@@ -3,9 +3,9 @@
 // RenderError that names the key, and no error message carries the value.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ExternalSecretSpec } from '../../api/v1alpha1/external-secret.ts';
-import type { FetchedValue } from '../../providers/provider.ts';
-import { SecretValue } from '../../values.ts';
+import type { ExternalSecretSpec } from '../api/v1alpha1/external-secret.ts';
+import type { FetchedValue } from '../providers/provider.ts';
+import { SecretValue } from '../values.ts';
 import { RenderError, readId, renderSecretData } from './render.ts';
 
 const CANARY = 'CANARY-3b9f0c';

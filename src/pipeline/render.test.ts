@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ExternalSecretSpec } from '../../api/v1alpha1/external-secret.ts';
-import type { FetchedValue } from '../../providers/provider.ts';
-import { SecretValue } from '../../values.ts';
+import type { ExternalSecretSpec } from '../api/v1alpha1/external-secret.ts';
+import type { FetchedValue } from '../providers/provider.ts';
+import { SecretValue } from '../values.ts';
 import { MAX_SECRET_DATA_BYTES, readId, remoteReads, renderSecretData } from './render.ts';
 
 const CANARY = 'canary-2b9e-render';

@@ -4,12 +4,12 @@ import {
   type ExternalSecretSpec,
   isSecretKey,
   type RemoteRef as SpecRemoteRef,
-} from '../../api/v1alpha1/external-secret.ts';
-import type { FetchedValue, RemoteRef } from '../../providers/provider.ts';
-import { type SecretData, SecretValue } from '../../values.ts';
+} from '../api/v1alpha1/external-secret.ts';
+import type { FetchedValue, RemoteRef } from '../providers/provider.ts';
+import { type SecretData, SecretValue } from '../values.ts';
 import { RenderError } from './render-error.ts';
-import { itemSlot } from './resolve-store.ts';
 import { rewriteKeys } from './rewrite.ts';
+import { itemSlot } from './stores.ts';
 
 /** A Secret holds at most 1 MiB; Ferry keeps data under that with room for metadata. */
 export const MAX_SECRET_DATA_BYTES = 1024 * 1024 - 16 * 1024;

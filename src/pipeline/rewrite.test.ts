@@ -1,8 +1,8 @@
 /* biome-ignore-all lint/suspicious/noTemplateCurlyInString: Go's ${name} replacement syntax */
 import { describe, expect, it } from 'vitest';
-import type { ExternalSecretSpec } from '../../api/v1alpha1/external-secret.ts';
-import type { FetchedValue } from '../../providers/provider.ts';
-import { SecretValue } from '../../values.ts';
+import type { ExternalSecretSpec } from '../api/v1alpha1/external-secret.ts';
+import type { FetchedValue } from '../providers/provider.ts';
+import { SecretValue } from '../values.ts';
 import { readId, renderSecretData } from './render.ts';
 import { type Rewrite, rewriteKeys } from './rewrite.ts';
 

@@ -1,9 +1,9 @@
 // dataFrom[].rewrite as ESO applies it: each rewrite, in order, maps every key through a Go regexp
 // replacement or a template over `.value`. Keys (not values) are rewritten, so keys may appear
 // in errors; two keys ending up the same is an error rather than one silently winning.
-import type { ExternalSecretSpec } from '../../api/v1alpha1/external-secret.ts';
-import { compileGoRegexp, type GoRegexp, GoRegexpError, replaceAllGo } from '../../go-regexp.ts';
-import { compileTemplate, executeTemplate, TemplateError } from '../../template/index.ts';
+import type { ExternalSecretSpec } from '../api/v1alpha1/external-secret.ts';
+import { compileGoRegexp, type GoRegexp, GoRegexpError, replaceAllGo } from '../go-regexp.ts';
+import { compileTemplate, executeTemplate, TemplateError } from '../template/index.ts';
 import { RenderError } from './render-error.ts';
 
 export type Rewrite = NonNullable<NonNullable<ExternalSecretSpec['dataFrom']>[number]['rewrite']>[number];

@@ -1,6 +1,8 @@
-// The controller-side defaults of an ExternalSecret (the CRD sets none, to avoid GitOps drift).
-import { parseDuration } from '../../api/duration.ts';
-import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
+// The controller-side defaults of an ExternalSecret (the CRD sets none, to avoid GitOps drift),
+// and what identifies a version of one.
+import { createHash } from 'node:crypto';
+import { parseDuration } from '../api/duration.ts';
+import type { ExternalSecret } from '../api/v1alpha1/types.ts';
 
 export const DEFAULT_REFRESH_INTERVAL_MS = 3_600_000;
 
@@ -64,4 +66,17 @@ export function refreshSeed(es: ExternalSecret): string {
   const first =
     es.spec.data?.[0]?.remoteRef.key ?? es.spec.dataFrom?.[0]?.extract?.key ?? es.spec.dataFrom?.[0]?.find?.path ?? '';
   return `${storeId}/${first}`;
+}
+
+/** What an ExternalSecret's metadata says about when it last changed: generation, labels, annotations. */
+export function objectVersion(obj: {
+  metadata: { generation?: number; labels?: Record<string, string>; annotations?: Record<string, string> };
+}): string {
+  const sorted = (m: Record<string, string> | undefined) =>
+    Object.entries(m ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  const digest = createHash('sha256')
+    .update(JSON.stringify([sorted(obj.metadata.labels), sorted(obj.metadata.annotations)]))
+    .digest('hex')
+    .slice(0, 12);
+  return `${obj.metadata.generation ?? 0}-${digest}`;
 }

@@ -1,11 +1,11 @@
 // Per-item stores: which store each item reads from, every store resolved and checked on its own
 // (ClusterSecretStore conditions per store), and values kept apart by store.
 import { describe, expect, it } from 'vitest';
-import type { ExternalSecretSpec } from '../../api/v1alpha1/external-secret.ts';
-import type { ClusterSecretStore, ExternalSecret, SecretStore } from '../../api/v1alpha1/types.ts';
-import { SecretValue } from '../../values.ts';
+import type { ExternalSecretSpec } from '../api/v1alpha1/external-secret.ts';
+import type { ClusterSecretStore, ExternalSecret, SecretStore } from '../api/v1alpha1/types.ts';
+import { SecretValue } from '../values.ts';
 import { readId, remoteReads, renderSecretData } from './render.ts';
-import { itemSlot, resolveStores, type StoreLookup, storeRefsOf } from './resolve-store.ts';
+import { itemSlot, resolveStores, type StoreLookup, storeRefsOf } from './stores.ts';
 
 const es = (spec: ExternalSecretSpec): ExternalSecret => ({
   apiVersion: 'ferry.dev/v1alpha1',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterSecretStore } from '../../api/v1alpha1/types.ts';
-import { admitsNamespace, type StoreLookup, selectorMatches } from './resolve-store.ts';
+import type { ClusterSecretStore } from '../api/v1alpha1/types.ts';
+import { admitsNamespace, type StoreLookup, selectorMatches } from './stores.ts';
 
 const lookup = (labels: Record<string, Record<string, string>>): StoreLookup => ({
   secretStore: () => undefined,

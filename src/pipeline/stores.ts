@@ -3,9 +3,9 @@
 // provider call, so a refused namespace costs nothing at the provider.
 
 import type { V1LabelSelector } from '@kubernetes/client-node';
-import type { ExternalSecretSpec, StoreRef } from '../../api/v1alpha1/external-secret.ts';
-import type { AnyStore, ClusterSecretStore, ExternalSecret, SecretStore } from '../../api/v1alpha1/types.ts';
-import { compileGoRegexp, type GoRegexp } from '../../go-regexp.ts';
+import type { ExternalSecretSpec, StoreRef } from '../api/v1alpha1/external-secret.ts';
+import type { AnyStore, ClusterSecretStore, ExternalSecret, SecretStore } from '../api/v1alpha1/types.ts';
+import { compileGoRegexp, type GoRegexp } from '../go-regexp.ts';
 
 export class StoreRefError extends Error {
   override name = 'StoreRefError';

@@ -2,9 +2,9 @@
 // wins), then the label and annotation templates; mergePolicy Merge keeps the fetched keys under
 // the rendered ones; no data and no templateFrom writes the fetched keys as they are.
 // Every error names the template key; rendered values never appear in one.
-import { type ExternalSecretSpec, isSecretKey } from '../../api/v1alpha1/external-secret.ts';
-import { compileTemplate, executeTemplate, parseYamlMap, TemplateError, templateData } from '../../template/index.ts';
-import { type SecretData, SecretValue } from '../../values.ts';
+import { type ExternalSecretSpec, isSecretKey } from '../api/v1alpha1/external-secret.ts';
+import { compileTemplate, executeTemplate, parseYamlMap, TemplateError, templateData } from '../template/index.ts';
+import { type SecretData, SecretValue } from '../values.ts';
 import { RenderError } from './render.ts';
 
 type Template = NonNullable<NonNullable<ExternalSecretSpec['target']>['template']>;

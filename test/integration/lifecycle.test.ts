@@ -9,7 +9,7 @@
 // garbage-collection.test.ts; here the ownerReference that drives it is checked.)
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { ExternalSecretSpec } from '../../src/api/v1alpha1/external-secret.ts';
-import { objectVersion } from '../../src/controller/status.ts';
+import { objectVersion } from '../../src/pipeline/settings.ts';
 import { type RunningController, startController } from '../support/controller.ts';
 import { Objects } from '../support/objects.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName } from '../support/testbed.ts';

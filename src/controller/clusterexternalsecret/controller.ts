@@ -9,7 +9,7 @@ import { Informer, objectKey, type WatchTimings } from '../../kube/informer.ts';
 import { WorkQueue } from '../../kube/work-queue.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import { objectVersion } from '../status.ts';
+import { objectVersion } from '../../pipeline/settings.ts';
 import { copyName, ownerOfCopy } from './copies.ts';
 import { type ClusterExternalSecretDeps, reconcileClusterExternalSecret } from './reconcile.ts';
 import { selectorsOf, selects } from './selection.ts';

@@ -3,7 +3,7 @@
 // LabelSelectorAsSelector makes, so a bad selector is reported with its field instead of acted on.
 import type { V1LabelSelector, V1Namespace } from '@kubernetes/client-node';
 import type { ClusterExternalSecretSpec } from '../../api/v1alpha1/cluster-external-secret.ts';
-import { selectorMatches } from '../externalsecret/resolve-store.ts';
+import { selectorMatches } from '../../pipeline/stores.ts';
 
 const NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

@@ -7,10 +7,10 @@ import { apiErrorMessage, type KubeClient, type WorkloadKind } from '../../kube/
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import type { Settings } from '../../pipeline/settings.ts';
 import { OWNER_ANNOTATION, type WriteOutcome } from '../../sinks/secret/secret-writer.ts';
 import type { RolloutRestarter, WorkloadRef } from '../rollout/restarter.ts';
 import { referencedSecrets } from '../rollout/secret-references.ts';
-import type { Settings } from './settings.ts';
 
 /** Marks a versioned Secret with the target name it is a version of. */
 export const VERSIONS_OF_ANNOTATION = 'ferry.dev/versions-of';

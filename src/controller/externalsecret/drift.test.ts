@@ -3,10 +3,10 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
+import { settingsOf } from '../../pipeline/settings.ts';
 import { SecretValue } from '../../values.ts';
 import { isIntact, writtenRecord } from './drift.ts';
 import type { ObjectState } from './object-state.ts';
-import { settingsOf } from './settings.ts';
 
 function es(creationPolicy: 'Owner' | 'Merge'): ExternalSecret {
   return {

@@ -1,10 +1,10 @@
 // Telling Ferry's own writes, and harmless metadata edits by others, from drift that must be
 // repaired: a Secret is intact when its data still hashes to what Ferry wrote.
 import type { V1Secret } from '@kubernetes/client-node';
+import type { Settings } from '../../pipeline/settings.ts';
 import { dataHash, HASH_ANNOTATION } from '../../sinks/secret/secret-writer.ts';
 import { type SecretData, SecretValue } from '../../values.ts';
 import type { ObjectState } from './object-state.ts';
-import type { Settings } from './settings.ts';
 
 function dataOf(secret: V1Secret, keys?: string[]): SecretData {
   const entries = Object.entries(secret.data ?? {}).filter(([k]) => !keys || keys.includes(k));

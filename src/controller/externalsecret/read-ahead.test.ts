@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AnyStore, ExternalSecret } from '../../api/v1alpha1/types.ts';
+import type { KeyPolicy } from '../../pipeline/key-policy.ts';
 import type { RemoteRef } from '../../providers/provider.ts';
 import type { SharedReads, StoreHandle } from '../../providers/shared-reads.ts';
 import { readAhead } from './read-ahead.ts';
-import type { KeyPolicy } from './remote-key-policy.ts';
 
 function es(
   namespace: string,

@@ -10,10 +10,10 @@
 // conditions or remoteKeyPolicy, whose answer does not depend on the namespace. In the same
 // namespace the current object's policy is the queued object's policy.
 import type { AnyStore, ExternalSecret } from '../../api/v1alpha1/types.ts';
+import type { KeyPolicy } from '../../pipeline/key-policy.ts';
+import { remoteReads } from '../../pipeline/render.ts';
+import { storeRefsOf } from '../../pipeline/stores.ts';
 import type { SharedReads, StoreHandle } from '../../providers/shared-reads.ts';
-import type { KeyPolicy } from './remote-key-policy.ts';
-import { remoteReads } from './render.ts';
-import { storeRefsOf } from './resolve-store.ts';
 
 export interface ReadAheadSource {
   /** Queued ExternalSecret keys (namespace/name) worth reading ahead for, in the order workers will take them. */

@@ -5,9 +5,9 @@ import type { EventRecorder } from '../../kube/events.ts';
 import type { ReconcileResult } from '../../kube/work-queue.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import { NeedsConsumerNamespaceError, type StoreClients } from '../../pipeline/store-clients.ts';
 import { ProviderError } from '../../providers/provider.ts';
 import { type Condition, sameCondition, withTransitionTime } from '../status.ts';
-import { NeedsConsumerNamespaceError, type StoreClients } from '../store-clients.ts';
 
 export interface StoreDeps {
   clients: StoreClients;

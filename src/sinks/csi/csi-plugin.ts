@@ -10,14 +10,14 @@ import {
   type ExternalSecret,
   type SecretStore,
 } from '../../api/v1alpha1/types.ts';
-import { type StoreLookup, storeRefsOf } from '../../controller/externalsecret/resolve-store.ts';
-import { objectVersion } from '../../controller/status.ts';
-import { StoreClients } from '../../controller/store-clients.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { Informer } from '../../kube/informer.ts';
 import { shareDispatcher } from '../../kube/kubeconfig.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { Metrics } from '../../observability/metrics.ts';
+import { objectVersion } from '../../pipeline/settings.ts';
+import { StoreClients } from '../../pipeline/store-clients.ts';
+import { type StoreLookup, storeRefsOf } from '../../pipeline/stores.ts';
 import { SharedReads } from '../../providers/shared-reads.ts';
 import { nodeScopedKube } from './node-kube.ts';
 import { DRIVER_NAME, serveCsi } from './node-server.ts';

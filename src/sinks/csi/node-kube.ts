@@ -3,8 +3,8 @@
 // annotations, and never a ServiceAccount token: a store that logs in with one uses the token
 // kubelet minted for the pod that mounts the volume.
 import { ApiException } from '@kubernetes/client-node';
-import type { StoreClientsOptions } from '../../controller/store-clients.ts';
 import type { KubeClient } from '../../kube/client.ts';
+import type { StoreClientsOptions } from '../../pipeline/store-clients.ts';
 import { ProviderError } from '../../providers/provider.ts';
 
 function refusedAs(what: string): (err: unknown) => never {

@@ -3,19 +3,14 @@
 // per window), then laid out as files. Any failure throws, before a single file is touched.
 
 import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
-import { describeErrors, fetchRemoteValues } from '../../controller/externalsecret/fetch.ts';
-import {
-  allowedBySlot,
-  filteredFinds,
-  resolveStoresAndPolicies,
-  storeLabel,
-} from '../../controller/externalsecret/remote-key-policy.ts';
-import { RenderError, readId, remoteReads, renderSecretData } from '../../controller/externalsecret/render.ts';
-import { type StoreLookup, StoreRefError, TenancyError } from '../../controller/externalsecret/resolve-store.ts';
-import { settingsOf } from '../../controller/externalsecret/settings.ts';
-import { renderTarget } from '../../controller/externalsecret/template-target.ts';
-import type { StoreClients, WorkloadIdentity } from '../../controller/store-clients.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import { describeErrors, fetchRemoteValues } from '../../pipeline/fetch.ts';
+import { allowedBySlot, filteredFinds, resolveStoresAndPolicies, storeLabel } from '../../pipeline/key-policy.ts';
+import { RenderError, readId, remoteReads, renderSecretData } from '../../pipeline/render.ts';
+import { settingsOf } from '../../pipeline/settings.ts';
+import type { StoreClients, WorkloadIdentity } from '../../pipeline/store-clients.ts';
+import { type StoreLookup, StoreRefError, TenancyError } from '../../pipeline/stores.ts';
+import { renderTarget } from '../../pipeline/target-template.ts';
 import { ProviderError, type ProviderErrorKind } from '../../providers/provider.ts';
 import type { SharedReads } from '../../providers/shared-reads.ts';
 import type { FileEntry } from './atomic-writer.ts';

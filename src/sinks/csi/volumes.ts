@@ -3,13 +3,12 @@
 // changes, unmount on NodeUnpublishVolume. A failed refresh leaves the mounted files exactly as
 // they were.
 import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
-import { refreshSeed, settingsOf } from '../../controller/externalsecret/settings.ts';
-import { nextRefreshAt } from '../../controller/schedule.ts';
-import { objectVersion } from '../../controller/status.ts';
-import type { WorkloadIdentity } from '../../controller/store-clients.ts';
 import { type ReconcileResult, WorkQueue } from '../../kube/work-queue.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import { nextRefreshAt } from '../../pipeline/refresh-timing.ts';
+import { objectVersion, refreshSeed, settingsOf } from '../../pipeline/settings.ts';
+import type { WorkloadIdentity } from '../../pipeline/store-clients.ts';
 import { ProviderError } from '../../providers/provider.ts';
 import { footprintBytes, writeAtomically } from './atomic-writer.ts';
 import { MemoryBudget, MemoryBudgetError } from './memory-budget.ts';
