@@ -1,29 +1,28 @@
 // `ferry render EXTERNALSECRET.yaml --store STORE.yaml [--store …] [--show-values]`: renders one
-// ExternalSecret offline — no cluster — against a store manifest: the provider is read with the
-// store's credentials and the result goes through the controller's own pipeline (resolve store →
-// StoreClients → SharedReads → render → target template), then printed as the Secret the
-// controller would write. Values print as [redacted] unless --show-values.
+// ExternalSecret offline — no cluster — against store manifests: the provider is read with the
+// stores' credentials through the same read pipeline the controller and the CSI plugin use (every
+// store an item names, ClusterSecretStore conditions, remoteKeyPolicy, shared reads, render, the
+// target template), then printed as the Secret the controller would write. Values print as
+// [redacted] unless --show-values.
 //
 // Files may hold ESO (external-secrets.io/v1, v1beta1) or Ferry manifests, several per file.
-// Secrets and ConfigMaps in any of them stand in for the cluster: credentials the store refers to
-// and templateFrom sources. A ServiceAccount token cannot be had offline; a store that needs one
+// Secrets, ConfigMaps and Namespaces in any of them stand in for the cluster: credentials the
+// stores refer to, templateFrom sources, and the labels ClusterSecretStore conditions select on. A ServiceAccount token cannot be had offline; a store that needs one
 // (Kubernetes, JWT or workload identity auth) says so. The environment's own identity (AWS, Google
 // or Azure default credentials) works as for the controller.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { V1ConfigMap, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Namespace, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
 import type { AnyStore, ClusterSecretStore, ExternalSecret, SecretStore } from '../api/v1alpha1/types.ts';
+import { type ErrorCode, FerryError, unreachable } from '../errors.ts';
 import { convertDocument, isEsoObject } from '../migrate/convert.ts';
 import { createLogger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
-import { describeErrors, fetchRemoteValues } from '../pipeline/fetch.ts';
-import { RenderError, renderSecretData } from '../pipeline/render.ts';
+import { ReadPipeline } from '../pipeline/index.ts';
 import { settingsOf } from '../pipeline/settings.ts';
 import { StoreClients } from '../pipeline/store-clients.ts';
-import { resolveStore, StoreRefError } from '../pipeline/stores.ts';
-import { kubeTemplateSources, renderTarget } from '../pipeline/target-template.ts';
-import { ProviderError } from '../providers/provider.ts';
+import { kubeTemplateSources } from '../pipeline/target-template.ts';
 import { SharedReads } from '../providers/shared-reads.ts';
 
 export const EXIT_FAILED = 1;
@@ -47,10 +46,18 @@ interface Loaded {
   secrets: V1Secret[];
   configMaps: V1ConfigMap[];
   serviceAccounts: V1ServiceAccount[];
+  namespaces: V1Namespace[];
 }
 
 async function load(files: string[]): Promise<Loaded> {
-  const out: Loaded = { externalSecrets: [], stores: [], secrets: [], configMaps: [], serviceAccounts: [] };
+  const out: Loaded = {
+    externalSecrets: [],
+    stores: [],
+    secrets: [],
+    configMaps: [],
+    serviceAccounts: [],
+    namespaces: [],
+  };
   for (const file of files) {
     for (const [i, doc] of parseAllDocuments(await readFile(file, 'utf8')).entries()) {
       if (doc.errors.length > 0) throw new UsageError(`${file}#${i + 1}: not valid YAML: ${doc.errors[0]?.message}`);
@@ -82,6 +89,9 @@ async function load(files: string[]): Promise<Loaded> {
           break;
         case 'ServiceAccount':
           out.serviceAccounts.push(value as V1ServiceAccount);
+          break;
+        case 'Namespace':
+          out.namespaces.push(value as V1Namespace);
           break;
       }
     }
@@ -146,17 +156,6 @@ export async function renderOffline(
     if (s.kind === 'SecretStore' && !s.metadata.namespace) s.metadata = { ...s.metadata, namespace };
   }
   const cluster = localCluster(loaded);
-  const store = await resolveStore(es, {
-    secretStore: (ns, name) =>
-      find(
-        loaded.stores.filter((s): s is SecretStore => s.kind === 'SecretStore'),
-        ns,
-        name,
-      ),
-    clusterSecretStore: (name) =>
-      loaded.stores.find((s): s is ClusterSecretStore => s.kind === 'ClusterSecretStore' && s.metadata.name === name),
-    namespaceLabels: async () => ({}),
-  });
   const metrics = new Metrics();
   const abort = new AbortController();
   const reads = new SharedReads({ metrics, signal: abort.signal });
@@ -168,15 +167,24 @@ export async function renderOffline(
     providerQps: 10,
     providerBurst: 20,
   });
+  const pipeline = new ReadPipeline({
+    stores: {
+      secretStore: (ns, name) =>
+        find(
+          loaded.stores.filter((s): s is SecretStore => s.kind === 'SecretStore'),
+          ns,
+          name,
+        ),
+      clusterSecretStore: (name) =>
+        loaded.stores.find((s): s is ClusterSecretStore => s.kind === 'ClusterSecretStore' && s.metadata.name === name),
+      namespaceLabels: async (ns) => loaded.namespaces.find((n) => n.metadata?.name === ns)?.metadata?.labels ?? {},
+    },
+    clients,
+    reads,
+    shareWindowMs: 0,
+  });
   try {
-    const handle = await clients.handle(store, namespace);
-    const fetched = await fetchRemoteValues(es.spec, handle, reads, Date.now());
-    if (fetched.errors.size > 0) throw new ProviderError('Invalid', describeErrors(fetched));
-    const rendered = await renderTarget(
-      es.spec.target?.template,
-      renderSecretData(es.spec, fetched.values, fetched.found),
-      kubeTemplateSources(cluster, namespace),
-    );
+    const { rendered } = await pipeline.read(es, { sources: kubeTemplateSources(cluster, namespace) });
     const settings = settingsOf(es);
     const data: Record<string, string> = {};
     for (const [key, value] of [...rendered.data].sort(([a], [b]) => a.localeCompare(b))) {
@@ -192,6 +200,31 @@ export async function renderOffline(
   } finally {
     abort.abort();
     await clients.closeAll();
+  }
+}
+
+/** Every failure of the read is a failed render, whatever its class. */
+function exitCodeOf(code: ErrorCode): number {
+  switch (code) {
+    case 'NotFound':
+    case 'Denied':
+    case 'Throttled':
+    case 'Invalid':
+    case 'Transient':
+    case 'InvalidSpec':
+    case 'BadReference':
+    case 'TenancyDenied':
+    case 'Render':
+    case 'TemplateSource':
+    case 'TargetConflict':
+    case 'FileLayout':
+    case 'UnsafeEntry':
+    case 'BadRequest':
+    case 'Untrusted':
+    case 'OverBudget':
+      return EXIT_FAILED;
+    default:
+      return unreachable(code);
   }
 }
 
@@ -242,13 +275,9 @@ export const command = {
         process.stderr.write(`unsupported: ${err.message}\n`);
         return EXIT_UNSUPPORTED;
       }
-      if (err instanceof StoreRefError || err instanceof RenderError) {
+      if (err instanceof FerryError) {
         process.stderr.write(`error: ${err.message}\n`);
-        return EXIT_FAILED;
-      }
-      if (err instanceof ProviderError) {
-        process.stderr.write(`error: provider: ${err.kind}: ${err.message}\n`);
-        return EXIT_FAILED;
+        return exitCodeOf(err.code);
       }
       // Unreadable files and errors outside the pipeline's classes; providers and templates wrap their
       // own errors (ProviderError, RenderError) so that none carries a value.

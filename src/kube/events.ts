@@ -2,6 +2,7 @@
 // own rate budget, so they never slow down Secret and status writes, and are dropped when it is
 // spent; the same event for the same object is sent at most once per 10 minutes.
 import { randomBytes } from 'node:crypto';
+import type { EventReason } from '../api/v1alpha1/reasons.ts';
 import type { Logger } from '../observability/logger.ts';
 import { TokenBucket } from '../rate-limit.ts';
 import type { KubeClient } from './client.ts';
@@ -27,7 +28,7 @@ export class EventRecorder {
   }
 
   /** Sends the event in the background; a failure to send is logged, never thrown. */
-  record(obj: InvolvedObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
+  record(obj: InvolvedObject, type: 'Normal' | 'Warning', reason: EventReason, message: string): void {
     const key = `${obj.metadata.uid}|${type}|${reason}|${message}`;
     const now = Date.now();
     if ((this.recent.get(key) ?? 0) > now - REPEAT_AFTER_MS) return;

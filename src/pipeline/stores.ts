@@ -5,22 +5,27 @@
 import type { V1LabelSelector } from '@kubernetes/client-node';
 import type { ExternalSecretSpec, StoreRef } from '../api/v1alpha1/external-secret.ts';
 import type { AnyStore, ClusterSecretStore, ExternalSecret, SecretStore } from '../api/v1alpha1/types.ts';
+import { FerryError } from '../errors.ts';
 import { compileGoRegexp, type GoRegexp } from '../go-regexp.ts';
 
-export class StoreRefError extends Error {
-  override name = 'StoreRefError';
+/** A store reference that resolves to nothing, or none where one is needed. */
+export class StoreRefError extends FerryError {
+  constructor(message: string) {
+    super('BadReference', message);
+    this.name = 'StoreRefError';
+  }
 }
 
 export type TenancyReason = 'namespace_not_allowed' | 'remote_key_not_allowed' | 'find_result_filtered';
 
 /** A refusal for tenancy reasons: counted in ferry_tenancy_denials_total, sent as a TenancyDenied Event. */
-export class TenancyError extends StoreRefError {
-  override name = 'TenancyError';
+export class TenancyError extends FerryError {
   readonly reason: TenancyReason;
   /** The store's metrics label: kind and name, never a key. */
   readonly store: string;
   constructor(reason: TenancyReason, store: string, message: string) {
-    super(message);
+    super('TenancyDenied', message);
+    this.name = 'TenancyError';
     this.reason = reason;
     this.store = store;
   }
@@ -174,4 +179,27 @@ export async function resolveStore(es: ExternalSecret, lookup: StoreLookup): Pro
   const ref = es.spec.secretStoreRef;
   if (!ref) throw new StoreRefError('spec.secretStoreRef is not set');
   return resolveRef(es, ref, 'spec.secretStoreRef', lookup);
+}
+
+/** How long a namespace's labels are reused for ClusterSecretStore conditions and remoteKeyPolicy rules. */
+const NAMESPACE_LABELS_TTL_MS = 30_000;
+
+/** A StoreLookup over cached stores, reading each namespace's labels at most every 30 seconds. */
+export function cachedStoreLookup(source: {
+  secretStore(namespace: string, name: string): SecretStore | undefined;
+  clusterSecretStore(name: string): ClusterSecretStore | undefined;
+  readNamespaceLabels(namespace: string): Promise<Record<string, string>>;
+}): StoreLookup {
+  const labels = new Map<string, { labels: Record<string, string>; at: number }>();
+  return {
+    secretStore: source.secretStore,
+    clusterSecretStore: source.clusterSecretStore,
+    async namespaceLabels(namespace) {
+      const cached = labels.get(namespace);
+      if (cached && Date.now() - cached.at < NAMESPACE_LABELS_TTL_MS) return cached.labels;
+      const fresh = await source.readNamespaceLabels(namespace);
+      labels.set(namespace, { labels: fresh, at: Date.now() });
+      return fresh;
+    },
+  };
 }

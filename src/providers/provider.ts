@@ -2,20 +2,23 @@
 // rules switch on. Providers return whole remote values; `property` and decoding are applied
 // later (render), so one read serves every property of the same remote secret.
 import type { ProviderName } from '../api/v1alpha1/providers/index.ts';
+import { FerryError } from '../errors.ts';
 import type { SecretValue } from '../values.ts';
 
 export type ProviderErrorKind = 'NotFound' | 'Denied' | 'Throttled' | 'Invalid' | 'Transient';
 
 /** A provider failure. Its message names keys and the provider's error code, never a value. */
-export class ProviderError extends Error {
-  readonly kind: ProviderErrorKind;
-  readonly retryAfterMs: number | undefined;
+export class ProviderError extends FerryError {
+  declare readonly code: ProviderErrorKind;
 
   constructor(kind: ProviderErrorKind, message: string, opts: { retryAfterMs?: number; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    super(kind, message, opts);
     this.name = `ProviderError(${kind})`;
-    this.kind = kind;
-    this.retryAfterMs = opts.retryAfterMs;
+  }
+
+  /** The code, by the name the data-safety rules have always used. */
+  get kind(): ProviderErrorKind {
+    return this.code;
   }
 }
 

@@ -1,4 +1,5 @@
 // Validates a SecretStore or ClusterSecretStore with one cheap provider call and reports Ready.
+import type { StoreReason } from '../../api/v1alpha1/reasons.ts';
 import type { AnyStore } from '../../api/v1alpha1/types.ts';
 import { apiErrorMessage, type KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
@@ -19,7 +20,9 @@ export interface StoreDeps {
 
 const DEFAULT_REVALIDATE_S = 300;
 
-async function validate(store: AnyStore, deps: StoreDeps): Promise<Omit<Condition, 'type'>> {
+type Validation = Omit<Condition, 'type' | 'reason'> & { reason: StoreReason };
+
+async function validate(store: AnyStore, deps: StoreDeps): Promise<Validation> {
   let provider = 'unknown';
   try {
     const handle = await deps.clients.handle(store, '');
@@ -38,7 +41,7 @@ async function validate(store: AnyStore, deps: StoreDeps): Promise<Omit<Conditio
     }
     if (err instanceof ProviderError) {
       deps.metrics.providerCalls.inc({ provider, operation: 'validate', outcome: err.kind });
-      const reason = err.kind === 'Invalid' ? 'InvalidProviderConfig' : 'ValidationFailed';
+      const reason: StoreReason = err.kind === 'Invalid' ? 'InvalidProviderConfig' : 'ValidationFailed';
       return { status: 'False', reason, message: `${err.kind}: ${err.message}` };
     }
     return { status: 'False', reason: 'ValidationFailed', message: apiErrorMessage(err) };
@@ -70,8 +73,7 @@ export async function reconcileStore(store: AnyStore, deps: StoreDeps): Promise<
     } catch (err) {
       deps.logger.warn({ store: store.metadata.name, error: apiErrorMessage(err) }, 'store status not written');
     }
-    if (result.status === 'False')
-      deps.events.record(store, 'Warning', result.reason ?? 'ValidationFailed', result.message ?? '');
+    if (result.status === 'False') deps.events.record(store, 'Warning', result.reason, result.message ?? '');
     else if (result.status === 'True') deps.events.record(store, 'Normal', 'Valid', result.message ?? '');
   }
   deps.metrics.reconciles.inc({ kind: store.kind, result: result.status === 'False' ? 'error' : 'ok' });

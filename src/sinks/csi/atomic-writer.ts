@@ -14,6 +14,7 @@
 //
 // Written by hand: no maintained npm package implements this layout, and kubelet's is Go.
 import { randomBytes } from 'node:crypto';
+import { FerryError } from '../../errors.ts';
 import { VolumeDir } from './volume-dir.ts';
 
 export interface FileEntry {
@@ -36,7 +37,11 @@ export const DATA_LINK = '..data';
 const DATA_TMP_LINK = '..data_tmp';
 const VERSION_DIR = /^\.\.\d{4}_\d{2}_\d{2}_\d{2}_\d{2}_\d{2}\.\d{3}_[0-9a-f]{6}$/;
 
-export class FileLayoutError extends Error {}
+export class FileLayoutError extends FerryError {
+  constructor(message: string) {
+    super('FileLayout', message);
+  }
+}
 
 /** Rejects paths that could escape the volume or collide with the writer's own entries. */
 export function checkLayout(files: FileEntry[]): void {

@@ -4,21 +4,16 @@
 
 import type { Server } from '@grpc/grpc-js';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import {
-  API_VERSION,
-  type ClusterSecretStore,
-  type ExternalSecret,
-  type SecretStore,
-} from '../../api/v1alpha1/types.ts';
+import type { ClusterSecretStore, SecretStore } from '../../api/v1alpha1/types.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { Informer } from '../../kube/informer.ts';
 import { shareDispatcher } from '../../kube/kubeconfig.ts';
+import { aborted } from '../../kube/signals.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { Metrics } from '../../observability/metrics.ts';
+import { ReadSide } from '../../pipeline/index.ts';
 import { objectVersion } from '../../pipeline/settings.ts';
-import { StoreClients } from '../../pipeline/store-clients.ts';
-import { type StoreLookup, storeRefsOf } from '../../pipeline/stores.ts';
-import { SharedReads } from '../../providers/shared-reads.ts';
+import { storeRefsOf } from '../../pipeline/stores.ts';
 import { nodeScopedKube } from './node-kube.ts';
 import { DRIVER_NAME, serveCsi } from './node-server.ts';
 import { loadCsiServices } from './protocol.ts';
@@ -54,11 +49,8 @@ export class CsiPlugin {
   registered: Promise<void> = Promise.resolve();
   private readonly config: CsiPluginConfig;
   private readonly logger: Logger;
-  private readonly externalSecrets: Informer<ExternalSecret>;
-  private readonly secretStores: Informer<SecretStore>;
-  private readonly clusterSecretStores: Informer<ClusterSecretStore>;
+  private readonly side: ReadSide;
   private readonly csiDriver: Informer<CsiDriverObject & KubernetesObject>;
-  private readonly clients: StoreClients;
   private readonly stop = new AbortController();
 
   constructor(kc: KubeConfig, config: CsiPluginConfig, logger: Logger, metrics = new Metrics()) {
@@ -67,47 +59,30 @@ export class CsiPlugin {
     this.logger = logger;
     this.metrics = metrics;
     const kube = new KubeClient(kc, { qps: config.kubeQps, burst: config.kubeBurst, metrics });
-    const common = { kc, logger, metrics };
-    const path = (plural: string) => `/apis/${API_VERSION}/${plural}`;
-    this.externalSecrets = new Informer({ ...common, path: path('externalsecrets'), resource: 'externalsecrets' });
-    this.secretStores = new Informer({ ...common, path: path('secretstores'), resource: 'secretstores' });
-    this.clusterSecretStores = new Informer({
-      ...common,
-      path: path('clustersecretstores'),
-      resource: 'clustersecretstores',
-    });
-    // Its own CSIDriver only (RBAC resourceNames): whether kubelet's pod info can be trusted.
-    this.csiDriver = new Informer({
-      ...common,
-      path: '/apis/storage.k8s.io/v1/csidrivers',
-      resource: 'csidrivers',
-      fieldSelector: `metadata.name=${DRIVER_NAME}`,
-    });
-    const reads = new SharedReads({ metrics, logger, signal: this.stop.signal });
-    this.clients = new StoreClients({
-      kube: nodeScopedKube(kube),
-      sharedReads: reads,
+    this.side = new ReadSide({
+      kc,
+      kube,
+      storeKube: nodeScopedKube(kube),
       logger,
       metrics,
       providerQps: config.providerQps,
       providerBurst: config.providerBurst,
+      shareWindowMs: config.shareWindowMs,
+      signal: this.stop.signal,
     });
-    const namespaceLabels = new Map<string, { labels: Record<string, string>; at: number }>();
-    const stores: StoreLookup = {
-      secretStore: (ns, name) => this.secretStores.get(`${ns}/${name}`),
-      clusterSecretStore: (name) => this.clusterSecretStores.get(name),
-      namespaceLabels: async (ns) => {
-        const cached = namespaceLabels.get(ns);
-        if (cached && Date.now() - cached.at < 30_000) return cached.labels;
-        const labels = (await kube.readNamespace(ns)).metadata?.labels ?? {};
-        namespaceLabels.set(ns, { labels, at: Date.now() });
-        return labels;
-      },
-    };
+    // Its own CSIDriver only (RBAC resourceNames): whether kubelet's pod info can be trusted.
+    this.csiDriver = new Informer({
+      kc,
+      logger,
+      metrics,
+      path: '/apis/storage.k8s.io/v1/csidrivers',
+      resource: 'csidrivers',
+      fieldSelector: `metadata.name=${DRIVER_NAME}`,
+    });
     this.volumes = new VolumeManager({
       dataDir: config.dataDir,
-      source: { stores, clients: this.clients, reads, shareWindowMs: config.shareWindowMs, metrics },
-      externalSecret: (ns, name) => this.externalSecrets.get(`${ns}/${name}`),
+      pipeline: this.side.pipeline,
+      externalSecret: (ns, name) => this.side.externalSecrets.get(`${ns}/${name}`),
       driver: () => driverPolicy(DRIVER_NAME, this.csiDriver.get(DRIVER_NAME)),
       memoryBytes: config.volumeMemoryBytes,
       metrics,
@@ -121,7 +96,8 @@ export class CsiPlugin {
     signal.addEventListener('abort', () => this.stop.abort(signal.reason), { once: true });
     const services = loadCsiServices(this.config.protoDir);
     this.wire();
-    const informers = [this.externalSecrets, this.secretStores, this.clusterSecretStores, this.csiDriver];
+    const { externalSecrets, secretStores, clusterSecretStores } = this.side;
+    const informers = [externalSecrets, secretStores, clusterSecretStores, this.csiDriver];
     const loops = informers.map((i) => i.run(stop));
     await Promise.race([Promise.all(informers.map((i) => i.synced)), aborted(stop)]);
     const servers: Server[] = [];
@@ -156,12 +132,13 @@ export class CsiPlugin {
     await Promise.all([this.volumes.run(stop), ...loops]);
     this.ready = false;
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.tryShutdown(() => resolve()))));
-    await this.clients.closeAll();
+    await this.side.clients.closeAll();
     this.logger.info('CSI node plugin stopped');
   }
 
   private wire(): void {
-    this.externalSecrets.on({
+    const { externalSecrets, secretStores, clusterSecretStores, clients } = this.side;
+    externalSecrets.on({
       update: (es, old) => {
         if (objectVersion(es) !== objectVersion(old)) {
           this.volumes.externalSecretChanged(es.metadata.namespace ?? '', es.metadata.name ?? '');
@@ -170,11 +147,11 @@ export class CsiPlugin {
       add: (es) => this.volumes.externalSecretChanged(es.metadata.namespace ?? '', es.metadata.name ?? ''),
     });
     const storeChanged = (store: SecretStore | ClusterSecretStore) => {
-      this.clients.forgetStore(store.metadata.uid ?? '');
+      clients.forgetStore(store.metadata.uid ?? '');
       const kind = store.kind;
       const name = store.metadata.name;
       this.volumes.refreshAll((record) => {
-        const es = this.externalSecrets.get(`${record.namespace}/${record.externalSecret}`);
+        const es = externalSecrets.get(`${record.namespace}/${record.externalSecret}`);
         if (!es) return false;
         return [...storeRefsOf(es).values()].some(
           ({ ref }) =>
@@ -190,14 +167,7 @@ export class CsiPlugin {
       },
       delete: storeChanged,
     };
-    this.secretStores.on(onStore);
-    this.clusterSecretStores.on(onStore);
+    secretStores.on(onStore);
+    clusterSecretStores.on(onStore);
   }
-}
-
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
 }

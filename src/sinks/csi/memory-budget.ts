@@ -5,8 +5,14 @@
 // instead. A mount is admitted only with room left for a rotation besides, so that a full node
 // still rotates the volumes it has.
 
+import { FerryError } from '../../errors.ts';
+
 /** The budget is spent: gRPC RESOURCE_EXHAUSTED for a mount; the old files stay for a rotation. */
-export class MemoryBudgetError extends Error {}
+export class MemoryBudgetError extends FerryError {
+  constructor(message: string) {
+    super('OverBudget', message);
+  }
+}
 
 const size = (bytes: number) =>
   bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;

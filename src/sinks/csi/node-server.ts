@@ -10,24 +10,32 @@ import {
   status,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { type ErrorCode, FerryError } from '../../errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import { FileLayoutError } from './atomic-writer.ts';
-import { MemoryBudgetError } from './memory-budget.ts';
 import type { CsiServices, NodePublishVolumeRequest, NodeUnpublishVolumeRequest } from './protocol.ts';
-import { PublishArgumentError, PublishRefusedError } from './publish-context.ts';
-import { type VolumeErrorKind, VolumeSourceError } from './volume-source.ts';
 import type { VolumeManager } from './volumes.ts';
 
 export const DRIVER_NAME = 'csi.ferry.dev';
 
-const CODE_BY_KIND: Record<VolumeErrorKind, status> = {
+/** The gRPC status of each error code: kubelet shows status and message in the pod's Events. */
+const STATUS_BY_CODE: Record<ErrorCode, status> = {
   NotFound: status.NOT_FOUND,
   Denied: status.PERMISSION_DENIED,
   Throttled: status.RESOURCE_EXHAUSTED,
   Invalid: status.FAILED_PRECONDITION,
-  BadReference: status.FAILED_PRECONDITION,
   Transient: status.UNAVAILABLE,
+  InvalidSpec: status.FAILED_PRECONDITION,
+  BadReference: status.FAILED_PRECONDITION,
+  TenancyDenied: status.FAILED_PRECONDITION,
+  Render: status.FAILED_PRECONDITION,
+  TemplateSource: status.UNAVAILABLE,
+  TargetConflict: status.FAILED_PRECONDITION,
+  FileLayout: status.FAILED_PRECONDITION,
+  UnsafeEntry: status.FAILED_PRECONDITION,
+  BadRequest: status.INVALID_ARGUMENT,
+  Untrusted: status.FAILED_PRECONDITION,
+  OverBudget: status.RESOURCE_EXHAUSTED,
 };
 
 class CallError extends Error {
@@ -44,11 +52,7 @@ function invalid(message: string): CallError {
 
 function toCallError(err: unknown): CallError {
   if (err instanceof CallError) return err;
-  if (err instanceof PublishArgumentError) return invalid(err.message);
-  if (err instanceof PublishRefusedError) return new CallError(status.FAILED_PRECONDITION, err.message);
-  if (err instanceof MemoryBudgetError) return new CallError(status.RESOURCE_EXHAUSTED, err.message);
-  if (err instanceof VolumeSourceError) return new CallError(CODE_BY_KIND[err.kind], `${err.kind}: ${err.message}`);
-  if (err instanceof FileLayoutError) return new CallError(status.FAILED_PRECONDITION, err.message);
+  if (err instanceof FerryError) return new CallError(STATUS_BY_CODE[err.code], err.message);
   return new CallError(status.INTERNAL, (err as Error)?.message ?? String(err));
 }
 
@@ -119,7 +123,7 @@ export function nodeServiceImplementation(opts: NodeServerOptions): {
           return {};
         } catch (err) {
           const e = toCallError(err);
-          result = err instanceof VolumeSourceError ? err.kind : status[e.code];
+          result = err instanceof FerryError ? err.code : status[e.code];
           logger.warn(
             { volumeId: req.volume_id, pod: req.volume_context?.['csi.storage.k8s.io/pod.name'], error: e.message },
             'NodePublishVolume failed; nothing was mounted',

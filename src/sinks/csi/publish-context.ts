@@ -2,6 +2,8 @@
 // the pod's name, namespace, UID and ServiceAccount come from kubelet only when the CSIDriver
 // object sets podInfoOnMount (kubelet then overwrites those keys of the volume attributes, which
 // the pod itself writes), and ServiceAccount tokens only for the audiences the CSIDriver requests.
+import { FerryError } from '../../errors.ts';
+
 export const CONTEXT = {
   externalSecret: 'externalSecret',
   podName: 'csi.storage.k8s.io/pod.name',
@@ -13,10 +15,18 @@ export const CONTEXT = {
 } as const;
 
 /** A request the plugin refuses outright (gRPC INVALID_ARGUMENT). */
-export class PublishArgumentError extends Error {}
+export class PublishArgumentError extends FerryError {
+  constructor(message: string) {
+    super('BadRequest', message);
+  }
+}
 
 /** The plugin cannot trust what kubelet would tell it (gRPC FAILED_PRECONDITION). */
-export class PublishRefusedError extends Error {}
+export class PublishRefusedError extends FerryError {
+  constructor(message: string) {
+    super('Untrusted', message);
+  }
+}
 
 /** The CSIDriver object as far as the plugin's trust in the volume context goes. */
 export interface DriverPolicy {

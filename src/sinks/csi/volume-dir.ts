@@ -20,12 +20,17 @@ import {
   symlink,
   unlink,
 } from 'node:fs/promises';
+import { FerryError } from '../../errors.ts';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = constants;
 const O_CLOEXEC = 0o2000000; // not exported by node:fs; Linux's value on every architecture Node supports
 
 /** The volume's content is not what the writer left: a link, another filesystem, a file for a directory. */
-export class UnsafeEntryError extends Error {}
+export class UnsafeEntryError extends FerryError {
+  constructor(message: string) {
+    super('UnsafeEntry', message);
+  }
+}
 
 function checkName(name: string): string {
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {

@@ -1,12 +1,18 @@
 // Which files a volume holds: the rendered keys laid out by the ExternalSecret's target.files
 // (every key as a file named after it, or only the listed items at their paths and modes).
 import type { ExternalSecretSpec } from '../../api/v1alpha1/external-secret.ts';
+import { FerryError } from '../../errors.ts';
 import type { SecretData } from '../../values.ts';
 import { checkLayout, type FileEntry } from './atomic-writer.ts';
 
 export const DEFAULT_FILE_MODE = 0o644;
 
-export class FileMappingError extends Error {}
+/** target.files cannot lay the keys out (a key it lists is missing, two paths collide). */
+export class FileMappingError extends FerryError {
+  constructor(message: string) {
+    super('FileLayout', message);
+  }
+}
 
 export function volumeFiles(spec: ExternalSecretSpec, data: SecretData): FileEntry[] {
   const layout = spec.target?.files;

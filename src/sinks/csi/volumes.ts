@@ -3,16 +3,19 @@
 // changes, unmount on NodeUnpublishVolume. A failed refresh leaves the mounted files exactly as
 // they were.
 import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
+import { FerryError } from '../../errors.ts';
 import { type ReconcileResult, WorkQueue } from '../../kube/work-queue.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import { noTemplateSources, type ReadPipeline, versionsRead } from '../../pipeline/index.ts';
 import { nextRefreshAt } from '../../pipeline/refresh-timing.ts';
 import { objectVersion, refreshSeed, settingsOf } from '../../pipeline/settings.ts';
 import type { WorkloadIdentity } from '../../pipeline/store-clients.ts';
 import { ProviderError } from '../../providers/provider.ts';
-import { footprintBytes, writeAtomically } from './atomic-writer.ts';
-import { MemoryBudget, MemoryBudgetError } from './memory-budget.ts';
+import { type FileEntry, footprintBytes, writeAtomically } from './atomic-writer.ts';
+import { MemoryBudget } from './memory-budget.ts';
 import { type DriverPolicy, type PodToken, PublishArgumentError, parsePublishContext } from './publish-context.ts';
+import { volumeFiles } from './volume-files.ts';
 import {
   isAttached,
   mountVolume,
@@ -23,7 +26,6 @@ import {
   volumePaths,
 } from './volume-mounts.ts';
 import { type VolumeRecord, VolumeRecords } from './volume-records.ts';
-import { readVolumeContent, type VolumeSourceDeps, VolumeSourceError } from './volume-source.ts';
 
 export interface PublishRequest {
   volumeId: string;
@@ -43,9 +45,15 @@ interface Volume {
   writtenFrom?: string;
 }
 
+/** What a volume holds: its files, and the provider version read for each remote key. */
+interface VolumeContent {
+  files: FileEntry[];
+  versions: Record<string, string>;
+}
+
 export interface VolumeManagerOptions {
   dataDir: string;
-  source: VolumeSourceDeps;
+  pipeline: ReadPipeline;
   externalSecret(namespace: string, name: string): ExternalSecret | undefined;
   /** What the CSIDriver object allows the plugin to trust, at the time of the call. */
   driver(): DriverPolicy;
@@ -141,7 +149,7 @@ export class VolumeManager {
       }
       const es = this.opts.externalSecret(namespace, name);
       if (!es) {
-        throw new VolumeSourceError('BadReference', `ExternalSecret ${namespace}/${name} does not exist`);
+        throw new FerryError('BadReference', `ExternalSecret ${namespace}/${name} does not exist`);
       }
       const record: VolumeRecord = {
         volumeId: req.volumeId,
@@ -158,7 +166,7 @@ export class VolumeManager {
       const paths = volumePaths(this.opts.dataDir, req.volumeId, req.targetPath);
       const volume: Volume = { record, paths, tokens };
       // Read first: a volume that cannot be filled is never mounted at all, let alone empty.
-      const content = await readVolumeContent(es, this.workload(volume), this.opts.source);
+      const content = await this.read(es, volume);
       const bytes = footprintBytes(content.files);
       // Room for one rotation of the largest volume stays free, so rotations go on at the bound.
       const largest = Math.max(bytes, ...[...this.volumes.values()].map((v) => v.record.bytes ?? 0));
@@ -234,7 +242,7 @@ export class VolumeManager {
     }
     const started = Date.now();
     try {
-      const content = await readVolumeContent(es, this.workload(volume), this.opts.source, started);
+      const content = await this.read(es, volume, started);
       const changed = await this.rewrite(volume, content.files);
       volume.writtenFrom = objectVersion(es);
       record.versions = content.versions;
@@ -244,16 +252,11 @@ export class VolumeManager {
       this.opts.metrics.csiRotations.inc({ result: changed ? 'changed' : 'unchanged' });
       if (changed) log.info({ externalSecret: record.externalSecret }, 'volume files rotated');
     } catch (err) {
-      const kind =
-        err instanceof VolumeSourceError || err instanceof ProviderError
-          ? err.kind
-          : err instanceof MemoryBudgetError
-            ? 'OverBudget'
-            : 'Transient';
+      const kind = err instanceof FerryError ? err.code : 'Transient';
       this.opts.metrics.csiRotations.inc({ result: kind });
       await this.noteError(record, `${kind}: ${(err as Error).message}`);
       log.warn({ error: (err as Error).message }, 'volume refresh failed; the mounted files are left as they were');
-      const retryAfterMs = err instanceof VolumeSourceError ? err.retryAfterMs : undefined;
+      const retryAfterMs = err instanceof FerryError ? err.retryAfterMs : undefined;
       return { failed: true, retryAfterMs };
     }
     return this.nextRefresh(es);
@@ -268,6 +271,17 @@ export class VolumeManager {
   private schedule(volume: Volume, es: ExternalSecret): void {
     const next = this.nextRefresh(es).requeueAfterMs;
     if (next !== undefined) this.queue.addAfter(volume.record.volumeId, next, 'periodic');
+  }
+
+  /** Reads and renders the volume's ExternalSecret as the pod (any failure throws, before a file is touched). */
+  private async read(es: ExternalSecret, volume: Volume, started = Date.now()): Promise<VolumeContent> {
+    const { rendered, fetched, resolved } = await this.opts.pipeline.read(es, {
+      sources: noTemplateSources('CSI volumes'),
+      workload: this.workload(volume),
+      started,
+      lastSyncAt: Date.parse(volume.record.refreshedAt ?? '') || undefined,
+    });
+    return { files: volumeFiles(es.spec, rendered.data), versions: versionsRead(es, resolved, fetched) };
   }
 
   /** Writes a new set into a mounted volume, the new set's memory reserved until the old one is gone. */

@@ -7,6 +7,7 @@
 //   immutable: a data change deletes (uid precondition) and re-creates the Secret.
 import { createHash } from 'node:crypto';
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
+import { FerryError } from '../../errors.ts';
 import { isConflict, type KubeClient } from '../../kube/client.ts';
 import { lostLastApplied, trimBookkeeping } from '../../kube/informer.ts';
 import type { SecretData } from '../../values.ts';
@@ -32,8 +33,12 @@ export interface TargetPlan {
 
 export type WriteOutcome = 'created' | 'updated' | 'replaced' | 'unchanged';
 
-export class TargetConflictError extends Error {
-  override name = 'TargetConflictError';
+/** The target Secret belongs to someone else, or cannot be taken over as the ExternalSecret asks. */
+export class TargetConflictError extends FerryError {
+  constructor(message: string) {
+    super('TargetConflict', message);
+    this.name = 'TargetConflictError';
+  }
 }
 
 export function dataHash(type: string, data: SecretData): string {

@@ -1,0 +1,10 @@
+// The one read path below both sinks: ExternalSecret + stores → rendered content. Reads only.
+export {
+  type Fetched,
+  noTemplateSources,
+  ReadPipeline,
+  type ReadTiming,
+  type Resolved,
+  versionsRead,
+} from './read-pipeline.ts';
+export { ReadSide, type ReadSideOptions } from './read-side.ts';
