@@ -90,37 +90,40 @@ function refusedProperties(s: JSONSchemaProps): Map<string, string> {
   return out;
 }
 
+/** Every field of `value` that `schema` does not admit (unknown, refused by a rule, or an unknown enum value). */
 export function unsupportedFields(value: unknown, schema: JSONSchemaProps, path: string): Unsupported[] {
   const out: Unsupported[] = [];
-  const walk = (v: unknown, s: JSONSchemaProps, p: string): void => {
-    if ((s as { 'x-kubernetes-preserve-unknown-fields'?: boolean })['x-kubernetes-preserve-unknown-fields']) return;
-    if (s.enum && typeof v === 'string' && !s.enum.includes(v)) {
-      out.push({ path: p, value: v, reason: `value "${v}" is not supported (Ferry accepts ${s.enum.join(', ')})` });
-      return;
-    }
-    if (Array.isArray(v)) {
-      const items = s.items;
-      if (items) {
-        for (const [i, item] of v.entries()) walk(item, items, `${p}[${i}]`);
-      }
-      return;
-    }
-    if (!isObject(v)) return;
-    if (s.properties) {
-      const refused = refusedProperties(s);
-      for (const [key, child] of Object.entries(v)) {
-        const childSchema = s.properties[key] ?? s.additionalProperties;
-        const refusal = refused.get(key);
-        if (refusal) out.push({ path: join(p, key), reason: refusal });
-        else if (childSchema) walk(child, childSchema, join(p, key));
-        else out.push({ path: join(p, key), reason: 'unknown field' });
-      }
-    } else if (s.additionalProperties) {
-      for (const [key, child] of Object.entries(v)) walk(child, s.additionalProperties, join(p, key));
-    }
-  };
-  walk(value, schema, path);
+  walkSchema(value, schema, path, out);
   return out;
+}
+
+function walkSchema(v: unknown, s: JSONSchemaProps, p: string, out: Unsupported[]): void {
+  if ((s as { 'x-kubernetes-preserve-unknown-fields'?: boolean })['x-kubernetes-preserve-unknown-fields']) return;
+  if (s.enum && typeof v === 'string' && !s.enum.includes(v)) {
+    out.push({ path: p, value: v, reason: `value "${v}" is not supported (Ferry accepts ${s.enum.join(', ')})` });
+    return;
+  }
+  if (Array.isArray(v)) {
+    const items = s.items;
+    if (items) for (const [i, item] of v.entries()) walkSchema(item, items, `${p}[${i}]`, out);
+    return;
+  }
+  if (!isObject(v)) return;
+  if (s.properties) walkProperties(v, s, p, out);
+  else if (s.additionalProperties) {
+    for (const [key, child] of Object.entries(v)) walkSchema(child, s.additionalProperties, join(p, key), out);
+  }
+}
+
+function walkProperties(v: Record<string, unknown>, s: JSONSchemaProps, p: string, out: Unsupported[]): void {
+  const refused = refusedProperties(s);
+  for (const [key, child] of Object.entries(v)) {
+    const childSchema = s.properties?.[key] ?? s.additionalProperties;
+    const refusal = refused.get(key);
+    if (refusal) out.push({ path: join(p, key), reason: refusal });
+    else if (childSchema) walkSchema(child, childSchema, join(p, key), out);
+    else out.push({ path: join(p, key), reason: 'unknown field' });
+  }
 }
 
 /** The Ferry form of one parsed YAML document. The input is not modified. */

@@ -7,4 +7,4 @@ export {
   type Resolved,
   versionsRead,
 } from './read-pipeline.ts';
-export { ReadSide, type ReadSideOptions } from './read-side.ts';
+export { ReadSide } from './read-side.ts';

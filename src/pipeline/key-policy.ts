@@ -8,7 +8,7 @@ import type { AnyStore, ExternalSecret } from '../api/v1alpha1/types.ts';
 import { compileGoRegexp, type GoRegexp } from '../go-regexp.ts';
 import { itemSlot, namespaceMatches, resolveStore, resolveStores, type StoreLookup, TenancyError } from './stores.ts';
 
-export { TenancyError, type TenancyReason } from './stores.ts';
+export { TenancyError } from './stores.ts';
 
 /** The store's label in metrics: its kind and name (never a key or a value). */
 export function storeLabel(store: AnyStore): string {

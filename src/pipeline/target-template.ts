@@ -96,23 +96,7 @@ export async function renderTarget(
   const hasData = Object.keys(template?.data ?? {}).length > 0 || (template?.templateFrom?.length ?? 0) > 0;
   const r = new Renderer(fetched, !hasData || template?.mergePolicy === 'Merge', {}, {});
   for (const [i, from] of (template?.templateFrom ?? []).entries()) {
-    const target = from.target ?? 'Data';
-    const base = `spec.target.template.templateFrom[${i}]`;
-    if (from.literal !== undefined) r.keysAndValues(`${base}.literal`, target, 'literal', from.literal);
-    const ref = from.configMap ?? from.secret;
-    if (!ref) continue;
-    const kind = from.configMap ? 'ConfigMap' : 'Secret';
-    const found = from.configMap
-      ? await sources.configMap(ref.name)
-      : await sources.secret(ref.name).then((s) => s && mapValues(s, (b) => b.toString('utf8')));
-    if (!found) throw new RenderError(`${base}: ${kind} "${ref.name}" does not exist`);
-    for (const item of ref.items) {
-      const where = `${base} (${kind} "${ref.name}" key "${item.key}")`;
-      const source = found[item.key];
-      if (source === undefined) throw new RenderError(`${where}: the ${kind} has no such key`);
-      if (item.templateAs === 'KeysAndValues') r.keysAndValues(where, target, item.key, source);
-      else r.values(where, target, item.key, source);
-    }
+    await renderTemplateFrom(r, from, `spec.target.template.templateFrom[${i}]`, sources);
   }
   for (const [key, source] of Object.entries(template?.data ?? {})) {
     r.values(`spec.target.template.data["${key}"]`, 'Data', key, source);
@@ -124,6 +108,31 @@ export async function renderTarget(
     r.values(`spec.target.template.metadata.annotations["${key}"]`, 'Annotations', key, source);
   }
   return r.out;
+}
+
+/** One templateFrom entry: its literal, then the items of its ConfigMap or Secret, in order. */
+async function renderTemplateFrom(
+  r: Renderer,
+  from: TemplateFromItem,
+  base: string,
+  sources: TemplateSources,
+): Promise<void> {
+  const target = from.target ?? 'Data';
+  if (from.literal !== undefined) r.keysAndValues(`${base}.literal`, target, 'literal', from.literal);
+  const ref = from.configMap ?? from.secret;
+  if (!ref) return;
+  const kind = from.configMap ? 'ConfigMap' : 'Secret';
+  const found = from.configMap
+    ? await sources.configMap(ref.name)
+    : await sources.secret(ref.name).then((s) => s && mapValues(s, (b) => b.toString('utf8')));
+  if (!found) throw new RenderError(`${base}: ${kind} "${ref.name}" does not exist`);
+  for (const item of ref.items) {
+    const where = `${base} (${kind} "${ref.name}" key "${item.key}")`;
+    const source = found[item.key];
+    if (source === undefined) throw new RenderError(`${where}: the ${kind} has no such key`);
+    if (item.templateAs === 'KeysAndValues') r.keysAndValues(where, target, item.key, source);
+    else r.values(where, target, item.key, source);
+  }
 }
 
 function mapValues<A, B>(o: Record<string, A>, fn: (a: A) => B): Record<string, B> {

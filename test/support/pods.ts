@@ -3,7 +3,7 @@
 import type { NodeInfo } from '../testbed/node/node.ts';
 import { testbed } from './testbed.ts';
 
-export { type AppSpec, fields, NodeApps as Pods } from '../testbed/node/apps.ts';
+export { fields, NodeApps as Pods } from '../testbed/node/apps.ts';
 
 /** The bed's node; fails, naming why, when the bed could not start one. Never skips. */
 export function requireNode(): NodeInfo {

@@ -97,8 +97,6 @@ export function usePrivateDrongo(): { get(): Drongo } {
   };
 }
 
-export { eventually } from './wait.ts';
-
 /** Points the AWS SDK of this process (and so an in-process controller) at a moto server. */
 export function pointAwsSdkAt(endpoint: string): void {
   process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = endpoint;

@@ -113,4 +113,3 @@ export const clusterExternalSecretStatus = object('Observed state, written by th
 
 export type ClusterExternalSecretSpec = TypeOf<typeof clusterExternalSecretSpec>;
 export type ClusterExternalSecretStatus = TypeOf<typeof clusterExternalSecretStatus>;
-export type NamespaceSelector = NonNullable<ClusterExternalSecretSpec['namespaceSelector']>;

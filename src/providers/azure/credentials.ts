@@ -99,71 +99,85 @@ class CountedCredential implements TokenCredential {
   }
 }
 
+type CredentialOptions = { authorityHost: string; disableInstanceDiscovery: boolean };
+
 export async function azureCredential(spec: AzureSpec, ctx: StoreContext): Promise<AzureCredential> {
-  const options = {
+  const options: CredentialOptions = {
     authorityHost: authorityHost(spec),
     // Built-in clouds are known to MSAL; a custom authority has no instance-discovery endpoint to ask.
     disableInstanceDiscovery: spec.environmentType === 'AzureStackCloud' || spec.customCloudConfig !== undefined,
   };
   const type = authTypeOf(spec);
   let built: AzureCredential;
-  if (type === 'ServicePrincipal') {
-    const ref = spec.authSecretRef;
-    const tenantId = await storeTenant(spec, ctx);
-    if (!ref || !tenantId) {
-      throw new ProviderError(
-        'Invalid',
-        'spec.provider.azurekv: ServicePrincipal needs authSecretRef and tenantId or authSecretRef.tenantId',
-      );
-    }
-    const clientId = (await ctx.readSecretKey(ref.clientId)).revealText().trim();
-    if (ref.clientSecret) {
-      const secret = (await ctx.readSecretKey(ref.clientSecret)).revealText();
-      built = {
-        method: 'clientSecret',
-        credential: new ClientSecretCredential(tenantId, clientId, secret, options),
-      };
-    } else {
-      const certRef = ref.clientCertificate ?? ref.clientId;
-      const pem = (await ctx.readSecretKey(certRef)).revealText();
-      if (!pem.includes('-----BEGIN CERTIFICATE-----') || !/-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(pem)) {
-        throw new ProviderError(
-          'Invalid',
-          `authSecretRef.clientCertificate (Secret ${certRef.name}, key "${certRef.key}") must hold a PEM certificate and its unencrypted private key`,
-        );
-      }
-      built = {
-        method: 'clientCertificate',
-        credential: new ClientCertificateCredential(tenantId, clientId, { certificate: pem }, options),
-      };
-    }
-  } else if (type === 'WorkloadIdentity') {
-    const sa = spec.serviceAccountRef;
-    if (!sa) throw new ProviderError('Invalid', 'spec.provider.azurekv: WorkloadIdentity needs serviceAccountRef');
-    const annotations = await ctx.readServiceAccountAnnotations(sa);
-    // The store's own settings (authSecretRef, tenantId) come before the ServiceAccount's annotations.
-    const idRef = spec.authSecretRef?.clientId;
-    const clientId = idRef ? (await ctx.readSecretKey(idRef)).revealText().trim() : annotations[CLIENT_ID_ANNOTATION];
-    const tenantId = (await storeTenant(spec, ctx)) ?? annotations[TENANT_ID_ANNOTATION];
-    if (idRef && !clientId) {
-      throw new ProviderError('Invalid', `authSecretRef.clientId: Secret ${idRef.name} key "${idRef.key}" is empty`);
-    }
-    if (!clientId || !tenantId) {
-      const missing = [
-        clientId ? '' : `${CLIENT_ID_ANNOTATION} (or authSecretRef.clientId)`,
-        tenantId ? '' : `${TENANT_ID_ANNOTATION} (or spec.provider.azurekv.tenantId or authSecretRef.tenantId)`,
-      ].filter(Boolean);
-      throw new ProviderError('Invalid', `ServiceAccount ${sa.name} needs the annotation ${missing.join(' and ')}`);
-    }
-    const assertion = () => ctx.requestToken(sa, [WORKLOAD_IDENTITY_AUDIENCE], ASSERTION_SECONDS);
-    built = {
-      method: 'workloadIdentity',
-      credential: new ClientAssertionCredential(tenantId, clientId, assertion, options),
-    };
-  } else {
+  if (type === 'ServicePrincipal') built = await servicePrincipal(spec, ctx, options);
+  else if (type === 'WorkloadIdentity') built = await workloadIdentity(spec, ctx, options);
+  else {
     const id = spec.identityId;
     const which = id === undefined ? {} : id.startsWith('/') ? { resourceId: id } : { clientId: id };
     built = { method: 'managedIdentity', credential: new ManagedIdentityCredential(which) };
   }
   return { method: built.method, credential: new CountedCredential(built.credential, built.method, ctx) };
+}
+
+/** A client secret or a certificate (with its key) from authSecretRef. */
+async function servicePrincipal(
+  spec: AzureSpec,
+  ctx: StoreContext,
+  options: CredentialOptions,
+): Promise<AzureCredential> {
+  const ref = spec.authSecretRef;
+  const tenantId = await storeTenant(spec, ctx);
+  if (!ref || !tenantId) {
+    throw new ProviderError(
+      'Invalid',
+      'spec.provider.azurekv: ServicePrincipal needs authSecretRef and tenantId or authSecretRef.tenantId',
+    );
+  }
+  const clientId = (await ctx.readSecretKey(ref.clientId)).revealText().trim();
+  if (ref.clientSecret) {
+    const secret = (await ctx.readSecretKey(ref.clientSecret)).revealText();
+    return { method: 'clientSecret', credential: new ClientSecretCredential(tenantId, clientId, secret, options) };
+  }
+  const certRef = ref.clientCertificate ?? ref.clientId;
+  const pem = (await ctx.readSecretKey(certRef)).revealText();
+  if (!pem.includes('-----BEGIN CERTIFICATE-----') || !/-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(pem)) {
+    throw new ProviderError(
+      'Invalid',
+      `authSecretRef.clientCertificate (Secret ${certRef.name}, key "${certRef.key}") must hold a PEM certificate and its unencrypted private key`,
+    );
+  }
+  return {
+    method: 'clientCertificate',
+    credential: new ClientCertificateCredential(tenantId, clientId, { certificate: pem }, options),
+  };
+}
+
+/** A federated ServiceAccount token; client and tenant from the store, else the ServiceAccount's annotations. */
+async function workloadIdentity(
+  spec: AzureSpec,
+  ctx: StoreContext,
+  options: CredentialOptions,
+): Promise<AzureCredential> {
+  const sa = spec.serviceAccountRef;
+  if (!sa) throw new ProviderError('Invalid', 'spec.provider.azurekv: WorkloadIdentity needs serviceAccountRef');
+  const annotations = await ctx.readServiceAccountAnnotations(sa);
+  // The store's own settings (authSecretRef, tenantId) come before the ServiceAccount's annotations.
+  const idRef = spec.authSecretRef?.clientId;
+  const clientId = idRef ? (await ctx.readSecretKey(idRef)).revealText().trim() : annotations[CLIENT_ID_ANNOTATION];
+  const tenantId = (await storeTenant(spec, ctx)) ?? annotations[TENANT_ID_ANNOTATION];
+  if (idRef && !clientId) {
+    throw new ProviderError('Invalid', `authSecretRef.clientId: Secret ${idRef.name} key "${idRef.key}" is empty`);
+  }
+  if (!clientId || !tenantId) {
+    const missing = [
+      clientId ? '' : `${CLIENT_ID_ANNOTATION} (or authSecretRef.clientId)`,
+      tenantId ? '' : `${TENANT_ID_ANNOTATION} (or spec.provider.azurekv.tenantId or authSecretRef.tenantId)`,
+    ].filter(Boolean);
+    throw new ProviderError('Invalid', `ServiceAccount ${sa.name} needs the annotation ${missing.join(' and ')}`);
+  }
+  const assertion = () => ctx.requestToken(sa, [WORKLOAD_IDENTITY_AUDIENCE], ASSERTION_SECONDS);
+  return {
+    method: 'workloadIdentity',
+    credential: new ClientAssertionCredential(tenantId, clientId, assertion, options),
+  };
 }

@@ -216,18 +216,10 @@ export class VaultSession {
     };
   }
 
-  private async loginRequest(): Promise<{
-    path: string;
-    payload: Record<string, string>;
-    user?: string;
-    /** Names the fields behind the login in its error messages. */
-    about?: string;
-  }> {
+  private async loginRequest(): Promise<LoginRequest> {
     const { appRole, kubernetes, jwt, userPass, ldap, iam } = this.auth;
     const text = async (ref: Parameters<StoreContext['readSecretKey']>[0]) =>
       (await this.ctx.readSecretKey(ref)).revealText().trim();
-    const mount = (p: string | undefined, fallback: string) =>
-      (p ?? fallback).replace(/^\/+|\/+$/g, '').replace(/^auth\//, '');
     if (appRole) {
       const [roleId, secretId] = await Promise.all([
         appRole.roleRef ? text(appRole.roleRef) : Promise.resolve(appRole.roleId ?? ''),
@@ -252,36 +244,67 @@ export class VaultSession {
           : '';
       return { path: mount(kubernetes.mountPath, 'kubernetes'), payload: { role: kubernetes.role, jwt: token } };
     }
-    if (jwt) {
-      const sat = jwt.kubernetesServiceAccountToken;
-      const token = sat
-        ? await this.ctx.requestToken(
-            { ...sat.serviceAccountRef, audiences: sat.audiences ?? sat.serviceAccountRef.audiences },
-            ['vault'],
-            sat.expirationSeconds ?? 600,
-          )
-        : jwt.secretRef
-          ? await text(jwt.secretRef)
-          : '';
-      const payload: Record<string, string> = { jwt: token };
-      if (jwt.role) payload.role = jwt.role;
-      return { path: mount(jwt.path, 'jwt'), payload };
-    }
+    if (jwt) return jwtLogin(jwt, this.ctx, text);
     const password = userPass ?? ldap;
-    if (password) {
-      const field = userPass ? 'userPass' : 'ldap';
-      const user = password.username.trim();
-      // The password is sent exactly as stored (as ESO does): it may begin or end with spaces.
-      const secret = (await this.ctx.readSecretKey(password.secretRef)).revealText();
-      if (!user) throw new ProviderError('Invalid', `spec.provider.vault.auth.${field}.username is empty`);
-      if (!secret) {
-        throw new ProviderError(
-          'Invalid',
-          `auth.${field}.secretRef: Secret ${password.secretRef.name} key "${password.secretRef.key}" is empty`,
-        );
-      }
-      return { path: mount(password.path, userPass ? 'userpass' : 'ldap'), payload: { password: secret }, user };
-    }
+    if (password) return passwordLogin(password, userPass ? 'userPass' : 'ldap', this.ctx);
     throw new ProviderError('Invalid', 'spec.provider.vault.auth must set one login method');
   }
+}
+
+interface LoginRequest {
+  path: string;
+  payload: Record<string, string>;
+  user?: string;
+  /** Names the fields behind the login in its error messages. */
+  about?: string;
+}
+
+type Auth = VaultAuthSpec;
+
+/** An auth method's mount, as given or its default, without slashes or an auth/ prefix. */
+function mount(path: string | undefined, fallback: string): string {
+  return (path ?? fallback).replace(/^\/+|\/+$/g, '').replace(/^auth\//, '');
+}
+
+/** JWT auth: a ServiceAccount token (audience vault unless set) or a token from a Secret. */
+async function jwtLogin(
+  jwt: NonNullable<Auth['jwt']>,
+  ctx: StoreContext,
+  text: (ref: Parameters<StoreContext['readSecretKey']>[0]) => Promise<string>,
+): Promise<LoginRequest> {
+  const sat = jwt.kubernetesServiceAccountToken;
+  const token = sat
+    ? await ctx.requestToken(
+        { ...sat.serviceAccountRef, audiences: sat.audiences ?? sat.serviceAccountRef.audiences },
+        ['vault'],
+        sat.expirationSeconds ?? 600,
+      )
+    : jwt.secretRef
+      ? await text(jwt.secretRef)
+      : '';
+  const payload: Record<string, string> = { jwt: token };
+  if (jwt.role) payload.role = jwt.role;
+  return { path: mount(jwt.path, 'jwt'), payload };
+}
+
+/** userPass or ldap: the user, and the password exactly as stored (as ESO sends it: it may begin or end with spaces). */
+async function passwordLogin(
+  password: NonNullable<Auth['userPass']>,
+  field: 'userPass' | 'ldap',
+  ctx: StoreContext,
+): Promise<LoginRequest> {
+  const user = password.username.trim();
+  const secret = (await ctx.readSecretKey(password.secretRef)).revealText();
+  if (!user) throw new ProviderError('Invalid', `spec.provider.vault.auth.${field}.username is empty`);
+  if (!secret) {
+    throw new ProviderError(
+      'Invalid',
+      `auth.${field}.secretRef: Secret ${password.secretRef.name} key "${password.secretRef.key}" is empty`,
+    );
+  }
+  return {
+    path: mount(password.path, field === 'userPass' ? 'userpass' : 'ldap'),
+    payload: { password: secret },
+    user,
+  };
 }

@@ -14,6 +14,7 @@ interface KvAnswer {
   data?: { data?: unknown; metadata?: { version?: unknown } } | Record<string, unknown> | null;
 }
 
+/** Which credentials a client for `spec` logs in with: reads are shared only between equal ones. */
 function credentialsIdentity(spec: VaultSpec, ns: string): string {
   const { tokenSecretRef, appRole, kubernetes, jwt, userPass, ldap, iam } = spec.auth;
   if (tokenSecretRef) return `token:${refIdentity(tokenSecretRef, ns)}`;
@@ -23,15 +24,7 @@ function credentialsIdentity(spec: VaultSpec, ns: string): string {
     const role = appRole.roleRef ? refIdentity(appRole.roleRef, ns) : `id=${appRole.roleId}`;
     return `approle:${appRole.path ?? ''}:${role}:${refIdentity(appRole.secretRef, ns)}`;
   }
-  if (iam) {
-    const who = iam.secretRef
-      ? `keys=${refIdentity(iam.secretRef.accessKeyIDSecretRef, ns)}:${refIdentity(iam.secretRef.secretAccessKeySecretRef, ns)}:${iam.secretRef.sessionTokenSecretRef ? refIdentity(iam.secretRef.sessionTokenSecretRef, ns) : ''}`
-      : iam.jwt
-        ? `sa=${refIdentity(iam.jwt.serviceAccountRef, ns)}:${iam.jwt.serviceAccountRef.audiences?.join(',') ?? ''}`
-        : 'default-chain';
-    const aws = JSON.stringify([iam.region ?? '', iam.role ?? '', iam.externalID ?? '', iam.vaultAwsIamServerID ?? '']);
-    return `iam:${iam.path ?? ''}:${iam.vaultRole}:${aws}:${who}`;
-  }
+  if (iam) return iamIdentity(iam, ns);
   if (kubernetes) {
     const who = kubernetes.serviceAccountRef
       ? `sa=${refIdentity(kubernetes.serviceAccountRef, ns)}:${kubernetes.serviceAccountRef.audiences?.join(',') ?? ''}`
@@ -43,6 +36,16 @@ function credentialsIdentity(spec: VaultSpec, ns: string): string {
     ? `sa=${refIdentity(sat.serviceAccountRef, ns)}:${(sat.audiences ?? sat.serviceAccountRef.audiences ?? []).join(',')}`
     : `secret=${refIdentity(jwt?.secretRef ?? { name: '' }, ns)}`;
   return `jwt:${jwt?.path ?? ''}:${jwt?.role ?? ''}:${who}`;
+}
+
+function iamIdentity(iam: NonNullable<VaultSpec['auth']['iam']>, ns: string): string {
+  const who = iam.secretRef
+    ? `keys=${refIdentity(iam.secretRef.accessKeyIDSecretRef, ns)}:${refIdentity(iam.secretRef.secretAccessKeySecretRef, ns)}:${iam.secretRef.sessionTokenSecretRef ? refIdentity(iam.secretRef.sessionTokenSecretRef, ns) : ''}`
+    : iam.jwt
+      ? `sa=${refIdentity(iam.jwt.serviceAccountRef, ns)}:${iam.jwt.serviceAccountRef.audiences?.join(',') ?? ''}`
+      : 'default-chain';
+  const aws = JSON.stringify([iam.region ?? '', iam.role ?? '', iam.externalID ?? '', iam.vaultAwsIamServerID ?? '']);
+  return `iam:${iam.path ?? ''}:${iam.vaultRole}:${aws}:${who}`;
 }
 
 async function caPem(spec: VaultSpec, ctx: StoreContext): Promise<string | undefined> {

@@ -6,8 +6,6 @@ import { join } from 'node:path';
 import { type GrpcObject, loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 
-export const CSI_SPEC_VERSION = 'v1.12.0';
-
 export interface CsiServices {
   identity: ServiceDefinition;
   node: ServiceDefinition;
