@@ -133,9 +133,17 @@ export class OpenBaoAdmin {
     return { status: res.statusCode, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
   }
 
-  /** Like call, but fails unless the answer is 2xx. */
+  /**
+   * Like call, but fails unless the answer is 2xx. A KV mount that is still upgrading just after
+   * the server started answers 400 "Upgrading from non-versioned to versioned data" for a moment:
+   * that answer is retried for up to 10 seconds.
+   */
   async must(method: string, path: string, json?: unknown): Promise<Record<string, unknown> | undefined> {
-    const answer = await this.call(method, path, json);
+    let answer = await this.call(method, path, json);
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline && upgrading(answer.body); ) {
+      await new Promise((r) => setTimeout(r, 200));
+      answer = await this.call(method, path, json);
+    }
     if (answer.status < 200 || answer.status > 299) {
       throw new Error(`OpenBao ${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body?.errors)}`);
     }
@@ -260,4 +268,8 @@ export class OpenBaoAdmin {
   close(): Promise<void> {
     return this.agent.close();
   }
+}
+
+function upgrading(body: Record<string, unknown> | undefined): boolean {
+  return JSON.stringify(body?.errors ?? '').includes('Upgrading from non-versioned to versioned data');
 }
