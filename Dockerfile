@@ -3,11 +3,9 @@
 # fetched from the npm registry and checked against its published sha512. No node: base image: the
 # only image it starts from is debian:bookworm-slim, which test/testbed/image/build-image.sh makes
 # locally with mmdebstrap where no container registry is reachable (elsewhere it is pulled).
-#
-# The build context needs .build/proto/ (csi.proto, its LICENSE, pluginregistration.proto), never
-# kept in the repo: `npm run image` fetches them from the Go module proxy into the provisioning cache
-# (provision.sh csi-protos), stages them there and builds with buildah. A docker build elsewhere:
-# `bash test/testbed/provision.sh csi-protos && mkdir -p .build/proto && cp ~/.cache/ferry/proto/csi-v1.12.0/* .build/proto/`.
+# The CSI protocol files `ferry csi-node` loads are fetched in the build from the Go module proxy,
+# checked against the sha256 pinned in .ci/csi-protos.json (never kept in the repository), so a
+# plain build works on a clean clone.
 ARG BASE_IMAGE=docker.io/library/debian:bookworm-slim
 
 FROM ${BASE_IMAGE} AS node
@@ -34,6 +32,8 @@ COPY package.json package-lock.json ./
 # An optional build secret `ca` adds a CA bundle for a TLS-intercepting registry proxy
 # (buildah bud --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt); without it Node's own CAs apply.
 RUN --mount=type=secret,id=ca NODE_EXTRA_CA_CERTS=/run/secrets/ca npm ci --no-audit --no-fund
+COPY .ci/fetch-protos.ts .ci/csi-protos.json ./.ci/
+RUN node .ci/fetch-protos.ts /src/proto
 COPY tsconfig.json tsconfig.build.json ./
 COPY .ci/build-bundle.ts ./.ci/
 COPY src ./src
@@ -50,7 +50,7 @@ RUN --mount=type=bind,from=node,source=/opt/npm,target=/opt/npm --mount=type=sec
     && rm -rf /root/.npm /tmp/*
 COPY --from=build /src/dist/ferry ./dist/ferry
 COPY crds ./crds
-COPY .build/proto /usr/share/ferry/proto
+COPY --from=build /src/proto /usr/share/ferry/proto
 ENV FERRY_PROTO_DIR=/usr/share/ferry/proto
 # Non-root by default, and nothing is written to the root filesystem (the chart mounts it read-only).
 # `ferry csi-node` must run as root (it mounts tmpfs): its DaemonSet sets runAsUser: 0.

@@ -111,24 +111,15 @@ install_openbao() {
   say "OpenBao ready: $BIN/bao-$OPENBAO_VERSION ($("$elf" version 2>/dev/null | head -n1))"
 }
 
-# The protocol files the CSI node plugin loads at run time, from the Go modules that publish them
-# (csi.proto of the CSI spec, and the kubelet's plugin-registration API), never copied into the repo.
+# The protocol files the CSI node plugin loads at run time (csi.proto of the CSI spec, and the
+# kubelet's plugin-registration API), fetched as the image build fetches them: .ci/fetch-protos.ts,
+# from the Go module proxy, pinned by sha256 in .ci/csi-protos.json; never copied into the repo.
 fetch_csi_protos() {
   local out=$FERRY_CACHE/proto/csi-$CSI_SPEC_VERSION log=$LOGS/fetch-csi-protos-$CSI_SPEC_VERSION.log
   [ -f "$out/csi.proto" ] && [ -f "$out/pluginregistration.proto" ] && return 0
   say "fetching csi.proto $CSI_SPEC_VERSION and the kubelet plugin-registration API (Go module proxy) — log: $log"
   : >"$log"
-  local spec kubelet
-  spec=$(go mod download -json "github.com/container-storage-interface/spec@$CSI_SPEC_VERSION" 2>>"$log" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') \
-    || { say "FAILED to download the CSI spec module. Read $log"; exit 1; }
-  kubelet=$(go mod download -json "k8s.io/kubelet@v0.${K8S_VERSION#v1.}" 2>>"$log" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])') \
-    || { say "FAILED to download k8s.io/kubelet. Read $log"; exit 1; }
-  mkdir -p "$out.tmp"
-  cp "$spec/csi.proto" "$spec/LICENSE" "$out.tmp/"
-  cp "$kubelet/pkg/apis/pluginregistration/v1/api.proto" "$out.tmp/pluginregistration.proto"
-  rm -rf "$out" && mv "$out.tmp" "$out"
+  run_logged csi-protos "$log" node "$(dirname "$0")/../../.ci/fetch-protos.ts" "$out"
   say "CSI protocol files ready: $out"
 }
 

@@ -1,5 +1,5 @@
 // The CSI spec (csi.proto v1.12.0) and the kubelet's plugin-registration API, loaded at run time
-// from the files provisioning fetched from their Go modules (never copied into this repository),
+// from files fetched from their Go modules by .ci/fetch-protos.ts (never copied into this repository),
 // plus the few message shapes the node plugin reads and writes.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ export function loadCsiServices(protoDir: string): CsiServices {
   for (const file of [csi, registration]) {
     if (!existsSync(file)) {
       throw new ProtocolFilesMissingError(
-        `${file} is missing: run \`npm run testbed:setup\` (or \`bash src/testbed/provision.sh csi-protos\`), or point --proto-dir at the directory holding csi.proto and pluginregistration.proto`,
+        `${file} is missing: point --proto-dir (or FERRY_PROTO_DIR) at the directory holding csi.proto and pluginregistration.proto; the image has them in /usr/share/ferry/proto, and from the sources \`node .ci/fetch-protos.ts DIR\` fetches them`,
       );
     }
   }

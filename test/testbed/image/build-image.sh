@@ -5,8 +5,8 @@
 # Usage: build-image.sh [tag]   — prints the archive path last. The default tag is
 # ferry.test/ferry:<hash of the build context>; an archive already built from the same context is
 # reused, so reruns cost nothing.
-# Needs root, buildah and mmdebstrap (provision.sh image-tools), and the CSI protocol files
-# (provision.sh csi-protos). Storage lives under $FERRY_CACHE/containers, never the system's.
+# Needs root, buildah and mmdebstrap (provision.sh image-tools). The build fetches the CSI protocol
+# files itself (.ci/fetch-protos.ts). Storage lives under $FERRY_CACHE/containers, never the system's.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 FERRY_CACHE=${FERRY_CACHE:-$HOME/.cache/ferry}
@@ -27,14 +27,8 @@ done
 exec 8>"$FERRY_CACHE/.image.lock"
 flock 8
 
-# The build context's protocol files, from the provisioning cache (Go module proxy).
-bash test/testbed/provision.sh csi-protos >&2
-. test/testbed/versions.env
-rm -rf .build/proto && mkdir -p .build/proto
-cp "$FERRY_CACHE/proto/csi-$CSI_SPEC_VERSION"/{csi.proto,LICENSE,pluginregistration.proto} .build/proto/
-
 if [ -z "$TAG" ]; then
-  hash=$(find Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json .ci/build-bundle.ts src crds .build/proto \
+  hash=$(find Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json .ci/build-bundle.ts .ci/fetch-protos.ts .ci/csi-protos.json src crds \
     -type f ! -name '*.test.ts' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
   TAG=ferry.test/ferry:$hash
 fi
