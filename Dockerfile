@@ -33,7 +33,7 @@ COPY package.json package-lock.json ./
 # (buildah bud --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt); without it Node's own CAs apply.
 RUN --mount=type=secret,id=ca NODE_EXTRA_CA_CERTS=/run/secrets/ca npm ci --no-audit --no-fund
 COPY .ci/fetch-protos.ts .ci/csi-protos.json ./.ci/
-RUN node .ci/fetch-protos.ts /src/proto
+RUN --mount=type=secret,id=ca NODE_EXTRA_CA_CERTS=/run/secrets/ca node .ci/fetch-protos.ts /src/proto
 COPY tsconfig.json tsconfig.build.json ./
 COPY .ci/build-bundle.ts ./.ci/
 COPY src ./src

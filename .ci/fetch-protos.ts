@@ -31,7 +31,9 @@ await rm(tmp, { recursive: true, force: true });
 await mkdir(tmp, { recursive: true });
 for (const pin of config.modules) {
   const url = `${proxy}/${pin.module}/@v/${pin.version}.zip`;
-  const res = await fetch(url);
+  const res = await fetch(url).catch((err: Error) => {
+    throw new Error(`${url}: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+  });
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   const zip = new Uint8Array(await res.arrayBuffer());
   const sha256 = createHash('sha256').update(zip).digest('hex');
