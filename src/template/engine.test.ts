@@ -2,7 +2,7 @@
 // Behaviour table: each construct and function against the result Go's text/template (+ Sprig)
 // documents for it. Data is ESO's shape: a map of key → string.
 import { describe, expect, it } from 'vitest';
-import { renderTemplate, TemplateError, templateData } from './engine.ts';
+import { isTemplateFunction, renderTemplate, TemplateError, templateData } from './engine.ts';
 
 const CANARY = 'canary-7f1d-template';
 const data = templateData(
@@ -284,5 +284,34 @@ describe('fromYaml on deeply nested flow collections', () => {
     expect(
       renderWith('{{ $m := .v | fromYaml }}{{ len $m.a }} {{ len $m.b }} {{ $m.c }} {{ $m.d | toJson }}', doc),
     ).toBe('603 603 x [1,[2]]');
+  });
+});
+
+describe('the function set', () => {
+  it('knows the functions of ESO v1.3.2 that came last, Go’s builtin call included', () => {
+    // Sprig v3.3.0's TxtFuncMap minus env/expandenv, ESO's own, and Go's builtins.
+    for (const name of [
+      'call',
+      'camelcase',
+      'snakecase',
+      'kebabcase',
+      'semver',
+      'semverCompare',
+      'pemToPkcs12',
+      'filterCertChain',
+      'rsaDecrypt',
+      'genCA',
+      'decryptAES',
+      'abbrev',
+      'mustSlice',
+    ]) {
+      expect(isTemplateFunction(name), name).toBe(true);
+    }
+  });
+
+  it('refuses getHostByName at parse time, saying why', () => {
+    expect(() => render('{{ getHostByName "example.com" }}')).toThrow(
+      /function "getHostByName" not defined \(Ferry does not resolve host names/,
+    );
   });
 });

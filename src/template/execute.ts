@@ -46,6 +46,11 @@ export function within(fn: string, length: number): void {
   if (length > MAX_VALUE) throw new FunctionError(`${fn}: result over ${MAX_VALUE} bytes`);
 }
 
+/** Fails a function that would return more than MAX_ELEMENTS elements. */
+export function tooMany(fn: string): never {
+  throw new FunctionError(`${fn}: more than ${MAX_ELEMENTS} elements`);
+}
+
 /**
  * The size of a value as printing or serializing it would spell it out: characters of strings
  * and keys, bytes, one per scalar and one more per element (its separator), counting a shared

@@ -1,20 +1,8 @@
 // Go text/template's predefined functions (and/or are lazy and live in the executor).
-import { FunctionError, type TemplateFunction } from './execute.ts';
-import { sprintArgs, sprintf } from './format.ts';
-import { GoBytes, isMap, STRING_MAPS, sprint, truth, typeName } from './values.ts';
-
-export function arity(name: string, args: unknown[], want: number): void {
-  if (args.length !== want)
-    throw new FunctionError(`wrong number of args for ${name}: want ${want} got ${args.length}`);
-}
-
-/** `fn` called only with exactly `n` arguments, as Go checks a function's arity before the call. */
-export function checked(name: string, n: number, fn: TemplateFunction): TemplateFunction {
-  return (...a) => {
-    arity(name, a, n);
-    return fn(...a);
-  };
-}
+import { FunctionError, type TemplateFunction } from '../execute.ts';
+import { sprintArgs, sprintf } from '../format.ts';
+import { GoBytes, isMap, STRING_MAPS, sprint, truth, typeName } from '../values.ts';
+import { arity } from './arguments.ts';
 
 function basicKind(v: unknown): 'string' | 'number' | 'bool' | 'nil' | 'other' {
   if (typeof v === 'string' || v instanceof GoBytes) return 'string';

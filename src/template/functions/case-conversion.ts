@@ -4,6 +4,8 @@
 // ToCamelCase to lower camel case. No npm package splits words by xstrings' rules (runs of upper
 // case, numbers joining the word before them, punctuation kept, CJK not a letter), so the rules
 // live here. Works on code points; like Go, U+FFFD counts as an invalid rune.
+import type { TemplateFunction } from '../execute.ts';
+import { fixed, utf8 } from './arguments.ts';
 
 const RUNE_ERROR = 0xfffd;
 
@@ -280,3 +282,9 @@ export function toPascalCase(s: string): string {
 export function toLowerCamelCase(s: string): string {
   return toCamelCase(s, false);
 }
+
+export const caseFunctions: Record<string, TemplateFunction> = Object.fromEntries([
+  fixed('camelcase', 1, (s) => toPascalCase(utf8(s))),
+  fixed('snakecase', 1, (s) => toSnakeCase(utf8(s))),
+  fixed('kebabcase', 1, (s) => toKebabCase(utf8(s))),
+]);

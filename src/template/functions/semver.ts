@@ -11,8 +11,9 @@
 // exactly faithful; the test tables of Masterminds/semver run against it in semver.test.ts.
 //
 // Errors never carry the version or constraint text (Masterminds' do): they name what was wrong.
-import { FunctionError } from './execute.ts';
-import { GoValue } from './values.ts';
+import { FunctionError, type TemplateFunction } from '../execute.ts';
+import { GoValue } from '../values.ts';
+import { fixed, strval } from './arguments.ts';
 
 const MAX_UINT64 = 2n ** 64n - 1n;
 
@@ -363,3 +364,10 @@ export function newConstraint(text: string, fn: string): Constraint[][] {
 export function checkConstraint(cs: Constraint[][], v: SemverVersion): boolean {
   return cs.some((and) => and.every((c) => (CHECKS[c.op] as (v: SemverVersion, c: Constraint) => boolean)(v, c)));
 }
+
+export const semverFunctions: Record<string, TemplateFunction> = Object.fromEntries([
+  fixed('semver', 1, (v) => newVersion(strval(v), 'semver')),
+  fixed('semverCompare', 2, (c, v) =>
+    checkConstraint(newConstraint(strval(c), 'semverCompare'), newVersion(strval(v), 'semverCompare')),
+  ),
+]);

@@ -2,7 +2,9 @@
 // which differ from WHATWG's URL that Node ships: no host normalisation, paths and fragments
 // unescaped, the query kept raw. A URL often carries a password, so errors say what is wrong,
 // never the URL or a part of it (Go's own messages quote the input).
-import { FunctionError } from './execute.ts';
+import { FunctionError, type TemplateFunction } from '../execute.ts';
+import { isMap, typeName } from '../values.ts';
+import { fixed, strval } from './arguments.ts';
 
 type Mode = 'path' | 'host' | 'userPassword' | 'fragment';
 
@@ -255,3 +257,12 @@ export function urlJoin(d: Record<string, unknown>): string {
     omitHost: false,
   });
 }
+
+export const urlFunctions: Record<string, TemplateFunction> = Object.fromEntries([
+  fixed('urlParse', 1, (u) => urlParse(strval(u))),
+  fixed('urlJoin', 1, (d) => {
+    if (!isMap(d))
+      throw new FunctionError(`wrong type for value; expected map[string]interface {}; got ${typeName(d)} (urlJoin)`);
+    return urlJoin(d);
+  }),
+]);

@@ -1,47 +1,23 @@
 /* biome-ignore-all lint/suspicious/noTemplateCurlyInString: Go templates */
-// The Sprig and ESO functions added to the engine: fail, dates, random strings, htpasswd/bcrypt,
-// PKCS#12 and JWK. Date and duration expectations were produced by Go 1.26's time package
-// (test/reference/go-time/main.go, `go run .`), not by this code.
-import { generateKeyPairSync } from 'node:crypto';
+// Sprig's date functions and Go's time package as ../time/ writes it. Date and duration
+// expectations were produced by Go 1.26's time package (test/reference/go-time/main.go,
+// `go run .`), not by this code.
 import { readFileSync } from 'node:fs';
-import bcryptjs from 'bcryptjs';
-import forge from 'node-forge';
 import { describe, expect, it } from 'vitest';
-import { renderTemplate, TemplateError, templateData } from './engine.ts';
-import { durationString, inLocation, parseDuration, parseTime, roundDuration } from './time.ts';
+import { renderTemplate, templateData } from '../engine.ts';
+import { durationString, parseDuration, roundDuration } from '../time/duration.ts';
+import { inLocation } from '../time/go-time.ts';
+import { parseTime } from '../time/parse.ts';
 
-const CANARY = 'canary-4c2e-extra';
 const T = '2009-11-10T23:04:05.123456789Z';
+const at = `(toDate "2006-01-02T15:04:05.999999999Z07:00" "${T}")`;
+const CANARY = 'canary-4c2e-extra';
 const render = (src: string, values: Record<string, string | Buffer> = {}) =>
   renderTemplate(
     'tls.key',
     src,
     templateData(new Map(Object.entries({ secret: CANARY, ...values }).map(([k, v]) => [k, Buffer.from(v)]))),
   ).toString('utf8');
-const at = `(toDate "2006-01-02T15:04:05.999999999Z07:00" "${T}")`;
-
-describe('fail', () => {
-  it('stops the render with the message written in the template, naming the key', () => {
-    expect(() => render('{{ if not .missing }}{{ fail "missing is required" }}{{ end }}', { missing: '' })).toThrow(
-      'template: tls.key:1: executing "tls.key": error calling fail: missing is required',
-    );
-    expect(render('{{ if .secret }}ok{{ else }}{{ fail "no" }}{{ end }}')).toBe('ok');
-  });
-
-  it('withholds a message computed from the data', () => {
-    for (const src of ['{{ fail .secret }}', '{{ .secret | fail }}', '{{ fail (printf "bad %s" .secret) }}']) {
-      let message = '';
-      try {
-        render(src);
-      } catch (err) {
-        expect(err).toBeInstanceOf(TemplateError);
-        message = (err as Error).message;
-      }
-      expect(message).toContain('error calling fail: (message withheld');
-      expect(message).not.toContain(CANARY);
-    }
-  });
-});
 
 describe('dates (Go layouts)', () => {
   it.each([
@@ -137,7 +113,7 @@ describe('dates (Go layouts)', () => {
   it('formats 400 random instants (1900–2100) in 12 zones exactly as Go does', () => {
     // test/reference/go-time/random: Go's Format of the same instants, zones and layout.
     const rows = JSON.parse(
-      readFileSync(new URL('../../test/reference/go-time/random-format.json', import.meta.url), 'utf8'),
+      readFileSync(new URL('../../../test/reference/go-time/random-format.json', import.meta.url), 'utf8'),
     ) as { unix: number; nano: number; zone: string; out: string }[];
     const layout = '2006-01-02T15:04:05.000000000 -07:00 MST Mon Monday Jan January 002 __2 _2 3PM 03pm 06 1 2';
     expect(rows).toHaveLength(400);
@@ -150,7 +126,7 @@ describe('dates (Go layouts)', () => {
   it('parses 300 random values of 11 layouts exactly as Go does (or refuses them as Go does)', () => {
     // test/reference/go-time/random-parse: Go's ParseInLocation(layout, value, time.UTC).String().
     const rows = JSON.parse(
-      readFileSync(new URL('../../test/reference/go-time/random-parse.json', import.meta.url), 'utf8'),
+      readFileSync(new URL('../../../test/reference/go-time/random-parse.json', import.meta.url), 'utf8'),
     ) as { Layout: string; Value: string; Out: string }[];
     expect(rows).toHaveLength(300);
     const wrong = rows.filter((r) => {
@@ -222,147 +198,5 @@ describe('dates (Go layouts)', () => {
     ['3601700000000', '1h0m2s'],
   ])('Duration(%s).Round(time.Second) is %j', (ns, want) => {
     expect(durationString(roundDuration(BigInt(ns), 1_000_000_000n))).toBe(want);
-  });
-});
-
-describe('random strings', () => {
-  it.each([
-    ['randAlphaNum', /^[A-Za-z0-9]{32}$/],
-    ['randAlpha', /^[A-Za-z]{32}$/],
-    ['randNumeric', /^[0-9]{32}$/],
-    ['randAscii', /^[\x20-\x7e]{32}$/],
-  ])('%s 32 draws from its alphabet, differently each render', (fn, re) => {
-    const a = render(`{{ ${fn} 32 }}`);
-    const b = render(`{{ ${fn} 32 }}`);
-    expect(a).toMatch(re);
-    expect(a).not.toBe(b);
-  });
-
-  it('refuses a length that is not a non-negative integer', () => {
-    expect(() => render('{{ randAlpha -1 }}')).toThrow('error calling randAlpha');
-    expect(() => render('{{ randAlpha "x" }}')).toThrow('error calling randAlpha');
-  });
-});
-
-describe('htpasswd and bcrypt', () => {
-  it("writes user:bcrypt hash (Go's $2a$, cost 10) that verifies; sha as ESO's third argument", () => {
-    const line = render('{{ htpasswd "admin" .secret }}');
-    const [user, hash] = line.split(/:(.*)/s);
-    expect(user).toBe('admin');
-    expect(hash).toMatch(/^\$2a\$10\$[./A-Za-z0-9]{53}$/);
-    expect(bcryptjs.compareSync(CANARY, hash as string)).toBe(true);
-    expect(render('{{ htpasswd "admin" .secret "bcrypt" }}')).toMatch(/^admin:\$2a\$10\$/);
-    // {SHA} is base64 of SHA-1, as Apache's htpasswd -s: "password" → W6ph5Mm5Pz8GgiULbPgzG37mj9g=
-    expect(render('{{ htpasswd "u" "password" "sha" }}')).toBe('u:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=');
-    expect(bcryptjs.compareSync('x', render('{{ bcrypt "x" }}'))).toBe(true);
-  });
-
-  it('hashes a password once per process: the same line again, a new one for another password', () => {
-    const first = render('{{ htpasswd "admin" .secret }}');
-    expect(render('{{ htpasswd "admin" .secret }}')).toBe(first);
-    expect(render('{{ htpasswd "other" .secret }}')).toBe(`other:${first.slice('admin:'.length)}`);
-    const changed = render('{{ htpasswd "admin" .secret }}', { secret: `${CANARY}-rotated` });
-    expect(changed).not.toBe(first);
-    expect(bcryptjs.compareSync(`${CANARY}-rotated`, changed.slice('admin:'.length))).toBe(true);
-  });
-
-  it('refuses a username with a colon, and a password over 72 bytes, without the value', () => {
-    expect(() => render('{{ htpasswd "a:b" .secret }}')).toThrow('htpasswd: invalid username');
-    expect(() => render('{{ htpasswd "a" (repeat 73 "x") }}')).toThrow('password length exceeds 72 bytes');
-  });
-});
-
-/** A self-signed CA, a leaf it signs, and a PKCS#12 of the leaf's key with leaf and CA certificates. */
-function pkcs12Fixture(password: string, caFirst = false) {
-  const pki = forge.pki;
-  const make = (
-    cn: string,
-    issuer: forge.pki.CertificateField[] | undefined,
-    signer: forge.pki.rsa.PrivateKey | undefined,
-  ) => {
-    const keys = pki.rsa.generateKeyPair(1024);
-    const cert = pki.createCertificate();
-    cert.publicKey = keys.publicKey;
-    cert.serialNumber = cn === 'ca' ? '01' : '02';
-    cert.validity.notBefore = new Date(Date.UTC(2024, 0, 1));
-    cert.validity.notAfter = new Date(Date.UTC(2034, 0, 1));
-    cert.setSubject([{ name: 'commonName', value: cn }]);
-    cert.setIssuer(issuer ?? [{ name: 'commonName', value: cn }]);
-    cert.sign(signer ?? keys.privateKey, forge.md.sha256.create());
-    return { keys, cert };
-  };
-  const ca = make('ca', undefined, undefined);
-  const leaf = make('leaf', ca.cert.subject.attributes, ca.keys.privateKey);
-  const chain = caFirst ? [ca.cert, leaf.cert] : [leaf.cert, ca.cert];
-  const p12 = forge.pkcs12.toPkcs12Asn1(leaf.keys.privateKey, chain, password, { algorithm: '3des' });
-  const der = Buffer.from(forge.asn1.toDer(p12).getBytes(), 'binary');
-  const keyPem = pki.privateKeyInfoToPem(pki.wrapRsaPrivateKey(pki.privateKeyToAsn1(leaf.keys.privateKey)));
-  return { der, keyPem, leafPem: pki.certificateToPem(leaf.cert), caPem: pki.certificateToPem(ca.cert) };
-}
-
-describe('PKCS#12 (ESO helpers)', () => {
-  const open = pkcs12Fixture('');
-  const locked = pkcs12Fixture('s3cret');
-  const crlf = (s: string) => s.replace(/\r\n/g, '\n');
-
-  it('pkcs12key / pkcs12cert read the key (PKCS#8 PEM) and the chain, leaf first, from binary data', () => {
-    expect(render('{{ .p12 | pkcs12key }}', { p12: open.der })).toBe(crlf(open.keyPem));
-    expect(render('{{ .p12 | pkcs12cert }}', { p12: open.der })).toBe(crlf(open.leafPem + open.caPem));
-    // Stored CA first: the chain still comes out leaf first (ESO orders it the same way).
-    const reordered = pkcs12Fixture('', true);
-    expect(render('{{ .p12 | pkcs12cert }}', { p12: reordered.der })).toBe(crlf(reordered.leafPem + reordered.caPem));
-    // The usual shape: the keystore stored base64 in the provider.
-    expect(render('{{ .p12 | b64dec | pkcs12key }}', { p12: open.der.toString('base64') })).toBe(crlf(open.keyPem));
-  });
-
-  it('pkcs12keyPass / pkcs12certPass take the password first; a wrong one fails without values', () => {
-    expect(render('{{ .p12 | pkcs12keyPass "s3cret" }}', { p12: locked.der })).toBe(crlf(locked.keyPem));
-    expect(render('{{ .p12 | pkcs12certPass "s3cret" }}', { p12: locked.der })).toBe(
-      crlf(locked.leafPem + locked.caPem),
-    );
-    expect(() => render('{{ .p12 | pkcs12keyPass .secret }}', { p12: locked.der })).toThrow(
-      /error calling pkcs12keyPass: pkcs12keyPass: unable to decode pkcs12/,
-    );
-    try {
-      render('{{ .p12 | pkcs12keyPass .secret }}', { p12: locked.der });
-    } catch (err) {
-      expect((err as Error).message).not.toContain(CANARY);
-    }
-    expect(() => render('{{ .secret | pkcs12key }}')).toThrow(/unable to decode pkcs12/);
-  });
-});
-
-describe('PKCS#12 keystores made by OpenSSL 3 (test/reference/pkcs12)', () => {
-  const ref = (name: string) => readFileSync(new URL(`../../test/reference/pkcs12/${name}`, import.meta.url));
-  it.each(['aes256-sha256.p12', 'legacy-3des-sha1.p12'])('%s: the key as OpenSSL wrote it, leaf then CA', (file) => {
-    const values = { p12: ref(file) };
-    expect(render('{{ .p12 | pkcs12keyPass "ferry" }}', values)).toBe(ref('leaf.key').toString());
-    expect(render('{{ .p12 | pkcs12certPass "ferry" }}', values)).toBe(
-      ref('leaf.pem').toString() + ref('ca.pem').toString(),
-    );
-    expect(() => render('{{ .p12 | pkcs12key }}', values)).toThrow(/unable to decode pkcs12/);
-  });
-});
-
-describe('JWK → PEM (ESO helpers)', () => {
-  it('converts RSA and EC JWKs to SPKI and PKCS#8 PEM', () => {
-    for (const [type, opts] of [
-      ['rsa', { modulusLength: 2048 }],
-      ['ec', { namedCurve: 'P-256' }],
-    ] as const) {
-      const { publicKey, privateKey } = generateKeyPairSync(type as 'rsa', opts as { modulusLength: number });
-      const values = {
-        pub: JSON.stringify(publicKey.export({ format: 'jwk' })),
-        priv: JSON.stringify(privateKey.export({ format: 'jwk' })),
-      };
-      expect(render('{{ .pub | jwkPublicKeyPem }}', values)).toBe(publicKey.export({ type: 'spki', format: 'pem' }));
-      expect(render('{{ .priv | jwkPrivateKeyPem }}', values)).toBe(
-        privateKey.export({ type: 'pkcs8', format: 'pem' }),
-      );
-      // As ESO: a private JWK is not a public key, a public one not a private key.
-      expect(() => render('{{ .priv | jwkPublicKeyPem }}', values)).toThrow('unsupported public key type');
-      expect(() => render('{{ .pub | jwkPrivateKeyPem }}', values)).toThrow('error calling jwkPrivateKeyPem');
-    }
-    expect(() => render('{{ .secret | jwkPublicKeyPem }}')).toThrow('not a JSON Web Key');
   });
 });
