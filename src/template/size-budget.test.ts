@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 // Ported Go (text/template, Sprig, x509, PKCS#12) grows one function at a time; past this, weigh a library or a package split first.
-const BUDGET_LINES = 6_500;
+const BUDGET_LINES = 7_000;
 const ALLOWED_OUTSIDE = ['src/go-regexp.ts', 'src/lazy-require.ts'];
 
 const root = fileURLToPath(new URL('.', import.meta.url));

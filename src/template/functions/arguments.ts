@@ -3,7 +3,7 @@
 // Go's text/template applies to a typed one (a string, an int). Messages name the function and
 // the type, never the value.
 import { FunctionError, type TemplateFunction } from '../execute.ts';
-import { GoBytes, sprint, typeName } from '../values.ts';
+import { GoBytes, numberOf, sprint, typeName } from '../values.ts';
 
 export function arity(name: string, args: unknown[], want: number): void {
   if (args.length !== want)
@@ -60,24 +60,49 @@ export function goBytes(v: unknown): Buffer {
   return v instanceof GoBytes ? v.bytes : Buffer.from(strval(v), 'utf8');
 }
 
-/** Sprig's toInt of an interface{} argument: numbers truncated, booleans 0/1, numeric text; else 0. */
+/**
+ * Sprig's toInt/toInt64 of an interface{} argument (spf13/cast): numbers truncated, booleans 0/1,
+ * text as strconv.ParseInt(s, 0, 64) reads it once cast drops a zero fraction ("3.0"): decimal,
+ * 0x 0o 0b and leading-0 octal, no spaces; anything else 0.
+ */
 export function toInt(v: unknown): number {
-  if (typeof v === 'number') return Math.trunc(v);
+  const n = numberOf(v);
+  if (n !== undefined) return Math.trunc(n);
   if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v === 'string') {
-    const n = Number(v.trim());
-    return Number.isFinite(n) ? Math.trunc(n) : 0;
-  }
+  if (typeof v === 'string' || v instanceof GoBytes) return parseGoInt(trimZeroDecimal(strval(v)));
   return 0;
+}
+
+/** cast's trimZeroDecimal: "12.000" → "12"; anything else unchanged. */
+function trimZeroDecimal(s: string): string {
+  const m = /^(.*)\.0+$/.exec(s);
+  return m && /0$/.test(`${s}`) && m[1] !== undefined ? m[1] : s;
+}
+
+const GO_INT = /^[+-]?(?:0[xX](?:_?[0-9a-fA-F])+|0[bB](?:_?[01])+|0[oO](?:_?[0-7])+|0(?:_?[0-7])*|[1-9](?:_?[0-9])*)$/;
+
+/** strconv.ParseInt(s, 0, 64), 0 on error (bad syntax or out of int64's range). */
+function parseGoInt(s: string): number {
+  if (!GO_INT.test(s)) return 0;
+  const neg = s.startsWith('-');
+  const body = s.replace(/^[+-]/, '').replace(/_/g, '');
+  const digits = /^0[0-7]+$/.test(body) ? `0o${body.slice(1)}` : body;
+  const n = BigInt(digits) * (neg ? -1n : 1n);
+  return n === BigInt.asIntN(64, n) ? Number(n) : 0;
 }
 
 /** cast.ToFloat64: numbers, booleans, numeric strings; anything else 0. */
 export function toFloat(v: unknown): number {
-  if (typeof v === 'number') return v;
+  const n = numberOf(v);
+  if (n !== undefined) return n;
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'string' || v instanceof GoBytes) {
+    // strconv.ParseFloat: decimal with an exponent, Inf and NaN in any case; no spaces.
     const s = strval(v);
-    return /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(s) ? Number(s) : 0;
+    if (/^[+-]?(inf|infinity)$/i.test(s)) return s.startsWith('-') ? -Infinity : Infinity;
+    if (/^[+-]?nan$/i.test(s)) return Number.NaN;
+    const digits = /^[+-]?(\d(_?\d)*(\.(\d(_?\d)*)?)?|\.\d(_?\d)*)([eE][+-]?\d(_?\d)*)?$/;
+    return digits.test(s) ? Number(s.replace(/_/g, '')) : 0;
   }
   return 0;
 }

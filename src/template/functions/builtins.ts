@@ -1,19 +1,34 @@
-// Go text/template's predefined functions (and/or are lazy and live in the executor).
+// Go text/template's predefined functions (and/or are lazy and live in the executor; `slice` is
+// Sprig's in ESO's engine, which replaces Go's: see lists.ts).
 import { FunctionError, type TemplateFunction } from '../execute.ts';
 import { sprintArgs, sprintf } from '../format.ts';
-import { GoBytes, isMap, STRING_MAPS, sprint, truth, typeName } from '../values.ts';
+import { GoBytes, GoNumber, isGoInteger, isMap, numberOf, STRING_MAPS, sprint, truth, typeName } from '../values.ts';
 import { arity } from './arguments.ts';
 
-function basicKind(v: unknown): 'string' | 'number' | 'bool' | 'nil' | 'other' {
+type Kind = 'string' | 'int' | 'uint' | 'float' | 'bool' | 'nil' | 'other';
+
+/** Go's basicKind for comparisons: ints of any size compare with each other, floats only with floats. */
+function basicKind(v: unknown): Kind {
   if (typeof v === 'string' || v instanceof GoBytes) return 'string';
-  if (typeof v === 'number') return 'number';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float';
+  if (v instanceof GoNumber) return v.type === 'float64' ? 'float' : v.type === 'uint64' ? 'uint' : 'int';
   if (typeof v === 'boolean') return 'bool';
   if (v === null || v === undefined) return 'nil';
   return 'other';
 }
 
 function plain(v: unknown): unknown {
-  return v instanceof GoBytes ? v.bytes.toString('latin1') : v;
+  if (v instanceof GoBytes) return v.bytes.toString('latin1');
+  return numberOf(v) ?? v;
+}
+
+/**
+ * Go compares an int with a uint by value and refuses other mixed kinds. Ferry also compares a
+ * float with an int by value (deliberately: a JSON number from fromJson equals the literal 5432).
+ */
+function comparable(ka: Kind, kb: Kind): boolean {
+  const number = (k: Kind) => k === 'int' || k === 'uint' || k === 'float';
+  return ka === kb || (number(ka) && number(kb));
 }
 
 function equal(a: unknown, b: unknown): boolean {
@@ -21,14 +36,14 @@ function equal(a: unknown, b: unknown): boolean {
   const kb = basicKind(b);
   if (ka === 'nil' || kb === 'nil') return ka === kb;
   if (ka === 'other' || kb === 'other') throw new FunctionError('non-comparable type');
-  if (ka !== kb) throw new FunctionError('incompatible types for comparison');
+  if (!comparable(ka, kb)) throw new FunctionError('incompatible types for comparison');
   return plain(a) === plain(b);
 }
 
 function less(a: unknown, b: unknown): boolean {
   const ka = basicKind(a);
   const kb = basicKind(b);
-  if ((ka !== 'string' && ka !== 'number') || ka !== kb) {
+  if (ka === 'bool' || ka === 'nil' || ka === 'other' || !comparable(ka, kb)) {
     throw new FunctionError(ka === kb ? 'invalid type for comparison' : 'incompatible types for comparison');
   }
   return (plain(a) as string | number) < (plain(b) as string | number);
@@ -46,11 +61,12 @@ function index(item: unknown, ...keys: unknown[]): unknown {
   let v = item;
   for (const k of keys) {
     if (Array.isArray(v) || typeof v === 'string' || v instanceof GoBytes) {
-      if (typeof k !== 'number' || !Number.isInteger(k))
-        throw new FunctionError('cannot index slice/array with non-integer');
+      if (k === null || k === undefined) throw new FunctionError('cannot index slice/array with nil');
+      if (!isGoInteger(k)) throw new FunctionError(`cannot index slice/array with type ${typeName(k)}`);
       const len = length(v);
-      if (k < 0 || k >= len) throw new FunctionError(`index out of range: ${k}`);
-      v = Array.isArray(v) ? v[k] : (v instanceof GoBytes ? v.bytes : Buffer.from(v, 'utf8'))[k];
+      const at = numberOf(k) as number;
+      if (at < 0 || at >= len) throw new FunctionError(`index out of range: ${at}`);
+      v = Array.isArray(v) ? v[at] : (v instanceof GoBytes ? v.bytes : Buffer.from(v, 'utf8'))[at];
     } else if (isMap(v)) {
       if (typeof k !== 'string') throw new FunctionError('value has type int; should be string');
       // Go returns the zero value for a missing key: "" in a string map, nil otherwise.
@@ -60,19 +76,6 @@ function index(item: unknown, ...keys: unknown[]): unknown {
     } else throw new FunctionError(`can't index item of type ${typeName(v)}`);
   }
   return v;
-}
-
-function slice(item: unknown, ...bounds: unknown[]): unknown {
-  if (bounds.length > 3) throw new FunctionError('too many slice indexes');
-  const len = length(item);
-  const [i = 0, j = len] = bounds as number[];
-  if (bounds.some((b) => typeof b !== 'number' || !Number.isInteger(b)))
-    throw new FunctionError('non-integer slice index');
-  if (i < 0 || j < i || j > len) throw new FunctionError(`index out of range: ${j < i ? i : j}`);
-  if (Array.isArray(item)) return item.slice(i, j);
-  if (typeof item === 'string') return Buffer.from(item, 'utf8').subarray(i, j).toString('utf8');
-  if (item instanceof GoBytes) return new GoBytes(item.bytes.subarray(i, j));
-  throw new FunctionError(`can't slice item of type ${typeName(item)}`);
 }
 
 function html(...args: unknown[]): string {
@@ -97,7 +100,6 @@ export const builtins: Record<string, TemplateFunction> = {
     return length(a[0]);
   },
   index,
-  slice,
   print: (...a) => sprintArgs(a),
   println: (...a) => `${a.map(sprint).join(' ')}\n`,
   printf: (format, ...a) => {
@@ -130,10 +132,13 @@ export const builtins: Record<string, TemplateFunction> = {
   },
   html,
   urlquery,
+  // Go's JSEscape: quotes and backslash escaped, < > & = and control and non-printable runes as \uXXXX.
   js: (...a) =>
-    sprintArgs(a).replace(/[\\'"<>&=\n\r\t]/g, (c) =>
+    sprintArgs(a).replace(/[\\'"<>&=\p{C}\p{Z}]/gu, (c) =>
       c === '\\' || c === "'" || c === '"'
         ? `\\${c}`
-        : `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`,
+        : c === ' ' || c === '\uFFFD'
+          ? c
+          : `\\u${(c.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}`,
     ),
 };

@@ -150,7 +150,11 @@ describe('dates (Go layouts)', () => {
     expect(render('{{ now | date "2006" }}')).toBe(String(new Date().getUTCFullYear()));
     expect(render('{{ now | ago }}')).toBe('0s');
     expect(render('{{ now | dateModify "-90s" | ago }}')).toBe('1m30s');
-    expect(render('{{ duration "95" }} {{ duration 3661 }} {{ duration "x" }}')).toBe('1m35s 1h1m1s 0s');
+    // Sprig's duration takes a string or an int64 (add's result); Ferry takes an int literal too
+    // (ESO reads it as 0s: a deliberate difference, docs/templates.md).
+    expect(render('{{ duration "95" }} {{ duration (add 0 3661) }} {{ duration "x" }} {{ duration 3661 }}')).toBe(
+      '1m35s 1h1m1s 0s 1h1m1s',
+    );
     expect(render('{{ durationRound "2h10m" }} {{ durationRound "400h" }}')).toBe('2h 16d');
   });
 

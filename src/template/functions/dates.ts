@@ -4,7 +4,7 @@ import { FunctionError, type TemplateFunction } from '../execute.ts';
 import { durationString, parseDuration, roundDuration } from '../time/duration.ts';
 import { GoTime, inLocation, NS_PER_S, ZERO_TIME } from '../time/go-time.ts';
 import { parseTime } from '../time/parse.ts';
-import { typeName } from '../values.ts';
+import { GoNumber, typeName } from '../values.ts';
 import { alias, checked, stringNamed } from './arguments.ts';
 
 function time(v: unknown, fn: string): GoTime {
@@ -12,11 +12,18 @@ function time(v: unknown, fn: string): GoTime {
   throw new FunctionError(`wrong type for value; expected time.Time; got ${typeName(v)} (${fn})`);
 }
 
-/** Sprig's dateInZone: a time.Time, or Unix seconds (an integer); anything else means now. */
+/** Unix seconds of an int or an int64 (Sprig's type switches take no other number), else undefined. */
+function unixSeconds(v: unknown): bigint | undefined {
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  return v instanceof GoNumber && v.type === 'int64' ? BigInt(v.value) : undefined;
+}
+
+/** Sprig's dateInZone: a time.Time, or Unix seconds (an int or int64); anything else means now. */
 function dateInZone(layout: unknown, date: unknown, zone: unknown): string {
+  const seconds = unixSeconds(date);
   let t: GoTime;
   if (date instanceof GoTime) t = date;
-  else if (typeof date === 'number' && Number.isInteger(date)) t = new GoTime(BigInt(date) * NS_PER_S);
+  else if (seconds !== undefined) t = new GoTime(seconds * NS_PER_S);
   else t = GoTime.now();
   return inLocation(t.ns, stringNamed(zone, 'dateInZone', 'the zone')).format(
     stringNamed(layout, 'date', 'the layout'),
@@ -55,17 +62,19 @@ const table: Record<string, TemplateFunction> = {
     time(d, 'mustDateModify').add(parseDuration(stringNamed(mod, 'mustDateModify'))),
   ),
   ago: checked('ago', 1, (d) => {
+    const seconds = unixSeconds(d);
     let t: GoTime;
     if (d instanceof GoTime) t = d;
-    else if (typeof d === 'number' && Number.isInteger(d)) t = new GoTime(BigInt(d) * NS_PER_S);
+    else if (seconds !== undefined) t = new GoTime(seconds * NS_PER_S);
     else t = GoTime.now();
     return durationString(roundDuration(GoTime.now().ns - t.ns, NS_PER_S));
   }),
   duration: checked('duration', 1, (sec) => {
-    // Sprig takes a string or an int64 of seconds (anything else is 0).
+    // Sprig takes a string (strconv.ParseInt) or an int64 of seconds, anything else is 0; Ferry
+    // takes an int too (deliberately: Go's reads the literal in `duration 95` as 0s).
     let n = 0n;
-    if (typeof sec === 'string') n = /^[+-]?[0-9]+$/.test(sec.trim()) ? BigInt(sec.trim()) : 0n;
-    else if (typeof sec === 'number' && Number.isInteger(sec)) n = BigInt(sec);
+    if (typeof sec === 'string') n = /^[+-]?[0-9]+$/.test(sec) ? BigInt(sec) : 0n;
+    else n = unixSeconds(sec) ?? 0n;
     return durationString(n * NS_PER_S);
   }),
   durationRound: checked('durationRound', 1, (v) => {
@@ -76,7 +85,7 @@ const table: Record<string, TemplateFunction> = {
       } catch {
         d = 0n;
       }
-    } else if (typeof v === 'number' && Number.isInteger(v)) d = BigInt(v);
+    } else if (v instanceof GoNumber && v.type === 'int64') d = BigInt(v.value);
     else if (v instanceof GoTime) d = GoTime.now().ns - v.ns;
     const u = d < 0n ? -d : d;
     const units: [bigint, string][] = [

@@ -6,8 +6,10 @@ import { isMap, STRING_MAPS, typeName } from '../values.ts';
 import { alias, fixed, strval, withArity } from './arguments.ts';
 import { empty } from './logic.ts';
 
+/** A dict argument; nil is Go's nil map, which reads as empty. */
 function dictOf(v: unknown, fn: string): Record<string, unknown> {
   if (isMap(v)) return v;
+  if (v === null || v === undefined) return {};
   throw new FunctionError(`${fn}: expected a dict, got ${typeName(v)}`);
 }
 
@@ -42,12 +44,14 @@ const table: Record<string, TemplateFunction> = withArity(
       return Object.hasOwn(m, strval(k)) ? m[strval(k)] : '';
     },
     set: (d, k, v) => {
+      if (d === null || d === undefined) throw new FunctionError('assignment to entry in nil map');
       dictOf(d, 'set')[strval(k)] = v;
       return d;
     },
     unset: (d, k) => {
-      delete dictOf(d, 'unset')[strval(k)];
-      return d;
+      const m = dictOf(d, 'unset');
+      delete m[strval(k)];
+      return m;
     },
     hasKey: (d, k) => Object.hasOwn(dictOf(d, 'hasKey'), strval(k)),
     keys: (...ds) => ds.flatMap((d) => Object.keys(dictOf(d, 'keys'))).sort(),
@@ -66,12 +70,14 @@ const table: Record<string, TemplateFunction> = withArity(
       return Object.fromEntries(Object.entries(dictOf(d, 'omit')).filter(([k]) => !drop.has(k)));
     },
     merge: (dst, ...srcs) => {
-      for (const s of srcs) mergeInto(dictOf(dst, 'merge'), dictOf(s, 'merge'), false);
-      return dst;
+      const target = dictOf(dst, 'merge');
+      for (const s of srcs) mergeInto(target, dictOf(s, 'merge'), false);
+      return target;
     },
     mergeOverwrite: (dst, ...srcs) => {
-      for (const s of srcs) mergeInto(dictOf(dst, 'mergeOverwrite'), dictOf(s, 'mergeOverwrite'), true);
-      return dst;
+      const target = dictOf(dst, 'mergeOverwrite');
+      for (const s of srcs) mergeInto(target, dictOf(s, 'mergeOverwrite'), true);
+      return target;
     },
     pluck: (k, ...ds) =>
       ds
@@ -79,13 +85,21 @@ const table: Record<string, TemplateFunction> = withArity(
         .filter((d) => Object.hasOwn(d, strval(k)))
         .map((d) => d[strval(k)]),
     dig: (...a) => {
-      if (a.length < 3) throw new FunctionError('dig needs at least one key, a default and a dict');
-      const dict = a.at(-1);
+      // Sprig's type assertions: keys are strings, the dict and every step before the last key a
+      // map[string]interface {}, or it panics (a missing key gives the default).
+      if (a.length < 3) throw new FunctionError('dig needs at least three arguments');
       const fallback = a.at(-2);
-      let v: unknown = dict;
-      for (const k of a.slice(0, -2)) {
-        if (!isMap(v) || !Object.hasOwn(v, strval(k))) return fallback;
-        v = v[strval(k)];
+      const keys = a.slice(0, -2).map((k) => {
+        if (typeof k !== 'string') throw new FunctionError(`interface conversion: a key is ${typeName(k)}, not string`);
+        return k;
+      });
+      let v: unknown = a.at(-1);
+      for (const k of keys) {
+        if (typeName(v) !== 'map[string]interface {}')
+          throw new FunctionError(`interface conversion: interface {} is ${typeName(v)}, not map[string]interface {}`);
+        const m = v as Record<string, unknown>;
+        if (!Object.hasOwn(m, k)) return fallback;
+        v = m[k];
       }
       return v;
     },

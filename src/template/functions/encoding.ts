@@ -5,13 +5,14 @@
 import type * as Yaml from 'yaml';
 import { lazyRequire } from '../../lazy-require.ts';
 import { FunctionError, type TemplateFunction } from '../execute.ts';
-import { fromBytes, GoBytes, isMap, toBytes } from '../values.ts';
+import { fromBytes, GoBytes, GoNumber, isMap, toBytes } from '../values.ts';
 import { alias, goBytes, strval, withArity } from './arguments.ts';
 
 const yaml = lazyRequire<typeof Yaml>('yaml');
 
 function jsonValue(v: unknown): unknown {
   if (v instanceof GoBytes) return v.bytes.toString('utf8');
+  if (v instanceof GoNumber) return v.value;
   if (Array.isArray(v)) return v.map(jsonValue);
   if (isMap(v)) {
     return Object.fromEntries(
@@ -33,11 +34,11 @@ function htmlEscape(json: string): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
-function b64dec(v: unknown, url = false): string | GoBytes {
-  const text = strval(v);
-  const re = url ? /^[A-Za-z0-9_-]*={0,2}$/ : /^[A-Za-z0-9+/]*={0,2}$/;
-  if (!re.test(text) || text.length % 4 === 1) throw new FunctionError('illegal base64 data');
-  return fromBytes(Buffer.from(text, url ? 'base64url' : 'base64'));
+/** Go's base64.StdEncoding.DecodeString: padded to a multiple of 4; line breaks are skipped. */
+function b64dec(v: unknown): string | GoBytes {
+  const text = strval(v).replace(/[\r\n]/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) throw new FunctionError('illegal base64 data');
+  return fromBytes(Buffer.from(text, 'base64'));
 }
 
 /**
@@ -70,18 +71,42 @@ function flowDepth(text: string): number {
   return max;
 }
 
+/** A parsed value as Go's json.Unmarshal into interface{} makes it: every number a float64. */
+function fromParsed(v: unknown): unknown {
+  if (typeof v === 'number') return new GoNumber(v, 'float64');
+  if (Array.isArray(v)) return v.map(fromParsed);
+  if (v instanceof Date) return v.toISOString().replace(/\.000Z$/, 'Z');
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = fromParsed(x);
+    return out;
+  }
+  return v;
+}
+
 function parseData(text: string, kind: 'JSON' | 'YAML'): unknown {
   if (kind === 'YAML' && flowDepth(text) > MAX_FLOW_DEPTH) {
     throw new FunctionError(`the value nests YAML [ ] or { } more than ${MAX_FLOW_DEPTH} deep`);
   }
+  let parsed: unknown;
   try {
-    return kind === 'JSON'
-      ? JSON.parse(text)
-      : yaml().parse(text, { schema: 'core', uniqueKeys: false, logLevel: 'silent' });
+    // sigs.k8s.io/yaml reads YAML 1.1, as go-yaml v2: yes, no, on, off, y and n are booleans.
+    parsed =
+      kind === 'JSON'
+        ? JSON.parse(text)
+        : yaml().parse(text, { schema: 'yaml-1.1', uniqueKeys: false, logLevel: 'silent' });
   } catch {
     // The parser's message quotes the input; say only what failed.
     throw new FunctionError(`the value is not valid ${kind}`);
   }
+  if (kind === 'JSON') return fromParsed(parsed);
+  // ESO's fromYaml reads into a map: an empty document is an empty map; a list or a scalar would be
+  // an "Error" entry written into the Secret, so it fails here.
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed) || parsed instanceof Date) {
+    throw new FunctionError('the value is not a YAML map');
+  }
+  return fromParsed(parsed);
 }
 // Base32, RFC 4648 padded, as Go's base32.StdEncoding.
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';

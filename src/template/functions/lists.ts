@@ -1,9 +1,10 @@
 // Sprig's list functions (list.go) and sequences (until, untilStep, seq). The must* forms are
 // the same functions: Ferry's plain forms already fail where Sprig's must* would.
 import { FunctionError, MAX_ELEMENTS, type TemplateFunction } from '../execute.ts';
-import { typeName } from '../values.ts';
-import { alias, fixed, intParam, strval, toFloat } from './arguments.ts';
+import { deepEqual, GoBytes, GoNumber, numberOf, typeName } from '../values.ts';
+import { alias, fixed, intParam, strval, toInt } from './arguments.ts';
 import { empty } from './logic.ts';
+import { strslice } from './strings.ts';
 
 function sliceOf(v: unknown, fn: string): unknown[] {
   if (Array.isArray(v)) return v;
@@ -61,6 +62,37 @@ function chunk(size: number, l: unknown[]): unknown[][] {
   return out;
 }
 
+/** Sprig's uniq (reflect.DeepEqual): scalars by type and value in a set, lists and maps by comparison. */
+function uniq(items: unknown[]): unknown[] {
+  const seen = new Set<string>();
+  const out: unknown[] = [];
+  for (const x of items) {
+    if (x === null || typeof x !== 'object' || x instanceof GoNumber || x instanceof GoBytes) {
+      const text =
+        x instanceof GoBytes
+          ? x.bytes.toString('latin1')
+          : typeof x === 'string'
+            ? Buffer.from(x, 'utf8').toString('latin1')
+            : String(numberOf(x) ?? x);
+      const key = `${typeName(x)}\u0000${text}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+    } else if (out.some((y) => deepEqual(x, y))) continue;
+    out.push(x);
+  }
+  return out;
+}
+
+/** Sprig's slice and mustSlice: a list's elements from start to end (nil for an empty list). */
+function sliceList(l: unknown, idx: unknown[], fn: string): unknown {
+  const items = listOf(l, fn);
+  if (items.length === 0) return null;
+  const start = idx.length > 0 ? toInt(idx[0]) : 0;
+  const end = idx.length > 1 ? toInt(idx[1]) : items.length;
+  if (start < 0 || end < start || end > items.length) throw new FunctionError(`${fn}: slice index out of range`);
+  return items.slice(start, end);
+}
+
 const table: Record<string, TemplateFunction> = {
   list: (...a) => a,
   first: (l) => sliceOf(l, 'first')[0] ?? null,
@@ -70,12 +102,13 @@ const table: Record<string, TemplateFunction> = {
   append: (l, v) => [...sliceOf(l, 'append'), v],
   prepend: (l, v) => [v, ...sliceOf(l, 'prepend')],
   concat: (...ls) => ls.flatMap((l) => sliceOf(l, 'concat')),
-  has: (needle, l) => sliceOf(l, 'has').some((x) => x === needle),
+  has: (needle, l) => sliceOf(l, 'has').some((x) => deepEqual(x, needle)),
   compact: (l) => sliceOf(l, 'compact').filter((x) => !empty(x)),
-  uniq: (l) => [...new Set(sliceOf(l, 'uniq'))],
-  without: (l, ...omit) => sliceOf(l, 'without').filter((x) => !omit.includes(x)),
+  uniq: (l) => uniq(sliceOf(l, 'uniq')),
+  without: (l, ...omit) => sliceOf(l, 'without').filter((x) => !omit.some((o) => deepEqual(x, o))),
   reverse: (l) => [...sliceOf(l, 'reverse')].reverse(),
-  sortAlpha: (l) => sliceOf(l, 'sortAlpha').map(strval).sort(),
+  // Sprig's sortAlpha takes anything: a value that is not a list is a list of its strval.
+  sortAlpha: (l) => (Array.isArray(l) ? strslice(l).sort() : [strval(l)]),
 };
 
 export const listFunctions: Record<string, TemplateFunction> = {
@@ -105,18 +138,8 @@ export const listFunctions: Record<string, TemplateFunction> = {
     ),
     fixed('chunk', 2, (n, l) => chunk(intParam(n, 'chunk'), listOf(l, 'chunk'))),
     fixed('mustChunk', 2, (n, l) => chunk(intParam(n, 'mustChunk'), listOf(l, 'mustChunk'))),
-    [
-      'mustSlice',
-      (l: unknown, ...idx: unknown[]) => {
-        const items = listOf(l, 'mustSlice');
-        if (items.length === 0) return null;
-        const start = idx.length > 0 ? Math.trunc(toFloat(idx[0])) : 0;
-        const end = idx.length > 1 ? Math.trunc(toFloat(idx[1])) : items.length;
-        if (start < 0 || end < start || end > items.length) {
-          throw new FunctionError('mustSlice: slice index out of range');
-        }
-        return items.slice(start, end);
-      },
-    ],
+    ['mustSlice', (l: unknown, ...idx: unknown[]) => sliceList(l, idx, 'mustSlice')],
+    // ESO's FuncMap has Sprig's slice, which replaces Go's builtin: lists only, no strings.
+    ['slice', (l: unknown, ...idx: unknown[]) => sliceList(l, idx, 'slice')],
   ]),
 };

@@ -81,7 +81,7 @@ const table: Record<string, TemplateFunction> = withArity(
       const t = strval(v);
       return /^[+-]?\d+$/.test(t) ? Number(t) : 0;
     },
-    float64: (v) => (typeof v === 'number' ? v : Number(strval(v)) || 0),
+    float64: (v) => toFloat(v),
     add: (...a) => a.reduce<number>((s, x) => s + toInt(x), 0),
     add1: (v) => toInt(v) + 1,
     sub: (a, b) => toInt(a) - toInt(b),

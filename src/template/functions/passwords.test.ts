@@ -67,6 +67,6 @@ describe('derivePassword', () => {
   it('derivePassword refuses an unknown template and a negative counter', () => {
     expect(failure('{{ derivePassword 1 .secret "p" "u" "s" }}')).toMatch(/cannot find password template/);
     expect(failure('{{ derivePassword 1 .secret "p" "u" "s" }}')).not.toContain(CANARY);
-    expect(failure('{{ derivePassword -1 "pin" "p" "u" "s" }}')).toMatch(/expected uint32/);
+    expect(failure('{{ derivePassword -1 "pin" "p" "u" "s" }}')).toMatch(/expected unsigned integer; found -1/);
   });
 });

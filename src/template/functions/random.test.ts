@@ -36,7 +36,7 @@ describe('random strings', () => {
 
   it('refuses a length that is not a non-negative integer', () => {
     expect(() => render('{{ randAlpha -1 }}')).toThrow('error calling randAlpha');
-    expect(() => render('{{ randAlpha "x" }}')).toThrow('error calling randAlpha');
+    expect(() => render('{{ randAlpha "x" }}')).toThrow('expected integer; found "x"');
   });
 });
 

@@ -42,7 +42,15 @@ function quoteMeta(s: string): string {
 
 const table: Record<string, TemplateFunction> = withArity(
   {
-    regexMatch: (re, s) => regex(re).test(strval(s)),
+    // Sprig ignores MatchString's error: a pattern that does not compile matches nothing.
+    regexMatch: (re, s) => {
+      try {
+        return regex(re).test(strval(s));
+      } catch (err) {
+        if (err instanceof FunctionError) return false;
+        throw err;
+      }
+    },
     regexFind: (re, s) => regex(re).exec(strval(s))?.[0] ?? '',
     regexFindAll: (re, s, n) => {
       const t = strval(s);
@@ -61,7 +69,7 @@ const table: Record<string, TemplateFunction> = withArity(
 export const regexFunctions: Record<string, TemplateFunction> = {
   ...table,
   ...Object.fromEntries([
-    alias('mustRegexMatch', table.regexMatch, 2),
+    fixed('mustRegexMatch', 2, (re, s) => regex(re).test(strval(s))),
     alias('mustRegexFind', table.regexFind, 2),
     alias('mustRegexFindAll', table.regexFindAll, 3),
     alias('mustRegexReplaceAll', table.regexReplaceAll, 3),

@@ -12,7 +12,7 @@
 //
 // Errors never carry the version or constraint text (Masterminds' do): they name what was wrong.
 import { FunctionError, type TemplateFunction } from '../execute.ts';
-import { GoValue } from '../values.ts';
+import { GoNumber, GoValue } from '../values.ts';
 import { fixed, strval } from './arguments.ts';
 
 const MAX_UINT64 = 2n ** 64n - 1n;
@@ -89,11 +89,11 @@ export class SemverVersion extends GoValue {
   override field(name: string): unknown {
     switch (name) {
       case 'Major':
-        return Number(this.major);
+        return new GoNumber(Number(this.major), 'uint64');
       case 'Minor':
-        return Number(this.minor);
+        return new GoNumber(Number(this.minor), 'uint64');
       case 'Patch':
-        return Number(this.patch);
+        return new GoNumber(Number(this.patch), 'uint64');
       case 'Prerelease':
         return this.pre;
       case 'Metadata':

@@ -1,8 +1,8 @@
 // Sprig's string functions (strings.go): case, trimming, quoting, indenting, substrings,
 // splitting and joining. Results that would pass MAX_VALUE fail before they are built.
-import { MAX_ELEMENTS, type TemplateFunction, tooMany, within } from '../execute.ts';
-import { goQuote } from '../values.ts';
-import { alias, intParam, strval, toInt, withArity } from './arguments.ts';
+import { FunctionError, MAX_ELEMENTS, type TemplateFunction, tooMany, within } from '../execute.ts';
+import { fromBytes, GoBytes, goQuote } from '../values.ts';
+import { alias, goBytes, intParam, strval, toInt, withArity } from './arguments.ts';
 
 /** Width of indent's pad, failing first when the indented text would pass MAX_VALUE. */
 function padWidth(fn: string, n: number, lines: string[]): number {
@@ -57,6 +57,18 @@ export function numbered(fn: string, parts: string[]): Record<string, string> {
   return Object.fromEntries(parts.map((p, i) => [`_${i}`, p]));
 }
 
+/** Sprig's strslice: a list's elements as strings, nils left out; nil is empty; anything else one string. */
+export function strslice(v: unknown): string[] {
+  if (Array.isArray(v)) return v.filter((x) => x !== null && x !== undefined).map(strval);
+  return v === null || v === undefined ? [] : [strval(v)];
+}
+
+/** Go's b[i:j], which panics out of range. */
+function cut(b: Buffer, i: number, j: number): Buffer {
+  if (i < 0 || j < i || j > b.length) throw new FunctionError(`runtime error: slice bounds out of range [${i}:${j}]`);
+  return b.subarray(i, j);
+}
+
 const table: Record<string, TemplateFunction> = {
   upper: (s) => strval(s).toUpperCase(),
   lower: (s) => strval(s).toLowerCase(),
@@ -74,11 +86,17 @@ const table: Record<string, TemplateFunction> = {
   trimPrefix: (p, s) => (strval(s).startsWith(strval(p)) ? strval(s).slice(strval(p).length) : strval(s)),
   trimSuffix: (p, s) =>
     strval(p) !== '' && strval(s).endsWith(strval(p)) ? strval(s).slice(0, -strval(p).length) : strval(s),
-  replace: (o, n, s) => joined('replace', strval(s).split(strval(o)), strval(n)),
+  replace: (o, n, s) => {
+    const old = strval(o);
+    const src = strval(s);
+    // strings.Replace with an empty old inserts new before each rune and at the end.
+    if (old === '') return joined('replace', ['', ...src, ''], strval(n));
+    return joined('replace', src.split(old), strval(n));
+  },
   quote: (...a) =>
     a
       .filter((x) => x !== null && x !== undefined)
-      .map((x) => goQuote(strval(x)))
+      .map((x) => goQuote(x instanceof GoBytes ? x : strval(x)))
       .join(' '),
   squote: (...a) =>
     a
@@ -107,36 +125,30 @@ const table: Record<string, TemplateFunction> = {
     within('repeat', t.length * count);
     return t.repeat(count);
   },
+  // substr and trunc cut bytes, as Go's s[i:j]; bounds Go would panic on fail the render.
   substr: (start, end, s) => {
-    const t = strval(s);
+    const t = goBytes(s);
     const a = toInt(start);
     const b = toInt(end);
-    if (a < 0) return t.slice(0, b);
-    if (b < 0 || b > t.length) return t.slice(a);
-    return t.slice(a, b);
+    if (a < 0) return fromBytes(cut(t, 0, b));
+    if (b < 0 || b > t.length) return fromBytes(cut(t, a, t.length));
+    return fromBytes(cut(t, a, b));
   },
   trunc: (n, s) => {
-    const t = strval(s);
+    const t = goBytes(s);
     const c = toInt(n);
-    if (c < 0 && t.length + c > 0) return t.slice(t.length + c);
-    if (c >= 0 && t.length > c) return t.slice(0, c);
-    return t;
+    if (c < 0 && t.length + c > 0) return fromBytes(t.subarray(t.length + c));
+    if (c >= 0 && t.length > c) return fromBytes(t.subarray(0, c));
+    return fromBytes(t);
   },
   contains: (sub, s) => strval(s).includes(strval(sub)),
   hasPrefix: (p, s) => strval(s).startsWith(strval(p)),
   hasSuffix: (p, s) => strval(s).endsWith(strval(p)),
   split: (sep, s) => numbered('split', goSplit('split', strval(s), strval(sep), -1)),
   splitList: (sep, s) => goSplit('splitList', strval(s), strval(sep), -1),
-  join: (sep, v) => {
-    const items = Array.isArray(v) ? v.filter((x) => x !== null && x !== undefined) : [v];
-    return joined('join', items.map(strval), strval(sep));
-  },
+  join: (sep, v) => joined('join', strslice(v), strval(sep)),
   toString: (v: unknown) => strval(v),
-  toStrings: (v) => {
-    if (Array.isArray(v)) return v.filter((x) => x !== null && x !== undefined).map(strval);
-    if (v === null || v === undefined) return [];
-    return [strval(v)];
-  },
+  toStrings: (v) => strslice(v),
   splitn: (sep, n, s) => numbered('splitn', goSplit('splitn', strval(s), strval(sep), intParam(n, 'splitn'))),
   hello: () => 'Hello!',
   plural: (one, many, n) => (intParam(n, 'plural') === 1 ? strval(one) : strval(many)),

@@ -93,6 +93,7 @@ function formatsFor(location: string): Intl.DateTimeFormat[] | undefined {
         minute: 'numeric',
         second: 'numeric',
         timeZoneName: 'short',
+        era: 'short',
       };
       f = [new Intl.DateTimeFormat('en-US', opts)];
     } catch {
@@ -122,7 +123,9 @@ export function inLocation(ns: bigint, location: string): GoTime {
     (formats[0] as Intl.DateTimeFormat).formatToParts(new Date(ms)).map((p) => [p.type, p.value]),
   );
   const local = new Date(0);
-  local.setUTCFullYear(Number(parts.year), Number(parts.month) - 1, Number(parts.day));
+  // Years before 1 come as 1 BC, 2 BC, ... (the zero time seen west of Greenwich is in year 0).
+  const year = parts.era === 'BC' ? 1 - Number(parts.year) : Number(parts.year);
+  local.setUTCFullYear(year, Number(parts.month) - 1, Number(parts.day));
   local.setUTCHours(Number(parts.hour), Number(parts.minute), Number(parts.second), 0);
   const offset = Math.round((local.getTime() - Math.floor(ms / 1000) * 1000) / 1000);
   const name = tzAbbreviation(location, floorDiv(ns, NS_PER_S), offset) ?? numericZoneName(offset);

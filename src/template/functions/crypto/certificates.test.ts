@@ -95,7 +95,7 @@ describe('Sprig certificate generation', () => {
       failure('{{ $ca := buildCustomCert (b64enc .root) (b64enc .leafKey) }}{{ genSignedCert "x" nil nil 1 $ca }}'),
     ).toMatch(/genSignedCert: error creating certificate: x509: provided PrivateKey doesn't match parent's PublicKey/);
     expect(failure('{{ genSignedCert "x" nil nil 1 .secret }}')).toMatch(
-      /wrong type for value; expected sprig.certificate; got string \(genSignedCert\)/,
+      /wrong type for value; expected sprig.certificate; got string/,
     );
   });
 
@@ -121,7 +121,8 @@ describe('Sprig certificate generation', () => {
     for (const [src, want] of [
       ['{{ genSelfSignedCert "x" (list .secret) nil 1 }}', /genSelfSignedCert: error parsing ip: not an IP address/],
       ['{{ genSelfSignedCert "x" (list 1) nil 1 }}', /error parsing ip: an element is not a string/],
-      ['{{ genSelfSignedCert "x" nil nil "1" }}', /wrong type for value; expected int; got string/],
+      ['{{ genSelfSignedCert "x" nil nil "1" }}', /expected integer; found "1"/],
+      ['{{ genSelfSignedCert "x" nil nil .secret }}', /wrong type for value; expected int; got string/],
       ['{{ genCAWithKey "x" 1 .secret }}', /genCAWithKey: parsing private key: no PEM data in input/],
       ['{{ genCAWithKey "x" 1 .leaf }}', /parsing private key: no private key data in PEM block of type CERTIFICATE/],
       [

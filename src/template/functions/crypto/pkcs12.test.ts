@@ -4,9 +4,22 @@
 // and node-forge.
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import forge from 'node-forge';
 import { describe, expect, it } from 'vitest';
-import { CANARY, certsIn, der, failure, opensslPkcs12, pem, render, usePki } from './fixtures/openssl-pki.ts';
+import {
+  CANARY,
+  certsIn,
+  der,
+  dir,
+  failure,
+  file,
+  opensslPkcs12,
+  pem,
+  render,
+  ssl,
+  usePki,
+} from './fixtures/openssl-pki.ts';
 
 usePki();
 
@@ -110,7 +123,8 @@ describe('pemToPkcs12 and friends (go-pkcs12 Modern, as ESO encodes)', () => {
         { pw: `${CANARY}😀` },
         /pkcs12: string contains characters that cannot be encoded in UCS-2/,
       ],
-      ['{{ pemToPkcs12 1 2 }}', {}, /wrong type for value; expected string; got int \(pemToPkcs12\)/],
+      ['{{ pemToPkcs12 1 2 }}', {}, /expected string; found 1/],
+      ['{{ pemToPkcs12 (len .secret) 2 }}', {}, /wrong type for value; expected string; got int/],
     ];
     for (const [src, values, want] of cases) {
       const message = failure(src, values);
@@ -157,9 +171,10 @@ describe('PKCS#12 (ESO helpers)', () => {
   it('pkcs12key / pkcs12cert read the key (PKCS#8 PEM) and the chain, leaf first, from binary data', () => {
     expect(render('{{ .p12 | pkcs12key }}', { p12: open.der })).toBe(crlf(open.keyPem));
     expect(render('{{ .p12 | pkcs12cert }}', { p12: open.der })).toBe(crlf(open.leafPem + open.caPem));
-    // Stored CA first: the chain still comes out leaf first (ESO orders it the same way).
+    // Stored CA first: go-pkcs12 takes the first certificate as the leaf, and ESO's reordering by key
+    // identifiers gives up on certificates that have none, so the CA stays first (checked with ESO).
     const reordered = pkcs12Fixture('', true);
-    expect(render('{{ .p12 | pkcs12cert }}', { p12: reordered.der })).toBe(crlf(reordered.leafPem + reordered.caPem));
+    expect(render('{{ .p12 | pkcs12cert }}', { p12: reordered.der })).toBe(crlf(reordered.caPem + reordered.leafPem));
     // The usual shape: the keystore stored base64 in the provider.
     expect(render('{{ .p12 | b64dec | pkcs12key }}', { p12: open.der.toString('base64') })).toBe(crlf(open.keyPem));
   });
@@ -190,5 +205,19 @@ describe('PKCS#12 keystores made by OpenSSL 3 (test/reference/pkcs12)', () => {
       ref('leaf.pem').toString() + ref('ca.pem').toString(),
     );
     expect(() => render('{{ .p12 | pkcs12key }}', values)).toThrow(/unable to decode pkcs12/);
+  });
+});
+
+describe('PKCS#12 keystores of EC keys (as go-pkcs12 reads them)', () => {
+  it('pkcs12key reads an EC key, and pkcs12cert its certificate; pemToPkcs12 of an EC key reads back', () => {
+    ssl(['req', '-x509', '-new', '-key', 'root.key', '-subj', '/CN=ec-p12', '-days', '30', '-out', 'ec-p12.pem']);
+    ssl(['pkcs12', '-export', '-inkey', 'root.key', '-in', 'ec-p12.pem', '-out', 'ec.p12', '-passout', 'pass:']);
+    const p12 = readFileSync(join(dir, 'ec.p12'));
+    const key = createPrivateKey(pem.rootKey).export({ type: 'pkcs8', format: 'pem' });
+    expect(render('{{ .p12 | pkcs12key }}', { p12 })).toBe(key);
+    expect(render('{{ .p12 | pkcs12cert }}', { p12 })).toBe(file('ec-p12.pem'));
+    expect(render('{{ pemToPkcs12 .ecCert .ecKey | b64dec | pkcs12key }}')).toBe(
+      createPrivateKey(pem.ecKey).export({ type: 'pkcs8', format: 'pem' }),
+    );
   });
 });

@@ -2,28 +2,29 @@
 // decode one (go-pkcs12's DecodeChain: the key as PKCS#8 PEM, the chain leaf first), and
 // pemToPkcs12, fullPemToPkcs12 and pemTruststoreToPKCS12 (and Pass forms) encode one as
 // go-pkcs12's Modern encoder does, base64 of the DER. node-forge reads; der.ts writes.
-import { createCipheriv, createHash, createHmac, pbkdf2Sync, randomBytes, X509Certificate } from 'node:crypto';
+import { createCipheriv, createHash, createHmac, type KeyObject, pbkdf2Sync, randomBytes } from 'node:crypto';
 import type Forge from 'node-forge';
 import { lazyRequire } from '../../../lazy-require.ts';
 import { FunctionError, type TemplateFunction } from '../../execute.ts';
 import { toBytes } from '../../values.ts';
 import { checked, stringNamed, stringParam } from '../arguments.ts';
 import { ctx, octets, oid, seq, setOf, tlv, uint } from './der.ts';
-import { esoPrivateKey } from './keys.ts';
+import { esoPrivateKey, tryKey } from './keys.ts';
 import { OID } from './oids.ts';
 import { pemDecode, pemEncode } from './pem.ts';
-import { allCerts, type CertInfo, firstCert, nameString, parseCert } from './x509.ts';
+import { allCerts, type CertInfo, firstCert, nameString, orderChain, parseCert } from './x509.ts';
 
 const loadForge = lazyRequire<typeof Forge>('node-forge');
 
 // Reading: go-pkcs12's DecodeChain.
 interface Decoded {
-  keyDer: Buffer | undefined;
-  /** The key's RSA modulus (hex), to find its certificate. */
-  modulus: string | undefined;
-  certs: { der: Buffer; modulus: string | undefined }[];
+  /** The private key of the first key bag, as Go's x509.ParsePKCS8PrivateKey reads it. */
+  key: KeyObject;
+  /** The certificates of the cert bags, in the keystore's order: the first is the leaf. */
+  certs: Buffer[];
 }
 
+/** go-pkcs12's DecodeChain: exactly one key bag, at least one certificate. */
 function decodePkcs12(input: unknown, password: string, fn: string): Decoded {
   const forge = loadForge();
   const bytes = toBytes(input).toString('binary');
@@ -31,61 +32,55 @@ function decodePkcs12(input: unknown, password: string, fn: string): Decoded {
   try {
     p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(bytes), false, password);
   } catch (err) {
-    // forge reads RSA keys only; its messages name structures, never the content.
+    // forge's messages name structures, never the content.
     const reason = err instanceof Error ? err.message.replace(/\s+/g, ' ').slice(0, 120) : 'error';
     throw new FunctionError(`${fn}: unable to decode pkcs12: ${reason}`);
   }
-  const out: Decoded = { keyDer: undefined, modulus: undefined, certs: [] };
+  const der = (asn1: Forge.asn1.Asn1) => Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
+  let key: KeyObject | undefined;
   for (const type of [forge.pki.oids.pkcs8ShroudedKeyBag, forge.pki.oids.keyBag] as string[]) {
     for (const bag of p12.getBags({ bagType: type })[type] ?? []) {
-      if (!bag.key) continue;
-      if (out.keyDer) throw new FunctionError(`${fn}: expected exactly one key in the pkcs12`);
-      const info = forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key as Forge.pki.rsa.PrivateKey));
-      out.keyDer = Buffer.from(forge.asn1.toDer(info).getBytes(), 'binary');
-      out.modulus = (bag.key as Forge.pki.rsa.PrivateKey).n.toString(16);
+      if (key) throw new FunctionError(`${fn}: pkcs12: expected exactly one key bag`);
+      // forge parses RSA keys itself and hands other kinds (EC, Ed25519) over as PrivateKeyInfo.
+      const info = bag.key
+        ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key as Forge.pki.rsa.PrivateKey))
+        : (bag.asn1 as Forge.asn1.Asn1 | undefined);
+      key = info ? tryKey(der(info), 'pkcs8') : undefined;
+      if (!key) throw new FunctionError(`${fn}: x509: unsupported private key in the pkcs12`);
     }
   }
   const certType = forge.pki.oids.certBag as string;
+  const certs: Buffer[] = [];
   for (const bag of p12.getBags({ bagType: certType })[certType] ?? []) {
-    if (!bag.cert && !bag.asn1) continue;
-    const asn1 = bag.cert ? forge.pki.certificateToAsn1(bag.cert) : (bag.asn1 as Forge.asn1.Asn1);
-    const publicKey = bag.cert?.publicKey as Forge.pki.rsa.PublicKey | undefined;
-    out.certs.push({
-      der: Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary'),
-      modulus: publicKey?.n?.toString(16),
-    });
+    if (bag.cert) certs.push(der(forge.pki.certificateToAsn1(bag.cert)));
+    else if (bag.asn1) certs.push(der(bag.asn1 as Forge.asn1.Asn1));
   }
-  return out;
+  if (certs.length === 0) throw new FunctionError(`${fn}: pkcs12: certificate missing`);
+  if (!key) throw new FunctionError(`${fn}: pkcs12: private key missing`);
+  return { key, certs };
 }
 
+/** ESO's pkcs12key: the key as PKCS#8 PEM. */
 function pkcs12key(password: string, input: unknown, fn: string): string {
-  const d = decodePkcs12(input, password, fn);
-  if (!d.keyDer) throw new FunctionError(`${fn}: the pkcs12 holds no private key`);
-  return pemEncode('PRIVATE KEY', d.keyDer);
+  const { key } = decodePkcs12(input, password, fn);
+  return pemEncode('PRIVATE KEY', key.export({ type: 'pkcs8', format: 'der' }));
 }
 
-/** The leaf (the certificate of the key, else the first), then its issuers in chain order. */
+/** ESO's pkcs12cert: the first certificate, then the others, ordered as a chain when they form one. */
 function pkcs12cert(password: string, input: unknown, fn: string): string {
-  const d = decodePkcs12(input, password, fn);
-  if (d.certs.length === 0) throw new FunctionError(`${fn}: the pkcs12 holds no certificate`);
-  const leafIndex = Math.max(
-    0,
-    d.certs.findIndex((c) => c.modulus !== undefined && c.modulus === d.modulus),
-  );
-  const leaf = d.certs[leafIndex] as Decoded['certs'][number];
-  const rest = d.certs.filter((_, i) => i !== leafIndex);
-  const parsed = (der: Buffer) => new X509Certificate(der);
-  // Order the chain as ESO's fetchCertChains does; left unordered when it does not form one.
-  const ordered = [leaf];
-  const pool = [...rest];
-  while (pool.length > 0) {
-    const last = parsed((ordered.at(-1) as Decoded['certs'][number]).der);
-    const next = pool.findIndex((c) => parsed(c.der).subject === last.issuer);
-    if (next < 0 || last.subject === last.issuer) break;
-    ordered.push(...pool.splice(next, 1));
+  const { certs } = decodePkcs12(input, password, fn);
+  const pem = (der: Buffer) => pemEncode('CERTIFICATE', der);
+  try {
+    return orderChain(
+      certs.map((c) => parseCert(c, fn)),
+      fn,
+    )
+      .map((c) => pem(c.raw))
+      .join('');
+  } catch (err) {
+    if (err instanceof FunctionError) return certs.map(pem).join('');
+    throw err;
   }
-  const chain = pool.length === 0 ? ordered : [leaf, ...rest];
-  return chain.map((c) => pemEncode('CERTIFICATE', c.der)).join('');
 }
 
 /** UCS-2 big-endian, refusing characters outside the BMP as go-pkcs12 does. */

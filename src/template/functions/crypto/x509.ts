@@ -133,7 +133,7 @@ export function allCerts(input: string, fn: string, what: string): CertInfo[] {
  * other one whose SubjectKeyId equals its AuthorityKeyId; the one certificate that is nobody's
  * parent is the leaf; the chain runs leaf → root.
  */
-function orderChain(certs: CertInfo[], fn: string): CertInfo[] {
+export function orderChain(certs: CertInfo[], fn: string): CertInfo[] {
   const parent = new Map<number, number>();
   const isParent = new Set<number>();
   certs.forEach((c, i) => {
