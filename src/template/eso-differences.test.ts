@@ -132,6 +132,25 @@ describe('as ESO renders it', () => {
     ['{{ replace "" "-" "ab" }}', '-a-b-'],
     // semverCompare takes strings, not versions
     ['{{ semver "1.2.3" | semverCompare ">1" }}', /wrong type for value; expected string; got \*semver\.Version/],
+    // has finds nothing in nil
+    ['{{ has 1 nil }}', 'false'],
+    // rest and initial of an empty list are a nil list: [] printed, null in JSON
+    ['{{ rest (list) }}|{{ toJson (rest (list)) }}|{{ toJson (initial (list 1)) }}', '[]|null|[]'],
+    // index of nil fails even without keys
+    ['{{ index nil }}', /error calling index: index of untyped nil/],
+    // a decoded key indexes a map
+    ['{{ index (dict "a" 1) (b64dec "YQ==") }}', '1'],
+    // html, js and urlquery print a nil operand as <no value>
+    ['{{ html nil 1 }} {{ urlquery "x" nil }}', '&lt;no value&gt;1 x%3Cno+value%3E'],
+    // deepCopy of nil fails
+    ['{{ deepCopy nil }}', /error calling deepCopy: /],
+    // toYaml quotes as go-yaml v2: double where YAML 1.1 reads another type, else single
+    [
+      '{{ toYaml (dict "n" "42" "y" "no" "s" " x" "c" "a: b" "t" "tab\\tx" "e" "" "d" "2024-01-01") }}',
+      'c: \'a: b\'\nd: "2024-01-01"\ne: ""\n"n": "42"\ns: \' x\'\nt: "tab\\tx"\n"y": "no"',
+    ],
+    // toYaml does not indent a sequence in a map
+    ['{{ toYaml (dict "a" (list (dict "b" (list 1 2)))) }}', 'a:\n- b:\n  - 1\n  - 2'],
   ] as [string, string | RegExp][])('%s', (src, want) => {
     const got = render(src);
     if (typeof want === 'string') expect(got).toBe(want);

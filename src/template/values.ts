@@ -49,6 +49,9 @@ export function isGoInteger(v: unknown): boolean {
 /** A map whose values are strings: a missing key reads as "" (Go's zero value), as ESO's data map. */
 export const STRING_MAPS = new WeakSet<object>();
 
+/** Go's nil slices: empty lists that print as [] but marshal to JSON null. */
+export const NIL_SLICES = new WeakSet<unknown[]>();
+
 /** Lists of another Go type than []interface {} ([]string from splitList, []int from until). */
 export const SLICE_TYPES = new WeakMap<unknown[], string>();
 

@@ -58,7 +58,8 @@ function length(v: unknown): number {
 }
 
 function index(item: unknown, ...keys: unknown[]): unknown {
-  let v = item;
+  if (item === null || item === undefined) throw new FunctionError('index of untyped nil');
+  let v: unknown = item;
   for (const k of keys) {
     if (Array.isArray(v) || typeof v === 'string' || v instanceof GoBytes) {
       if (k === null || k === undefined) throw new FunctionError('cannot index slice/array with nil');
@@ -68,9 +69,10 @@ function index(item: unknown, ...keys: unknown[]): unknown {
       if (at < 0 || at >= len) throw new FunctionError(`index out of range: ${at}`);
       v = Array.isArray(v) ? v[at] : (v instanceof GoBytes ? v.bytes : Buffer.from(v, 'utf8'))[at];
     } else if (isMap(v)) {
-      if (typeof k !== 'string') throw new FunctionError('value has type int; should be string');
+      const key = k instanceof GoBytes ? k.bytes.toString('latin1') : k;
+      if (typeof key !== 'string') throw new FunctionError(`value has type ${typeName(k)}; should be string`);
       // Go returns the zero value for a missing key: "" in a string map, nil otherwise.
-      v = Object.hasOwn(v, k) ? v[k] : STRING_MAPS.has(v) ? '' : null;
+      v = Object.hasOwn(v, key) ? v[key] : STRING_MAPS.has(v) ? '' : null;
     } else if (v === null || v === undefined) {
       throw new FunctionError('index of untyped nil');
     } else throw new FunctionError(`can't index item of type ${typeName(v)}`);
@@ -78,14 +80,19 @@ function index(item: unknown, ...keys: unknown[]): unknown {
   return v;
 }
 
+/** text/template's evalArgs for html, js and urlquery: a nil operand prints as "<no value>". */
+function escaperArgs(args: unknown[]): string {
+  return sprintArgs(args.map((a) => (a === null || a === undefined ? '<no value>' : a)));
+}
+
 function html(...args: unknown[]): string {
-  return sprintArgs(args).replace(/[&'<>"\0]/g, (c) =>
+  return escaperArgs(args).replace(/[&'<>"\0]/g, (c) =>
     c === '\0' ? '\uFFFD' : ({ '&': '&amp;', "'": '&#39;', '<': '&lt;', '>': '&gt;', '"': '&#34;' }[c] ?? c),
   );
 }
 
 function urlquery(...args: unknown[]): string {
-  return encodeURIComponent(sprintArgs(args))
+  return encodeURIComponent(escaperArgs(args))
     .replace(/%20/g, '+')
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
@@ -134,7 +141,7 @@ export const builtins: Record<string, TemplateFunction> = {
   urlquery,
   // Go's JSEscape: quotes and backslash escaped, < > & = and control and non-printable runes as \uXXXX.
   js: (...a) =>
-    sprintArgs(a).replace(/[\\'"<>&=\p{C}\p{Z}]/gu, (c) =>
+    escaperArgs(a).replace(/[\\'"<>&=\p{C}\p{Z}]/gu, (c) =>
       c === '\\' || c === "'" || c === '"'
         ? `\\${c}`
         : c === ' ' || c === '\uFFFD'

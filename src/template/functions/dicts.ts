@@ -21,11 +21,17 @@ function mergeInto(dst: Record<string, unknown>, src: Record<string, unknown>, o
   }
 }
 
+/** Sprig's deepCopy (copystructure); nil fails, as Go's reflection panics on it. */
 function deepCopy(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(deepCopy);
+  if (v === null || v === undefined) throw new FunctionError('deepCopy: cannot copy nil');
+  return copyValue(v);
+}
+
+function copyValue(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(copyValue);
   if (isMap(v)) {
     const copy: Record<string, unknown> = Object.create(Object.getPrototypeOf(v));
-    for (const k of Object.keys(v)) copy[k] = deepCopy(v[k]);
+    for (const k of Object.keys(v)) copy[k] = copyValue(v[k]);
     if (STRING_MAPS.has(v)) STRING_MAPS.add(copy);
     return copy;
   }

@@ -5,7 +5,7 @@
 import type * as Yaml from 'yaml';
 import { lazyRequire } from '../../lazy-require.ts';
 import { FunctionError, type TemplateFunction } from '../execute.ts';
-import { fromBytes, GoBytes, GoNumber, isMap, toBytes } from '../values.ts';
+import { fromBytes, GoBytes, GoNumber, isMap, NIL_SLICES, toBytes } from '../values.ts';
 import { alias, goBytes, strval, withArity } from './arguments.ts';
 
 const yaml = lazyRequire<typeof Yaml>('yaml');
@@ -13,7 +13,7 @@ const yaml = lazyRequire<typeof Yaml>('yaml');
 function jsonValue(v: unknown): unknown {
   if (v instanceof GoBytes) return v.bytes.toString('utf8');
   if (v instanceof GoNumber) return v.value;
-  if (Array.isArray(v)) return v.map(jsonValue);
+  if (Array.isArray(v)) return NIL_SLICES.has(v) ? null : v.map(jsonValue);
   if (isMap(v)) {
     return Object.fromEntries(
       Object.keys(v)
@@ -108,6 +108,44 @@ function parseData(text: string, kind: 'JSON' | 'YAML'): unknown {
   }
   return fromParsed(parsed);
 }
+/**
+ * ESO's toYaml (sigs.k8s.io/yaml, go-yaml v2's emitter): a string that YAML 1.1 would read as
+ * another type ("42", "true", "y", "") double-quoted, one that cannot be plain single-quoted.
+ */
+function toYaml(v: unknown): string {
+  const Y = yaml();
+  const doc = new Y.Document(jsonValue(v), { sortMapEntries: true });
+  Y.visit(doc, {
+    Scalar(_, node) {
+      if (typeof node.value !== 'string' || node.value.includes('\n')) return;
+      if (readsAsOther(node.value) || /[\p{Cc}]/u.test(node.value)) node.type = 'QUOTE_DOUBLE';
+    },
+  });
+  return doc.toString({ singleQuote: true, indentSeq: false }).replace(/\n$/, '');
+}
+
+const YAML11_WORDS = new Set(
+  '~ null Null NULL y Y yes Yes YES n N no No NO true True TRUE false False FALSE on On ON off Off OFF <<'.split(' '),
+);
+
+/** go-yaml v2's resolve: whether a plain scalar would read as null, a bool, a number or a timestamp. */
+function readsAsOther(s: string): boolean {
+  if (s === '' || YAML11_WORDS.has(s) || /^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$/.test(s)) return true;
+  if (/^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$/.test(s)) return true; // base 60
+  if (!/^[-+.0-9]/.test(s)) return false;
+  if (
+    /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\.[0-9]*)?(Z|[-+][0-9]{2}:[0-9]{2})?)?$/.test(
+      s,
+    )
+  )
+    return true;
+  const plain = s.replace(/_/g, '');
+  return (
+    /^[-+]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|0|[1-9][0-9]*)$/.test(plain) ||
+    /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(plain)
+  );
+}
+
 // Base32, RFC 4648 padded, as Go's base32.StdEncoding.
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -166,7 +204,7 @@ const table: Record<string, TemplateFunction> = withArity(
     toPrettyJson: (v) => htmlEscape(JSON.stringify(jsonValue(v), null, 2)),
     fromJson: (v) => parseData(strval(v), 'JSON'),
     mustFromJson: (v) => parseData(strval(v), 'JSON'),
-    toYaml: (v) => yaml().stringify(jsonValue(v), { sortMapEntries: true }).replace(/\n$/, ''),
+    toYaml: (v) => toYaml(v),
     fromYaml: (v) => parseData(strval(v), 'YAML'),
   },
   {

@@ -1,7 +1,7 @@
 // Sprig's list functions (list.go) and sequences (until, untilStep, seq). The must* forms are
 // the same functions: Ferry's plain forms already fail where Sprig's must* would.
 import { FunctionError, MAX_ELEMENTS, type TemplateFunction } from '../execute.ts';
-import { deepEqual, GoBytes, GoNumber, numberOf, typeName } from '../values.ts';
+import { deepEqual, GoBytes, GoNumber, NIL_SLICES, numberOf, typeName } from '../values.ts';
 import { alias, fixed, intParam, strval, toInt } from './arguments.ts';
 import { empty } from './logic.ts';
 import { strslice } from './strings.ts';
@@ -62,6 +62,12 @@ function chunk(size: number, l: unknown[]): unknown[][] {
   return out;
 }
 
+function nilSlice(): unknown[] {
+  const l: unknown[] = [];
+  NIL_SLICES.add(l);
+  return l;
+}
+
 /** Sprig's uniq (reflect.DeepEqual): scalars by type and value in a set, lists and maps by comparison. */
 function uniq(items: unknown[]): unknown[] {
   const seen = new Set<string>();
@@ -97,12 +103,14 @@ const table: Record<string, TemplateFunction> = {
   list: (...a) => a,
   first: (l) => sliceOf(l, 'first')[0] ?? null,
   last: (l) => sliceOf(l, 'last').at(-1) ?? null,
-  rest: (l) => sliceOf(l, 'rest').slice(1),
-  initial: (l) => sliceOf(l, 'initial').slice(0, -1),
+  // Sprig's rest and initial of an empty list are a nil list: printed [], JSON null.
+  rest: (l) => (sliceOf(l, 'rest').length === 0 ? nilSlice() : (l as unknown[]).slice(1)),
+  initial: (l) => (sliceOf(l, 'initial').length === 0 ? nilSlice() : (l as unknown[]).slice(0, -1)),
   append: (l, v) => [...sliceOf(l, 'append'), v],
   prepend: (l, v) => [v, ...sliceOf(l, 'prepend')],
   concat: (...ls) => ls.flatMap((l) => sliceOf(l, 'concat')),
-  has: (needle, l) => sliceOf(l, 'has').some((x) => deepEqual(x, needle)),
+  // Sprig's has finds nothing in nil.
+  has: (needle, l) => l !== null && l !== undefined && sliceOf(l, 'has').some((x) => deepEqual(x, needle)),
   compact: (l) => sliceOf(l, 'compact').filter((x) => !empty(x)),
   uniq: (l) => uniq(sliceOf(l, 'uniq')),
   without: (l, ...omit) => sliceOf(l, 'without').filter((x) => !omit.some((o) => deepEqual(x, o))),
