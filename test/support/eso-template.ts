@@ -1,8 +1,9 @@
 // Renders templates with ESO's own engine (the Go reference program of test/reference/eso-template,
 // provisioned as `eso-template`): many cases in one process, as JSON lines in and out. A case that
 // hangs or crashes the program is reported as such and the rest continue in a new process.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 import { esoTemplateReference } from '../testbed/tools.ts';
 
 export interface TemplateCase {
@@ -131,4 +132,11 @@ export function sameResult(a: Rendered, b: Rendered): boolean {
   if ('output' in a && 'output' in b) return a.output.equals(b.output);
   if ('error' in a && 'error' in b) return errorClass(a.error) === errorClass(b.error);
   return false;
+}
+
+/** The Go type of every function of ESO's engine (the program's -signatures), by name. */
+export async function esoSignatures(): Promise<Record<string, string>> {
+  const { binary } = esoTemplateReference();
+  const { stdout } = await promisify(execFile)(binary, ['-signatures']);
+  return JSON.parse(stdout) as Record<string, string>;
 }

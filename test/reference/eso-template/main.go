@@ -6,6 +6,9 @@
 // Output: one JSON line per case on stdout, in order: {"output": "<base64>"} or {"error": "..."}.
 // One process renders any number of cases; a case still running after -timeout ends the process
 // with {"error": "timeout"} so the caller can start a new one for the rest.
+//
+// With -signatures it prints instead the Go type of every function of the engine's FuncMap, as
+// one JSON object (name → reflect type), which Ferry's signature table is checked against.
 package main
 
 import (
@@ -15,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"reflect"
 	"time"
 
 	esv1 "github.com/external-secrets/external-secrets/apis/externalsecrets/v1"
@@ -57,7 +61,19 @@ func render(req request) (res response) {
 
 func main() {
 	timeout := flag.Duration("timeout", 20*time.Second, "longest one case may take before the process gives up")
+	signatures := flag.Bool("signatures", false, "print the Go type of every function of the FuncMap and exit")
 	flag.Parse()
+	if *signatures {
+		types := map[string]string{}
+		for name, fn := range template.FuncMap() {
+			types[name] = reflect.TypeOf(fn).String()
+		}
+		if err := json.NewEncoder(os.Stdout).Encode(types); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 0, 1<<20), 64<<20)
 	out := bufio.NewWriter(os.Stdout)
