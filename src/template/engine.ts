@@ -1,13 +1,9 @@
 // Go text/template with Sprig, as ESO's template engine v2 runs it: parse once, execute with
 // missingkey=error over the data map (key → string). Errors name the template key.
-import { builtins } from './builtins.ts';
-import { certs } from './certs.ts';
-import { Executor, type TemplateFunction } from './execute.ts';
-import { extra } from './extra.ts';
+import { Executor } from './execute.ts';
+import { FUNCTIONS } from './functions/index.ts';
 import { TemplateError } from './lexer.ts';
 import { type Parsed, parseTemplate } from './parse.ts';
-import { sprig } from './sprig.ts';
-import { sprigMore } from './sprig-more.ts';
 import { fromBytes, STRING_MAPS } from './values.ts';
 
 export { TemplateError } from './lexer.ts';
@@ -18,8 +14,6 @@ const WITHHELD: Record<string, string> = {
   expandenv: 'ESO removes it: it would read the controller’s environment',
   getHostByName: 'Ferry does not resolve host names while rendering: a DNS lookup would block the controller',
 };
-
-const FUNCTIONS: Record<string, TemplateFunction> = { ...sprig, ...sprigMore, ...extra, ...certs, ...builtins };
 
 export function isTemplateFunction(name: string): boolean {
   return name === 'and' || name === 'or' || name === 'call' || Object.hasOwn(FUNCTIONS, name);

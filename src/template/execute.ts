@@ -1,9 +1,18 @@
 // Executes a parsed Go template with `missingkey=error` (as ESO does): a field that is not in
 // the data stops the render instead of printing "<no value>" into a Secret. Error messages name
 // the template, line and construct, never a data value.
+import {
+  ArgumentError,
+  arityError,
+  checkArgument,
+  literalForFunction,
+  parameterType,
+  typedResult,
+} from './call-types.ts';
+import { SIGNATURES } from './functions/signatures.ts';
 import { TemplateError } from './lexer.ts';
 import type { Arg, Command, Node, Parsed, Pipeline } from './parse.ts';
-import { GoBytes, GoValue, isMap, sprint, truth, typeName } from './values.ts';
+import { GoBytes, GoNumber, GoValue, isMap, sprintBytes, truth, typeName } from './values.ts';
 
 /** A template function: receives evaluated arguments, returns a value or throws FunctionError. */
 export type TemplateFunction = (...args: unknown[]) => unknown;
@@ -46,6 +55,11 @@ export function within(fn: string, length: number): void {
   if (length > MAX_VALUE) throw new FunctionError(`${fn}: result over ${MAX_VALUE} bytes`);
 }
 
+/** Fails a function that would return more than MAX_ELEMENTS elements. */
+export function tooMany(fn: string): never {
+  throw new FunctionError(`${fn}: more than ${MAX_ELEMENTS} elements`);
+}
+
 /**
  * The size of a value as printing or serializing it would spell it out: characters of strings
  * and keys, bytes, one per scalar and one more per element (its separator), counting a shared
@@ -58,7 +72,7 @@ export function weigh(v: unknown, limit: number): number {
   const go = (x: unknown, budget: number): number => {
     if (typeof x === 'string') return x.length;
     if (x instanceof GoBytes) return x.bytes.length;
-    if (x === null || typeof x !== 'object' || x instanceof GoValue) return 1;
+    if (x === null || typeof x !== 'object' || x instanceof GoValue || x instanceof GoNumber) return 1;
     // Printing recurses as deep as the value nests; past MAX_NESTING it would overflow the stack.
     if (path.has(x) || path.size >= MAX_NESTING) return Number.POSITIVE_INFINITY;
     path.add(x);
@@ -104,7 +118,7 @@ export class Executor {
   private write(v: unknown): void {
     let b: Buffer;
     try {
-      b = v instanceof GoBytes ? v.bytes : Buffer.from(typeof v === 'string' ? v : sprint(v), 'utf8');
+      b = typeof v === 'string' ? Buffer.from(v, 'utf8') : sprintBytes(v);
     } catch (err) {
       // A dict made to hold itself (`set $d "k" $d`) has no end to print; Go overflows its stack.
       if (err instanceof RangeError)
@@ -127,7 +141,7 @@ export class Executor {
         return;
       case 'action': {
         const v = this.pipeline(node.pipe, dot, scope);
-        if (node.pipe.decl.length === 0) this.write(this.printable(v, node.pipe.line));
+        if (node.pipe.decl.length === 0) this.write(this.printable(v));
         return;
       }
       case 'if':
@@ -157,9 +171,9 @@ export class Executor {
     }
   }
 
-  private printable(v: unknown, line: number): unknown {
-    if (v === undefined) this.fail(line, 'value is missing');
-    return v;
+  /** Go prints a nil that reaches an action (a function's nil result, a map's nil element) as "<no value>". */
+  private printable(v: unknown): unknown {
+    return v === null || v === undefined ? '<no value>' : v;
   }
 
   private range(node: Extract<Node, { kind: 'range' }>, dot: unknown, scope: Scope, depth: number): void {
@@ -241,6 +255,7 @@ export class Executor {
   private command(cmd: Command, dot: unknown, scope: Scope, line: number, final?: { value: unknown }): unknown {
     const [first, ...rest] = cmd.args;
     if (!first) return this.fail(line, 'empty command');
+    if (first.kind === 'literal' && first.value === null) this.fail(line, 'nil is not a command');
     if (first.kind === 'function') return this.call(first.name, rest, dot, scope, line, final);
     if (rest.length > 0 || final) {
       const what = first.kind === 'field' ? `.${first.names.join('.')}` : first.kind;
@@ -272,8 +287,17 @@ export class Executor {
     if (name === 'call' && !this.funcs.call) return this.callFunctionValue(argNodes, dot, scope, line, final);
     const fn = this.funcs[name];
     if (!fn) return this.fail(line, `function "${name}" not defined`);
-    const args = argNodes.map((a) => this.arg(a, dot, scope, line));
-    if (final) args.push(final.value);
+    const sig = SIGNATURES.get(name);
+    let args: unknown[];
+    if (sig) {
+      const arity = arityError(name, sig, argNodes.length, final !== undefined);
+      if (arity) this.fail(line, arity);
+      args = argNodes.map((a, i) => this.typedArg(a, parameterType(sig, i), dot, scope, line));
+      if (final) args.push(this.typed(() => checkArgument(final.value, parameterType(sig, argNodes.length)), line));
+    } else {
+      args = argNodes.map((a) => this.arg(a, dot, scope, line));
+      if (final) args.push(final.value);
+    }
     let result: unknown;
     try {
       result = fn(...args);
@@ -287,6 +311,7 @@ export class Executor {
       if (err instanceof TemplateError) throw err;
       return this.fail(line, `error calling ${name}: ${(err as Error)?.name ?? 'error'}`);
     }
+    if (sig) result = typedResult(result, sig.result);
     const size = weigh(result, MAX_VALUE);
     if (size === Number.POSITIVE_INFINITY)
       this.fail(line, `error calling ${name}: its result contains itself or nests over ${MAX_NESTING} deep`);
@@ -318,6 +343,22 @@ export class Executor {
     if (callee === null || callee === undefined) this.fail(line, 'error calling call: call of nil');
     const calleeName = first ? argText(first) : '(piped value withheld)';
     return this.fail(line, `error calling call: non-function ${calleeName} of type ${typeName(callee)}`);
+  }
+
+  /** An argument evaluated and matched to its parameter's Go type, as Go does before a call. */
+  private typedArg(a: Arg, type: string, dot: unknown, scope: Scope, line: number): unknown {
+    if (a.kind === 'literal') return this.typed(() => literalForFunction(a, type), line);
+    const v = this.arg(a, dot, scope, line);
+    return this.typed(() => checkArgument(v, type), line);
+  }
+
+  private typed(check: () => unknown, line: number): unknown {
+    try {
+      return check();
+    } catch (err) {
+      if (err instanceof ArgumentError) this.fail(line, err.message);
+      throw err;
+    }
   }
 
   private arg(a: Arg, dot: unknown, scope: Scope, line: number): unknown {

@@ -2,7 +2,7 @@
 // with flags (- + # 0 space), width and precision. A wrong verb prints Go's %!x(type=value)
 // form without the value, so a misuse can never copy a secret into an error.
 import { FunctionError, MAX_VALUE } from './execute.ts';
-import { GoBytes, goQuote, sprint, typeName } from './values.ts';
+import { formatFloat, GoBytes, goQuote, isGoInteger, numberOf, sprint, typeName } from './values.ts';
 
 /** fmt's bound on a width or precision: past a million it is Go's BADWIDTH / BADPREC. */
 const TOO_LARGE = 1e6;
@@ -19,7 +19,8 @@ function parseNum(digits: string): number | undefined {
 
 /** fmt's intFromArg: an integer argument within TOO_LARGE, else undefined. */
 function numArg(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= TOO_LARGE ? v : undefined;
+  const n = numberOf(v);
+  return isGoInteger(v) && n !== undefined && Math.abs(n) <= TOO_LARGE ? n : undefined;
 }
 
 function pad(s: string, width: number | undefined, flags: string): string {
@@ -44,30 +45,31 @@ function goExp(s: string): string {
 
 function formatOne(verb: string, arg: unknown, flags: string, precision: number | undefined): string {
   const bad = () => `%!${verb}(${typeName(arg)})`;
+  const int = isGoInteger(arg) ? (numberOf(arg) as number) : undefined;
+  const float = int === undefined ? numberOf(arg) : undefined;
   switch (verb) {
     case 'v':
-      return typeof arg === 'number' || typeof arg === 'boolean' || arg === null || typeof arg === 'object'
-        ? sprint(arg)
-        : typeof arg === 'string'
-          ? arg
-          : sprint(arg);
+      return typeof arg === 'string' ? arg : sprint(arg);
+    case 'T':
+      return typeName(arg);
     case 's': {
-      if (typeof arg === 'number' || typeof arg === 'boolean') return bad();
+      if (numberOf(arg) !== undefined || typeof arg === 'boolean' || arg === null || arg === undefined) return bad();
       const s = arg instanceof GoBytes ? arg.bytes.toString('latin1') : sprint(arg);
       return precision === undefined ? s : [...s].slice(0, precision).join('');
     }
     case 'q':
       if (typeof arg === 'string') return goQuote(arg);
-      if (arg instanceof GoBytes) return goQuote(arg.bytes.toString('latin1'));
-      if (typeof arg === 'number' && Number.isInteger(arg)) return `'${String.fromCodePoint(arg)}'`;
+      if (arg instanceof GoBytes) return goQuote(arg);
+      if (int !== undefined)
+        return `'${goQuote(String.fromCodePoint(int)).slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'")}'`;
       return bad();
     case 'd':
-      if (typeof arg !== 'number' || !Number.isInteger(arg)) return bad();
-      return signed(String(arg), arg, flags);
+      if (int === undefined) return bad();
+      return signed(String(int), int, flags);
     case 'x':
     case 'X': {
       let s: string;
-      if (typeof arg === 'number' && Number.isInteger(arg)) s = (arg < 0 ? '-' : '') + Math.abs(arg).toString(16);
+      if (int !== undefined) s = (int < 0 ? '-' : '') + Math.abs(int).toString(16);
       else if (typeof arg === 'string') s = Buffer.from(arg, 'utf8').toString('hex');
       else if (arg instanceof GoBytes) s = arg.bytes.toString('hex');
       else return bad();
@@ -76,27 +78,27 @@ function formatOne(verb: string, arg: unknown, flags: string, precision: number 
     }
     case 'o':
     case 'b':
-      if (typeof arg !== 'number' || !Number.isInteger(arg)) return bad();
-      return arg.toString(verb === 'o' ? 8 : 2);
+      if (int === undefined) return bad();
+      return int.toString(verb === 'o' ? 8 : 2);
     case 'c':
-      if (typeof arg !== 'number' || !Number.isInteger(arg)) return bad();
-      return String.fromCodePoint(arg);
+      if (int === undefined) return bad();
+      return String.fromCodePoint(int);
     case 't':
       return typeof arg === 'boolean' ? String(arg) : bad();
     case 'f':
     case 'F':
     case 'e':
     case 'g': {
-      if (typeof arg !== 'number') return bad();
+      if (float === undefined) return bad();
       const s =
         verb === 'e'
-          ? goExp(arg.toExponential(precision ?? 6))
+          ? goExp(float.toExponential(precision ?? 6))
           : verb === 'g'
             ? precision === undefined
-              ? sprint(arg)
-              : String(Number(arg.toPrecision(precision)))
-            : arg.toFixed(precision ?? 6);
-      return signed(s, arg, flags);
+              ? formatFloat(float)
+              : String(Number(float.toPrecision(precision)))
+            : float.toFixed(precision ?? 6);
+      return signed(s, float, flags);
     }
     default:
       return `%!${verb}(${typeName(arg)})`;

@@ -2,14 +2,25 @@
 // declarations), if / range / with with else and `else if` / `else with` chains, break / continue,
 // define / template / block.
 import { lex, TemplateError, type Token } from './lexer.ts';
+import { GoNumber } from './values.ts';
 
 export type Arg =
   | { kind: 'dot' }
   | { kind: 'field'; names: string[] }
   | { kind: 'variable'; name: string; names: string[] }
   | { kind: 'function'; name: string }
-  | { kind: 'literal'; value: unknown }
+  | { kind: 'literal'; value: unknown; text: string; number?: NumberLiteral }
   | { kind: 'pipeline'; pipe: Pipeline; names: string[] };
+
+/** A number constant as Go's parser reads it: which Go types it can be, by its value. */
+export interface NumberLiteral {
+  isInt: boolean;
+  isUint: boolean;
+  isFloat: boolean;
+  /** The value; for an interface{} parameter a float64 when written with . e E p P, else an int. */
+  value: number;
+  floatForm: boolean;
+}
 
 export interface Command {
   args: Arg[];
@@ -71,6 +82,7 @@ class Parser {
   private next(): Token {
     const t = this.tokens[this.i++];
     if (!t) this.fail('unexpected EOF');
+    if (t.kind === 'error') throw new TemplateError(t.value);
     return t;
   }
 
@@ -89,6 +101,7 @@ class Parser {
         if (stops.size > 0) this.fail('unexpected EOF');
         return nodes;
       }
+      if (t.kind === 'error') throw new TemplateError(t.value);
       if (t.kind === 'text') {
         nodes.push({ kind: 'text', text: t.value });
         this.i++;
@@ -125,7 +138,7 @@ class Parser {
           const call = this.templateCall(t.line, true);
           const body = this.list(new Set(['end']));
           this.closeEndAfterOpen();
-          if (call.kind === 'template') this.defines.set(call.name, body);
+          if (call.kind === 'template') this.addDefinition(call.name, body, t.line);
           return [call];
         }
         default:
@@ -198,7 +211,18 @@ class Parser {
     this.expect('close', 'define clause');
     const body = this.list(new Set(['end']));
     this.closeEndAfterOpen();
-    this.defines.set(nameTok.value, body);
+    this.addDefinition(nameTok.value, body, nameTok.line);
+  }
+
+  /** Go's Tree.add: an empty definition gives way to another; two non-empty ones fail. */
+  private addDefinition(name: string, body: Node[], line: number): void {
+    const have = this.defines.get(name);
+    const empty = (nodes: Node[]) => nodes.every((n) => n.kind === 'text' && n.text.trim() === '');
+    if (have && !empty(have)) {
+      if (!empty(body)) this.fail(`template: multiple definition of template ${JSON.stringify(name)}`, line);
+      return;
+    }
+    this.defines.set(name, body);
   }
 
   /** A pipeline up to and including the closing delimiter (or `)` when `inParens`). */
@@ -244,6 +268,8 @@ class Parser {
     for (;;) {
       const t = this.peek();
       if (!t || t.kind === 'pipe' || t.kind === 'close' || (inParens && t.kind === 'rparen')) return args;
+      if (args.length > 0 && !t.spaced && t.kind !== 'error')
+        this.fail(`unexpected ${JSON.stringify(t.raw ?? t.value)} in operand`, t.line);
       this.i++;
       args.push(this.operand(t));
     }
@@ -267,18 +293,29 @@ class Parser {
         if (!this.known(t.value)) this.fail(`function "${t.value}" not defined`, t.line);
         return { kind: 'function', name: t.value };
       case 'string':
-        return { kind: 'literal', value: t.value };
-      case 'char':
-        return { kind: 'literal', value: Number(t.value) };
+        return { kind: 'literal', value: t.value, text: t.raw ?? JSON.stringify(t.value) };
+      case 'char': {
+        const n = Number(t.value);
+        const number = { isInt: true, isUint: true, isFloat: true, value: n, floatForm: false };
+        return { kind: 'literal', value: n, text: t.raw ?? t.value, number };
+      }
       case 'bool':
-        return { kind: 'literal', value: t.value === 'true' };
+        return { kind: 'literal', value: t.value === 'true', text: t.value };
       case 'nil':
-        return { kind: 'literal', value: null };
-      case 'number':
+        return { kind: 'literal', value: null, text: 'nil' };
+      case 'number': {
+        const value = parseNumber(t.value, () => this.fail(`bad number syntax: ${t.value}`, t.line));
+        const number = numberLiteral(t.value, value);
+        // Go gives a constant written as a float (1.5, 1e6, 3.0) the type float64 where no parameter types it.
         return {
           kind: 'literal',
-          value: parseNumber(t.value, () => this.fail(`bad number syntax: ${t.value}`, t.line)),
+          value: number.floatForm ? new GoNumber(value, 'float64') : value,
+          text: t.value,
+          number,
         };
+      }
+      case 'error':
+        throw new TemplateError(t.value);
       case 'lparen': {
         const pipe = this.pipeline('parenthesized pipeline', false, true);
         return { kind: 'pipeline', pipe, names: this.chain() };
@@ -301,4 +338,17 @@ function parseNumber(text: string, fail: () => never): number {
   else n = Number(body);
   if (Number.isNaN(n)) fail();
   return sign * n;
+}
+
+/** Go's parse.NumberNode flags: a constant is an int, a uint, a float, as its value allows. */
+function numberLiteral(text: string, value: number): NumberLiteral {
+  const integral = Number.isInteger(value) && Math.abs(value) < 2 ** 63;
+  const hex = /^[+-]?0[xX]/.test(text);
+  return {
+    isInt: integral,
+    isUint: integral && value >= 0,
+    isFloat: true,
+    value,
+    floatForm: !hex && /[.eEpP]/.test(text),
+  };
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds or installs every server the test bed runs, cached by version outside the repo.
 # Each tool lands at $FERRY_CACHE/bin/<tool>-<version>; an existing file is never rebuilt.
-# Usage: provision.sh [tool ...]   (default: all). Tools: etcd kube-apiserver moto openbao vault-aws-plugin drongo csi-protos csi-sanity k8s-node helm image-tools eso-docs
+# Usage: provision.sh [tool ...]   (default: all). Tools: etcd kube-apiserver moto openbao vault-aws-plugin drongo csi-protos csi-sanity k8s-node helm image-tools eso-docs eso-template
 # Opt-in, never in the default list: eso (the ESO controller binary for `npm run bench:eso`, ~7+ min to build).
 set -euo pipefail
 
@@ -257,6 +257,38 @@ build_vault_aws_plugin() {
   say "Vault AWS auth plugin ready: $out (built in $((SECONDS - started)) s)"
 }
 
+# ESO's own template engine as a reference program for the differential template tests
+# (test/integration/template-differential.test.ts): test/reference/eso-template/main.go calls
+# pkg/template/v2 of ESO $ESO_BENCH_VERSION with ESO's Sprig fork $ESO_SPRIG_VERSION, compiled by the
+# Go release that built that ESO ($ESO_TEMPLATE_GO, which the go command fetches from the module
+# proxy: text/template and encoding/pem change between Go releases). Only that package's
+# dependencies are fetched and compiled. The name carries a hash of main.go and go.mod, so editing
+# the program builds it again. 3 min cold on 2 cores (modules, toolchain and build cache empty).
+build_eso_template() {
+  local here hash
+  here=$(cd "$(dirname "$0")/../reference/eso-template" && pwd)
+  hash=$(cat "$here/main.go" "$here/go.mod" | sha256sum | cut -c1-12)
+  local name=eso-template-$ESO_BENCH_VERSION-$hash
+  local out=$BIN/$name log=$LOGS/build-$name.log
+  [ -x "$out" ] && return 0
+  say "building ESO's template engine $ESO_BENCH_VERSION as a reference program (about 3 min cold) — log: $log"
+  : >"$log"
+  local dir=$SRC/$name started=$SECONDS
+  rm -rf "$dir" && mkdir -p "$dir"
+  cp "$here/main.go" "$here/go.mod" "$dir/"
+  (
+    cd "$dir"
+    export GOFLAGS="$GOFLAGS -mod=mod" GOTOOLCHAIN=$ESO_TEMPLATE_GO
+    run_logged eso-template "$log" go mod edit \
+      -require="github.com/external-secrets/external-secrets@$ESO_BENCH_VERSION" \
+      -replace="github.com/Masterminds/sprig/v3=github.com/external-secrets/sprig/v3@$ESO_SPRIG_VERSION"
+    run_logged eso-template "$log" go get "github.com/external-secrets/external-secrets/pkg/template/v2@$ESO_BENCH_VERSION"
+    run_logged eso-template "$log" go build -p 2 -trimpath -ldflags='-s -w' -o "$out.tmp" .
+  )
+  mv "$out.tmp" "$out"
+  say "ESO template reference ready: $out (built in $((SECONDS - started)) s)"
+}
+
 # Prerequisites from Debian when missing (the machine image has them; a slimmer one may not).
 need_apt=()
 command -v openssl >/dev/null || need_apt+=(openssl)
@@ -271,7 +303,7 @@ command -v go >/dev/null || { say "Go (1.25+) is required to build etcd and kube
 command -v python3 >/dev/null || { say "python3 (3.10+) is required for moto, OpenBao and drongo"; exit 1; }
 
 tools=("$@")
-[ ${#tools[@]} -eq 0 ] && tools=(moto openbao vault-aws-plugin drongo csi-protos eso-docs etcd kube-apiserver k8s-node csi-sanity helm image-tools)
+[ ${#tools[@]} -eq 0 ] && tools=(moto openbao vault-aws-plugin drongo csi-protos eso-docs eso-template etcd kube-apiserver k8s-node csi-sanity helm image-tools)
 
 # shellcheck source=node/provision-node.sh
 source "$(dirname "$0")/node/provision-node.sh"
@@ -300,6 +332,7 @@ for t in "${tools[@]}"; do
     drongo) install_drongo ;;
     csi-protos) fetch_csi_protos ;;
     eso-docs) fetch_eso_docs ;;
+    eso-template) build_eso_template ;;
     eso) ;; # built above, under its own lock
     csi-sanity) build_csi_sanity ;;
     k8s-node) build_node_binaries ;;

@@ -1,4 +1,5 @@
 // Where the test bed's servers are cached, and which versions it expects (versions.env).
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -105,4 +106,29 @@ export function esoController(): EsoController {
     );
   }
   return { version, binary, crdDir };
+}
+
+/** ESO's template engine v2 as a reference program (`provision.sh eso-template`, test/reference/eso-template). */
+export interface EsoTemplateReference {
+  /** The ESO release whose pkg/template/v2 it runs, with ESO's Sprig fork of versions.env. */
+  version: string;
+  binary: string;
+}
+
+export function esoTemplateReference(): EsoTemplateReference {
+  const version = versions.ESO_BENCH_VERSION ?? '';
+  // The program's own hash is in the name (as provision.sh computes it), so an edited program is rebuilt.
+  const source = new URL('../reference/eso-template/', import.meta.url);
+  const hash = createHash('sha256')
+    .update(readFileSync(new URL('main.go', source)))
+    .update(readFileSync(new URL('go.mod', source)))
+    .digest('hex')
+    .slice(0, 12);
+  const binary = join(cacheDir(), 'bin', `eso-template-${version}-${hash}`);
+  if (!existsSync(binary)) {
+    throw new Error(
+      `ESO's template engine ${version} is not provisioned (expected ${binary}). Run \`bash test/testbed/provision.sh eso-template\` (about 3 min cold; also part of \`npm run testbed:setup\`); its build log is under ${join(cacheDir(), 'logs')}.`,
+    );
+  }
+  return { version, binary };
 }

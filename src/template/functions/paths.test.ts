@@ -1,0 +1,33 @@
+/* biome-ignore-all lint/suspicious/noTemplateCurlyInString: Go templates */
+// Sprig's path functions against the examples of Go's path package.
+import { describe, expect, it } from 'vitest';
+import { renderTemplate, TemplateError, templateData } from '../engine.ts';
+
+const CANARY = 'canary-51d0-sprig';
+const render = (src: string) =>
+  renderTemplate('k', src, templateData(new Map([['secret', Buffer.from(CANARY)]]))).toString('utf8');
+
+function _failure(src: string): string {
+  try {
+    render(src);
+  } catch (err) {
+    expect(err).toBeInstanceOf(TemplateError);
+    return (err as Error).message;
+  }
+  throw new Error(`expected ${src} to fail`);
+}
+
+describe('base, dir, clean, ext, isAbs and the os* forms', () => {
+  it.each([
+    ['{{ clean "a//c" }} {{ clean "a/c/b/.." }} {{ clean "/../a/b/../././/c" }} {{ clean "" }}', 'a/c a/c /a/c .'],
+    ['{{ base "/a/b" }} {{ base "/" }} {{ base "" }} {{ base "a/b/" }}', 'b / . b'],
+    [
+      '{{ dir "/a/b/c" }} {{ dir "a/b/c" }} {{ dir "/a/" }} {{ dir "a/" }} {{ dir "/" }} {{ dir "" }}',
+      '/a/b a/b /a a / .',
+    ],
+    ['{{ ext "/a/b/c/bar.css" }}|{{ ext "/" }}|{{ ext "a.b/c" }}', '.css||'],
+    ['{{ isAbs "/dev/null" }} {{ osIsAbs "a" }} {{ osBase "/x/y.txt" }}', 'true false y.txt'],
+  ])('%s', (src, want) => {
+    expect(render(src)).toBe(want);
+  });
+});
