@@ -167,8 +167,10 @@ export class Informer<T extends KubernetesObject> {
         if (!this.resourceVersion) await this.relist(signal);
         const started = Date.now();
         watchStarted = started;
+        const from = this.resourceVersion;
         const reason = await this.watch(signal);
         if (signal.aborted) break;
+        logger.debug({ resource, reason, from, to: this.resourceVersion, ms: Date.now() - started }, 'watch ended');
         metrics.watchRestarts.inc({ resource, reason });
         // A watch the server ends at once, again and again, must not become a busy loop.
         if (Date.now() - started < 1000) await sleep(backoffDelay(failures++, 500, 30_000), signal).catch(() => {});
@@ -252,9 +254,9 @@ export class Informer<T extends KubernetesObject> {
       signal.addEventListener('abort', onAbort, { once: true });
       // The client's inactivity timer aborts a silent watch, and the stream's end settles it. Were
       // that end never to come (no close, no error), the informer would stay deaf for good with
-      // nothing logged — the likeliest reading of idle-watches.test.ts twice timing out under CI
-      // load with no watch failure (not reproduced). So a watch silent for twice the timeout is
-      // given up here whatever the client does.
+      // nothing logged. So a watch silent for twice the timeout is given up here whatever the
+      // client does. (idle-watches.test.ts timing out under CI load was first read as this; it
+      // was the test's own race with the store's status write, fixed there.)
       const armGuard = () => {
         clearTimeout(guard);
         guard = setTimeout(() => {
@@ -304,6 +306,7 @@ export class Informer<T extends KubernetesObject> {
         .then(
           (c) => {
             controller = c;
+            this.opts.logger.debug({ resource: this.opts.resource, settled }, 'watch connected');
             if (signal.aborted || settled) c.abort();
           },
           (err: unknown) => settle(() => reject(err)),

@@ -110,15 +110,30 @@ async function idleThenChange(watch: WatchTimings, reason: 'closed' | 'inactive'
           return `${new Date(Number(time)).toISOString().slice(11, 23)} ${resource}: ${err ?? msg}${retryInMs ? ` (retry in ${retryInMs} ms)` : ''}`;
         }),
     );
+  // The controller answers the change with a status write (observedGeneration moves), which
+  // can reach the cache before the first look: the patched version or any later one will do.
+  // (Equality with the patched version alone failed once in CI for exactly that reason.)
   await eventually(
     'the store change in the informer cache',
-    async () =>
-      c.controller.cachedVersions().secretstores?.get(`${o.namespace}/store`) === patched.metadata.resourceVersion
-        ? true
-        : undefined,
+    async () => {
+      const cached = c.controller.cachedVersions().secretstores?.get(`${o.namespace}/store`);
+      if (cached === patched.metadata.resourceVersion) return true;
+      return cached === (await o.getSecretStore('store')).metadata.resourceVersion ? true : undefined;
+    },
     60_000,
   ).catch((err: Error) => {
-    throw new Error(`${err.message}; watch failures: ${[...whyFailed()].join('; ') || 'none'}`);
+    const trail = c.logs
+      .filter((line) => line.includes('"secretstores"'))
+      .slice(-8)
+      .map((line) => {
+        const { time, msg, reason, ms, from, to } = JSON.parse(line) as Record<string, string>;
+        return `${new Date(Number(time)).toISOString().slice(11, 23)} ${msg}${reason ? ` ${reason} after ${ms} ms, rv ${from} → ${to}` : ''}`;
+      });
+    throw new Error(
+      `${err.message}; watch failures: ${[...whyFailed()].join('; ') || 'none'}; ` +
+        `secretstores informer's last lines (patch at ${new Date(t0).toISOString().slice(11, 23)}, ` +
+        `rv ${patched.metadata.resourceVersion}): ${trail.join('; ')}`,
+    );
   });
   const resumeMs = Date.now() - t0;
   const failedWatches = Object.values(await restarts(c, 'error')).reduce((a, b) => a + b, 0);
