@@ -133,7 +133,10 @@ export class KubeClient {
     }
   }
 
-  /** Server-side apply: fields `fieldManager` does not set are left alone. */
+  /**
+   * Server-side apply: fields `fieldManager` does not set are left alone. A `metadata.
+   * resourceVersion` in `secret` makes it conditional (409 when the Secret changed since).
+   */
   async applySecret(secret: V1Secret, fieldManager: string): Promise<V1Secret> {
     return this.send(
       'apply',
@@ -181,13 +184,16 @@ export class KubeClient {
     );
   }
 
-  /** Deletes a Secret only if it is still the object with `uid`. */
-  async deleteSecret(namespace: string, name: string, uid: string): Promise<void> {
+  /**
+   * Deletes a Secret only if it is still the object with `uid` and, when given, still at
+   * `resourceVersion` (what the caller decided on: a newer write, e.g. by a new leader, wins).
+   */
+  async deleteSecret(namespace: string, name: string, uid: string, resourceVersion?: string): Promise<void> {
     await orNotFound(
       this.send(
         'delete',
         'secrets',
-        () => this.core.deleteNamespacedSecret({ namespace, name, body: { preconditions: { uid } } }),
+        () => this.core.deleteNamespacedSecret({ namespace, name, body: { preconditions: { uid, resourceVersion } } }),
         true,
       ),
     );
@@ -249,8 +255,19 @@ export class KubeClient {
     return this.send('get', 'namespaces', () => this.core.readNamespace({ name }));
   }
 
-  async patchStatus(plural: string, namespace: string | undefined, name: string, status: unknown): Promise<void> {
-    const common = { group: 'ferry.dev', version: 'v1alpha1', plural, name, body: { status } };
+  /**
+   * Merge-patches the status subresource. With `resourceVersion` the patch is refused (409) when
+   * the object changed since it was read: a former leader's late write never overwrites a newer one.
+   */
+  async patchStatus(
+    plural: string,
+    namespace: string | undefined,
+    name: string,
+    status: unknown,
+    resourceVersion?: string,
+  ): Promise<void> {
+    const body = resourceVersion ? { metadata: { resourceVersion }, status } : { status };
+    const common = { group: 'ferry.dev', version: 'v1alpha1', plural, name, body };
     const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
     await this.send(
       'patch',

@@ -26,6 +26,9 @@ function asProviderError(err: unknown, what: string): ProviderError {
     : new ProviderError('Transient', `${what} failed: ${(err as Error)?.name ?? 'error'}`);
 }
 
+/** The read id of dataFrom[i].find's listing, for its errors. */
+export const findId = (i: number): string => `find\u0000${i}`;
+
 export function findQueries(spec: ExternalSecretSpec): [number, FindQuery][] {
   return (spec.dataFrom ?? []).flatMap((d, i): [number, FindQuery][] =>
     d.find ? [[i, { path: d.find.path, nameRegexp: d.find.name?.regexp, tags: d.find.tags }]] : [],
@@ -73,10 +76,19 @@ export async function fetchRemoteValues(
   listed.forEach((result, n) => {
     const i = queries[n]?.[0] ?? 0;
     const slot = itemSlot(spec, spec.dataFrom?.[i] ?? {});
-    const id = `find\u0000${i}`;
+    const id = findId(i);
     if (result.status === 'fulfilled') {
       const allowed = allowKey ? result.value.filter((name) => allowKey(name, slot)) : result.value;
       if (allowed.length < result.value.length) outcome.filtered.set(i, result.value.length - allowed.length);
+      if (allowed.length === 0) {
+        // An empty listing blanks nothing: it is a not-found like a missing key, so deletionPolicy
+        // decides (Retain keeps the Secret; Delete and Merge only once confirmed). The message does
+        // not say whether names were listed and refused by the key policy.
+        outcome.keys.set(id, `dataFrom[${i}].find`);
+        outcome.errors.set(id, new ProviderError('NotFound', 'no secret matched'));
+        outcome.slots.set(id, slot);
+        return;
+      }
       outcome.found.set(i, allowed);
       const names = foundNames.get(slot) ?? new Set<string>();
       for (const name of allowed) names.add(name);

@@ -51,10 +51,15 @@ export interface ReadTiming {
 }
 
 export interface Fetched extends FetchOutcome {
-  /** dataFrom[].find listings a remoteKeyPolicy filtered, as one note for status and Events ('' when none). */
-  filteredNote: string;
   /** The client key of a store whose read failed for want of an answer (Transient), if any. */
   waitingOn?: string;
+  /**
+   * The stores with not-found reads through which nothing at all is found now (SharedReads.
+   * findsNothing), by label: a misconfigured store, whose not-founds must not delete anything.
+   */
+  findingNothing: string[];
+  /** The identity (UID, generation, credentials) of every store read: an edit changes it. */
+  storeIdentity: string;
 }
 
 /** The most actionable class first: a missing key or a refusal says more than a timeout. */
@@ -134,13 +139,11 @@ export class ReadPipeline {
       allowedBySlot(resolved),
       timing.forcedSince,
     );
-    const filtered = filteredFinds(es, fetched.filtered, resolved);
-    for (const f of filtered) {
+    // How many listed names a policy refused goes to the metric only: in status or an Event it
+    // would tell the tenant how many secrets of others match a pattern.
+    for (const f of filteredFinds(es, fetched.filtered, resolved)) {
       this.deps.metrics?.tenancyDenials.inc({ store: storeLabel(f.store), reason: 'find_result_filtered' }, f.count);
     }
-    const filteredNote = filtered
-      .map((f) => `dataFrom[${f.index}].find: ${f.count} listed names not allowed by ${f.policy.source} were left out`)
-      .join('; ');
     const deniedSlots = new Set(
       [...fetched.errors].filter(([, e]) => e.kind === 'Denied').map(([id]) => fetched.slots.get(id) ?? ''),
     );
@@ -150,7 +153,18 @@ export class ReadPipeline {
     }
     const transient = [...fetched.errors].find(([, e]) => e.kind === 'Transient');
     const waitingOn = transient ? handles.get(fetched.slots.get(transient[0]) ?? '')?.key : undefined;
-    return { ...fetched, filteredNote, waitingOn };
+    const notFoundSlots = new Set(
+      [...fetched.errors].filter(([, e]) => e.kind === 'NotFound').map(([id]) => fetched.slots.get(id) ?? ''),
+    );
+    const findingNothing = [...notFoundSlots].flatMap((slot) => {
+      const r = resolved.get(slot);
+      return r && this.deps.reads.findsNothing(r.handle.key) ? [storeLabel(r.store)] : [];
+    });
+    const storeIdentity = [...handles.values()]
+      .map((h) => h.key)
+      .sort()
+      .join(' ');
+    return { ...fetched, waitingOn, findingNothing, storeIdentity };
   }
 
   /**

@@ -253,3 +253,29 @@ describe('SharedReads', () => {
     });
   });
 });
+
+describe('SharedReads.findsNothing', () => {
+  it('is true only when two or more keys read through a store were all not found', async () => {
+    const missing = new Set(['a', 'b']);
+    const { client } = countingClient({
+      fail: (ref) => (missing.has(ref.key) ? new ProviderError('NotFound', 'gone') : undefined),
+    });
+    const { reads, store } = setup(client);
+    await reads.read(store, { key: 'a' }, 0).catch(() => {});
+    expect(reads.findsNothing(store.key)).toBe(false); // one key says little
+    await reads.read(store, { key: 'b' }, 0).catch(() => {});
+    expect(reads.findsNothing(store.key)).toBe(true);
+    await reads.read(store, { key: 'c' }, 0);
+    expect(reads.findsNothing(store.key)).toBe(false);
+    // Another store's answers do not count.
+    expect(reads.findsNothing('store-2')).toBe(false);
+  });
+
+  it('does not count failures that say nothing about the key', async () => {
+    const { client } = countingClient({ fail: () => new ProviderError('Transient', 'down') });
+    const { reads, store } = setup(client);
+    await reads.read(store, { key: 'a' }, 0).catch(() => {});
+    await reads.read(store, { key: 'b' }, 0).catch(() => {});
+    expect(reads.findsNothing(store.key)).toBe(false);
+  });
+});

@@ -24,6 +24,8 @@ interface Entry {
   failed: boolean;
   /** Started for a forced sync: other forced syncs may share it (see read()). */
   forced: boolean;
+  /** Once settled with an answer about the key: whether the provider had it. */
+  found?: boolean;
 }
 
 /**
@@ -79,7 +81,7 @@ export class SharedReads {
   private readonly entries = new Map<string, Entry>();
   private readonly listings = new Map<
     string,
-    { startedAt: number; promise: Promise<string[]>; failed: boolean; forced: boolean }
+    { startedAt: number; promise: Promise<string[]>; failed: boolean; forced: boolean; found?: boolean }
   >();
   private readonly batches = new Map<string, PendingBatch>();
   private readonly hints = new Map<string, Map<string, Hint>>();
@@ -131,9 +133,15 @@ export class SharedReads {
   /** Keeps `promise` as the read of `id`, marked failed once it rejects without an answer about the key. */
   private track(id: string, startedAt: number, promise: Promise<FetchedValue>, forced: boolean): void {
     const entry: Entry = { startedAt, promise, failed: false, forced };
-    promise.catch((err: unknown) => {
-      entry.failed = !isAnswer(err);
-    });
+    promise.then(
+      () => {
+        entry.found = true;
+      },
+      (err: unknown) => {
+        entry.failed = !isAnswer(err);
+        if (err instanceof ProviderError && err.kind === 'NotFound') entry.found = false;
+      },
+    );
     this.entries.set(id, entry);
   }
 
@@ -231,12 +239,37 @@ export class SharedReads {
       ),
       failed: false,
       forced: forcedSince !== undefined,
+      found: undefined as boolean | undefined,
     };
-    entry.promise.catch(() => {
-      entry.failed = true;
-    });
+    entry.promise.then(
+      (names) => {
+        entry.found = names.length > 0;
+      },
+      () => {
+        entry.failed = true;
+      },
+    );
     this.listings.set(id, entry);
     return entry.promise;
+  }
+
+  /**
+   * Whether every key read and every listing made through `storeKey` (two at least, kept up to
+   * 15 minutes) was answered not-found: what a store pointed at the wrong region, mount, engine
+   * version or project looks like. Deleting Secrets on such evidence would turn one bad store edit
+   * into the loss of every Secret read through it (see pipeline missing-key rules).
+   */
+  findsNothing(storeKey: string): boolean {
+    const prefix = `${storeKey}\u0000`;
+    let answered = 0;
+    for (const map of [this.entries, this.listings] as Map<string, { found?: boolean }>[]) {
+      for (const [id, entry] of map) {
+        if (!id.startsWith(prefix) || entry.found === undefined) continue;
+        if (entry.found) return false;
+        answered++;
+      }
+    }
+    return answered >= 2;
   }
 
   /** Forgets every result read under a store key (the store changed or its credentials failed). */

@@ -265,6 +265,88 @@ describe('sync from the fake provider', () => {
     await o.waitForSecret('merging', (d) => d.a === '1' && !('b' in d), 'key b removed');
   });
 
+  it('never blanks a Secret when a dataFrom.find listing comes back empty (deletionPolicy Retain)', async () => {
+    const store = await storeWith([
+      { key: 'db-a', value: '1' },
+      { key: 'db-b', value: '2' },
+    ]);
+    await o.externalSecret('find-retain', {
+      secretStoreRef: { name: store },
+      refreshInterval: '1s',
+      dataFrom: [{ find: { name: { regexp: '^db-' } } }],
+    });
+    const before = await o.waitForSecret('find-retain', (d) => d['db-a'] === '1' && d['db-b'] === '2', 'first sync');
+    // One name gone from the listing: Retain keeps it, and the Secret stays as it was.
+    await o.patch('secretstores', store, { spec: { provider: fake([{ key: 'db-a', value: '1' }]) } });
+    const partial = await o.waitForReady('find-retain', { status: 'False', reason: 'SecretMissing' });
+    expect(partial.ready.message).toMatch(
+      /remote key "db-b", listed by "dataFrom\[0\]\.find": NotFound: no longer listed/,
+    );
+    expect((await o.secret('find-retain'))?.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    // Nothing listed at all: still a not-found, never an empty Secret.
+    await o.patch('secretstores', store, { spec: { provider: fake([{ key: 'other', value: 'x' }]) } });
+    const empty = await o.waitForReady('find-retain', { status: 'False', message: /no secret matched/ });
+    expect(empty.ready.message).toMatch(/remote key "dataFrom\[0\]\.find": NotFound: no secret matched/);
+    expect((await o.secret('find-retain'))?.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    expect(await o.secretText('find-retain')).toEqual({ 'db-a': '1', 'db-b': '2' });
+  });
+
+  it('drops a name gone from a dataFrom.find listing only once confirmed (deletionPolicy Merge)', async () => {
+    const store = await storeWith([
+      { key: 'db-a', value: '1' },
+      { key: 'db-b', value: '2' },
+    ]);
+    await o.externalSecret('find-merge', {
+      secretStoreRef: { name: store },
+      refreshInterval: '2s',
+      target: { deletionPolicy: 'Merge' },
+      dataFrom: [{ find: { name: { regexp: '^db-' } } }],
+    });
+    await o.waitForSecret('find-merge', (d) => d['db-a'] === '1' && d['db-b'] === '2', 'first sync');
+    await o.patch('secretstores', store, { spec: { provider: fake([{ key: 'db-a', value: '1' }]) } });
+    const pending = await o.waitForReady('find-merge', { reason: 'SecretMissing', message: /will remove it/ });
+    expect(pending.ready.message).toMatch(/"db-b", listed by "dataFrom\[0\]\.find"/);
+    expect(await o.secretText('find-merge')).toEqual({ 'db-a': '1', 'db-b': '2' });
+    await o.waitForSecret('find-merge', (d) => d['db-a'] === '1' && !('db-b' in d), 'db-b dropped once confirmed');
+  });
+
+  it('deletes nothing while a store finds none of the keys read through it: a misconfigured store (deletionPolicy Delete)', async () => {
+    const store = await storeWith([
+      { key: 'a', value: '1' },
+      { key: 'b', value: '2' },
+    ]);
+    await o.externalSecret('store-typo', {
+      secretStoreRef: { name: store },
+      refreshInterval: '1s',
+      target: { deletionPolicy: 'Delete' },
+      data: [
+        { secretKey: 'a', remoteRef: { key: 'a' } },
+        { secretKey: 'b', remoteRef: { key: 'b' } },
+      ],
+    });
+    const before = await o.waitForSecret('store-typo', (d) => d.a === '1' && d.b === '2', 'first sync');
+    // The store edited to point somewhere that holds none of it (a wrong region or project).
+    await o.patch('secretstores', store, { spec: { provider: fake([{ key: 'unrelated', value: 'x' }]) } });
+    const held = await o.waitForReady('store-typo', { status: 'False', message: /looks like a misconfigured store/ });
+    expect(held.ready.message).toContain(`nothing Ferry reads through SecretStore/${o.namespace}/${store} is found`);
+    // Well past the one-second confirmation: several more syncs, each holding.
+    const failures = () => ctl.logs.filter((l) => l.includes('"store-typo"') && l.includes('sync failed')).length;
+    const seen = failures();
+    await eventually('three more syncs of store-typo', async () => (failures() >= seen + 3 ? true : undefined));
+    expect((await o.secret('store-typo'))?.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    // The store fixed: synced again, the same Secret.
+    await o.patch('secretstores', store, {
+      spec: {
+        provider: fake([
+          { key: 'a', value: '1' },
+          { key: 'b', value: '2' },
+        ]),
+      },
+    });
+    await o.waitForReady('store-typo', { status: 'True' });
+    expect((await o.secret('store-typo'))?.metadata?.uid).toBe(before.metadata?.uid);
+  });
+
   it('merges keys into an existing Secret without touching its other keys (creationPolicy Merge)', async () => {
     const store = await storeWith([{ key: 'k', value: 'from-ferry' }]);
     await o.core.createNamespacedSecret({

@@ -237,7 +237,19 @@ const templateFrom = object(
 const template = object(
   'Shape of the Secret Ferry writes. Values of data, metadata.labels and metadata.annotations are Go templates (text/template with Sprig, as ESO engine v2) over the fetched keys: `{{ .password }}`, `{{ index . "my-key" | b64dec }}`. Without data or templateFrom the fetched keys are written as they are. A rendered value and each function result are at most 1 MiB (other limits: docs/templates.md).',
   {
-    type: string('Secret type, e.g. Opaque (default) or kubernetes.io/tls.', { maxLength: 253 }),
+    type: string(
+      'Secret type, e.g. Opaque (default) or kubernetes.io/tls. Not kubernetes.io/service-account-token: the token controller would fill such a Secret with a non-expiring token of a ServiceAccount of the namespace.',
+      {
+        maxLength: 253,
+        validations: [
+          {
+            rule: "self != 'kubernetes.io/service-account-token'",
+            message:
+              'kubernetes.io/service-account-token is refused: the token controller would fill the Secret with a non-expiring ServiceAccount token',
+          },
+        ],
+      },
+    ),
     engineVersion: enumOf('Template engine version. Only v2 (the default): Go text/template with Sprig.', [
       'v2',
     ] as const),

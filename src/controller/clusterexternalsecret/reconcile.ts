@@ -82,9 +82,9 @@ export async function reconcileClusterExternalSecret(
     if (!(err instanceof SelectorError)) throw err;
     log.warn({ error: err.message }, 'invalid namespace selector; copies left as they are');
     deps.events.record(ces, 'Warning', 'InvalidNamespaceSelector', err.message);
-    await writeStatus(ces, { reason: 'InvalidNamespaceSelector', message: err.message }, deps);
+    const written = await writeStatus(ces, { reason: 'InvalidNamespaceSelector', message: err.message }, deps);
     deps.metrics.reconciles.inc({ kind: 'ClusterExternalSecret', result: 'error' });
-    return schedule;
+    return written === 'conflict' ? { requeueAfterMs: 1000 } : schedule;
   }
 
   const outcome = await provision(ces, selected, deps);
@@ -92,13 +92,13 @@ export async function reconcileClusterExternalSecret(
   for (const [namespace, reason] of outcome.failed) {
     deps.events.record(ces, 'Warning', 'ProvisioningFailed', `namespace "${namespace}": ${reason}`);
   }
-  await writeStatus(ces, outcome, deps);
+  const written = await writeStatus(ces, outcome, deps);
   deps.metrics.reconcileSeconds.observe({ kind: 'ClusterExternalSecret' }, (Date.now() - started) / 1000);
   deps.metrics.reconciles.inc({
     kind: 'ClusterExternalSecret',
     result: outcome.failed.size > 0 ? 'error' : 'synced',
   });
-  return schedule;
+  return written === 'conflict' ? { requeueAfterMs: 1000 } : schedule;
 }
 
 async function provision(ces: ClusterExternalSecret, selected: string[], deps: ClusterExternalSecretDeps) {
@@ -199,7 +199,12 @@ async function inBatches<T>(items: T[], work: (item: T) => Promise<void>): Promi
 
 type Report = { reason: 'InvalidNamespaceSelector'; message: string } | Outcome;
 
-async function writeStatus(ces: ClusterExternalSecret, report: Report, deps: ClusterExternalSecretDeps) {
+/** Conditional on the version reconciled: 'conflict' when the object changed since (it runs again). */
+async function writeStatus(
+  ces: ClusterExternalSecret,
+  report: Report,
+  deps: ClusterExternalSecretDeps,
+): Promise<'written' | 'unchanged' | 'conflict' | 'failed'> {
   const generation = ces.metadata.generation;
   const previous = ces.status?.conditions as Condition[] | undefined;
   const esName = copyName(ces);
@@ -247,10 +252,14 @@ async function writeStatus(ces: ClusterExternalSecret, report: Report, deps: Clu
     ('reason' in report ||
       (sameList(old?.provisionedNamespaces, status.provisionedNamespaces) &&
         sameList(old?.failedNamespaces, status.failedNamespaces)));
-  if (unchanged) return;
+  if (unchanged) return 'unchanged';
   try {
-    await deps.kube.patchStatus('clusterexternalsecrets', undefined, ces.metadata.name ?? '', status);
+    const { name = '', resourceVersion } = ces.metadata;
+    await deps.kube.patchStatus('clusterexternalsecrets', undefined, name, status, resourceVersion);
+    return 'written';
   } catch (err) {
+    if (isConflict(err)) return 'conflict';
     deps.logger.warn({ clusterExternalSecret: ces.metadata.name, error: apiErrorMessage(err) }, 'status not written');
+    return 'failed';
   }
 }

@@ -138,7 +138,7 @@ async function collectOldVersions(es: ExternalSecret, s: Settings, current: stri
   for (const old of candidates) {
     const name = old.metadata?.name ?? '';
     if (referenced.has(name)) continue;
-    await deps.kube.deleteSecret(namespace, name, old.metadata?.uid ?? '');
+    await deps.kube.deleteSecret(namespace, name, old.metadata?.uid ?? '', old.metadata?.resourceVersion);
     deps.metrics.secretVersionsDeleted.inc();
     deps.events.record(
       es,

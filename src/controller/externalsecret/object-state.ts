@@ -16,6 +16,8 @@ export interface ObjectState {
   writing?: { hash: string; keys: string[] };
   /** Content hash of the last sync with creationPolicy None (files only), for restart-on-change. */
   contentHash?: string;
+  /** The names each dataFrom[].find listed (by index) at the last write, for the generation written. */
+  found?: { generation: number; names: Map<number, string[]> };
   /** The store (its read-sharing key) whose provider did not answer the last sync; retried when it does. */
   waitingOn?: string;
 }

@@ -17,7 +17,7 @@ import { nextRefreshAt } from '../../pipeline/refresh-timing.ts';
 import { currentTargetName, objectVersion, refreshSeed, type Settings, settingsOf } from '../../pipeline/settings.ts';
 import { kubeTemplateSources } from '../../pipeline/target-template.ts';
 import { isIntact } from './drift.ts';
-import { decideMissing, without } from './missing.ts';
+import { decideMissing, noteVanishedNames, without } from './missing.ts';
 import type { ObjectState } from './object-state.ts';
 import { type ReadAheadSource, readAhead } from './read-ahead.ts';
 import { failureEvent, type Report, writeStatus } from './status-report.ts';
@@ -52,7 +52,19 @@ class Sync {
     this.log = deps.logger.child({ namespace: es.metadata.namespace, name: es.metadata.name });
   }
 
+  /** A status write found the ExternalSecret changed since it was read (see writeStatus). */
+  private statusConflict = false;
+
   async run(): Promise<ReconcileResult> {
+    const result = await this.steps();
+    if (!this.statusConflict) return result;
+    // Once the cache holds the newer object, the sync runs again from it (its reads are shared,
+    // and its write a no-op when nothing changed). A former leader no longer runs its queue.
+    this.log.debug('status not written: the ExternalSecret changed since it was read; syncing again');
+    return { requeueAfterMs: 1000 };
+  }
+
+  private async steps(): Promise<ReconcileResult> {
     const { es, state, deps } = this;
     let settings: Settings;
     try {
@@ -74,7 +86,8 @@ class Sync {
       this.readAhead(resolved, timing);
       const fetched = await deps.pipeline.fetch(es, resolved, timing);
       state.waitingOn = fetched.waitingOn;
-      if (fetched.filteredNote) deps.events.record(es, 'Warning', 'TenancyDenied', fetched.filteredNote);
+      const generation = es.metadata.generation ?? 0;
+      noteVanishedNames(es.spec, generation, fetched, state);
       let spec = es.spec;
       let missingNote = '';
       if (fetched.errors.size > 0) {
@@ -90,15 +103,15 @@ class Sync {
       if (written === 'conflict') return { failed: true, retryAfterMs: 0 };
       state.freshAfter = undefined;
       state.syncedAt = Date.now();
+      state.found = fetched.found.size > 0 ? { generation, names: fetched.found } : undefined;
       const count = `${rendered.data.size} ${rendered.data.size === 1 ? 'key' : 'keys'}`;
       const where = written.secretName
         ? `written to Secret "${written.secretName}"`
         : 'fetched (creationPolicy None writes no Secret)';
-      const note = `${missingNote}${fetched.filteredNote ? `; ${fetched.filteredNote}` : ''}`;
       const reason: ExternalSecretReason = missingNote ? 'SecretMissing' : 'SecretSynced';
       await this.report({
         reason,
-        message: `${count} ${where}${note}`,
+        message: `${count} ${where}${missingNote}`,
         ready: !missingNote,
         synced: true,
         binding: written.secretName,
@@ -181,7 +194,7 @@ class Sync {
   }
 
   private async report(r: Report): Promise<void> {
-    await writeStatus(this.es, r, this.started, this.deps);
+    if ((await writeStatus(this.es, r, this.started, this.deps)) === 'conflict') this.statusConflict = true;
     const { namespace = '', name = '' } = this.es.metadata;
     this.deps.metrics.externalSecretReady.set({ namespace, name }, r.ready ? 1 : 0);
   }

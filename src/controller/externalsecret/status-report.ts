@@ -3,7 +3,7 @@
 import type { EventReason, ExternalSecretReason } from '../../api/v1alpha1/reasons.ts';
 import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
 import { type ErrorCode, unreachable } from '../../errors.ts';
-import { apiErrorMessage, type KubeClient } from '../../kube/client.ts';
+import { apiErrorMessage, isConflict, type KubeClient } from '../../kube/client.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { objectVersion } from '../../pipeline/settings.ts';
 import { type Condition, sameCondition, withTransitionTime } from '../status.ts';
@@ -43,12 +43,17 @@ export function failureEvent(code: ErrorCode): EventReason {
   }
 }
 
+/**
+ * Writes the Ready condition (and, for a sync, what was synced) when a reader would see a change,
+ * conditional on the version of the ExternalSecret the sync read: 'conflict' when it changed
+ * meanwhile (a newer sync, or a new leader, wrote; this sync runs again from the newer object).
+ */
 export async function writeStatus(
   es: ExternalSecret,
   r: Report,
   started: number,
   deps: { kube: KubeClient; logger: Logger },
-): Promise<void> {
+): Promise<'written' | 'unchanged' | 'conflict' | 'failed'> {
   const now = new Date(started);
   const generation = es.metadata.generation;
   const previous = es.status?.conditions as Condition[] | undefined;
@@ -68,7 +73,7 @@ export async function writeStatus(
       ready,
       previous?.find((c) => c.type === 'Ready'),
     ) && es.status?.observedGeneration === generation;
-  if (unchanged && !r.synced) return;
+  if (unchanged && !r.synced) return 'unchanged';
   const status: Record<string, unknown> = { conditions: [ready], observedGeneration: generation };
   if (r.synced) {
     status.refreshTime = now.toISOString();
@@ -76,11 +81,15 @@ export async function writeStatus(
     if (r.binding) status.binding = { name: r.binding };
   }
   try {
-    await deps.kube.patchStatus('externalsecrets', es.metadata.namespace, es.metadata.name ?? '', status);
+    const { namespace, name = '', resourceVersion } = es.metadata;
+    await deps.kube.patchStatus('externalsecrets', namespace, name, status, resourceVersion);
+    return 'written';
   } catch (err) {
+    if (isConflict(err)) return 'conflict';
     deps.logger.warn(
       { namespace: es.metadata.namespace, name: es.metadata.name, error: apiErrorMessage(err) },
       'status not written',
     );
+    return 'failed';
   }
 }

@@ -107,7 +107,7 @@ export async function deleteTarget(
   const namespace = es.metadata.namespace ?? '';
   // Only a Secret this ExternalSecret wrote: the name alone could be another ExternalSecret's target.
   if (!target?.metadata?.uid || target.metadata.annotations?.[OWNER_ANNOTATION] !== es.metadata.name) return;
-  await deps.kube.deleteSecret(namespace, s.targetName, target.metadata.uid);
+  await deps.kube.deleteSecret(namespace, s.targetName, target.metadata.uid, target.metadata.resourceVersion);
   deps.logger.info(
     { namespace, name: es.metadata.name, target: s.targetName },
     'Secret deleted: every remote key is gone',
@@ -136,7 +136,7 @@ async function deleteFormerTarget(es: ExternalSecret, current: string, deps: Wri
   if (meta.annotations?.[VERSIONS_OF_ANNOTATION] !== undefined) return;
   if (!meta.ownerReferences?.some((r) => r.uid === uid && r.controller)) return;
   try {
-    await deps.kube.deleteSecret(namespace, former, meta.uid);
+    await deps.kube.deleteSecret(namespace, former, meta.uid, meta.resourceVersion);
   } catch (err) {
     // The new target is written; the former one goes with the ExternalSecret in any case.
     deps.logger.warn(

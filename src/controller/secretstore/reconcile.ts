@@ -1,7 +1,7 @@
 // Validates a SecretStore or ClusterSecretStore with one cheap provider call and reports Ready.
 import type { StoreReason } from '../../api/v1alpha1/reasons.ts';
 import type { AnyStore } from '../../api/v1alpha1/types.ts';
-import { apiErrorMessage, type KubeClient } from '../../kube/client.ts';
+import { apiErrorMessage, isConflict, type KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { ReconcileResult } from '../../kube/work-queue.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -66,11 +66,12 @@ export async function reconcileStore(store: AnyStore, deps: StoreDeps): Promise<
     const plural = store.kind === 'SecretStore' ? 'secretstores' : 'clustersecretstores';
     const namespace = store.kind === 'SecretStore' ? store.metadata.namespace : undefined;
     try {
-      await deps.kube.patchStatus(plural, namespace, store.metadata.name ?? '', {
-        conditions: [ready],
-        capabilities: 'ReadOnly',
-      });
+      // Conditional on the version validated: a newer one (or a new leader's write) wins, and
+      // this store is validated again from the newer object.
+      const status = { conditions: [ready], capabilities: 'ReadOnly' };
+      await deps.kube.patchStatus(plural, namespace, store.metadata.name ?? '', status, store.metadata.resourceVersion);
     } catch (err) {
+      if (isConflict(err)) return { requeueAfterMs: 1000 };
       deps.logger.warn({ store: store.metadata.name, error: apiErrorMessage(err) }, 'store status not written');
     }
     if (result.status === 'False') deps.events.record(store, 'Warning', result.reason, result.message ?? '');

@@ -27,6 +27,32 @@ describe('vaultError', () => {
     expect(vaultError(404, { errors: [] }, {}, 'reading "a"').message).toMatch(/no secret at this path/);
   });
 
+  it('takes a 404 about the path, not the secret, as a misconfigured store (Invalid), never as not-found', () => {
+    // The answers of OpenBao 2.7 (checked against the bed's dev server).
+    const noMount = vaultError(
+      404,
+      { errors: ['no handler for route "nomount/data/foo". route entry not found.'] },
+      {},
+      'reading "foo"',
+    );
+    expect(noMount.kind).toBe('Invalid');
+    expect(noMount.message).toMatch(/no secrets engine is mounted at this path/);
+    const v1OnV2 = vaultError(
+      404,
+      {
+        data: null,
+        warnings: [
+          "Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the OpenBao CLI, use 'bao kv get' for this operation.",
+        ],
+      },
+      {},
+      'reading "foo"',
+    );
+    expect(v1OnV2.kind).toBe('Invalid');
+    expect(v1OnV2.message).toMatch(/KV version 2, the store says version "v1"/);
+    expect(vaultError(404, { errors: [] }, {}, 'reading "foo"').kind).toBe('NotFound');
+  });
+
   it('treats a sealed server as transient and honours Retry-After on 429', () => {
     const sealed = vaultError(503, { errors: ['Vault is sealed'] }, {}, 'reading "a"');
     expect(sealed.kind).toBe('Transient');

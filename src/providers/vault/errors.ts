@@ -4,6 +4,7 @@ import { ProviderError, type ProviderErrorKind, providerMessage } from '../provi
 
 interface VaultErrorBody {
   errors?: unknown;
+  warnings?: unknown;
   data?: { metadata?: { deletion_time?: unknown; destroyed?: unknown; version?: unknown } } | null;
 }
 
@@ -37,6 +38,25 @@ function deletedVersion(body: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A 404 about the path rather than the secret: no engine is mounted there ("no handler for
+ * route"), or a KV v1 path on a KV v2 engine (OpenBao and Vault answer that with a warning). A KV
+ * v2 path on a KV v1 engine cannot be told from a missing key; see missing.ts for that case.
+ */
+function wrongPath(body: unknown, text: string): string | undefined {
+  if (/no handler for route/i.test(text)) {
+    return `${text} (no secrets engine is mounted at this path: check the store's server and path)`;
+  }
+  const warnings = (body as VaultErrorBody | undefined)?.warnings;
+  const warning = Array.isArray(warnings)
+    ? warnings.find((w) => typeof w === 'string' && /versioned K\/V/i.test(w))
+    : undefined;
+  if (typeof warning === 'string') {
+    return `the engine at this path is KV version 2, the store says version "v1" (${providerMessage(warning.split('.')[0] ?? '')})`;
+  }
+  return undefined;
+}
+
 /** Classifies a non-2xx answer to `what` (e.g. `reading "app/db"`). */
 export function vaultError(
   status: number,
@@ -48,7 +68,13 @@ export function vaultError(
   const text = errorText(body);
   let kind: ProviderErrorKind;
   let detail = text;
-  if (status === 404) {
+  const misrouted = status === 404 ? wrongPath(body, text) : undefined;
+  if (misrouted) {
+    // Not an answer about the secret: the store points at no engine, or the wrong KV version.
+    // Counted as not-found, one bad store edit would delete every Secret read through it.
+    kind = 'Invalid';
+    detail = misrouted;
+  } else if (status === 404) {
     kind = 'NotFound';
     const deleted = deletedVersion(body);
     detail = deleted ? `version deleted: ${deleted}` : text || 'no secret at this path';

@@ -4,11 +4,12 @@
 //     cached object under its resourceVersion, so labels and annotations others set are kept.
 //   Merge: server-side apply of Ferry's keys into a Secret that must already exist, with a field
 //     manager per ExternalSecret so several ExternalSecrets can merge into one Secret.
-//   immutable: a data change deletes (uid precondition) and re-creates the Secret.
+//   immutable: a data change deletes (uid and resourceVersion preconditions) and re-creates the
+//     Secret; if the new one is refused, the previous one is created again.
 import { createHash } from 'node:crypto';
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import { FerryError } from '../../errors.ts';
-import { isConflict, type KubeClient } from '../../kube/client.ts';
+import { apiErrorMessage, isConflict, type KubeClient } from '../../kube/client.ts';
 import { lostLastApplied, trimBookkeeping } from '../../kube/informer.ts';
 import type { SecretData } from '../../values.ts';
 
@@ -30,6 +31,8 @@ export interface TargetPlan {
   /** Field manager for server-side apply (Merge). */
   fieldManager: string;
 }
+
+const SERVICE_ACCOUNT_TOKEN = 'kubernetes.io/service-account-token';
 
 export type WriteOutcome = 'created' | 'updated' | 'replaced' | 'unchanged';
 
@@ -167,6 +170,13 @@ export class SecretWriter {
    * undefined means Ferry does not know it (it may still exist unmanaged).
    */
   async write(plan: TargetPlan, data: SecretData, cached: V1Secret | undefined): Promise<WriteOutcome> {
+    // Refused at admission too (CRD rule); here for objects admitted before the rule existed.
+    if (plan.type === SERVICE_ACCOUNT_TOKEN) {
+      throw new FerryError(
+        'InvalidSpec',
+        `spec.target.template.type: ${SERVICE_ACCOUNT_TOKEN} is refused: the token controller would fill the Secret with a non-expiring ServiceAccount token`,
+      );
+    }
     if (plan.creationPolicy === 'Merge') return this.merge(plan, data, cached);
     return cached ? this.update(plan, data, cached) : this.create(plan, data);
   }
@@ -231,16 +241,37 @@ export class SecretWriter {
     const dataChanged = !sameData(existing.data, encode(data), false) || (existing.type ?? 'Opaque') !== plan.type;
     // The API forbids changing an immutable Secret's data or making it mutable again.
     if (existing.immutable && (dataChanged || !plan.immutable)) {
-      await this.kube.deleteSecret(plan.namespace, plan.name, existing.metadata?.uid ?? '');
-      const fresh = this.desired(plan, data, existing);
-      for (const field of ['resourceVersion', 'uid', 'creationTimestamp', 'managedFields'] as const) {
-        delete fresh.metadata?.[field];
-      }
-      await this.kube.createSecret(fresh);
+      await this.replaceImmutable(existing, this.desired(plan, data, existing));
       return 'replaced';
     }
     await this.kube.replaceSecret(this.desired(plan, data, existing));
     return 'updated';
+  }
+
+  /**
+   * An immutable Secret's data can only change by delete and create. The delete is conditional on
+   * the version decided on; when the create is then refused (an admission policy, a quota), the
+   * previous Secret is created again, so a refused replacement never leaves the Secret missing.
+   */
+  private async replaceImmutable(existing: V1Secret, wanted: V1Secret): Promise<void> {
+    const meta = existing.metadata ?? {};
+    await this.kube.deleteSecret(meta.namespace ?? '', meta.name ?? '', meta.uid ?? '', meta.resourceVersion);
+    try {
+      await this.kube.createSecret(asNew(wanted));
+    } catch (err) {
+      try {
+        await this.kube.createSecret(asNew(existing));
+      } catch (restoreErr) {
+        throw new FerryError(
+          'Transient',
+          `replacing immutable Secret ${meta.namespace}/${meta.name}: the new Secret was refused (${apiErrorMessage(err)}) and the previous one could not be created again (${apiErrorMessage(restoreErr)}); the next sync creates it`,
+        );
+      }
+      throw new FerryError(
+        'Transient',
+        `replacing immutable Secret ${meta.namespace}/${meta.name}: the new Secret was refused (${apiErrorMessage(err)}); the previous one was created again as it was`,
+      );
+    }
   }
 
   private async merge(plan: TargetPlan, data: SecretData, cached: V1Secret | undefined): Promise<WriteOutcome> {
@@ -251,19 +282,37 @@ export class SecretWriter {
       );
     }
     if (isUpToDate(existing, plan, data)) return 'unchanged';
+    let resourceVersion = existing.metadata?.resourceVersion;
     if (staleOwnerReference(existing, plan)) {
       // Server-side apply cannot drop a field another manager set: a PUT under the cached
       // resourceVersion removes the reference (a conflict retries the reconcile).
       const owners = existing.metadata?.ownerReferences?.filter((r) => !isOwnReference(r, plan)) ?? [];
-      await this.kube.replaceSecret({ ...existing, metadata: { ...existing.metadata, ownerReferences: owners } });
+      const replaced = await this.kube.replaceSecret({
+        ...existing,
+        metadata: { ...existing.metadata, ownerReferences: owners },
+      });
+      resourceVersion = replaced.metadata?.resourceVersion;
     }
+    // Conditional on the version the decision was made on, like every other write: a former
+    // leader's late apply never overwrites a newer one (409, and the reconcile runs again).
     await this.kube.applySecret(
       {
-        metadata: { name: plan.name, namespace: plan.namespace, labels: { ...plan.labels, [MANAGED_LABEL]: 'true' } },
+        metadata: {
+          name: plan.name,
+          namespace: plan.namespace,
+          resourceVersion,
+          labels: { ...plan.labels, [MANAGED_LABEL]: 'true' },
+        },
         data: encode(data),
       },
       plan.fieldManager,
     );
     return 'updated';
   }
+}
+
+/** `secret` as a body for create: without what the server assigned. */
+function asNew(secret: V1Secret): V1Secret {
+  const { resourceVersion, uid, creationTimestamp, managedFields, ...metadata } = secret.metadata ?? {};
+  return { ...secret, metadata };
 }
