@@ -261,6 +261,19 @@ describe('Vault / OpenBao', () => {
       data: [{ secretKey: 'v', remoteRef: { key: 'via-jwt', property: 'v' } }],
     });
     await o.waitForSecret('via-jwt-secret', (d) => d.v === 'signed', 'a read after JWT login with a stored JWT');
+
+    // Token lifetimes are bounded: an hour is admitted, more is refused naming the field.
+    const sat = (expirationSeconds: number) => ({
+      jwt: {
+        role: 'ferry',
+        kubernetesServiceAccountToken: { serviceAccountRef: { name: 'ferry-jwt' }, expirationSeconds },
+      },
+    });
+    await vaultStore(sat(3600));
+    const err = await vaultStore(sat(86_400)).catch((e: unknown) => e);
+    expect(String((err as { body?: string }).body ?? err)).toMatch(
+      /kubernetesServiceAccountToken\.expirationSeconds: Invalid value: 86400: .*less than or equal to 3600/,
+    );
   });
 
   it('renews its token before the TTL runs out instead of logging in again', async () => {
@@ -350,6 +363,50 @@ describe('Vault / OpenBao', () => {
     });
     const missing = await o.waitForReady('never-existed', { status: 'False', reason: 'SecretMissing' });
     expect(missing.ready.message).toMatch(/NotFound: .*no secret at this path/);
+  });
+
+  it('takes a store pointed at no engine, or at the wrong KV version, as misconfigured: nothing deleted (deletionPolicy Delete)', async () => {
+    await bao.writeKv2('secret', 'routed', { v: 'kept' });
+    // A policy that lets the token reach the wrong paths too: OpenBao checks policy before routing.
+    await bao.policy(
+      'routed',
+      'path "secret/*" { capabilities = ["read"] }\npath "nomount/*" { capabilities = ["read"] }',
+    );
+    const { creds } = await tokenStore(['routed']);
+    const store = uniqueName('vault-route');
+    const server = openbao.get().access.address;
+    const auth = { tokenSecretRef: { name: creds, key: 'token' } };
+    await o.secretStore(store, { vault: { server, path: 'secret', auth } });
+    await o.externalSecret('routed', {
+      secretStoreRef: { name: store },
+      refreshInterval: '1s',
+      target: { deletionPolicy: 'Delete' },
+      data: [{ secretKey: 'v', remoteRef: { key: 'routed', property: 'v' } }],
+    });
+    const before = await o.waitForSecret('routed', (d) => d.v === 'kept', 'first sync');
+    const failures = () => ctl.logs.filter((l) => l.includes('"routed"') && l.includes('sync failed')).length;
+    const heldThrough = async (message: RegExp) => {
+      const { ready } = await o.waitForReady('routed', { status: 'False', message });
+      expect(ready.message).toMatch(/remote key "routed": Invalid/);
+      expect(ready.reason).toBe('SecretSyncedError');
+      const seen = failures();
+      // Failed syncs back off (1 s, 2 s, …): two more are past the one-second confirmation.
+      await eventually('two more syncs of routed', async () => (failures() >= seen + 2 ? true : undefined), 60_000);
+      expect((await o.secret('routed'))?.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    };
+    // A path where no engine is mounted: OpenBao answers 404 "no handler for route".
+    await o.patch('secretstores', store, { spec: { provider: { vault: { server, path: 'nomount', auth } } } });
+    await heldThrough(/no secrets engine is mounted at this path/);
+    // KV v1 reads on the KV v2 engine: 404 with a warning about the versioned engine.
+    await o.patch('secretstores', store, {
+      spec: { provider: { vault: { server, path: 'secret', version: 'v1', auth } } },
+    });
+    await heldThrough(/KV version 2, the store says version "v1"/);
+    await o.patch('secretstores', store, {
+      spec: { provider: { vault: { server, path: 'secret', version: 'v2', auth } } },
+    });
+    await o.waitForReady('routed', { status: 'True' });
+    expect((await o.secret('routed'))?.metadata?.uid).toBe(before.metadata?.uid);
   });
 
   it('reads and logs in inside a namespace (X-Vault-Namespace)', async () => {

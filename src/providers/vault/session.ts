@@ -3,6 +3,7 @@
 // refreshed less often than the TTL still keeps its token), replaced when renewal fails or Vault
 // refuses it, and revoked on close if Ferry created it. Never a login per reconcile.
 
+import { MAX_TOKEN_SECONDS } from '../../api/v1alpha1/providers/vault.ts';
 import { MAX_TIMER_MS } from '../../rate-limit.ts';
 import { SecretValue } from '../../values.ts';
 import { ProviderError, type StoreContext } from '../provider.ts';
@@ -273,6 +274,13 @@ async function jwtLogin(
   text: (ref: Parameters<StoreContext['readSecretKey']>[0]) => Promise<string>,
 ): Promise<LoginRequest> {
   const sat = jwt.kubernetesServiceAccountToken;
+  // Refused at admission too (CRD maximum); here for stores admitted before the bound existed.
+  if (sat?.expirationSeconds !== undefined && sat.expirationSeconds > MAX_TOKEN_SECONDS) {
+    throw new ProviderError(
+      'Invalid',
+      `spec.provider.vault.auth.jwt.kubernetesServiceAccountToken.expirationSeconds: ${sat.expirationSeconds} is over the ${MAX_TOKEN_SECONDS} s Ferry asks for (the token is used once, to log in)`,
+    );
+  }
   const token = sat
     ? await ctx.requestToken(
         { ...sat.serviceAccountRef, audiences: sat.audiences ?? sat.serviceAccountRef.audiences },

@@ -2,6 +2,9 @@
 import { arrayOf, boolean, enumOf, integer, mapOf, object, required, string } from '../../schema.ts';
 import { namespaceOnlyInClusterStore, type StoreScope, secretKeySelector, serviceAccountSelector } from '../common.ts';
 
+/** The longest ServiceAccount token Ferry asks for on a store's behalf: one login needs minutes. */
+export const MAX_TOKEN_SECONDS = 3600;
+
 const oneOf = (fields: string[], what: string) => ({
   rule: `${fields.map((f) => `(has(self.${f}) ? 1 : 0)`).join(' + ')} == 1`,
   message: `set exactly one of ${fields.map((f) => `${what}.${f}`).join(', ')}`,
@@ -84,10 +87,10 @@ function auth(scope: StoreScope) {
               string('One audience.', { maxLength: 1024 }),
               { maxItems: 16 },
             ),
-            expirationSeconds: integer('Lifetime of the token in seconds. Default 600.', {
-              format: 'int64',
-              minimum: 600,
-            }),
+            expirationSeconds: integer(
+              'Lifetime of the token in seconds, 600 to 3600 (it is used once, to log in). Default 600.',
+              { format: 'int64', minimum: 600, maximum: MAX_TOKEN_SECONDS },
+            ),
           }),
         },
         { validations: [oneOf(['secretRef', 'kubernetesServiceAccountToken'], 'jwt')] },
