@@ -111,21 +111,31 @@ describe('dataFrom find (AWS)', () => {
     expect(ctl.logs.join('')).not.toContain(CANARY);
   });
 
-  it('follows the listing: a deleted secret leaves the Secret at the next refresh', async () => {
+  it('follows the listing: a deleted secret stays under Retain, and leaves the Secret once confirmed under Merge', async () => {
     await sm().send(
       new CreateSecretCommand({ Name: 'follow/one', SecretString: '1', Tags: [{ Key: 'f', Value: 'y' }] }),
     );
     await sm().send(
       new CreateSecretCommand({ Name: 'follow/two', SecretString: '2', Tags: [{ Key: 'f', Value: 'y' }] }),
     );
-    await o.externalSecret('follow', {
-      secretStoreRef: { name: await awsStore() },
+    const store = await awsStore();
+    const find = { find: { tags: { f: 'y' } }, rewrite: [{ regexp: { source: '^follow/', target: '' } }] };
+    await o.externalSecret('follow', { secretStoreRef: { name: store }, refreshInterval: '1s', dataFrom: [find] });
+    await o.externalSecret('follow-merge', {
+      secretStoreRef: { name: store },
       refreshInterval: '1s',
-      dataFrom: [{ find: { tags: { f: 'y' } }, rewrite: [{ regexp: { source: '^follow/', target: '' } }] }],
+      target: { deletionPolicy: 'Merge' },
+      dataFrom: [find],
     });
     await o.waitForSecret('follow', (d) => d.one === '1' && d.two === '2', 'both found');
+    await o.waitForSecret('follow-merge', (d) => d.one === '1' && d.two === '2', 'both found (Merge)');
+    const kept = await o.secret('follow');
     await sm().send(new DeleteSecretCommand({ SecretId: 'follow/two', ForceDeleteWithoutRecovery: true }));
-    await o.waitForSecret('follow', (d) => d.one === '1' && d.two === undefined, 'the deleted one gone');
+    await o.waitForSecret('follow-merge', (d) => d.one === '1' && d.two === undefined, 'the deleted one gone (Merge)');
+    // deletionPolicy Retain (the default): the name gone from the listing is a missing key, kept.
+    const { ready } = await o.waitForReady('follow', { status: 'False', reason: 'SecretMissing' });
+    expect(ready.message).toMatch(/"follow\/two", listed by "dataFrom\[0\]\.find": NotFound: no longer listed/);
+    expect((await o.secret('follow'))?.metadata?.resourceVersion).toBe(kept?.metadata?.resourceVersion);
   });
 
   it('reports a name regexp that does not compile', async () => {

@@ -324,13 +324,15 @@ const deletions: DeletionRow[] = [
 describe('deletionPolicy: a remote key not found', () => {
   it.concurrent.for(deletions)('$creation / $deletion', async (row, { expect }) => {
     const store = uniqueName('store');
-    await o.secretStore(
-      store,
-      fake([
-        { key: 'a', value: '1' },
-        { key: 'b', value: '2' },
-      ]),
-    );
+    // A witness reads key w through the same store all along: the store keeps finding something,
+    // so its not-founds count (a store that finds nothing at all deletes nothing; sync-fake.test.ts).
+    const w = { key: 'w', value: 'w' };
+    await o.secretStore(store, fake([{ key: 'a', value: '1' }, { key: 'b', value: '2' }, w]));
+    await o.externalSecret(uniqueName('witness'), {
+      secretStoreRef: { name: store },
+      refreshInterval: '1s',
+      data: [{ secretKey: 'w', remoteRef: { key: 'w' } }],
+    });
     const name = uniqueName(`del-${row.creation}-${row.deletion}`.toLowerCase());
     if (row.creation === 'Merge') {
       await o.core.createNamespacedSecret({
@@ -351,7 +353,7 @@ describe('deletionPolicy: a remote key not found', () => {
     const first = await o.secret(name);
 
     // Key b gone: the not-found is reported at once, acted on (Merge) only when seen again.
-    await setRemote(store, [{ key: 'a', value: '1' }]);
+    await setRemote(store, [{ key: 'a', value: '1' }, w]);
     const missing = await o.waitForReady(name, {
       status: 'False',
       reason: 'SecretMissing',
@@ -368,7 +370,7 @@ describe('deletionPolicy: a remote key not found', () => {
     expect(await o.secretText(name)).toEqual(row.partial);
 
     // Every key gone.
-    await setRemote(store, [{ key: 'unrelated', value: 'u' }]);
+    await setRemote(store, [w]);
     await o.waitForReady(name, { status: 'False', reason: row.reason, message: /remote key "a": NotFound/ });
     if (row.deletion !== 'Retain') {
       await o.waitForReady(name, { status: 'False', message: row.deletion === 'Delete' ? /deleted/ : /removed keys/ });
