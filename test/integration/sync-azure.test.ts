@@ -120,8 +120,9 @@ describe('Azure Key Vault (spec-faithful test server, not a third-party one)', (
 
   it('reads each secret once for 30 ExternalSecrets on 3 secrets, with one token', async () => {
     for (const k of ['s1', 's2', 's3']) kv.setSecret(`shared-${k}`, `value-${k}`);
-    const store = await spStore();
+    // Counted before the store exists: validating it logs in at once, and may beat this line.
     const loginsBefore = await logins({ method: 'clientSecret', outcome: 'ok' });
+    const store = await spStore();
     await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
         o.externalSecret(`az-fan-${i}`, {

@@ -112,8 +112,9 @@ describe('Google Cloud Secret Manager (drongo)', () => {
 
   it('reads each secret once for 30 ExternalSecrets on 3 secrets, with one credential set-up', async () => {
     for (const k of ['s1', 's2', 's3']) await gcp().secret(PROJECT, `shared-${k}`, `value-${k}`);
-    const store = await gcpStore();
+    // Counted before the store exists: validating it logs in at once, and may beat this line.
     const loginsBefore = await metric('providerLogins', { method: 'serviceAccountKey' });
+    const store = await gcpStore();
     await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
         o.externalSecret(`gcp-fan-${i}`, {
