@@ -1,11 +1,7 @@
 /* biome-ignore-all lint/suspicious/noTemplateCurlyInString: Go templates */
 // deepCopy and the must* dict forms.
 import { describe, expect, it } from 'vitest';
-import { renderTemplate, templateData } from '../engine.ts';
-
-const CANARY = 'canary-51d0-sprig';
-const render = (src: string) =>
-  renderTemplate('k', src, templateData(new Map([['secret', Buffer.from(CANARY)]]))).toString('utf8');
+import { render } from '../../../test/support/template-render.ts';
 
 describe('deepCopy, mustMerge', () => {
   it.each([

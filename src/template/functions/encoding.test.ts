@@ -3,21 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { renderTemplate, TemplateError, templateData } from '../engine.ts';
-
-const CANARY = 'canary-51d0-sprig';
-const render = (src: string) =>
-  renderTemplate('k', src, templateData(new Map([['secret', Buffer.from(CANARY)]]))).toString('utf8');
-
-function failure(src: string): string {
-  try {
-    render(src);
-  } catch (err) {
-    expect(err).toBeInstanceOf(TemplateError);
-    return (err as Error).message;
-  }
-  throw new Error(`expected ${src} to fail`);
-}
+import { CANARY, failure, render } from '../../../test/support/template-render.ts';
+import { renderTemplate, templateData } from '../engine.ts';
 
 describe('b32enc and b32dec', () => {
   it.each([

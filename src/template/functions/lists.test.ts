@@ -1,21 +1,7 @@
 /* biome-ignore-all lint/suspicious/noTemplateCurlyInString: Go templates */
 // Sprig's sequences and list functions; expectations from Sprig's numeric_test.go and list_test.go.
 import { describe, expect, it } from 'vitest';
-import { renderTemplate, TemplateError, templateData } from '../engine.ts';
-
-const CANARY = 'canary-51d0-sprig';
-const render = (src: string) =>
-  renderTemplate('k', src, templateData(new Map([['secret', Buffer.from(CANARY)]]))).toString('utf8');
-
-function failure(src: string): string {
-  try {
-    render(src);
-  } catch (err) {
-    expect(err).toBeInstanceOf(TemplateError);
-    return (err as Error).message;
-  }
-  throw new Error(`expected ${src} to fail`);
-}
+import { CANARY, failure, render } from '../../../test/support/template-render.ts';
 
 describe('until, untilStep, seq, chunk, mustSlice and the must* list forms', () => {
   it.each([

@@ -1,11 +1,8 @@
 /* biome-ignore-all lint/suspicious/noTemplateCurlyInString: Go templates */
 // Sprig's path functions against the examples of Go's path package.
 import { describe, expect, it } from 'vitest';
-import { renderTemplate, TemplateError, templateData } from '../engine.ts';
-
-const CANARY = 'canary-51d0-sprig';
-const render = (src: string) =>
-  renderTemplate('k', src, templateData(new Map([['secret', Buffer.from(CANARY)]]))).toString('utf8');
+import { render } from '../../../test/support/template-render.ts';
+import { TemplateError } from '../engine.ts';
 
 function _failure(src: string): string {
   try {
