@@ -17,3 +17,23 @@ export function failure(src: string): string {
   }
   throw new Error(`expected ${src} to fail`);
 }
+
+/** The second family of the library's tests: key `tls.key`, its canary under `secret`, and `values`. */
+export const CANARY_KEYED = 'canary-4c2e-extra';
+
+export const renderKeyed = (src: string, values: Record<string, string | Buffer> = {}): string =>
+  renderTemplate(
+    'tls.key',
+    src,
+    templateData(new Map(Object.entries({ secret: CANARY_KEYED, ...values }).map(([k, v]) => [k, Buffer.from(v)]))),
+  ).toString('utf8');
+
+export function failureKeyed(src: string): string {
+  try {
+    renderKeyed(src);
+  } catch (err) {
+    expect(err).toBeInstanceOf(TemplateError);
+    return (err as Error).message;
+  }
+  throw new Error(`expected ${src} to fail`);
+}

@@ -4,20 +4,13 @@
 // `go run .`), not by this code.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { renderTemplate, templateData } from '../engine.ts';
+import { renderKeyed as render } from '../../../test/support/template-render.ts';
 import { durationString, parseDuration, roundDuration } from '../time/duration.ts';
 import { inLocation } from '../time/go-time.ts';
 import { parseTime } from '../time/parse.ts';
 
 const T = '2009-11-10T23:04:05.123456789Z';
 const at = `(toDate "2006-01-02T15:04:05.999999999Z07:00" "${T}")`;
-const CANARY = 'canary-4c2e-extra';
-const render = (src: string, values: Record<string, string | Buffer> = {}) =>
-  renderTemplate(
-    'tls.key',
-    src,
-    templateData(new Map(Object.entries({ secret: CANARY, ...values }).map(([k, v]) => [k, Buffer.from(v)]))),
-  ).toString('utf8');
 
 describe('dates (Go layouts)', () => {
   it.each([

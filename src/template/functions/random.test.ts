@@ -1,25 +1,11 @@
 /* biome-ignore-all lint/suspicious/noTemplateCurlyInString: Go templates */
 // Random values: alphabets, lengths, bounds; never the same twice.
 import { describe, expect, it } from 'vitest';
-import { renderTemplate, TemplateError, templateData } from '../engine.ts';
-
-const CANARY = 'canary-4c2e-extra';
-const render = (src: string, values: Record<string, string | Buffer> = {}) =>
-  renderTemplate(
-    'tls.key',
-    src,
-    templateData(new Map(Object.entries({ secret: CANARY, ...values }).map(([k, v]) => [k, Buffer.from(v)]))),
-  ).toString('utf8');
-
-function failure(src: string): string {
-  try {
-    render(src);
-  } catch (err) {
-    expect(err).toBeInstanceOf(TemplateError);
-    return (err as Error).message;
-  }
-  throw new Error(`expected ${src} to fail`);
-}
+import {
+  CANARY_KEYED as CANARY,
+  failureKeyed as failure,
+  renderKeyed as render,
+} from '../../../test/support/template-render.ts';
 
 describe('random strings', () => {
   it.each([

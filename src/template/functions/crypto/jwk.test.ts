@@ -2,15 +2,7 @@
 // JWK → PEM against keys node:crypto makes.
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { renderTemplate, templateData } from '../../engine.ts';
-
-const CANARY = 'canary-4c2e-extra';
-const render = (src: string, values: Record<string, string | Buffer> = {}) =>
-  renderTemplate(
-    'tls.key',
-    src,
-    templateData(new Map(Object.entries({ secret: CANARY, ...values }).map(([k, v]) => [k, Buffer.from(v)]))),
-  ).toString('utf8');
+import { renderKeyed as render } from '../../../../test/support/template-render.ts';
 
 describe('JWK → PEM (ESO helpers)', () => {
   it('converts RSA and EC JWKs to SPKI and PKCS#8 PEM', () => {
