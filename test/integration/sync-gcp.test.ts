@@ -197,9 +197,17 @@ describe('Google Cloud Secret Manager (drongo)', () => {
     const { ready } = await o.waitForReady('gcp-outage', { status: 'False', reason: 'SecretSyncedError' });
     expect(ready.message).toMatch(/remote key "outage": Transient: GCP UNAVAILABLE/);
     expect((await o.secret('gcp-outage'))?.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    // drongo keeps its data in memory: it comes back empty, which is a real not-found that
+    // deletionPolicy Delete acts on once confirmed a refresh later. With a 1 s refresh, a loaded
+    // machine could take longer than that to re-create the secret (CI once did, and the Secret
+    // was deleted as configured). So the refresh is made long first, and the sync after the
+    // secret is back is forced.
+    await o.patch('externalsecrets', 'gcp-outage', { spec: { refreshInterval: '1h' } });
     await drongo.get().process.start();
-    // drongo keeps its data in memory: it comes back with the secret re-created.
     await gcp().secret(PROJECT, 'outage', 'steady');
+    await o.patch('externalsecrets', 'gcp-outage', {
+      metadata: { annotations: { 'ferry.dev/force-sync': 'after-outage' } },
+    });
     await o.waitForReady('gcp-outage', { status: 'True', reason: 'SecretSynced' }, 60_000);
     expect((await o.secret('gcp-outage'))?.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
     expect(secretWrites(ctl, 'gcp-outage')).toBe(1);
