@@ -53,11 +53,6 @@ export interface ReadTiming {
 export interface Fetched extends FetchOutcome {
   /** The client key of a store whose read failed for want of an answer (Transient), if any. */
   waitingOn?: string;
-  /**
-   * The stores with not-found reads through which nothing at all is found now (SharedReads.
-   * findsNothing), by label: a misconfigured store, whose not-founds must not delete anything.
-   */
-  findingNothing: string[];
   /** The identity (UID, generation, credentials) of every store read: an edit changes it. */
   storeIdentity: string;
 }
@@ -153,18 +148,26 @@ export class ReadPipeline {
     }
     const transient = [...fetched.errors].find(([, e]) => e.kind === 'Transient');
     const waitingOn = transient ? handles.get(fetched.slots.get(transient[0]) ?? '')?.key : undefined;
-    const notFoundSlots = new Set(
-      [...fetched.errors].filter(([, e]) => e.kind === 'NotFound').map(([id]) => fetched.slots.get(id) ?? ''),
-    );
-    const findingNothing = [...notFoundSlots].flatMap((slot) => {
-      const r = resolved.get(slot);
-      return r && this.deps.reads.findsNothing(r.handle.key) ? [storeLabel(r.store)] : [];
-    });
     const storeIdentity = [...handles.values()]
       .map((h) => h.key)
       .sort()
       .join(' ');
-    return { ...fetched, waitingOn, findingNothing, storeIdentity };
+    return { ...fetched, waitingOn, storeIdentity };
+  }
+
+  /**
+   * The stores with not-found reads in `fetched` through which nothing at all is found now
+   * (SharedReads.findsNothing), by label: misconfigured stores, whose not-founds must not delete
+   * anything. Asked only where a deletion is at stake: it scans the shared reads.
+   */
+  findingNothing(fetched: FetchOutcome, resolved: Resolved): string[] {
+    const notFoundSlots = new Set(
+      [...fetched.errors].filter(([, e]) => e.kind === 'NotFound').map(([id]) => fetched.slots.get(id) ?? ''),
+    );
+    return [...notFoundSlots].flatMap((slot) => {
+      const r = resolved.get(slot);
+      return r && this.deps.reads.findsNothing(r.handle.key) ? [storeLabel(r.store)] : [];
+    });
   }
 
   /**

@@ -19,7 +19,7 @@ const es = (spec: ExternalSecret['spec'], generation = 1): ExternalSecret => ({
 });
 
 /** A fetch outcome with `missing` keys not found and `found` keys read. */
-function fetched(missing: string[], opts: { found?: string[]; nothing?: string[]; stores?: string } = {}): Fetched {
+function fetched(missing: string[], opts: { found?: string[]; stores?: string } = {}): Fetched {
   const errors = new Map(missing.map((k) => [k, new ProviderError('NotFound', 'gone')]));
   return {
     values: new Map((opts.found ?? []).map((k) => [k, { value: SecretValue.fromString('v') }])),
@@ -28,10 +28,12 @@ function fetched(missing: string[], opts: { found?: string[]; nothing?: string[]
     found: new Map(),
     filtered: new Map(),
     slots: new Map(),
-    findingNothing: opts.nothing ?? [],
     storeIdentity: opts.stores ?? 'store@1',
   };
 }
+
+/** No store finds nothing at all. */
+const none = () => [];
 
 describe('decideMissing', () => {
   const del = settingsOf(es({ target: { deletionPolicy: 'Delete' } }));
@@ -39,13 +41,13 @@ describe('decideMissing', () => {
 
   it('keeps everything under Retain, and acts on Delete and Merge only a refresh later', () => {
     const state: ObjectState = {};
-    expect(decideMissing(fetched(['a']), settingsOf(es({})), state, 0).kind).toBe('wait');
-    expect(decideMissing(fetched(['a']), del, state, 0).kind).toBe('wait');
-    expect(decideMissing(fetched(['a']), del, state, 59_000).kind).toBe('wait');
-    expect(decideMissing(fetched(['a']), del, state, 60_000).kind).toBe('delete');
+    expect(decideMissing(fetched(['a']), settingsOf(es({})), state, 0, none).kind).toBe('wait');
+    expect(decideMissing(fetched(['a']), del, state, 0, none).kind).toBe('wait');
+    expect(decideMissing(fetched(['a']), del, state, 59_000, none).kind).toBe('wait');
+    expect(decideMissing(fetched(['a']), del, state, 60_000, none).kind).toBe('delete');
     const m: ObjectState = {};
-    decideMissing(fetched(['a'], { found: ['b'] }), merge, m, 0);
-    expect(decideMissing(fetched(['a'], { found: ['b'] }), merge, m, 60_000)).toEqual({
+    decideMissing(fetched(['a'], { found: ['b'] }), merge, m, 0, none);
+    expect(decideMissing(fetched(['a'], { found: ['b'] }), merge, m, 60_000, none)).toEqual({
       kind: 'merge',
       gone: new Set(['a']),
     });
@@ -53,23 +55,23 @@ describe('decideMissing', () => {
 
   it('starts the confirmation again when a store the keys are read through was edited', () => {
     const state: ObjectState = {};
-    decideMissing(fetched(['a'], { stores: 'store@1' }), del, state, 0);
+    decideMissing(fetched(['a'], { stores: 'store@1' }), del, state, 0, none);
     // The store's generation moved between the two refreshes: the first sighting does not count.
-    expect(decideMissing(fetched(['a'], { stores: 'store@2' }), del, state, 60_000).kind).toBe('wait');
-    expect(decideMissing(fetched(['a'], { stores: 'store@2' }), del, state, 120_000).kind).toBe('delete');
+    expect(decideMissing(fetched(['a'], { stores: 'store@2' }), del, state, 60_000, none).kind).toBe('wait');
+    expect(decideMissing(fetched(['a'], { stores: 'store@2' }), del, state, 120_000, none).kind).toBe('delete');
   });
 
   it('never counts a not-found while a store finds nothing at all, and says why', () => {
     const state: ObjectState = {};
-    decideMissing(fetched(['a', 'b']), del, state, 0);
-    const held = decideMissing(fetched(['a', 'b'], { nothing: ['SecretStore/ns/s'] }), del, state, 60_000);
+    decideMissing(fetched(['a', 'b']), del, state, 0, none);
+    const held = decideMissing(fetched(['a', 'b']), del, state, 60_000, () => ['SecretStore/ns/s']);
     expect(held.kind).toBe('wait');
     expect(held.kind === 'wait' && held.note).toMatch(
       /nothing Ferry reads through SecretStore\/ns\/s is found, which looks like a misconfigured store/,
     );
     // Once the store finds something again, the confirmation counts from then, not from before.
-    expect(decideMissing(fetched(['a', 'b']), del, state, 90_000).kind).toBe('wait');
-    expect(decideMissing(fetched(['a', 'b']), del, state, 150_000).kind).toBe('delete');
+    expect(decideMissing(fetched(['a', 'b']), del, state, 90_000, none).kind).toBe('wait');
+    expect(decideMissing(fetched(['a', 'b']), del, state, 150_000, none).kind).toBe('delete');
   });
 });
 
@@ -96,7 +98,7 @@ describe('dataFrom.find and deletionPolicy', () => {
   async function outcome(keys: string[]): Promise<Fetched> {
     const handle = names(keys) as unknown as StoreHandle;
     const f = await fetchRemoteValues(es(spec).spec, handle, reads(), 0);
-    return { ...f, findingNothing: [], storeIdentity: 'fake' };
+    return { ...f, storeIdentity: 'fake' };
   }
 
   it('takes an empty listing as a not-found of the find, not as an empty Secret', async () => {

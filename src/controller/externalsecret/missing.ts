@@ -29,15 +29,23 @@ function confirmDelay(s: Settings): number {
  * store it was read through finds nothing at all: a wrong region, mount or project looks like
  * that, and must not delete every Secret read through the store.
  */
-export function decideMissing(fetched: Fetched, s: Settings, state: ObjectState, now: number): MissingDecision {
+export function decideMissing(
+  fetched: Fetched,
+  s: Settings,
+  state: ObjectState,
+  now: number,
+  /** The stores finding nothing at all (ReadPipeline.findingNothing); asked only past Retain. */
+  findingNothing: () => string[],
+): MissingDecision {
   if (s.deletionPolicy === 'Retain') return { kind: 'wait', note: ' (deletionPolicy Retain keeps the Secret)' };
   const ids = `${[...fetched.errors.keys()].sort().join('|')}\u0002${fetched.storeIdentity}`;
-  if (state.missing?.ids !== ids || fetched.findingNothing.length > 0) state.missing = { ids, firstAt: now };
-  if (fetched.findingNothing.length > 0) {
+  const nothing = findingNothing();
+  if (state.missing?.ids !== ids || nothing.length > 0) state.missing = { ids, firstAt: now };
+  if (nothing.length > 0) {
     return {
       kind: 'wait',
       note:
-        `; nothing Ferry reads through ${fetched.findingNothing.join(', ')} is found, which looks like a ` +
+        `; nothing Ferry reads through ${nothing.join(', ')} is found, which looks like a ` +
         `misconfigured store rather than deleted secrets: deletionPolicy ${s.deletionPolicy} waits until it finds something`,
       retryInMs: confirmDelay(s),
     };

@@ -91,7 +91,7 @@ class Sync {
       let spec = es.spec;
       let missingNote = '';
       if (fetched.errors.size > 0) {
-        const kept = await this.missingKeys(fetched, settings, target);
+        const kept = await this.missingKeys(fetched, resolved, settings, target);
         if ('result' in kept) return kept.result;
         spec = kept.spec;
         missingNote = kept.note;
@@ -157,6 +157,7 @@ class Sync {
   /** Failed reads: any but a not-found fails the sync; not-founds wait, delete the target, or leave keys out. */
   private async missingKeys(
     fetched: Fetched,
+    resolved: Resolved,
     settings: Settings,
     target: Parameters<typeof deleteTarget>[2],
   ): Promise<{ result: ReconcileResult } | { spec: ExternalSecretSpec; note: string }> {
@@ -170,7 +171,9 @@ class Sync {
         ),
       };
     }
-    const decision = decideMissing(fetched, settings, this.state, this.started);
+    const decision = decideMissing(fetched, settings, this.state, this.started, () =>
+      this.deps.pipeline.findingNothing(fetched, resolved),
+    );
     if (decision.kind === 'wait') {
       const result = await this.fail(
         new FerryError('NotFound', `${describeErrors(fetched)}${decision.note}`),

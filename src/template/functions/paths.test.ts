@@ -2,17 +2,6 @@
 // Sprig's path functions against the examples of Go's path package.
 import { describe, expect, it } from 'vitest';
 import { render } from '../../../test/support/template-render.ts';
-import { TemplateError } from '../engine.ts';
-
-function _failure(src: string): string {
-  try {
-    render(src);
-  } catch (err) {
-    expect(err).toBeInstanceOf(TemplateError);
-    return (err as Error).message;
-  }
-  throw new Error(`expected ${src} to fail`);
-}
 
 describe('base, dir, clean, ext, isAbs and the os* forms', () => {
   it.each([
