@@ -13,6 +13,9 @@
 //   s2           steady refresh: N/10 objects (max 1,000) refreshing every 30 s, nothing changed
 //   s3           fan-out through ClusterExternalSecret: run by npm run bench:ces (its own bed and controller)
 //   s4           N refreshes due at once (after a restart) + 50 new ExternalSecrets
+//   fairness     a cluster-wide controller with the chart's defaults: 5,000 ExternalSecrets in one namespace
+//                (--fairness-objects) are all force-synced at once while another namespace creates one new
+//                object every 500 ms: how long the quiet namespace's new objects take to become Ready
 //   s7           unrelated 1 MiB Secrets in the watched namespace: controller RSS growth
 //   memory       a cluster-wide controller with a 256 MiB heap limit (--max-old-space-size=256) cold-
 //                starting N ExternalSecrets while 5,000 unrelated 1 MiB Secrets are present
@@ -57,7 +60,7 @@ import {
   tunedFlags,
 } from './sync-support.ts';
 
-const SYNC_SCENARIOS = ['s1', 'force', 's1-defaults', 's2', 's3', 's4', 's7', 'memory'] as const;
+const SYNC_SCENARIOS = ['fairness', 's1', 'force', 's1-defaults', 's2', 's3', 's4', 's7', 'memory'] as const;
 const OTHER_BENCHES = { csi: 'bench/csi.ts', 'csi-pods': 'bench/csi-pods.ts', node: 'bench/node.ts' } as const;
 
 const { values: flags, positionals } = parseArgs({
@@ -70,6 +73,7 @@ const { values: flags, positionals } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     's2-objects': { type: 'string' },
     's2-interval': { type: 'string', default: '30s' },
+    'fairness-objects': { type: 'string', default: '5000' },
     noise: { type: 'string', default: '1500' },
     'noise-bytes': { type: 'string', default: String(1024 * 1024 - 4096) },
     'memory-noise': { type: 'string', default: '5000' },
@@ -321,6 +325,73 @@ async function scenarioS4(b: Bench): Promise<void> {
   await started.stop();
 }
 
+// --- Fairness: one namespace force-syncs everything, another creates new objects -----------------
+
+async function scenarioFairness(b: Bench): Promise<void> {
+  const label = 'Fairness';
+  const floodCount = Number(flags['fairness-objects']);
+  const quietCount = 20;
+  const keys = Math.max(1, Math.round(floodCount / 10));
+  await ensureKeys(b, keys);
+  const flood = 'fair-flood';
+  const quiet = 'fair-quiet';
+  await createNamespace(b, flood);
+  await createNamespace(b, quiet);
+  const objects = objectsOf(floodCount, keys);
+  await createExternalSecrets(b, flood, objects, '1h');
+  // Cluster-wide, with the chart's defaults (no tuning): the install a tenant would meet.
+  const ferry = await FerryProcess.start(b.bed, [], 'fairness');
+  await ferry.waitSynced(floodCount);
+  note(`${label}: ${floodCount} synced; forcing every one of them while ${quietCount} new objects arrive elsewhere`);
+  const forcedAt = Date.now();
+  const forcing = pool(objects, 50, (o) =>
+    b.custom.patchNamespacedCustomObject(
+      {
+        ...group,
+        plural: 'externalsecrets',
+        namespace: flood,
+        name: o.name,
+        body: { metadata: { annotations: { 'ferry.dev/force-sync': String(forcedAt) } } },
+      },
+      merge,
+    ),
+  );
+  const createdAt = new Map<string, number>();
+  const readyAt = new Map<string, number>();
+  const fresh = objectsOf(quietCount, keys, 'quiet');
+  const creating = (async () => {
+    for (const o of fresh) {
+      for (const [name, at] of await createExternalSecrets(b, quiet, [o], '1h')) createdAt.set(name, at);
+      await sleep(500);
+    }
+  })();
+  while (readyAt.size < quietCount) {
+    for (const es of await listExternalSecrets(b, quiet)) {
+      if (isReady(es) && !readyAt.has(es.metadata.name)) readyAt.set(es.metadata.name, Date.now());
+    }
+    await sleep(100);
+  }
+  await creating;
+  await forcing;
+  const forcedMs = Date.now() - forcedAt;
+  await ferry.waitSynced(2 * floodCount + quietCount);
+  const allMs = Date.now() - forcedAt;
+  const latencies = fresh.map((o) => (readyAt.get(o.name) ?? 0) - (createdAt.get(o.name) ?? 0)).sort((x, y) => x - y);
+  const pct = (p: number) => latencies[Math.max(0, Math.ceil(p * latencies.length) - 1)] ?? 0;
+  row(
+    label,
+    `another namespace's new objects Ready: p50 / max (${quietCount}, one per 500 ms)`,
+    `${seconds(pct(0.5))} / ${seconds(pct(1))}`,
+  );
+  row(
+    label,
+    `forcing ${floodCount} objects: annotations written / all re-synced`,
+    `${seconds(forcedMs)} / ${seconds(allMs)}`,
+  );
+  row(label, 'controller peak RSS (VmHWM)', mib(ferry.peakRss()));
+  await ferry.stop();
+}
+
 // --- S7 unrelated Secrets ------------------------------------------------------------------------
 
 async function scenarioS7(b: Bench): Promise<void> {
@@ -470,6 +541,8 @@ async function runSync(selected: string[]): Promise<void> {
   try {
     const b = await openBench(bed);
     const has = (name: string) => selected.includes(name);
+    // First: its controller watches every namespace, and the bed is still empty.
+    if (has('fairness')) await scenarioFairness(b);
     if (has('s1') || has('force')) await scenarioS1(b);
     if (has('s1-defaults')) await scenarioS1Defaults(b);
     if (has('s2')) await scenarioS2(b);

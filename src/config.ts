@@ -17,6 +17,8 @@ export interface Config {
   providerQps: number;
   providerBurst: number;
   shareWindowMs: number;
+  minRefreshIntervalMs: number;
+  forceSyncIntervalMs: number;
   rolloutDebounceMs: number;
   clusterStores: boolean;
   clusterExternalSecrets: boolean;
@@ -37,6 +39,10 @@ export const CONTROLLER_USAGE = `usage: ferry controller [flags]
   --provider-qps N           provider calls per second per store (default 20)
   --provider-burst N         provider call burst per store (default 40)
   --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)
+  --min-refresh-interval DUR shortest refresh served; a shorter spec.refreshInterval is raised to it, with a
+                             Warning Event (default 10s)
+  --force-sync-interval DUR  forced syncs of one ExternalSecret re-read the provider at most once per this; a
+                             later force waits for it (default 10s)
   --rollout-debounce DUR     changes to one workload's Secret settle this long before it is rolled (default 5s)
   --cluster-stores on|off    watch ClusterSecretStores (default on; off for a namespace-scoped install whose
                              RBAC is Roles only — ExternalSecrets then can use SecretStores only)
@@ -95,6 +101,8 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
       'provider-qps': { type: 'string' },
       'provider-burst': { type: 'string' },
       'shared-read-window': { type: 'string' },
+      'min-refresh-interval': { type: 'string' },
+      'force-sync-interval': { type: 'string' },
       'rollout-debounce': { type: 'string' },
       'cluster-stores': { type: 'string' },
       'cluster-external-secrets': { type: 'string' },
@@ -134,6 +142,8 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
     providerQps: positive('provider-qps', values['provider-qps'], 20),
     providerBurst: Math.floor(positive('provider-burst', values['provider-burst'], 40)),
     shareWindowMs,
+    minRefreshIntervalMs: durationFlag('min-refresh-interval', values['min-refresh-interval'], '10s'),
+    forceSyncIntervalMs: durationFlag('force-sync-interval', values['force-sync-interval'], '10s'),
     clusterStores: onOff('cluster-stores', values['cluster-stores'], true),
     clusterExternalSecrets: onOff('cluster-external-secrets', values['cluster-external-secrets'], true),
     leaderElection: values['leader-elect'] ? leaderElectionOf(values, env) : undefined,
@@ -187,6 +197,7 @@ export interface CsiNodeConfig {
   providerQps: number;
   providerBurst: number;
   shareWindowMs: number;
+  minRefreshIntervalMs: number;
   volumeMemoryBytes: number;
 }
 
@@ -211,6 +222,7 @@ export const CSI_NODE_USAGE = `usage: ferry csi-node [flags]
   --kube-qps N / --kube-burst N          API-server requests (default 20 / 40)
   --provider-qps N / --provider-burst N  provider calls per store (default 20 / 40)
   --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)
+  --min-refresh-interval DUR shortest volume refresh; a shorter spec.refreshInterval is raised to it (default 10s)
   --volume-memory SIZE       memory all volumes of this node may take, e.g. 128Mi (default 128Mi): tmpfs pages
                              count against the plugin's own memory limit, so keep the limit at least ~256Mi + SIZE; a mount
                              past it is refused (RESOURCE_EXHAUSTED), a rotation past it keeps the old files`;
@@ -233,6 +245,7 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
       'provider-qps': { type: 'string' },
       'provider-burst': { type: 'string' },
       'shared-read-window': { type: 'string' },
+      'min-refresh-interval': { type: 'string' },
       'volume-memory': { type: 'string' },
     },
   });
@@ -265,6 +278,7 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     providerQps: positive('provider-qps', values['provider-qps'], 20),
     providerBurst: Math.floor(positive('provider-burst', values['provider-burst'], 40)),
     shareWindowMs,
+    minRefreshIntervalMs: durationFlag('min-refresh-interval', values['min-refresh-interval'], '10s'),
     volumeMemoryBytes: byteSize('volume-memory', values['volume-memory'], 128 * 1024 ** 2),
   };
 }

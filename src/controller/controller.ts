@@ -8,7 +8,7 @@ import { Informer, objectKey, type WatchTimings } from '../kube/informer.ts';
 import { shareDispatcher } from '../kube/kubeconfig.ts';
 import type { LeaderElector } from '../kube/leader-election.ts';
 import { aborted } from '../kube/signals.ts';
-import { WorkQueue } from '../kube/work-queue.ts';
+import { groupWorkerLimit, WorkQueue } from '../kube/work-queue.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { ReadSide } from '../pipeline/index.ts';
@@ -22,7 +22,7 @@ import { FirstList } from './first-list.ts';
 import { KeyIndex } from './key-index.ts';
 import { RolloutRestarter } from './rollout/restarter.ts';
 import { reconcileStore } from './secretstore/reconcile.ts';
-import { storeKey, storeKeysOf, targetKeyOf } from './store-keys.ts';
+import { storeKey, storeKeysOf, storeNamespace, targetKeyOf } from './store-keys.ts';
 
 export interface ControllerConfig {
   /** Watch ExternalSecrets, SecretStores and Secrets of this namespace only. */
@@ -39,11 +39,20 @@ export interface ControllerConfig {
   rolloutDebounceMs?: number;
   /** false: ClusterExternalSecrets are not served. Always off with `namespace` (they span namespaces). */
   clusterExternalSecrets?: boolean;
+  /** Shortest periodic refresh served; a shorter refreshInterval is raised to it and an Event says so. Default 10 s. */
+  minRefreshIntervalMs?: number;
+  /** Forced syncs of one object re-read the provider at most once per this; later ones wait their turn. Default 10 s. */
+  forceSyncIntervalMs?: number;
   /** Watch timings for every informer (the inactivity watchdog, server-side watch timeouts); tests shorten them. */
   watch?: WatchTimings;
 }
 
 type Store = SecretStore | ClusterSecretStore;
+
+/** --min-refresh-interval's default: see ControllerConfig.minRefreshIntervalMs. */
+export const DEFAULT_MIN_REFRESH_MS = 10_000;
+/** --force-sync-interval's default: see ControllerConfig.forceSyncIntervalMs. */
+export const DEFAULT_FORCE_SYNC_MS = 10_000;
 
 export class Controller {
   readonly metrics: Metrics;
@@ -100,6 +109,7 @@ export class Controller {
       providerQps: config.providerQps,
       providerBurst: config.providerBurst,
       shareWindowMs: config.shareWindowMs,
+      minRefreshIntervalMs: config.minRefreshIntervalMs ?? DEFAULT_MIN_REFRESH_MS,
       signal: this.stop.signal,
       onStoreRecovered: (key) => this.storeRecovered(key),
       watch: config.watch,
@@ -117,6 +127,9 @@ export class Controller {
     this.esQueue = new WorkQueue({
       name: 'externalsecrets',
       concurrency: config.concurrency,
+      // Namespaces are served in turn; one namespace may hold all workers but a tenth (at least
+      // one), so a tenant whose stores never answer leaves workers for the others.
+      maxPerGroup: ns ? config.concurrency : groupWorkerLimit(config.concurrency),
       // Retries stay cheap however many objects fail together (a store that does not answer holds
       // their calls, see StoreBreaker), so a failed object is retried at least once a minute.
       backoffMaxMs: 60_000,
@@ -135,9 +148,12 @@ export class Controller {
         watch: config.watch,
       });
     }
+    const storeConcurrency = Math.max(1, Math.ceil(config.concurrency / 4));
     this.storeQueue = new WorkQueue({
       name: 'stores',
-      concurrency: Math.max(1, Math.ceil(config.concurrency / 4)),
+      concurrency: storeConcurrency,
+      groupOf: storeNamespace,
+      maxPerGroup: ns ? storeConcurrency : groupWorkerLimit(storeConcurrency),
       metrics: this.metrics,
       onError,
       handler: (key) => this.reconcileStore(key),
@@ -175,6 +191,7 @@ export class Controller {
       targetSecret: (namespace, name) => this.secrets.get(`${namespace}/${name}`),
       state: (key) => this.state(key),
       storeByKey: (key) => this.side.storeByKey(key),
+      settings: (es) => this.side.pipeline.settings(es),
     });
   }
 
@@ -287,8 +304,14 @@ export class Controller {
         for (const store of storeKeysOf(es)) this.byStore.add(store, key);
         this.byTarget.add(targetKeyOf(es), key);
         if (objectVersion(es) === objectVersion(old)) return; // only status or resourceVersion moved
-        if (JSON.stringify(es.metadata.annotations) !== JSON.stringify(old.metadata.annotations)) {
-          this.state(key).freshAfter = Date.now(); // force-sync: re-read the provider now
+        const forced = JSON.stringify(es.metadata.annotations) !== JSON.stringify(old.metadata.annotations);
+        if (forced) this.state(key).forcePending = true; // force-sync: re-read the provider
+        const wait = this.forceWait(key);
+        // A forced sync within --force-sync-interval of the last one waits for it to pass (a
+        // changed spec is synced now, from reads already shared, and re-read then).
+        if (forced && wait > 0 && es.metadata.generation === old.metadata.generation) {
+          this.esQueue.addAfter(key, wait, 'urgent');
+          return;
         }
         this.esQueue.add(key, 'urgent');
       },
@@ -345,7 +368,26 @@ export class Controller {
       this.states.delete(key);
       return undefined;
     }
-    return reconcileExternalSecret(es, this.state(key), this.deps);
+    const state = this.state(key);
+    if (state.forcePending && this.forceWait(key) <= 0) {
+      state.forcePending = false;
+      state.forcedAt = Date.now();
+      state.freshAfter = state.forcedAt;
+    }
+    const result = await reconcileExternalSecret(es, state, this.deps);
+    if (!state.forcePending) return result;
+    const wait = Math.max(this.forceWait(key), 1);
+    return result.failed || (result.requeueAfterMs ?? Number.POSITIVE_INFINITY) <= wait
+      ? result
+      : { ...result, requeueAfterMs: wait };
+  }
+
+  /** How long a forced sync of `key` must still wait (see ControllerConfig.forceSyncIntervalMs). */
+  private forceWait(key: string): number {
+    const forcedAt = this.states.get(key)?.forcedAt;
+    return forcedAt === undefined
+      ? 0
+      : forcedAt + (this.config.forceSyncIntervalMs ?? DEFAULT_FORCE_SYNC_MS) - Date.now();
   }
 
   private async reconcileStore(key: string) {

@@ -8,7 +8,7 @@ import type { AnyStore, ExternalSecret } from '../api/v1alpha1/types.ts';
 import { objectKey } from '../kube/informer.ts';
 import type { WorkQueue } from '../kube/work-queue.ts';
 import { nextRefreshAt } from '../pipeline/refresh-timing.ts';
-import { currentTargetName, objectVersion, refreshSeed, type Settings, settingsOf } from '../pipeline/settings.ts';
+import { currentTargetName, objectVersion, refreshSeed, type Settings } from '../pipeline/settings.ts';
 import { selectProvider } from '../providers/registry.ts';
 import { isIntact } from './externalsecret/drift.ts';
 import type { ObjectState } from './externalsecret/object-state.ts';
@@ -26,6 +26,8 @@ export interface FirstListDeps {
   targetSecret(namespace: string, name: string): V1Secret | undefined;
   state(key: string): ObjectState;
   storeByKey(key: string): AnyStore | undefined;
+  /** An object's settings as served (ReadPipeline.settings). */
+  settings(es: ExternalSecret): Settings;
 }
 
 export class FirstList {
@@ -73,7 +75,7 @@ export class FirstList {
   private schedule(es: ExternalSecret): 'overdue' | undefined {
     const key = objectKey(es);
     try {
-      const s = settingsOf(es);
+      const s = this.deps.settings(es);
       if (this.settled(es, s)) {
         const refreshed = Date.parse(es.status?.refreshTime ?? '');
         if (s.refreshIntervalMs > 0) {

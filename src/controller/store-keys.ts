@@ -19,6 +19,11 @@ export function storeKey(store: SecretStore | ClusterSecretStore): string {
     : `SecretStore/${objectKey(store)}`;
 }
 
+/** The namespace of a storeKey() ('' for a ClusterSecretStore): the tenant the store queue serves in turn. */
+export function storeNamespace(key: string): string {
+  return key.startsWith('SecretStore/') ? (key.split('/')[1] ?? '') : '';
+}
+
 /** `namespace/name` of the Secret the ExternalSecret writes; none for creationPolicy None or an unparsable spec. */
 export function targetKeyOf(es: ExternalSecret): string | undefined {
   try {

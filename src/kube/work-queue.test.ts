@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_TIMER_MS } from '../rate-limit.ts';
-import { WorkQueue } from './work-queue.ts';
+import { URGENT_BURST, WorkQueue } from './work-queue.ts';
 
 function deferred() {
   let resolve!: () => void;
@@ -108,6 +108,88 @@ describe('WorkQueue', () => {
     await done;
     expect(runs).toEqual(['a', 'a']);
     expect(maxRunning).toBe(1);
+  });
+
+  it('serves the namespaces of a lane in turn, one item each', async () => {
+    const { q, order, drain } = await blockedQueue();
+    for (let i = 0; i < 4; i++) q.add(`flood/es-${i}`, 'urgent');
+    q.add('quiet/new', 'urgent');
+    q.add('third/new', 'urgent');
+    expect(q.peek(3)).toEqual(['flood/es-0', 'quiet/new', 'third/new']);
+    await drain();
+    expect(order).toEqual([
+      'blocker',
+      'flood/es-0',
+      'quiet/new',
+      'third/new',
+      'flood/es-1',
+      'flood/es-2',
+      'flood/es-3',
+    ]);
+  });
+
+  // Whatever the keys, groups and lanes, a drain takes each lane's groups in turn (in the order
+  // they first had a key queued there), each group's keys in arrival order, and every key once.
+  it('drains as a round-robin of groups, every queued key once', async () => {
+    const key = fc.tuple(fc.constantFrom('a', 'b', 'c', 'd'), fc.integer({ min: 0, max: 5 }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(key, { maxLength: 40 }), async (keys) => {
+        const { q, order, drain } = await blockedQueue();
+        const model = new Map<string, string[]>();
+        for (const [group, n] of keys) {
+          const k = `${group}/${n}`;
+          q.add(k, 'urgent');
+          const list = model.get(group) ?? [];
+          if (!list.includes(k)) list.push(k);
+          model.set(group, list);
+        }
+        const expected: string[] = [];
+        const lists = [...model.values()];
+        while (lists.some((l) => l.length > 0))
+          for (const l of lists) if (l.length > 0) expected.push(l.shift() as string);
+        expect(q.peek(100)).toEqual(expected);
+        await drain();
+        expect(order).toEqual(['blocker', ...expected]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('serves one periodic item after a burst of urgent ones, so a flood of urgent work cannot stop refreshes', async () => {
+    const { q, order, drain } = await blockedQueue();
+    q.add('other/refresh', 'periodic');
+    for (let i = 0; i < URGENT_BURST + 3; i++) q.add(`flood/es-${i}`, 'urgent');
+    await drain();
+    expect(order.indexOf('other/refresh')).toBe(1 + URGENT_BURST);
+  });
+
+  it('lets one namespace hold at most maxPerGroup workers, so another namespace still runs', async () => {
+    const gate = deferred();
+    const started: string[] = [];
+    const q = new WorkQueue({
+      name: 't',
+      concurrency: 3,
+      maxPerGroup: 2,
+      handler: async (key) => {
+        started.push(key);
+        if (key.startsWith('blackhole/')) await gate.promise;
+        return undefined;
+      },
+    });
+    const ac = new AbortController();
+    const running = q.run(ac.signal);
+    for (let i = 0; i < 5; i++) q.add(`blackhole/es-${i}`);
+    await new Promise((r) => setTimeout(r, 10));
+    // Two of the black hole's items hold two workers; the third worker is left for others.
+    expect(started).toEqual(['blackhole/es-0', 'blackhole/es-1']);
+    q.add('other/new');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(started).toEqual(['blackhole/es-0', 'blackhole/es-1', 'other/new']);
+    gate.resolve();
+    await q.idle();
+    ac.abort();
+    await running;
+    expect(started.filter((k) => k.startsWith('blackhole/'))).toHaveLength(5);
   });
 
   it('moves a periodic item to the urgent lane when it changes', async () => {

@@ -1,8 +1,16 @@
 // A work queue in the style of client-go's: an item is queued at most once, reconciled by one
 // worker at a time, and re-queued if it changed meanwhile. Two lanes: `urgent` (new, changed,
-// forced, drifted) is always served before `periodic` (refreshes, retries), so new objects never
-// wait behind a refresh backlog (ESO #2878). Delayed adds (refreshes, retries) wait in one
-// min-heap ordered by due time, behind a single Node timer armed for the earliest.
+// forced, drifted) is served before `periodic` (refreshes, retries), so new objects do not wait
+// behind a refresh backlog (ESO #2878); one periodic item is still served after every
+// URGENT_BURST urgent ones, so a flood of urgent work cannot stop every refresh.
+//
+// Fair between tenants: items belong to a group (the namespace), and each lane serves its groups
+// in turn, one item each, so a namespace with 5,000 forced objects delays another namespace's new
+// object by one item per busy namespace, not by 5,000. A group may hold at most `maxPerGroup`
+// workers at once, so a namespace whose store never answers cannot occupy them all.
+//
+// Delayed adds (refreshes, retries) wait in one min-heap ordered by due time, behind a single
+// Node timer armed for the earliest.
 import type { Metrics } from '../observability/metrics.ts';
 import { backoffDelay, MAX_TIMER_MS } from '../rate-limit.ts';
 
@@ -24,7 +32,38 @@ export interface WorkQueueOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   metrics?: Metrics;
+  /** The group (tenant) of a key, served in turn with the others. Default: the text before the first '/'. */
+  groupOf?: (key: string) => string;
+  /** Workers one group may hold at once. Default: all of them. */
+  maxPerGroup?: number;
 }
+
+/** Urgent items served in a row, while periodic ones wait, before one periodic item is served. */
+export const URGENT_BURST = 8;
+
+/**
+ * Workers one group may hold out of `concurrency`: all but a tenth (at least one left for the
+ * others), so a namespace whose stores never answer cannot hold every worker.
+ */
+export function groupWorkerLimit(concurrency: number): number {
+  return concurrency > 1 ? concurrency - Math.max(1, Math.floor(concurrency / 10)) : concurrency;
+}
+
+interface Group {
+  name: string;
+  /** Keys in arrival order; entries whose key left the lane are skipped when met. */
+  queues: Record<Lane, string[]>;
+  /** Keys of the group queued in each lane. */
+  live: Record<Lane, number>;
+  inRing: Record<Lane, boolean>;
+  /** Keys of the group being processed. */
+  active: number;
+}
+
+const firstSegment = (key: string) => {
+  const slash = key.indexOf('/');
+  return slash < 0 ? '' : key.slice(0, slash);
+};
 
 interface Scheduled {
   key: string;
@@ -38,8 +77,11 @@ export class WorkQueue {
   private readonly opts: Required<Omit<WorkQueueOptions, 'metrics' | 'onError'>> & WorkQueueOptions;
   private readonly queued = new Map<string, Lane>();
   private readonly counts: Record<Lane, number> = { urgent: 0, periodic: 0 };
-  private readonly lanes: Record<Lane, string[]> = { urgent: [], periodic: [] };
-  private readonly processing = new Set<string>();
+  private readonly groups = new Map<string, Group>();
+  /** Per lane, the groups with keys queued there, in the order they are served. */
+  private readonly rings: Record<Lane, string[]> = { urgent: [], periodic: [] };
+  private urgentStreak = 0;
+  private readonly processing = new Map<string, Group>();
   private readonly dirty = new Map<string, Lane>();
   private readonly timers = new Map<string, Scheduled>();
   /**
@@ -57,7 +99,13 @@ export class WorkQueue {
   private idleWaiters: (() => void)[] = [];
 
   constructor(opts: WorkQueueOptions) {
-    this.opts = { backoffBaseMs: 1000, backoffMaxMs: 5 * 60_000, ...opts };
+    this.opts = {
+      backoffBaseMs: 1000,
+      backoffMaxMs: 5 * 60_000,
+      groupOf: firstSegment,
+      maxPerGroup: Number.POSITIVE_INFINITY,
+      ...opts,
+    };
   }
 
   add(key: string, lane: Lane = 'urgent'): void {
@@ -69,10 +117,16 @@ export class WorkQueue {
     }
     const current = this.queued.get(key);
     if (current === 'urgent' || current === lane) return;
-    if (current) this.counts[current]--;
+    const group = this.group(key);
+    if (current) this.unqueue(key, current, group);
     this.queued.set(key, lane);
     this.counts[lane]++;
-    this.lanes[lane].push(key);
+    group.live[lane]++;
+    group.queues[lane].push(key);
+    if (!group.inRing[lane]) {
+      group.inRing[lane] = true;
+      this.rings[lane].push(group.name);
+    }
     this.updateDepth();
     this.wake?.();
   }
@@ -107,8 +161,7 @@ export class WorkQueue {
     this.dirty.delete(key);
     const lane = this.queued.get(key);
     if (lane) {
-      this.queued.delete(key);
-      this.counts[lane]--;
+      this.unqueue(key, lane, this.group(key));
       this.updateDepth();
     }
   }
@@ -124,12 +177,26 @@ export class WorkQueue {
 
   /** Up to `limit` queued keys (of `lanes`) in the order workers will take them, without taking them. */
   peek(limit: number, lanes: readonly Lane[] = ['urgent', 'periodic']): string[] {
-    // A lane may hold a key twice (forgotten, then queued again); it is queued once.
+    // A lane may hold a key twice (forgotten, then queued again); it is queued once. The groups
+    // of a lane are taken in turn, one key each, as next() does (urgent bursts and group limits,
+    // which depend on what is running, are left out).
     const out = new Set<string>();
     for (const lane of lanes) {
-      for (const key of this.lanes[lane]) {
-        if (out.size >= limit) return [...out];
-        if (this.queued.get(key) === lane) out.add(key);
+      const cursors = this.rings[lane].map((name) => ({ queue: this.groups.get(name)?.queues[lane] ?? [], at: 0 }));
+      while (cursors.length > 0 && out.size < limit) {
+        for (let c = 0; c < cursors.length && out.size < limit; ) {
+          const cursor = cursors[c] as (typeof cursors)[number];
+          let found = false;
+          while (!found && cursor.at < cursor.queue.length) {
+            const key = cursor.queue[cursor.at++] as string;
+            if (this.queued.get(key) === lane && !out.has(key)) {
+              out.add(key);
+              found = true;
+            }
+          }
+          if (found) c++;
+          else cursors.splice(c, 1);
+        }
       }
     }
     return [...out];
@@ -175,24 +242,75 @@ export class WorkQueue {
   }
 
   private next(): string | undefined {
-    for (const lane of ['urgent', 'periodic'] as const) {
-      const list = this.lanes[lane];
-      while (list.length > 0) {
-        const key = list.shift() as string;
-        // Entries left behind when an item moved lanes or was forgotten are skipped.
-        if (this.queued.get(key) === lane) {
-          this.queued.delete(key);
-          this.counts[lane]--;
-          this.updateDepth();
-          return key;
-        }
+    const periodicTurn = this.counts.periodic > 0 && (this.counts.urgent === 0 || this.urgentStreak >= URGENT_BURST);
+    for (const lane of periodicTurn ? (['periodic', 'urgent'] as const) : (['urgent', 'periodic'] as const)) {
+      const key = this.take(lane);
+      if (key !== undefined) {
+        // A streak counts only while periodic items wait behind it.
+        this.urgentStreak = lane === 'urgent' && this.counts.periodic > 0 ? this.urgentStreak + 1 : 0;
+        return key;
       }
     }
     return undefined;
   }
 
+  /** The first key of the next group in `lane`'s turn that may have one more worker. */
+  private take(lane: Lane): string | undefined {
+    const ring = this.rings[lane];
+    for (let turns = ring.length; turns > 0; turns--) {
+      const group = this.groups.get(ring.shift() as string) as Group;
+      if (group.live[lane] === 0) {
+        group.inRing[lane] = false;
+        group.queues[lane].length = 0;
+        this.dropIfEmpty(group);
+        continue;
+      }
+      ring.push(group.name);
+      if (group.active >= this.opts.maxPerGroup) continue;
+      const queue = group.queues[lane];
+      for (;;) {
+        const key = queue.shift() as string;
+        // Entries left behind when an item moved lanes or was forgotten are skipped.
+        if (this.queued.get(key) !== lane) continue;
+        this.unqueue(key, lane, group);
+        this.updateDepth();
+        return key;
+      }
+    }
+    return undefined;
+  }
+
+  private group(key: string): Group {
+    const name = this.opts.groupOf(key);
+    let group = this.groups.get(name);
+    if (!group) {
+      group = {
+        name,
+        queues: { urgent: [], periodic: [] },
+        live: { urgent: 0, periodic: 0 },
+        inRing: { urgent: false, periodic: false },
+        active: 0,
+      };
+      this.groups.set(name, group);
+    }
+    return group;
+  }
+
+  private unqueue(key: string, lane: Lane, group: Group): void {
+    this.queued.delete(key);
+    this.counts[lane]--;
+    group.live[lane]--;
+  }
+
+  /** Forgets a group with nothing queued, in a ring or running (namespaces come and go). */
+  private dropIfEmpty(group: Group): void {
+    if (group.active === 0 && !group.inRing.urgent && !group.inRing.periodic) this.groups.delete(group.name);
+  }
+
   private async process(key: string): Promise<void> {
-    this.processing.add(key);
+    const group = this.group(key);
+    group.active++;
+    this.processing.set(key, group);
     let result: ReconcileResult | undefined;
     try {
       result = await this.opts.handler(key);
@@ -201,6 +319,10 @@ export class WorkQueue {
       result = { failed: true };
     }
     this.processing.delete(key);
+    group.active--;
+    this.dropIfEmpty(group);
+    // A worker may be waiting only because this group had all it may hold.
+    if (group.live.urgent + group.live.periodic > 0) this.wake?.();
     if (result?.failed) {
       const attempt = this.failures.get(key) ?? 0;
       this.failures.set(key, attempt + 1);

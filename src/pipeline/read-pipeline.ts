@@ -16,7 +16,7 @@ import { describeErrors, type FetchOutcome, fetchRemoteValues } from './fetch.ts
 import { allowedBySlot, filteredFinds, type KeyPolicy, resolveStoresAndPolicies, storeLabel } from './key-policy.ts';
 import { readNotBefore } from './refresh-timing.ts';
 import { RenderError, readId, remoteReads, renderSecretData } from './render.ts';
-import { refreshSeed, settingsOf } from './settings.ts';
+import { refreshSeed, type Settings, settingsOf, withRefreshFloor } from './settings.ts';
 import type { StoreClients, WorkloadIdentity } from './store-clients.ts';
 import { type StoreLookup, StoreRefError, TenancyError } from './stores.ts';
 import { type RenderedTarget, renderTarget, type TemplateSources } from './target-template.ts';
@@ -29,6 +29,8 @@ export interface ReadPipelineDeps {
   shareWindowMs: number;
   /** For ferry_tenancy_denials_total. */
   metrics?: Metrics;
+  /** Shortest periodic refresh served; shorter refreshIntervals are raised to it (withRefreshFloor). */
+  minRefreshIntervalMs?: number;
 }
 
 export interface ResolvedStore {
@@ -101,6 +103,11 @@ export class ReadPipeline {
     return out;
   }
 
+  /** The object's settings as this process serves them: its refresh no shorter than the floor. Throws on a bad spec. */
+  settings(es: ExternalSecret): Settings & { requestedRefreshMs?: number } {
+    return withRefreshFloor(settingsOf(es), this.deps.minRefreshIntervalMs ?? 0);
+  }
+
   /**
    * How old a shared read may be for a sync of `es` that started at `started`: the share window,
    * at most half the object's refresh interval, counted from the instant a late refresh was due
@@ -108,7 +115,7 @@ export class ReadPipeline {
    * window, never one from before this object's own last sync.
    */
   timing(es: ExternalSecret, at: { started: number; lastSyncAt?: number; forcedAt?: number }): ReadTiming {
-    const interval = settingsOf(es).refreshIntervalMs;
+    const interval = this.settings(es).refreshIntervalMs;
     const window = interval > 0 ? Math.min(this.deps.shareWindowMs, interval / 2) : this.deps.shareWindowMs;
     const lastSync = at.lastSyncAt ?? 0;
     const notBefore = Math.max(

@@ -31,6 +31,8 @@ export interface ReadSideOptions {
   providerQps: number;
   providerBurst: number;
   shareWindowMs: number;
+  /** Shortest periodic refresh served (see withRefreshFloor). */
+  minRefreshIntervalMs?: number;
   /** Aborts provider calls on shutdown. */
   signal: AbortSignal;
   /** A store's provider answers again after failing (SharedReads). */
@@ -83,6 +85,7 @@ export class ReadSide {
       reads: this.reads,
       shareWindowMs: opts.shareWindowMs,
       metrics,
+      minRefreshIntervalMs: opts.minRefreshIntervalMs,
     });
   }
 

@@ -30,6 +30,16 @@ export interface Settings {
 
 export const DEFAULT_VERSIONS_KEPT = 2;
 
+/**
+ * `s` with a periodic refresh no shorter than `floorMs` (the controller's --min-refresh-interval):
+ * `refreshInterval: 1ms` would otherwise re-read the provider and write status without pause.
+ * An interval of 0 (never refresh) stays 0.
+ */
+export function withRefreshFloor(s: Settings, floorMs: number): Settings & { requestedRefreshMs?: number } {
+  if (s.refreshIntervalMs <= 0 || s.refreshIntervalMs >= floorMs) return s;
+  return { ...s, refreshIntervalMs: floorMs, requestedRefreshMs: s.refreshIntervalMs };
+}
+
 export function settingsOf(es: ExternalSecret): Settings {
   const target = es.spec.target ?? {};
   const interval =

@@ -31,6 +31,8 @@ export async function startController(
       providerQps: 100,
       providerBurst: 200,
       shareWindowMs: 60_000,
+      // Tests watch refreshes of 1 s; the production floor (10 s) has its own test (fairness.test.ts).
+      minRefreshIntervalMs: 1000,
       ...config,
     },
     logger,

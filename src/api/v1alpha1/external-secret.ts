@@ -386,11 +386,11 @@ export const externalSecretSpec = object(
       'The store to read from. May be left out when every data and dataFrom item names its store in sourceRef.storeRef.',
     ),
     refreshInterval: string(
-      'How often the values are read again, as a Go duration (`1h`, `15m`, `1h30m`). `0` syncs once and, as in ESO, never again (like refreshPolicy CreatedOnce), even when the ExternalSecret changes. Default 1h. Refreshes are spread over the interval by a hash of the store and first remote key, so ExternalSecrets reading the same key refresh together and share one provider read.',
+      'How often the values are read again, as a Go duration (`1h`, `15m`, `1h30m`). `0` syncs once and, as in ESO, never again (like refreshPolicy CreatedOnce), even when the ExternalSecret changes. Default 1h. An interval below the controller’s minimum (`--min-refresh-interval`, chart value `controller.minRefreshInterval`, default 10s) is served at that minimum, said in the Ready message and a RefreshIntervalRaised Event. Refreshes are spread over the interval by a hash of the store and first remote key, so ExternalSecrets reading the same key refresh together and share one provider read.',
       { pattern: GO_DURATION_PATTERN, maxLength: 64 },
     ),
     refreshPolicy: enumOf(
-      "Periodic (default): re-read every refreshInterval, and when the ExternalSecret's spec, labels or annotations change. OnChange: re-read only when its spec, labels or annotations change (setting a force-sync annotation is such a change). CreatedOnce: read once and never again. Under every policy a target Secret that was deleted or whose data was edited is re-synced at once, except with creationPolicy Orphan, where it waits for the next due sync (as in ESO). See docs/lifecycle.md.",
+      "Periodic (default): re-read every refreshInterval, and when the ExternalSecret's spec, labels or annotations change. OnChange: re-read only when its spec, labels or annotations change (setting a force-sync annotation is such a change; the provider is re-read for one object at most once per the controller’s `--force-sync-interval`, default 10s, and a later force waits for it). CreatedOnce: read once and never again. Under every policy a target Secret that was deleted or whose data was edited is re-synced at once, except with creationPolicy Orphan, where it waits for the next due sync (as in ESO). See docs/lifecycle.md.",
       ['Periodic', 'OnChange', 'CreatedOnce'] as const,
     ),
     target,

@@ -36,6 +36,8 @@ export type EventReason =
   | 'MissingProviderSecret'
   /** A store refused the namespace or a key (conditions, remoteKeyPolicy). */
   | 'TenancyDenied'
+  /** spec.refreshInterval is below the controller's --min-refresh-interval and is served at it. */
+  | 'RefreshIntervalRaised'
   | 'RolloutRestart'
   | 'RolloutRestartFailed'
   /** A workload named in target.rolloutRestartTargets does not exist. */

@@ -3,6 +3,12 @@
 export interface ObjectState {
   /** Reads must have started after this (force-sync, annotation change). */
   freshAfter?: number;
+  /** When the provider was last re-read for a forced sync. */
+  forcedAt?: number;
+  /** A forced sync arrived sooner than the controller's --force-sync-interval after the last: re-read when it has passed. */
+  forcePending?: boolean;
+  /** The generation whose raised refreshInterval was already reported (an Event per generation). */
+  refreshRaisedFor?: number;
   /** When the last successful sync in this process ended. */
   syncedAt?: number;
   /** Reads found missing, and when first seen, to confirm a deletion on a later refresh. */

@@ -14,7 +14,7 @@ import type { Metrics } from '../../observability/metrics.ts';
 import { describeErrors } from '../../pipeline/fetch.ts';
 import type { Fetched, ReadPipeline, ReadTiming, Resolved } from '../../pipeline/index.ts';
 import { nextRefreshAt } from '../../pipeline/refresh-timing.ts';
-import { currentTargetName, objectVersion, refreshSeed, type Settings, settingsOf } from '../../pipeline/settings.ts';
+import { currentTargetName, objectVersion, refreshSeed, type Settings } from '../../pipeline/settings.ts';
 import { kubeTemplateSources } from '../../pipeline/target-template.ts';
 import { isIntact } from './drift.ts';
 import { decideMissing, noteVanishedNames, without } from './missing.ts';
@@ -68,10 +68,11 @@ class Sync {
     const { es, state, deps } = this;
     let settings: Settings;
     try {
-      settings = settingsOf(es);
+      settings = deps.pipeline.settings(es);
     } catch (err) {
       return this.fail(new FerryError('InvalidSpec', `spec.refreshInterval: ${(err as Error).message}`));
     }
+    const raised = this.refreshRaised(settings);
     const namespace = es.metadata.namespace ?? '';
     const target =
       settings.creationPolicy === 'None' ? undefined : deps.managedSecret(namespace, currentTargetName(es, settings));
@@ -111,7 +112,7 @@ class Sync {
       const reason: ExternalSecretReason = missingNote ? 'SecretMissing' : 'SecretSynced';
       await this.report({
         reason,
-        message: `${count} ${where}${missingNote}`,
+        message: `${count} ${where}${missingNote}${raised}`,
         ready: !missingNote,
         synced: true,
         binding: written.secretName,
@@ -189,6 +190,21 @@ class Sync {
     }
     const note = `; removed keys whose remote value is gone (deletionPolicy Merge): ${describeErrors(fetched)}`;
     return { spec: without(this.es.spec, decision.gone), note };
+  }
+
+  /**
+   * A refreshInterval below the controller's minimum is served at the minimum: said in the Ready
+   * message, and by a Warning Event once per generation.
+   */
+  private refreshRaised(settings: Settings & { requestedRefreshMs?: number }): string {
+    if (settings.requestedRefreshMs === undefined) return '';
+    const note = `; spec.refreshInterval ${this.es.spec.refreshInterval} is below the controller's minimum (--min-refresh-interval), so it refreshes every ${settings.refreshIntervalMs / 1000}s`;
+    const generation = this.es.metadata.generation ?? 0;
+    if (this.state.refreshRaisedFor !== generation) {
+      this.state.refreshRaisedFor = generation;
+      this.deps.events.record(this.es, 'Warning', 'RefreshIntervalRaised', note.slice(2));
+    }
+    return note;
   }
 
   private schedule(settings: Settings): ReconcileResult {

@@ -9,7 +9,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { noTemplateSources, type ReadPipeline, versionsRead } from '../../pipeline/index.ts';
 import { nextRefreshAt } from '../../pipeline/refresh-timing.ts';
-import { objectVersion, refreshSeed, settingsOf } from '../../pipeline/settings.ts';
+import { objectVersion, refreshSeed } from '../../pipeline/settings.ts';
 import type { WorkloadIdentity } from '../../pipeline/store-clients.ts';
 import { ProviderError } from '../../providers/provider.ts';
 import { type FileEntry, footprintBytes, writeAtomically } from './atomic-writer.ts';
@@ -263,7 +263,7 @@ export class VolumeManager {
   }
 
   private nextRefresh(es: ExternalSecret): ReconcileResult {
-    const interval = settingsOf(es).refreshIntervalMs;
+    const interval = this.opts.pipeline.settings(es).refreshIntervalMs;
     if (interval <= 0) return {};
     return { requeueAfterMs: nextRefreshAt(Date.now(), interval, refreshSeed(es)) - Date.now() };
   }
