@@ -34,6 +34,30 @@ describe('TokenBucket', () => {
     expect(await resolvedAfter(takes, 1)).toBe(2);
   });
 
+  it("serves the groups of waiters in turn: one namespace's queue does not hold another's read", async () => {
+    const bucket = new TokenBucket(10, 1);
+    await bucket.take();
+    const order: string[] = [];
+    const takes = [
+      ...Array.from({ length: 5 }, (_, i) => bucket.take(undefined, 'flood').then(() => order.push(`flood-${i}`))),
+      bucket.take(undefined, 'quiet').then(() => order.push('quiet')),
+    ];
+    await vi.advanceTimersByTimeAsync(600);
+    await Promise.all(takes);
+    expect(order).toEqual(['flood-0', 'quiet', 'flood-1', 'flood-2', 'flood-3', 'flood-4']);
+  });
+
+  it('forgets an aborted waiter: the next one gets its token', async () => {
+    const bucket = new TokenBucket(10, 1);
+    await bucket.take();
+    const ac = new AbortController();
+    const gone = bucket.take(ac.signal, 'a');
+    const next = bucket.take(undefined, 'b');
+    ac.abort(new Error('gone'));
+    await expect(gone).rejects.toThrow('gone');
+    expect(await resolvedAfter([next], 100)).toBe(1);
+  });
+
   it('stops waiting when the signal aborts', async () => {
     const bucket = new TokenBucket(1, 1);
     await bucket.take();

@@ -48,6 +48,8 @@ export async function fetchRemoteValues(
   allowKey?: (key: string, slot: string) => boolean,
   /** Set for a forced sync: see SharedReads.read. */
   forcedSince?: number,
+  /** Whose reads these are (the namespace): calls wait for a store's budget in its turn. */
+  tenant = '',
 ): Promise<FetchOutcome> {
   const bySlot = handles instanceof Map ? handles : new Map([['', handles]]);
   const outcome: FetchOutcome = {
@@ -68,7 +70,7 @@ export async function fetchRemoteValues(
   const queries = findQueries(spec);
   const listed = await Promise.allSettled(
     queries.map(([i, q]) =>
-      through(itemSlot(spec, spec.dataFrom?.[i] ?? {}), (h) => reads.list(h, q, notBefore, forcedSince)),
+      through(itemSlot(spec, spec.dataFrom?.[i] ?? {}), (h) => reads.list(h, q, notBefore, forcedSince, tenant)),
     ),
   );
   /** Names found, by slot. */
@@ -109,7 +111,7 @@ export async function fetchRemoteValues(
     }
   }
   const settled = await Promise.allSettled(
-    wanted.map(({ slot, ref }) => through(slot, (h) => reads.read(h, ref, notBefore, forcedSince))),
+    wanted.map(({ slot, ref }) => through(slot, (h) => reads.read(h, ref, notBefore, forcedSince, tenant))),
   );
   const vanished = new Set<string>();
   settled.forEach((result, i) => {

@@ -140,6 +140,7 @@ export class ReadPipeline {
       timing.notBefore,
       allowedBySlot(resolved),
       timing.forcedSince,
+      es.metadata.namespace ?? '',
     );
     // How many listed names a policy refused goes to the metric only: in status or an Event it
     // would tell the tenant how many secrets of others match a pattern.

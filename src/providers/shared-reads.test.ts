@@ -46,6 +46,19 @@ describe('SharedReads', () => {
     expect(results.every((r) => r.value.revealText() === 'v-db')).toBe(true);
   });
 
+  it("makes a store's calls for each namespace in turn: one namespace's many reads do not hold another's", async () => {
+    const { client, calls } = countingClient();
+    const { reads } = setup(client);
+    const store: StoreHandle = { key: 'css', providerName: 'test', client, budget: new TokenBucket(50, 1) };
+    const flood = Array.from({ length: 6 }, (_, i) => reads.read(store, { key: `flood-${i}` }, 0, undefined, 'flood'));
+    const quiet = reads.read(store, { key: 'quiet' }, 0, undefined, 'quiet');
+    await Promise.all([...flood, quiet]);
+    // flood-0 took the one token there was; then the waiting namespaces take turns: flood-1, then
+    // the quiet namespace's call, third rather than seventh.
+    expect(calls.slice(0, 3)).toEqual(['read:flood-0', 'read:flood-1', 'read:quiet']);
+    expect(calls).toHaveLength(7);
+  });
+
   it('reuses a finished read only while it is fresh enough for the caller', async () => {
     const { client, calls } = countingClient();
     const { reads, store } = setup(client);

@@ -38,6 +38,8 @@ const isAnswer = (err: unknown) =>
 interface PendingBatch {
   store: StoreHandle;
   items: { ref: RemoteRef; resolve(v: FetchedValue): void; reject(e: unknown): void }[];
+  /** Whose read opened the batch: the call waits for the store's budget in that tenant's turn. */
+  tenant: string;
   timer: NodeJS.Timeout;
 }
 
@@ -110,8 +112,17 @@ export class SharedReads {
    * reuse a read that another forced sync started at or after `forcedSince`. Forcing many objects
    * that read one key (an annotation on all of them) then costs one read per key, not one per
    * object whose force arrived after the read began.
+   *
+   * `tenant` (the reading ExternalSecret's namespace) is whose turn a new call waits for at the
+   * store's budget, which serves tenants in turn (TokenBucket).
    */
-  read(store: StoreHandle, ref: RemoteRef, notBefore: number, forcedSince?: number): Promise<FetchedValue> {
+  read(
+    store: StoreHandle,
+    ref: RemoteRef,
+    notBefore: number,
+    forcedSince?: number,
+    tenant = '',
+  ): Promise<FetchedValue> {
     const id = entryId(store, ref);
     this.hints.get(store.key)?.delete(id);
     const existing = this.entries.get(id);
@@ -124,7 +135,7 @@ export class SharedReads {
       { provider: store.providerName, store: store.key, key: ref.key, version: ref.version },
       'provider read',
     );
-    const promise = this.fetch(store, ref);
+    const promise = this.fetch(store, ref, tenant);
     this.track(id, Date.now(), promise, forcedSince !== undefined);
     this.sweep();
     return promise;
@@ -213,7 +224,7 @@ export class SharedReads {
    * Names matching `query` (dataFrom[].find), listed no earlier than `notBefore`: one listing per
    * store identity and query, shared like reads, by every ExternalSecret asking the same.
    */
-  list(store: StoreHandle, query: FindQuery, notBefore: number, forcedSince?: number): Promise<string[]> {
+  list(store: StoreHandle, query: FindQuery, notBefore: number, forcedSince?: number, tenant = ''): Promise<string[]> {
     const id = `${store.key}\u0000find\u0000${JSON.stringify([query.path ?? '', query.nameRegexp ?? '', Object.entries(query.tags ?? {}).sort()])}`;
     const existing = this.listings.get(id);
     if (existing && !existing.failed && reusable(existing, notBefore, forcedSince)) {
@@ -234,8 +245,9 @@ export class SharedReads {
       promise: this.call(
         store,
         'list',
-        (signal) => find.call(store.client, query, signal, () => store.budget.take(signal)),
+        (signal) => find.call(store.client, query, signal, () => store.budget.take(signal, tenant)),
         this.opts.callTimeoutMs * LIST_TIMEOUT_FACTOR,
+        tenant,
       ),
       failed: false,
       forced: forcedSince !== undefined,
@@ -280,7 +292,7 @@ export class SharedReads {
     this.hints.delete(storeKey);
   }
 
-  private fetch(store: StoreHandle, ref: RemoteRef): Promise<FetchedValue> {
+  private fetch(store: StoreHandle, ref: RemoteRef, tenant: string): Promise<FetchedValue> {
     const { client } = store;
     if (ref.metadataPolicy === 'Fetch' && !client.readsMetadata) {
       return Promise.reject(
@@ -290,16 +302,16 @@ export class SharedReads {
         ),
       );
     }
-    if (client.readMany && client.batchable?.(ref)) return this.enqueueBatch(store, ref);
-    return this.call(store, 'read', async (signal) => client.read(ref, signal));
+    if (client.readMany && client.batchable?.(ref)) return this.enqueueBatch(store, ref, tenant);
+    return this.call(store, 'read', async (signal) => client.read(ref, signal), undefined, tenant);
   }
 
-  private enqueueBatch(store: StoreHandle, ref: RemoteRef): Promise<FetchedValue> {
+  private enqueueBatch(store: StoreHandle, ref: RemoteRef, tenant: string): Promise<FetchedValue> {
     return new Promise((resolve, reject) => {
       let batch = this.batches.get(store.key);
       if (!batch) {
         const timer = setTimeout(() => this.flush(store.key), this.opts.batchWindowMs);
-        batch = { store, items: [], timer };
+        batch = { store, items: [], timer, tenant };
         this.batches.set(store.key, batch);
       }
       batch.items.push({ ref, resolve, reject });
@@ -313,16 +325,19 @@ export class SharedReads {
     this.batches.delete(storeKey);
     clearTimeout(batch.timer);
     this.fillFromHints(batch);
-    const { store, items } = batch;
+    const { store, items, tenant } = batch;
     const readMany = store.client.readMany;
     if (items.length === 1 || !readMany) {
       for (const item of items) {
-        this.call(store, 'read', (signal) => store.client.read(item.ref, signal)).then(item.resolve, item.reject);
+        this.call(store, 'read', (signal) => store.client.read(item.ref, signal), undefined, tenant).then(
+          item.resolve,
+          item.reject,
+        );
       }
       return;
     }
     const refs = items.map((i) => i.ref);
-    this.call(store, 'read_many', (signal) => readMany.call(store.client, refs, signal)).then(
+    this.call(store, 'read_many', (signal) => readMany.call(store.client, refs, signal), undefined, tenant).then(
       (results) => {
         results.forEach((result, i) => {
           const item = items[i];
@@ -344,13 +359,14 @@ export class SharedReads {
     operation: string,
     fn: (signal: AbortSignal) => Promise<T>,
     timeoutMs = this.opts.callTimeoutMs,
+    tenant = '',
   ): Promise<T> {
     const held = this.breaker.admit(store.key);
     if (held) {
       this.opts.metrics.providerCallsHeld.inc({ provider: store.providerName });
       throw held;
     }
-    await store.budget.take(this.opts.signal);
+    await store.budget.take(this.opts.signal, tenant);
     let error: ProviderError | undefined;
     try {
       const signal = AbortSignal.any([this.opts.signal, AbortSignal.timeout(timeoutMs)]);
