@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_ANSWER_BYTES } from '../../src/providers/vault/http.ts';
+import { MAX_ANSWER_BYTES } from '../../src/providers/answer-cap.ts';
 import { type RunningController, startController } from '../support/controller.ts';
 import { Objects } from '../support/objects.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName } from '../support/testbed.ts';

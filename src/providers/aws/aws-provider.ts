@@ -14,6 +14,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { SecretValue } from '../../values.ts';
 import { type FetchedValue, type Provider, type ProviderClient, ProviderError, type RemoteRef } from '../provider.ts';
 import { refIdentity } from '../references.ts';
+import { CappedHttpHandler } from './capped-handler.ts';
 import { awsCredentials } from './credentials.ts';
 import { classifyAwsError } from './errors.ts';
 import { findSecretNames } from './find.ts';
@@ -64,16 +65,22 @@ export const awsProvider: Provider<AwsSpec> = {
 
   async createClient(spec, ctx): Promise<ProviderClient> {
     const credentials = await awsCredentials(spec, ctx);
-    const common = {
+    // One handler per client: a client's destroy() closes its handler's sockets.
+    const common = () => ({
       region: spec.region,
       credentials: credentials.provider,
       // Ferry retries itself, under the store's rate budget, so every call is counted and paced.
       maxAttempts: 1,
       // throwOnRequestTimeout: a slow answer fails the call (Transient) instead of the SDK printing a
       // warning outside the logger and waiting on.
-      requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: 5_000, throwOnRequestTimeout: true },
-    };
-    const sts = new STSClient(common);
+      // Answers are capped while they stream (answer-cap.ts).
+      requestHandler: new CappedHttpHandler({
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        connectionTimeout: 5_000,
+        throwOnRequestTimeout: true,
+      }),
+    });
+    const sts = new STSClient(common());
     const prefix = spec.prefix ?? '';
     const validate = async (signal: AbortSignal) => {
       try {
@@ -84,7 +91,7 @@ export const awsProvider: Provider<AwsSpec> = {
     };
 
     if (spec.service === 'ParameterStore') {
-      const ssm = new SSMClient(common);
+      const ssm = new SSMClient(common());
       return {
         ...parameterStoreReads(ssm, prefix),
         validate,
@@ -96,7 +103,7 @@ export const awsProvider: Provider<AwsSpec> = {
       };
     }
 
-    const sm = new SecretsManagerClient(common);
+    const sm = new SecretsManagerClient(common());
     return {
       maxBatch: 20,
       batchable: isCurrentValue,

@@ -1,5 +1,6 @@
 // AWS SDK errors → Ferry's error classes. Names are the SDK's exception names; the message
 // keeps AWS's own text, shortened, which describes the failure and never contains a value.
+import { AnswerTooLargeError, answerTooLargeText } from '../answer-cap.ts';
 import { ProviderError, type ProviderErrorKind, providerMessage } from '../provider.ts';
 
 const KIND_BY_NAME: Record<string, ProviderErrorKind> = {
@@ -57,6 +58,7 @@ function retryAfterMs(err: AwsLikeError): number | undefined {
 
 export function classifyAwsError(err: unknown, what: string): ProviderError {
   if (err instanceof ProviderError) return err;
+  if (err instanceof AnswerTooLargeError) return new ProviderError('Invalid', `AWS ${what}: ${answerTooLargeText}`);
   const e = (err ?? {}) as AwsLikeError;
   const name = e.name ?? 'Error';
   const status = e.$metadata?.httpStatusCode;

@@ -10,6 +10,7 @@ import { SecretClient } from '@azure/keyvault-secrets';
 import { SecretValue } from '../../values.ts';
 import { type Provider, type ProviderClient, ProviderError } from '../provider.ts';
 import { refIdentity } from '../references.ts';
+import { cappedAnswers } from './capped-answers.ts';
 import { azureCredential } from './credentials.ts';
 import { classifyAzureError } from './errors.ts';
 import { findAzureSecrets } from './find.ts';
@@ -56,6 +57,8 @@ export const azureProvider: Provider<AzureSpec> = {
       // A custom cloud's vaults are not under *.vault.azure.net, the domain the client expects
       // the challenge's resource to share with the vault.
       disableChallengeResourceVerification: spec.environmentType === 'AzureStackCloud',
+      // Answers are read up to MAX_ANSWER_BYTES while they stream.
+      additionalPolicies: [cappedAnswers] as (typeof cappedAnswers)[],
     } as const;
     const client = new SecretClient(spec.vaultUrl, credential, options);
     const certificates = new CertificateClient(spec.vaultUrl, credential, options);

@@ -2,6 +2,7 @@
 // {error: {code, message, innererror: {code}}}; the @azure/keyvault-* clients raise it as a RestError
 // (statusCode, code, details.error.innerError). @azure/identity raises AuthenticationError (the
 // token endpoint answered) or CredentialUnavailableError (no such credential here).
+import { AnswerTooLargeError, answerTooLargeText } from '../answer-cap.ts';
 import { ProviderError, type ProviderErrorKind, providerMessage } from '../provider.ts';
 
 interface AzureLikeError {
@@ -63,6 +64,9 @@ function tokenError(e: AzureLikeError, what: string): ProviderError {
 /** Classifies an error from a Key Vault or token call about `what` (e.g. `reading "db"`). */
 export function classifyAzureError(err: unknown, what: string): ProviderError {
   if (err instanceof ProviderError) return err;
+  if (err instanceof AnswerTooLargeError || String((err as Error)?.message).includes(answerTooLargeText)) {
+    return new ProviderError('Invalid', `Azure ${what}: ${answerTooLargeText}`);
+  }
   const e = (err ?? {}) as AzureLikeError;
   if (TOKEN_ERRORS.has(String(e.name))) return tokenError(e, what);
   const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;

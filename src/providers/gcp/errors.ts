@@ -1,5 +1,6 @@
 // Secret Manager errors → Ferry's error classes, by gRPC status code. The REST transport reports
 // the same codes (gax translates the HTTP error body), so one mapping serves both transports.
+import { answerTooLargeText } from '../answer-cap.ts';
 import { ProviderError, type ProviderErrorKind, providerMessage } from '../provider.ts';
 
 const STATUS_NAMES: Record<number, string> = {
@@ -80,6 +81,9 @@ export function classifyGcpError(err: unknown, what: string): ProviderError {
       `GCP ${what}: ${credentials ? 'no usable credentials' : 'no answer'} (${text || 'error'})`,
     );
   }
+  // gRPC's own receive limit (set to MAX_ANSWER_BYTES), not the service's quota: not a throttle.
+  if (code === 8 && /larger than max/i.test(text))
+    return new ProviderError('Invalid', `GCP ${what}: ${answerTooLargeText}`);
   const status = STATUS_NAMES[code] ?? `code ${code}`;
   const kind = KIND_BY_CODE[code] ?? 'Transient';
   const detail = code === 9 ? `version not accessible (disabled or destroyed): ${text}` : text;

@@ -2,8 +2,10 @@
 // access.ts is the same for the gRPC and REST transports (and testable without a server).
 // The implementation is the official client; Ferry turns off its retries and retries itself,
 // under the store's rate budget.
+
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import type { googleAuthLibrary } from 'google-gax';
+import { MAX_ANSWER_BYTES } from '../answer-cap.ts';
 import type { Endpoint } from './resource-names.ts';
 
 export interface AccessedVersion {
@@ -80,6 +82,8 @@ export function createSecretManagerApi(opts: ApiOptions): SecretManagerApi {
     protocol: opts.endpoint.protocol,
     fallback: opts.transport === 'REST',
     projectId: opts.projectID,
+    // google-gax lifts gRPC's 4 MiB receive limit (-1); Ferry keeps a limit (answer-cap.ts).
+    'grpc.max_receive_message_length': MAX_ANSWER_BYTES,
     ...(opts.authClient ? { authClient: opts.authClient } : {}),
   });
   const callOptions = { timeout: opts.callTimeoutMs ?? 10_000, retry: null };

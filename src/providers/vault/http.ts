@@ -1,34 +1,11 @@
 // One connection pool per Vault client, and the request shape every Vault call shares: JSON in
 // and out, X-Vault-Token, X-Vault-Namespace and the store's extra headers.
 import { Agent, request } from 'undici';
+import { AnswerTooLargeError, answerTooLargeText, MAX_ANSWER_BYTES, readCapped } from '../answer-cap.ts';
 import { ProviderError } from '../provider.ts';
 import { vaultError, vaultNetworkError } from './errors.ts';
 
 const REQUEST_TIMEOUT_MS = 10_000;
-
-/**
- * The most of one answer read: a KV value fits a Secret (1 MiB) and a LIST page of thousands of
- * names a few MiB. The store's server may be the tenant's own; past this the connection is cut
- * while streaming, so a 1 GiB answer costs the controller no more than this.
- */
-export const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
-
-class AnswerTooLarge extends Error {}
-
-/** The body as text, or AnswerTooLarge once more than `limit` bytes came (the stream is destroyed). */
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown }, limit: number) {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy();
-      throw new AnswerTooLarge();
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 export interface VaultAnswer {
   status: number;
@@ -85,9 +62,9 @@ export class VaultHttp {
       const length = Number(res.headers['content-length']);
       if (length > MAX_ANSWER_BYTES) {
         res.body.destroy();
-        throw new AnswerTooLarge();
+        throw new AnswerTooLargeError();
       }
-      const text = await readCapped(res.body, MAX_ANSWER_BYTES);
+      const text = (await readCapped(res.body)).toString('utf8');
       let body: unknown;
       try {
         body = text ? JSON.parse(text) : undefined;
@@ -96,12 +73,8 @@ export class VaultHttp {
       }
       return { status: res.statusCode, body, headers: res.headers };
     } catch (err) {
-      if (err instanceof AnswerTooLarge) {
-        throw new ProviderError(
-          'Invalid',
-          `Vault ${call.what}: the answer is over ${MAX_ANSWER_BYTES} bytes, the most Ferry reads; the connection was cut`,
-        );
-      }
+      if (err instanceof AnswerTooLargeError)
+        throw new ProviderError('Invalid', `Vault ${call.what}: ${answerTooLargeText}`);
       throw vaultNetworkError(err, call.what);
     }
   }
