@@ -20,6 +20,8 @@ export interface Config {
   rolloutDebounceMs: number;
   clusterStores: boolean;
   clusterExternalSecrets: boolean;
+  /** SecretStores may authenticate as the controller itself (default chains, managed identity, ADC). */
+  namespacedAmbientIdentity: boolean;
   /** Set with --leader-elect: only the Lease holder reconciles. */
   leaderElection?: LeaderElectionConfig;
 }
@@ -41,6 +43,9 @@ export const CONTROLLER_USAGE = `usage: ferry controller [flags]
   --cluster-stores on|off    watch ClusterSecretStores (default on; off for a namespace-scoped install whose
                              RBAC is Roles only — ExternalSecrets then can use SecretStores only)
   --cluster-external-secrets on|off  serve ClusterExternalSecrets (default on; always off with --namespace)
+  --namespaced-ambient-identity on|off  let SecretStores (not only ClusterSecretStores) authenticate as the
+                             controller itself: AWS default chain, Vault auth.iam without credentials, Azure
+                             ManagedIdentity, Google Application Default Credentials (default off: refused)
   --leader-elect             only the holder of a coordination.k8s.io Lease reconciles and writes; other
                              replicas keep their caches warm and take over when it lapses (default off)
   --leader-elect-namespace NS    namespace of the Lease (default: --namespace, else $POD_NAMESPACE, else default)
@@ -98,6 +103,7 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
       'rollout-debounce': { type: 'string' },
       'cluster-stores': { type: 'string' },
       'cluster-external-secrets': { type: 'string' },
+      'namespaced-ambient-identity': { type: 'string' },
       'leader-elect': { type: 'boolean' },
       'leader-elect-namespace': { type: 'string' },
       'leader-elect-lease-name': { type: 'string' },
@@ -136,6 +142,7 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
     shareWindowMs,
     clusterStores: onOff('cluster-stores', values['cluster-stores'], true),
     clusterExternalSecrets: onOff('cluster-external-secrets', values['cluster-external-secrets'], true),
+    namespacedAmbientIdentity: onOff('namespaced-ambient-identity', values['namespaced-ambient-identity'], false),
     leaderElection: values['leader-elect'] ? leaderElectionOf(values, env) : undefined,
   };
 }
@@ -188,6 +195,8 @@ export interface CsiNodeConfig {
   providerBurst: number;
   shareWindowMs: number;
   volumeMemoryBytes: number;
+  /** SecretStores may authenticate as the plugin itself, i.e. with the node's identity. */
+  namespacedAmbientIdentity: boolean;
 }
 
 /** Where the image keeps the CSI protocol files; from source, the provisioning cache. */
@@ -213,7 +222,9 @@ export const CSI_NODE_USAGE = `usage: ferry csi-node [flags]
   --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)
   --volume-memory SIZE       memory all volumes of this node may take, e.g. 128Mi (default 128Mi): tmpfs pages
                              count against the plugin's own memory limit, so keep the limit at least ~256Mi + SIZE; a mount
-                             past it is refused (RESOURCE_EXHAUSTED), a rotation past it keeps the old files`;
+                             past it is refused (RESOURCE_EXHAUSTED), a rotation past it keeps the old files
+  --namespaced-ambient-identity on|off  let SecretStores (not only ClusterSecretStores) authenticate as the
+                             plugin itself, with the node's identity (default off: refused)`;
 
 export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): CsiNodeConfig {
   const { values } = parseArgs({
@@ -234,6 +245,7 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
       'provider-burst': { type: 'string' },
       'shared-read-window': { type: 'string' },
       'volume-memory': { type: 'string' },
+      'namespaced-ambient-identity': { type: 'string' },
     },
   });
   const nodeName = values['node-name'] ?? env.NODE_NAME;
@@ -266,5 +278,6 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     providerBurst: Math.floor(positive('provider-burst', values['provider-burst'], 40)),
     shareWindowMs,
     volumeMemoryBytes: byteSize('volume-memory', values['volume-memory'], 128 * 1024 ** 2),
+    namespacedAmbientIdentity: onOff('namespaced-ambient-identity', values['namespaced-ambient-identity'], false),
   };
 }

@@ -33,6 +33,8 @@ export interface ControllerConfig {
   providerQps: number;
   providerBurst: number;
   shareWindowMs: number;
+  /** SecretStores may authenticate as the controller itself (--namespaced-ambient-identity; default off). */
+  namespacedAmbientIdentity?: boolean;
   /** false: ClusterSecretStores are not watched (a namespace-scoped install with Roles only). */
   clusterStores?: boolean;
   /** How long changes to one workload's Secret settle before it is rolled (target.rolloutRestartTargets). */
@@ -100,6 +102,7 @@ export class Controller {
       providerQps: config.providerQps,
       providerBurst: config.providerBurst,
       shareWindowMs: config.shareWindowMs,
+      namespacedAmbientIdentity: config.namespacedAmbientIdentity,
       signal: this.stop.signal,
       onStoreRecovered: (key) => this.storeRecovered(key),
       watch: config.watch,

@@ -31,6 +31,8 @@ export interface ReadSideOptions {
   providerQps: number;
   providerBurst: number;
   shareWindowMs: number;
+  /** SecretStores may authenticate as this process itself (StoreClientsOptions). */
+  namespacedAmbientIdentity?: boolean;
   /** Aborts provider calls on shutdown. */
   signal: AbortSignal;
   /** A store's provider answers again after failing (SharedReads). */
@@ -71,6 +73,7 @@ export class ReadSide {
       metrics,
       providerQps: opts.providerQps,
       providerBurst: opts.providerBurst,
+      namespacedAmbientIdentity: opts.namespacedAmbientIdentity,
     });
     this.stores = cachedStoreLookup({
       secretStore: (ns, name) => this.secretStores.get(`${ns}/${name}`),

@@ -36,6 +36,8 @@ export interface CsiPluginConfig {
   providerQps: number;
   providerBurst: number;
   shareWindowMs: number;
+  /** SecretStores may authenticate as the plugin itself, the node's identity (--namespaced-ambient-identity; default off). */
+  namespacedAmbientIdentity?: boolean;
   /** The node's budget for volume contents (tmpfs pages count against the plugin's memory). */
   volumeMemoryBytes: number;
   version: string;
@@ -68,6 +70,7 @@ export class CsiPlugin {
       providerQps: config.providerQps,
       providerBurst: config.providerBurst,
       shareWindowMs: config.shareWindowMs,
+      namespacedAmbientIdentity: config.namespacedAmbientIdentity,
       signal: this.stop.signal,
     });
     // Its own CSIDriver only (RBAC resourceNames): whether kubelet's pod info can be trusted.
