@@ -62,7 +62,12 @@ export class StoreClients {
   private readonly opts: Required<StoreClientsOptions>;
 
   constructor(opts: StoreClientsOptions) {
-    this.opts = { clientTtlMs: 10 * 60_000, namespacedAmbientIdentity: false, ...opts };
+    // Only an explicit true opts in: an option passed through as undefined keeps the refusal.
+    this.opts = {
+      clientTtlMs: 10 * 60_000,
+      ...opts,
+      namespacedAmbientIdentity: opts.namespacedAmbientIdentity === true,
+    };
   }
 
   /**

@@ -3,6 +3,7 @@
 // another namespace: both refused when the client is built, before anything is read or sent.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { AMBIENT_STORES as AMBIENT, OWN_STORES as OWN, randomProviderSpec } from '../../test/support/ambient-stores.ts';
 import type { ProviderSpec } from '../api/v1alpha1/secret-store.ts';
 import type { AnyStore } from '../api/v1alpha1/types.ts';
 import { createLogger } from '../observability/logger.ts';
@@ -12,86 +13,6 @@ import { selectProvider } from '../providers/registry.ts';
 import { SharedReads } from '../providers/shared-reads.ts';
 import { StoreClients, type StoreClientsOptions } from './store-clients.ts';
 import { ambientIdentityRefusal } from './store-identity.ts';
-
-const keys = {
-  accessKeyIDSecretRef: { name: 'aws', key: 'id' },
-  secretAccessKeySecretRef: { name: 'aws', key: 'secret' },
-};
-const sa = { serviceAccountRef: { name: 'app' } };
-const vault = (iam: object) => ({
-  vault: { server: 'https://vault.example', auth: { iam: { vaultRole: 'r', ...iam } } },
-});
-
-/** Stores that would authenticate as the process, and the field each error must name. */
-const AMBIENT: [string, ProviderSpec, RegExp][] = [
-  [
-    'gcpsm without auth',
-    { gcpsm: { projectID: 'p' } },
-    /spec\.provider\.gcpsm\.auth .*Application Default Credentials/,
-  ],
-  ['gcpsm with an empty auth', { gcpsm: { projectID: 'p', auth: {} } }, /spec\.provider\.gcpsm\.auth/],
-  ['aws without auth', { aws: { region: 'eu-west-1' } }, /spec\.provider\.aws\.auth .*default credential chain/],
-  [
-    'aws without auth, assuming roles on top',
-    { aws: { region: 'eu-west-1', role: 'arn:aws:iam::1:role/r', additionalRoles: ['arn:aws:iam::1:role/a'] } },
-    /role and additionalRoles are assumed with it/,
-  ],
-  [
-    'azurekv ManagedIdentity',
-    { azurekv: { vaultUrl: 'https://v.vault.azure.net', authType: 'ManagedIdentity', identityId: 'any' } },
-    /spec\.provider\.azurekv\.authType is ManagedIdentity/,
-  ],
-  ['vault auth.iam without keys or jwt', vault({}), /spec\.provider\.vault\.auth\.iam .*sts:GetCallerIdentity/],
-  [
-    'vault auth.iam with a role to assume',
-    vault({ role: 'arn:aws:iam::1:role/r' }),
-    /spec\.provider\.vault\.auth\.iam/,
-  ],
-];
-
-/** The same providers with credentials of the store's own. */
-const OWN: [string, ProviderSpec][] = [
-  [
-    'gcpsm with a key',
-    { gcpsm: { projectID: 'p', auth: { secretRef: { secretAccessKeySecretRef: keys.secretAccessKeySecretRef } } } },
-  ],
-  [
-    'gcpsm with workload identity',
-    { gcpsm: { projectID: 'p', auth: { workloadIdentity: { ...sa, clusterLocation: 'l', clusterName: 'c' } } } },
-  ],
-  ['aws with keys', { aws: { region: 'eu-west-1', auth: { secretRef: keys }, role: 'arn:aws:iam::1:role/r' } }],
-  [
-    'aws with a ServiceAccount token',
-    { aws: { region: 'eu-west-1', auth: { jwt: sa }, role: 'arn:aws:iam::1:role/r' } },
-  ],
-  [
-    'azurekv ServicePrincipal',
-    {
-      azurekv: {
-        vaultUrl: 'https://v.vault.azure.net',
-        tenantId: 't',
-        authSecretRef: { clientId: { name: 'a', key: 'id' } },
-      },
-    },
-  ],
-  [
-    'azurekv WorkloadIdentity',
-    {
-      azurekv: {
-        vaultUrl: 'https://v.vault.azure.net',
-        authType: 'WorkloadIdentity',
-        serviceAccountRef: { name: 'app' },
-      },
-    },
-  ],
-  ['vault auth.iam with keys', vault({ secretRef: keys })],
-  ['vault auth.iam with a ServiceAccount token', vault({ jwt: sa })],
-  [
-    'vault token',
-    { vault: { server: 'https://vault.example', auth: { tokenSecretRef: { name: 't', key: 'token' } } } },
-  ],
-  ['fake', { fake: { data: [] } }],
-];
 
 function store(kind: AnyStore['kind'], provider: ProviderSpec): AnyStore {
   const metadata = kind === 'SecretStore' ? { name: 's', namespace: 'team', uid: 'u1' } : { name: 's', uid: 'u1' };
@@ -163,80 +84,12 @@ describe('ambient identity', () => {
   });
 
   it('refuses exactly the SecretStores that name no credentials of their own (any auth block)', async () => {
-    const ref = fc.constant({ name: 'x', key: 'k' });
-    const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
-    const awsAuth = fc.record(
-      {
-        secretRef: maybe(fc.record({ accessKeyIDSecretRef: ref, secretAccessKeySecretRef: ref })),
-        jwt: maybe(fc.constant(sa)),
-      },
-      { requiredKeys: [] },
-    );
-    const roles = {
-      role: maybe(fc.constant('arn:aws:iam::1:role/r')),
-      additionalRoles: maybe(fc.array(fc.constant('arn:aws:iam::1:role/a'), { maxLength: 2 })),
-    };
-    const spec = fc.oneof(
-      fc.record({
-        aws: fc.record(
-          { region: fc.constant('eu-west-1'), auth: maybe(awsAuth), ...roles },
-          { requiredKeys: ['region'] },
-        ),
-      }),
-      fc.record({
-        gcpsm: fc.record(
-          {
-            projectID: fc.constant('p'),
-            endpoint: maybe(fc.webUrl()),
-            auth: maybe(
-              fc.record(
-                {
-                  secretRef: maybe(fc.record({ secretAccessKeySecretRef: ref })),
-                  workloadIdentity: maybe(fc.constant({ ...sa, clusterLocation: 'l', clusterName: 'c' })),
-                },
-                { requiredKeys: [] },
-              ),
-            ),
-          },
-          { requiredKeys: ['projectID'] },
-        ),
-      }),
-      fc.record({
-        azurekv: fc.record(
-          {
-            vaultUrl: fc.constant('https://v.vault.azure.net'),
-            authType: maybe(fc.constantFrom('ServicePrincipal', 'ManagedIdentity', 'WorkloadIdentity')),
-            identityId: maybe(fc.string()),
-            environmentType: maybe(fc.constantFrom('PublicCloud', 'AzureStackCloud')),
-          },
-          { requiredKeys: ['vaultUrl'] },
-        ),
-      }),
-      fc.record({
-        vault: fc.record({
-          server: fc.webUrl(),
-          auth: fc.record({
-            iam: fc.record(
-              {
-                vaultRole: fc.constant('r'),
-                ...roles,
-                secretRef: maybe(fc.record({ accessKeyIDSecretRef: ref, secretAccessKeySecretRef: ref })),
-                jwt: maybe(fc.constant(sa)),
-                vaultAwsIamServerID: maybe(fc.domain()),
-              },
-              { requiredKeys: ['vaultRole'] },
-            ),
-          }),
-        }),
-      }),
-    );
     await fc.assert(
       fc.asyncProperty(
-        spec,
+        randomProviderSpec,
         fc.constantFrom('SecretStore', 'ClusterSecretStore' as const),
         fc.boolean(),
-        async (s, kind, allowed) => {
-          const p = s as ProviderSpec;
+        async (p, kind, allowed) => {
           const ownCredentials =
             (p.aws && (p.aws.auth?.secretRef || p.aws.auth?.jwt)) ||
             (p.gcpsm && (p.gcpsm.auth?.secretRef || p.gcpsm.auth?.workloadIdentity)) ||
