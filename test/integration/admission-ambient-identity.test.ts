@@ -79,7 +79,11 @@ describe("the chart's ambient-identity admission policy", () => {
   it('is rendered while namespacedAmbientIdentity is off (cluster-wide, or for watchNamespace), never when on', async () => {
     const off = await renderChart();
     const [binding] = ofKind<V1ValidatingAdmissionPolicyBinding>(off, 'ValidatingAdmissionPolicyBinding');
+    const [policy] = ofKind<V1ValidatingAdmissionPolicy>(off, 'ValidatingAdmissionPolicy');
     expect(ofKind(off, 'ValidatingAdmissionPolicy')).toHaveLength(1);
+    // Cluster-scoped: named after the release and its namespace, so two namespace-scoped installs never collide.
+    expect(policy?.metadata?.name).toBe('ferry-ferry-system-ambient-identity');
+    expect(binding?.spec?.policyName).toBe(policy?.metadata?.name);
     expect(binding?.spec?.matchResources).toBeUndefined();
     expect(binding?.spec?.validationActions).toEqual(['Deny']);
     const scoped = await renderChart({ 'controller.watchNamespace': 'apps' });
