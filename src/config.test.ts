@@ -46,6 +46,18 @@ describe('parseControllerConfig', () => {
     expect(() => parseControllerConfig(argv)).toThrow(message);
   });
 
+  it('refuses ambient identity to SecretStores unless --namespaced-ambient-identity is on', () => {
+    expect(parseControllerConfig([]).namespacedAmbientIdentity).toBe(false);
+    expect(parseControllerConfig(['--namespaced-ambient-identity=on']).namespacedAmbientIdentity).toBe(true);
+    expect(parseControllerConfig(['--namespaced-ambient-identity', 'off']).namespacedAmbientIdentity).toBe(false);
+    expect(() => parseControllerConfig(['--namespaced-ambient-identity=yes'])).toThrow(
+      /--namespaced-ambient-identity must be on or off/,
+    );
+    const node = (argv: string[]) => parseCsiNodeConfig(argv, { NODE_NAME: 'n1' }).namespacedAmbientIdentity;
+    expect(node([])).toBe(false);
+    expect(node(['--namespaced-ambient-identity=on'])).toBe(true);
+  });
+
   it('leader election is off unless asked for; its Lease defaults to the pod namespace', () => {
     expect(parseControllerConfig([]).leaderElection).toBeUndefined();
     const c = parseControllerConfig(['--leader-elect'], { POD_NAMESPACE: 'ferry-system' });

@@ -22,6 +22,8 @@ export interface Config {
   rolloutDebounceMs: number;
   clusterStores: boolean;
   clusterExternalSecrets: boolean;
+  /** SecretStores may authenticate as the controller itself (default chains, managed identity, ADC). */
+  namespacedAmbientIdentity: boolean;
   /** Set with --leader-elect: only the Lease holder reconciles. */
   leaderElection?: LeaderElectionConfig;
 }
@@ -47,6 +49,9 @@ export const CONTROLLER_USAGE = `usage: ferry controller [flags]
   --cluster-stores on|off    watch ClusterSecretStores (default on; off for a namespace-scoped install whose
                              RBAC is Roles only — ExternalSecrets then can use SecretStores only)
   --cluster-external-secrets on|off  serve ClusterExternalSecrets (default on; always off with --namespace)
+  --namespaced-ambient-identity on|off  let SecretStores (not only ClusterSecretStores) authenticate as the
+                             controller itself: AWS default chain, Vault auth.iam without credentials, Azure
+                             ManagedIdentity, Google Application Default Credentials (default off: refused)
   --leader-elect             only the holder of a coordination.k8s.io Lease reconciles and writes; other
                              replicas keep their caches warm and take over when it lapses (default off)
   --leader-elect-namespace NS    namespace of the Lease (default: --namespace, else $POD_NAMESPACE, else default)
@@ -106,6 +111,7 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
       'rollout-debounce': { type: 'string' },
       'cluster-stores': { type: 'string' },
       'cluster-external-secrets': { type: 'string' },
+      'namespaced-ambient-identity': { type: 'string' },
       'leader-elect': { type: 'boolean' },
       'leader-elect-namespace': { type: 'string' },
       'leader-elect-lease-name': { type: 'string' },
@@ -146,6 +152,7 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
     forceSyncIntervalMs: durationFlag('force-sync-interval', values['force-sync-interval'], '10s'),
     clusterStores: onOff('cluster-stores', values['cluster-stores'], true),
     clusterExternalSecrets: onOff('cluster-external-secrets', values['cluster-external-secrets'], true),
+    namespacedAmbientIdentity: onOff('namespaced-ambient-identity', values['namespaced-ambient-identity'], false),
     leaderElection: values['leader-elect'] ? leaderElectionOf(values, env) : undefined,
   };
 }
@@ -199,6 +206,8 @@ export interface CsiNodeConfig {
   shareWindowMs: number;
   minRefreshIntervalMs: number;
   volumeMemoryBytes: number;
+  /** SecretStores may authenticate as the plugin itself, i.e. with the node's identity. */
+  namespacedAmbientIdentity: boolean;
 }
 
 /** Where the image keeps the CSI protocol files; from source, the provisioning cache. */
@@ -225,7 +234,9 @@ export const CSI_NODE_USAGE = `usage: ferry csi-node [flags]
   --min-refresh-interval DUR shortest volume refresh; a shorter spec.refreshInterval is raised to it (default 10s)
   --volume-memory SIZE       memory all volumes of this node may take, e.g. 128Mi (default 128Mi): tmpfs pages
                              count against the plugin's own memory limit, so keep the limit at least ~256Mi + SIZE; a mount
-                             past it is refused (RESOURCE_EXHAUSTED), a rotation past it keeps the old files`;
+                             past it is refused (RESOURCE_EXHAUSTED), a rotation past it keeps the old files
+  --namespaced-ambient-identity on|off  let SecretStores (not only ClusterSecretStores) authenticate as the
+                             plugin itself, with the node's identity (default off: refused)`;
 
 export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): CsiNodeConfig {
   const { values } = parseArgs({
@@ -247,6 +258,7 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
       'shared-read-window': { type: 'string' },
       'min-refresh-interval': { type: 'string' },
       'volume-memory': { type: 'string' },
+      'namespaced-ambient-identity': { type: 'string' },
     },
   });
   const nodeName = values['node-name'] ?? env.NODE_NAME;
@@ -280,5 +292,6 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     shareWindowMs,
     minRefreshIntervalMs: durationFlag('min-refresh-interval', values['min-refresh-interval'], '10s'),
     volumeMemoryBytes: byteSize('volume-memory', values['volume-memory'], 128 * 1024 ** 2),
+    namespacedAmbientIdentity: onOff('namespaced-ambient-identity', values['namespaced-ambient-identity'], false),
   };
 }

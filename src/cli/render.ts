@@ -166,6 +166,8 @@ export async function renderOffline(
     metrics,
     providerQps: 10,
     providerBurst: 20,
+    // Run by a person or a pipeline on its own machine: the identity it has is its own to use.
+    namespacedAmbientIdentity: true,
   });
   const pipeline = new ReadPipeline({
     stores: {

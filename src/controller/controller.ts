@@ -33,6 +33,8 @@ export interface ControllerConfig {
   providerQps: number;
   providerBurst: number;
   shareWindowMs: number;
+  /** SecretStores may authenticate as the controller itself (--namespaced-ambient-identity; default off). */
+  namespacedAmbientIdentity?: boolean;
   /** false: ClusterSecretStores are not watched (a namespace-scoped install with Roles only). */
   clusterStores?: boolean;
   /** How long changes to one workload's Secret settle before it is rolled (target.rolloutRestartTargets). */
@@ -110,6 +112,7 @@ export class Controller {
       providerBurst: config.providerBurst,
       shareWindowMs: config.shareWindowMs,
       minRefreshIntervalMs: config.minRefreshIntervalMs ?? DEFAULT_MIN_REFRESH_MS,
+      namespacedAmbientIdentity: config.namespacedAmbientIdentity,
       signal: this.stop.signal,
       onStoreRecovered: (key) => this.storeRecovered(key),
       watch: config.watch,

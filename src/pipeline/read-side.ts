@@ -33,6 +33,8 @@ export interface ReadSideOptions {
   shareWindowMs: number;
   /** Shortest periodic refresh served (see withRefreshFloor). */
   minRefreshIntervalMs?: number;
+  /** SecretStores may authenticate as this process itself (StoreClientsOptions). */
+  namespacedAmbientIdentity?: boolean;
   /** Aborts provider calls on shutdown. */
   signal: AbortSignal;
   /** A store's provider answers again after failing (SharedReads). */
@@ -73,6 +75,7 @@ export class ReadSide {
       metrics,
       providerQps: opts.providerQps,
       providerBurst: opts.providerBurst,
+      namespacedAmbientIdentity: opts.namespacedAmbientIdentity,
     });
     this.stores = cachedStoreLookup({
       secretStore: (ns, name) => this.secretStores.get(`${ns}/${name}`),

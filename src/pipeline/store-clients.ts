@@ -7,11 +7,12 @@ import { apiErrorMessage, type KubeClient } from '../kube/client.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { ProviderError, type SecretKeyRef, type ServiceAccountRef, type StoreContext } from '../providers/provider.ts';
-import { resolveNamespace } from '../providers/references.ts';
+import { referenceNamespace } from '../providers/references.ts';
 import { selectProvider } from '../providers/registry.ts';
 import type { SharedReads, StoreHandle } from '../providers/shared-reads.ts';
 import { TokenBucket } from '../rate-limit.ts';
 import { SecretValue } from '../values.ts';
+import { ambientIdentityRefusal } from './store-identity.ts';
 
 export interface StoreClientsOptions {
   /** Only these reads (`ferry render` answers them from local manifests). */
@@ -23,6 +24,12 @@ export interface StoreClientsOptions {
   providerQps: number;
   providerBurst: number;
   clientTtlMs?: number;
+  /**
+   * SecretStores (not only ClusterSecretStores) may authenticate as this process itself: its
+   * default credential chains, managed identity or Application Default Credentials. The admin's
+   * opt-in (--namespaced-ambient-identity); off, such a store is refused (store-identity.ts).
+   */
+  namespacedAmbientIdentity?: boolean;
 }
 
 interface CachedHandle {
@@ -55,7 +62,12 @@ export class StoreClients {
   private readonly opts: Required<StoreClientsOptions>;
 
   constructor(opts: StoreClientsOptions) {
-    this.opts = { clientTtlMs: 10 * 60_000, ...opts };
+    // Only an explicit true opts in: an option passed through as undefined keeps the refusal.
+    this.opts = {
+      clientTtlMs: 10 * 60_000,
+      ...opts,
+      namespacedAmbientIdentity: opts.namespacedAmbientIdentity === true,
+    };
   }
 
   /**
@@ -64,6 +76,8 @@ export class StoreClients {
    */
   async handle(store: AnyStore, consumerNamespace: string, workload?: WorkloadIdentity): Promise<StoreHandle> {
     const { provider, spec, defaultNamespace, uid, pod, key } = await this.identify(store, consumerNamespace, workload);
+    const refusal = ambientIdentityRefusal(store, provider, spec, this.opts.namespacedAmbientIdentity);
+    if (refusal) throw refusal;
     const cached = this.handles.get(key);
     if (cached && (cached.lasting || Date.now() - cached.createdAt < this.opts.clientTtlMs)) return cached.handle;
     if (cached) this.retire(key, cached);
@@ -147,7 +161,7 @@ export class StoreClients {
   ): StoreContext {
     const { kube, metrics } = this.opts;
     const namespaceOf = (ref: { namespace?: string }, what: string) => {
-      const ns = resolveNamespace(ref, defaultNamespace);
+      const ns = referenceNamespace(ref, store.kind, defaultNamespace, what);
       if (!ns)
         throw new NeedsConsumerNamespaceError(
           `${what} has no namespace; it is resolved in each ExternalSecret's namespace`,

@@ -114,6 +114,12 @@ export interface Provider<Spec> {
    * between pods of the same ServiceAccount.
    */
   usesServiceAccountToken?(spec: Spec): boolean;
+  /**
+   * The store authenticates as the process itself (the controller's or the node's own identity:
+   * a default credential chain, a managed identity, Application Default Credentials): the field
+   * that makes it so, and what it borrows. Undefined when the store names its own credentials.
+   */
+  ambientIdentity?(spec: Spec): string | undefined;
   createClient(spec: Spec, ctx: StoreContext): Promise<ProviderClient>;
   /**
    * Clients for `spec` read many keys per call (ProviderClient.readMany), so the store's call

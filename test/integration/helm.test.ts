@@ -246,7 +246,9 @@ describe('helm install, upgrade and uninstall against the API server', () => {
 
   it('installs, upgrades without a Secret write, and uninstalls keeping CRDs, ExternalSecrets and Secrets', async () => {
     // No pods here (the node test runs them): an in-process controller syncs, as the pods would.
-    const noPods = ['--set', 'controller.replicas=0,image.pullPolicy=Never'];
+    // The bed is shared: the chart's cluster-wide admission policy (namespacedAmbientIdentity off)
+    // would refuse other files' SecretStores meanwhile; admission-ambient-identity.test.ts tests it.
+    const noPods = ['--set', 'controller.replicas=0,image.pullPolicy=Never,namespacedAmbientIdentity=true'];
     const install = await helm(access(), ['install', release, CHART_DIR, '--namespace', releaseNs, ...noPods]);
     expect(install).toContain('STATUS: deployed');
     const manifest = await helm(access(), ['get', 'manifest', release, '--namespace', releaseNs]);

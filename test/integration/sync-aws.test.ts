@@ -32,7 +32,9 @@ beforeAll(async () => {
   const kc = kubeConfigFor(testbed().kube);
   const namespace = await createNamespace(kc, 'aws');
   pointAwsSdkAt(moto.get().access.endpoint);
-  ctl = await startController(testbed().kube, { namespace });
+  // The admin's opt-in: this file's SecretStores also show the SDK default chain working (refused by
+  // default, test/attacks/tenant-ambient-identity.test.ts).
+  ctl = await startController(testbed().kube, { namespace, namespacedAmbientIdentity: true });
   o = new Objects(kc, namespace);
 });
 

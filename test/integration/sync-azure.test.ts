@@ -30,7 +30,9 @@ beforeAll(async () => {
   process.env.AZURE_POD_IDENTITY_AUTHORITY_HOST = kv.imdsHost;
   const kc = kubeConfigFor(testbed().kube);
   const namespace = await createNamespace(kc, 'azure');
-  ctl = await startController(testbed().kube, { namespace });
+  // The admin's opt-in: this file's SecretStores also show managed identity working (refused by
+  // default, test/attacks/tenant-ambient-identity.test.ts).
+  ctl = await startController(testbed().kube, { namespace, namespacedAmbientIdentity: true });
   o = new Objects(kc, namespace);
 });
 

@@ -25,7 +25,9 @@ beforeAll(async () => {
   withoutMetadataServer();
   const kc = kubeConfigFor(testbed().kube);
   const namespace = await createNamespace(kc, 'gcp');
-  ctl = await startController(testbed().kube, { namespace });
+  // The admin's opt-in: this file's SecretStores also show Application Default Credentials working (refused by
+  // default, test/attacks/tenant-ambient-identity.test.ts).
+  ctl = await startController(testbed().kube, { namespace, namespacedAmbientIdentity: true });
   o = new Objects(kc, namespace);
 });
 

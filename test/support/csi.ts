@@ -60,6 +60,8 @@ export async function startPlugin(
     registrationDir?: string;
     nodeName?: string;
     volumeMemoryBytes?: number;
+    /** SecretStores may authenticate as the plugin itself (the admin's opt-in; default off). */
+    namespacedAmbientIdentity?: boolean;
     /** Who the plugin is (default: the bed's admin); the caller then sees to the CSIDriver. */
     kubeConfig?: KubeConfig;
     /** Return at once instead of waiting for the plugin to be ready (it may never be). */
@@ -86,6 +88,7 @@ export async function startPlugin(
       providerBurst: 200,
       shareWindowMs: 60_000,
       volumeMemoryBytes: opts.volumeMemoryBytes ?? 128 * 1024 * 1024,
+      namespacedAmbientIdentity: opts.namespacedAmbientIdentity,
       version: 'test',
     },
     logger,

@@ -63,6 +63,12 @@ export const awsProvider: Provider<AwsSpec> = {
 
   usesServiceAccountToken: (spec) => spec.auth?.jwt !== undefined,
 
+  ambientIdentity(spec) {
+    if (spec.auth?.secretRef || spec.auth?.jwt) return undefined;
+    const roles = spec.role || spec.additionalRoles?.length ? ' (role and additionalRoles are assumed with it)' : '';
+    return `spec.provider.aws.auth sets neither secretRef nor jwt, so the AWS SDK's default credential chain would be used${roles}`;
+  },
+
   async createClient(spec, ctx): Promise<ProviderClient> {
     const credentials = await awsCredentials(spec, ctx);
     // One handler per client: a client's destroy() closes its handler's sockets.

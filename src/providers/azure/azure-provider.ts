@@ -47,6 +47,11 @@ export const azureProvider: Provider<AzureSpec> = {
 
   usesServiceAccountToken: (spec) => authTypeOf(spec) === 'WorkloadIdentity',
 
+  ambientIdentity: (spec) =>
+    authTypeOf(spec) === 'ManagedIdentity'
+      ? `spec.provider.azurekv.authType is ManagedIdentity, so the managed identity of the machine${spec.identityId ? ` (identityId ${spec.identityId})` : ''} would be used`
+      : undefined,
+
   async createClient(spec, ctx): Promise<ProviderClient> {
     const { method, credential } = await azureCredential(spec, ctx);
     const options = {

@@ -33,6 +33,11 @@ export const gcpProvider: Provider<GcpSpec> = {
   // Workload Identity exchanges a ServiceAccount token; in a CSI volume, the pod's own.
   usesServiceAccountToken: (spec) => spec.auth?.workloadIdentity !== undefined,
 
+  ambientIdentity: (spec) =>
+    credentialsIdentity(spec, '') === 'adc'
+      ? 'spec.provider.gcpsm.auth sets neither secretRef nor workloadIdentity, so Application Default Credentials would be used'
+      : undefined,
+
   async createClient(spec, ctx): Promise<ProviderClient> {
     const transport = spec.transport ?? 'GRPC';
     if (spec.endpoint?.startsWith('http://') && transport !== 'REST') {

@@ -87,6 +87,11 @@ export const vaultProvider: Provider<VaultSpec> = {
     auth.jwt?.kubernetesServiceAccountToken !== undefined ||
     auth.iam?.jwt !== undefined,
 
+  ambientIdentity: ({ auth }) =>
+    auth.iam && !auth.iam.secretRef && !auth.iam.jwt
+      ? "spec.provider.vault.auth.iam sets neither secretRef nor jwt, so sts:GetCallerIdentity would be signed with the AWS SDK's default credential chain"
+      : undefined,
+
   async createClient(spec, ctx): Promise<ProviderClient> {
     const http = new VaultHttp({
       server: spec.server,

@@ -38,6 +38,8 @@ export interface CsiPluginConfig {
   shareWindowMs: number;
   /** Shortest periodic refresh of a volume; a shorter refreshInterval is raised to it. */
   minRefreshIntervalMs?: number;
+  /** SecretStores may authenticate as the plugin itself, the node's identity (--namespaced-ambient-identity; default off). */
+  namespacedAmbientIdentity?: boolean;
   /** The node's budget for volume contents (tmpfs pages count against the plugin's memory). */
   volumeMemoryBytes: number;
   version: string;
@@ -71,6 +73,7 @@ export class CsiPlugin {
       providerBurst: config.providerBurst,
       shareWindowMs: config.shareWindowMs,
       minRefreshIntervalMs: config.minRefreshIntervalMs,
+      namespacedAmbientIdentity: config.namespacedAmbientIdentity,
       signal: this.stop.signal,
     });
     // Its own CSIDriver only (RBAC resourceNames): whether kubelet's pod info can be trusted.

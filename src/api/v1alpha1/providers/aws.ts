@@ -77,7 +77,7 @@ export function awsProvider(scope: StoreScope) {
         },
       ),
       auth: object(
-        'How to authenticate. At most one method; none means the controller’s own identity.',
+        `How to authenticate. At most one method; none means the controller’s own identity (the SDK's default chain), with role and additionalRoles assumed on top.${scope === 'Namespaced' ? ' In a SecretStore only when the platform admin allows it (controller flag --namespaced-ambient-identity, chart value namespacedAmbientIdentity); otherwise the store is refused.' : ''}`,
         {
           secretRef: object('Static access keys read from a Secret.', {
             accessKeyIDSecretRef: required(secretKeySelector('The AWS access key ID.', scope)),

@@ -75,7 +75,7 @@ export function azurekvProvider(scope: StoreScope) {
         'Accepted for ESO compatibility; Ferry always uses the Azure SDK (@azure/identity and @azure/keyvault-secrets), so this has no effect. (ESO needs it true for customCloudConfig; Ferry does not.)',
       ),
       authType: enumOf(
-        'How Ferry authenticates: ServicePrincipal (default; authSecretRef), WorkloadIdentity (serviceAccountRef) or ManagedIdentity (the identity of the node or pod Ferry runs on; identityId picks a user-assigned one).',
+        `How Ferry authenticates: ServicePrincipal (default; authSecretRef), WorkloadIdentity (serviceAccountRef) or ManagedIdentity (the identity of the node or pod Ferry runs on; identityId picks a user-assigned one).${scope === 'Namespaced' ? ' ManagedIdentity in a SecretStore only when the platform admin allows it (controller flag --namespaced-ambient-identity, chart value namespacedAmbientIdentity); otherwise the store is refused.' : ''}`,
         ['ServicePrincipal', 'ManagedIdentity', 'WorkloadIdentity'] as const,
       ),
       authSecretRef: authSecretRef(scope),

@@ -8,7 +8,7 @@ export const GCP_ENDPOINT_PATTERN =
 
 function auth(scope: StoreScope) {
   return object(
-    'How Ferry authenticates to Google Cloud. At most one method; none means Application Default Credentials of the controller (GOOGLE_APPLICATION_CREDENTIALS, or the GKE/GCE metadata server). Credentials are built once per store identity and refreshed before they expire.',
+    `How Ferry authenticates to Google Cloud. At most one method; none means Application Default Credentials of the controller (GOOGLE_APPLICATION_CREDENTIALS, or the GKE/GCE metadata server).${scope === 'Namespaced' ? ' In a SecretStore only when the platform admin allows it (controller flag --namespaced-ambient-identity, chart value namespacedAmbientIdentity); otherwise the store is refused.' : ''} Credentials are built once per store identity and refreshed before they expire.`,
     {
       secretRef: object('A service-account key read from a Secret.', {
         secretAccessKeySecretRef: required(

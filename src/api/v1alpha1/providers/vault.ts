@@ -108,7 +108,7 @@ function auth(scope: StoreScope) {
         scope,
       ),
       iam: object(
-        'AWS IAM login (POST auth/<path>/login with an STS GetCallerIdentity request signed with AWS credentials; Vault sends it to STS and logs in the IAM identity that signed it). The credentials: secretRef, or jwt, or neither (the controller’s own AWS identity: environment, IRSA, EKS Pod Identity, instance role); then role, if set, is assumed on top. Obtained afresh at each login.',
+        `AWS IAM login (POST auth/<path>/login with an STS GetCallerIdentity request signed with AWS credentials; Vault sends it to STS and logs in the IAM identity that signed it). The credentials: secretRef, or jwt, or neither (the controller’s own AWS identity: environment, IRSA, EKS Pod Identity, instance role); then role, if set, is assumed on top. Obtained afresh at each login.${scope === 'Namespaced' ? ' Neither in a SecretStore only when the platform admin allows it (controller flag --namespaced-ambient-identity, chart value namespacedAmbientIdentity); otherwise the store is refused.' : ''}`,
         {
           path: string('Mount path of the AWS auth method. Default aws.', { maxLength: 256 }),
           region: string(
