@@ -20,6 +20,8 @@ export interface Config {
   rolloutDebounceMs: number;
   clusterStores: boolean;
   clusterExternalSecrets: boolean;
+  /** --namespaced-store-allowed-hosts, checked by EgressAllowList when the controller starts. */
+  namespacedStoreAllowedHosts: string[];
   /** Set with --leader-elect: only the Lease holder reconciles. */
   leaderElection?: LeaderElectionConfig;
 }
@@ -41,6 +43,12 @@ export const CONTROLLER_USAGE = `usage: ferry controller [flags]
   --cluster-stores on|off    watch ClusterSecretStores (default on; off for a namespace-scoped install whose
                              RBAC is Roles only — ExternalSecrets then can use SecretStores only)
   --cluster-external-secrets on|off  serve ClusterExternalSecrets (default on; always off with --namespace)
+  --namespaced-store-allowed-hosts LIST  comma list of host names, *.suffixes, IP addresses and CIDRs that
+                             namespaced SecretStores may reach although they resolve to loopback, link-local,
+                             private or cluster-internal addresses (e.g. an in-cluster Vault:
+                             vault.vault.svc,*.svc.cluster.local,10.96.0.0/12), and may name in endpoint
+                             overrides (gcpsm endpoint, azurekv AzureStackCloud/customCloudConfig, Vault
+                             vaultAwsIamServerID). Default: none. ClusterSecretStores are not restricted
   --leader-elect             only the holder of a coordination.k8s.io Lease reconciles and writes; other
                              replicas keep their caches warm and take over when it lapses (default off)
   --leader-elect-namespace NS    namespace of the Lease (default: --namespace, else $POD_NAMESPACE, else default)
@@ -98,6 +106,7 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
       'rollout-debounce': { type: 'string' },
       'cluster-stores': { type: 'string' },
       'cluster-external-secrets': { type: 'string' },
+      'namespaced-store-allowed-hosts': { type: 'string' },
       'leader-elect': { type: 'boolean' },
       'leader-elect-namespace': { type: 'string' },
       'leader-elect-lease-name': { type: 'string' },
@@ -136,8 +145,17 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
     shareWindowMs,
     clusterStores: onOff('cluster-stores', values['cluster-stores'], true),
     clusterExternalSecrets: onOff('cluster-external-secrets', values['cluster-external-secrets'], true),
+    namespacedStoreAllowedHosts: commaList(values['namespaced-store-allowed-hosts']),
     leaderElection: values['leader-elect'] ? leaderElectionOf(values, env) : undefined,
   };
+}
+
+/** `a,b, c` → ['a', 'b', 'c']; unset or empty → []. */
+function commaList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function onOff(flag: string, value: string | undefined, fallback: boolean): boolean {
@@ -188,6 +206,8 @@ export interface CsiNodeConfig {
   providerBurst: number;
   shareWindowMs: number;
   volumeMemoryBytes: number;
+  /** --namespaced-store-allowed-hosts, as for the controller. */
+  namespacedStoreAllowedHosts: string[];
 }
 
 /** Where the image keeps the CSI protocol files; from source, the provisioning cache. */
@@ -213,7 +233,9 @@ export const CSI_NODE_USAGE = `usage: ferry csi-node [flags]
   --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)
   --volume-memory SIZE       memory all volumes of this node may take, e.g. 128Mi (default 128Mi): tmpfs pages
                              count against the plugin's own memory limit, so keep the limit at least ~256Mi + SIZE; a mount
-                             past it is refused (RESOURCE_EXHAUSTED), a rotation past it keeps the old files`;
+                             past it is refused (RESOURCE_EXHAUSTED), a rotation past it keeps the old files
+  --namespaced-store-allowed-hosts LIST  as for ferry controller: hosts and CIDRs namespaced SecretStores may reach
+                             although private, loopback or link-local, or name in endpoint overrides (default none)`;
 
 export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): CsiNodeConfig {
   const { values } = parseArgs({
@@ -234,6 +256,7 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
       'provider-burst': { type: 'string' },
       'shared-read-window': { type: 'string' },
       'volume-memory': { type: 'string' },
+      'namespaced-store-allowed-hosts': { type: 'string' },
     },
   });
   const nodeName = values['node-name'] ?? env.NODE_NAME;
@@ -266,5 +289,6 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     providerBurst: Math.floor(positive('provider-burst', values['provider-burst'], 40)),
     shareWindowMs,
     volumeMemoryBytes: byteSize('volume-memory', values['volume-memory'], 128 * 1024 ** 2),
+    namespacedStoreAllowedHosts: commaList(values['namespaced-store-allowed-hosts']),
   };
 }

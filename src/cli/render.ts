@@ -166,6 +166,8 @@ export async function renderOffline(
     metrics,
     providerQps: 10,
     providerBurst: 20,
+    // Run by a person with their own credentials, on stores they chose: nothing to guard against.
+    namespacedStoreAllowList: undefined,
   });
   const pipeline = new ReadPipeline({
     stores: {

@@ -31,6 +31,7 @@ export interface ReadSideOptions {
   providerQps: number;
   providerBurst: number;
   shareWindowMs: number;
+  namespacedStoreAllowList: StoreClientsOptions['namespacedStoreAllowList'];
   /** Aborts provider calls on shutdown. */
   signal: AbortSignal;
   /** A store's provider answers again after failing (SharedReads). */
@@ -71,6 +72,7 @@ export class ReadSide {
       metrics,
       providerQps: opts.providerQps,
       providerBurst: opts.providerBurst,
+      namespacedStoreAllowList: opts.namespacedStoreAllowList,
     });
     this.stores = cachedStoreLookup({
       secretStore: (ns, name) => this.secretStores.get(`${ns}/${name}`),

@@ -6,6 +6,7 @@ import type { AnyStore } from '../api/v1alpha1/types.ts';
 import { apiErrorMessage, type KubeClient } from '../kube/client.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { type EgressAllowList, EgressPolicy } from '../providers/egress.ts';
 import { ProviderError, type SecretKeyRef, type ServiceAccountRef, type StoreContext } from '../providers/provider.ts';
 import { resolveNamespace } from '../providers/references.ts';
 import { selectProvider } from '../providers/registry.ts';
@@ -23,6 +24,11 @@ export interface StoreClientsOptions {
   providerQps: number;
   providerBurst: number;
   clientTtlMs?: number;
+  /**
+   * Where namespaced SecretStores may make Ferry connect beyond public addresses (the admin's
+   * --namespaced-store-allowed-hosts); undefined: no restriction (`ferry render` on a workstation).
+   */
+  namespacedStoreAllowList: EgressAllowList | undefined;
 }
 
 interface CachedHandle {
@@ -52,10 +58,14 @@ export interface WorkloadIdentity {
 export class StoreClients {
   private readonly handles = new Map<string, CachedHandle>();
   private readonly budgets = new Map<string, TokenBucket>();
-  private readonly opts: Required<StoreClientsOptions>;
+  private readonly opts: Required<Omit<StoreClientsOptions, 'namespacedStoreAllowList'>>;
+  private readonly namespacedEgress: EgressPolicy;
 
   constructor(opts: StoreClientsOptions) {
     this.opts = { clientTtlMs: 10 * 60_000, ...opts };
+    this.namespacedEgress = opts.namespacedStoreAllowList
+      ? new EgressPolicy(opts.namespacedStoreAllowList)
+      : EgressPolicy.unrestricted;
   }
 
   /**
@@ -158,6 +168,7 @@ export class StoreClients {
       storeKind: store.kind,
       storeName: store.metadata.name ?? '',
       defaultNamespace,
+      egress: store.kind === 'SecretStore' ? this.namespacedEgress : EgressPolicy.unrestricted,
       async readSecretKey(ref: SecretKeyRef) {
         const ns = namespaceOf(ref, `Secret reference "${ref.name}"`);
         const secret = await kube.readSecret(ns, ref.name);

@@ -4,10 +4,13 @@
 // properties for dataFrom find (find.ts), and one listed page of a single secret's properties to
 // validate the store. A certificate reads as its DER bytes (`cer`) and a key as the JSON of its
 // public JWK, as ESO returns them (object-reads.ts).
+
+import { Agent } from 'node:https';
 import { CertificateClient } from '@azure/keyvault-certificates';
 import { KeyClient } from '@azure/keyvault-keys';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { SecretValue } from '../../values.ts';
+import type { EgressPolicy } from '../egress.ts';
 import { type Provider, type ProviderClient, ProviderError } from '../provider.ts';
 import { refIdentity } from '../references.ts';
 import { azureCredential } from './credentials.ts';
@@ -36,6 +39,20 @@ function credentialsIdentity(spec: AzureSpec, ns: string): string {
   return `mi:${spec.identityId ?? ''}`;
 }
 
+/**
+ * A namespaced store's vaultUrl may not be a blocked address; the fields that move the token
+ * authority or turn off the SDK's check that a token goes only to a vault of its cloud need the
+ * host allow-listed (egress.ts).
+ */
+function checkAzureEgress(spec: AzureSpec, egress: EgressPolicy): void {
+  egress.checkUrl('spec.provider.azurekv.vaultUrl', spec.vaultUrl);
+  if (spec.environmentType === 'AzureStackCloud') {
+    egress.checkOverride('spec.provider.azurekv.environmentType (AzureStackCloud: vaultUrl)', spec.vaultUrl);
+  }
+  const authority = spec.customCloudConfig?.activeDirectoryEndpoint;
+  if (authority) egress.checkOverride('spec.provider.azurekv.customCloudConfig.activeDirectoryEndpoint', authority);
+}
+
 export const azureProvider: Provider<AzureSpec> = {
   name: 'azurekv',
 
@@ -47,7 +64,9 @@ export const azureProvider: Provider<AzureSpec> = {
   usesServiceAccountToken: (spec) => authTypeOf(spec) === 'WorkloadIdentity',
 
   async createClient(spec, ctx): Promise<ProviderClient> {
+    checkAzureEgress(spec, ctx.egress);
     const { method, credential } = await azureCredential(spec, ctx);
+    const lookup = ctx.egress.guardedLookup('spec.provider.azurekv.vaultUrl');
     const options = {
       serviceVersion: KEY_VAULT_API_VERSION,
       // Ferry's own backoff and per-store budget decide when to call again: retries inside the
@@ -56,6 +75,7 @@ export const azureProvider: Provider<AzureSpec> = {
       // A custom cloud's vaults are not under *.vault.azure.net, the domain the client expects
       // the challenge's resource to share with the vault.
       disableChallengeResourceVerification: spec.environmentType === 'AzureStackCloud',
+      ...(lookup ? { agent: new Agent({ keepAlive: true, lookup }) } : {}),
     } as const;
     const client = new SecretClient(spec.vaultUrl, credential, options);
     const certificates = new CertificateClient(spec.vaultUrl, credential, options);
