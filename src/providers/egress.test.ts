@@ -1,7 +1,8 @@
+import { get } from 'node:https';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { blockedRange, EGRESS_RULE, EgressAllowList, EgressPolicy } from './egress.ts';
+import { blockedRange, EGRESS_RULE, EgressAllowList, EgressPolicy, guardedHttpsAgent } from './egress.ts';
 import { ProviderError } from './provider.ts';
 
 const v4 = (a: number, b: number, c: number, d: number) => `${a}.${b}.${c}.${d}`;
@@ -199,5 +200,28 @@ describe('EgressPolicy', () => {
     );
     await expect(resolveOpen('localhost', { all: true })).resolves.toBeDefined();
     expect(EgressPolicy.unrestricted.guardedLookup('f')).toBeUndefined();
+  });
+
+  it('an SDK agent refuses address literals (which skip DNS, e.g. a redirect target) and names that resolve to blocked addresses', async () => {
+    const agent = guardedHttpsAgent(namespaced(), 'spec.provider.azurekv.vaultUrl');
+    if (!agent) throw new Error('a namespaced policy has a guarded agent');
+    // Port 1 has no listener: an unguarded request would fail with ECONNREFUSED instead.
+    const fetchError = (url: string) =>
+      new Promise<Error>((resolve, reject) => {
+        get(url, { agent }, () => reject(new Error(`${url} answered`))).on('error', resolve);
+      });
+    for (const url of [
+      'https://127.0.0.1:1/',
+      'https://[::1]:1/',
+      'https://169.254.169.254:1/',
+      'https://localhost:1/',
+    ]) {
+      const err = await fetchError(url);
+      expect(err.message, url).toMatch(
+        /spec\.provider\.azurekv\.vaultUrl: a SecretStore may not make Ferry connect to/,
+      );
+    }
+    agent.destroy();
+    expect(guardedHttpsAgent(EgressPolicy.unrestricted, 'f')).toBeUndefined();
   });
 });

@@ -3,7 +3,9 @@
 // that weaken a provider's own checks only to hosts the admin allow-listed. Checked on the
 // resolved address at connect time (guardedLookup), so a DNS answer that changes cannot bypass it.
 import dns from 'node:dns';
-import { isIP, type LookupFunction } from 'node:net';
+import { Agent as HttpsAgent } from 'node:https';
+import { isIP, type LookupFunction, type NetConnectOpts } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ProviderError } from './provider.ts';
 
 /** The rule name errors and docs use (docs/security.md, "Egress of namespaced stores"). */
@@ -210,6 +212,31 @@ export class EgressPolicy {
       });
     }) as LookupFunction;
   }
+}
+
+/**
+ * An https.Agent for SDKs that take one (Azure's pipeline): host names resolve through
+ * guardedLookup, and an address literal — which skips lookup, e.g. a redirect's target — is
+ * judged before connecting.
+ */
+export function guardedHttpsAgent(policy: EgressPolicy, field: string): HttpsAgent | undefined {
+  const lookup = policy.guardedLookup(field);
+  if (!lookup) return undefined;
+  class GuardedAgent extends HttpsAgent {
+    override createConnection(
+      options: NetConnectOpts & { host?: string },
+      callback?: (err: Error | null, stream: Duplex) => void,
+    ): Duplex | null | undefined {
+      const host = bare(options.host ?? '');
+      const why = isIP(host) ? policy.refusal(host, host) : undefined;
+      if (why) {
+        callback?.(refused(field, host, host, why), undefined as unknown as Duplex);
+        return undefined;
+      }
+      return super.createConnection(options, callback);
+    }
+  }
+  return new GuardedAgent({ keepAlive: true, lookup });
 }
 
 function hostOf(field: string, url: string): string {

@@ -5,12 +5,11 @@
 // validate the store. A certificate reads as its DER bytes (`cer`) and a key as the JSON of its
 // public JWK, as ESO returns them (object-reads.ts).
 
-import { Agent } from 'node:https';
 import { CertificateClient } from '@azure/keyvault-certificates';
 import { KeyClient } from '@azure/keyvault-keys';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { SecretValue } from '../../values.ts';
-import type { EgressPolicy } from '../egress.ts';
+import { type EgressPolicy, guardedHttpsAgent } from '../egress.ts';
 import { type Provider, type ProviderClient, ProviderError } from '../provider.ts';
 import { refIdentity } from '../references.ts';
 import { azureCredential } from './credentials.ts';
@@ -66,7 +65,7 @@ export const azureProvider: Provider<AzureSpec> = {
   async createClient(spec, ctx): Promise<ProviderClient> {
     checkAzureEgress(spec, ctx.egress);
     const { method, credential } = await azureCredential(spec, ctx);
-    const lookup = ctx.egress.guardedLookup('spec.provider.azurekv.vaultUrl');
+    const agent = guardedHttpsAgent(ctx.egress, 'spec.provider.azurekv.vaultUrl');
     const options = {
       serviceVersion: KEY_VAULT_API_VERSION,
       // Ferry's own backoff and per-store budget decide when to call again: retries inside the
@@ -75,7 +74,7 @@ export const azureProvider: Provider<AzureSpec> = {
       // A custom cloud's vaults are not under *.vault.azure.net, the domain the client expects
       // the challenge's resource to share with the vault.
       disableChallengeResourceVerification: spec.environmentType === 'AzureStackCloud',
-      ...(lookup ? { agent: new Agent({ keepAlive: true, lookup }) } : {}),
+      ...(agent ? { agent } : {}),
     } as const;
     const client = new SecretClient(spec.vaultUrl, credential, options);
     const certificates = new CertificateClient(spec.vaultUrl, credential, options);
