@@ -149,6 +149,19 @@ describe('the chart’s admission policy for namespaced SecretStores (rule names
     }
   });
 
+  it('binds the policy cluster-wide, or to the watched namespace of a namespace-scoped install', async () => {
+    type Binding = Manifest & { spec: { matchResources?: unknown } };
+    const bindingOf = (objects: Manifest[]) =>
+      objects.find((m) => m.kind === 'ValidatingAdmissionPolicyBinding') as Binding | undefined;
+    expect(bindingOf(rendered)?.spec.matchResources).toBeUndefined();
+    const scoped = bindingOf(await renderChart({ 'controller.watchNamespace': 'apps' }));
+    expect(scoped?.spec.matchResources).toEqual({
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'apps' } },
+    });
+    const off = await renderChart({ 'egress.admissionPolicy.enabled': false });
+    expect(off.some((m) => m.kind.startsWith('ValidatingAdmissionPolicy'))).toBe(false);
+  });
+
   it('leaves ClusterSecretStores alone (admin-written)', async () => {
     const name = uniqueName('css');
     await apps.clusterSecretStore(name, { provider: vaultAt('http://169.254.169.254') });
