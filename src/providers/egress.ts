@@ -138,7 +138,7 @@ export class EgressAllowList {
   }
 }
 
-/** Lower case, without IPv6 brackets, a trailing dot or a zone. */
+/** Lower case, without IPv6 brackets or a trailing dot. */
 function bare(host: string): string {
   return host
     .toLowerCase()
