@@ -11,6 +11,7 @@ import { Controller } from '../src/controller/controller.ts';
 import { createAwsClusterStore } from '../test/testbed/aws-store.ts';
 import { startTestBed } from '../test/testbed/bed.ts';
 import { installCrds } from '../test/testbed/install-crds.ts';
+import { BED_LOOPBACK_ALLOWED_HOSTS } from '../test/testbed/loopback-servers.ts';
 
 const NAMESPACES = Number(process.env.BENCH_NAMESPACES ?? 200);
 const RELABELLED = Math.floor(NAMESPACES / 4);
@@ -58,7 +59,15 @@ async function main(): Promise<void> {
     const controller = new Controller(
       kc,
       // Ferry's default flags (--concurrency 20 --kube-qps 200 --kube-burst 400).
-      { concurrency: 20, kubeQps: 200, kubeBurst: 400, providerQps: 20, providerBurst: 40, shareWindowMs: 60_000 },
+      {
+        concurrency: 20,
+        kubeQps: 200,
+        kubeBurst: 400,
+        providerQps: 20,
+        providerBurst: 40,
+        shareWindowMs: 60_000,
+        namespacedStoreAllowedHosts: BED_LOOPBACK_ALLOWED_HOSTS,
+      },
       pino({ level: 'silent' }),
     );
     done = controller.run(stop.signal);

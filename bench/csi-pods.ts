@@ -7,6 +7,7 @@ import { CsiPlugin } from '../src/sinks/csi/csi-plugin.ts';
 import { startTestBed } from '../test/testbed/bed.ts';
 import { chartCsiDriver } from '../test/testbed/chart.ts';
 import { installCrds } from '../test/testbed/install-crds.ts';
+import { BED_LOOPBACK_ALLOWED_HOSTS } from '../test/testbed/loopback-servers.ts';
 import { cacheDir } from '../test/testbed/tools.ts';
 
 const PODS = Number(process.env.BENCH_CSI_PODS ?? 100);
@@ -107,6 +108,7 @@ async function main(): Promise<void> {
         providerQps: 20,
         providerBurst: 40,
         shareWindowMs: 60_000,
+        namespacedStoreAllowedHosts: BED_LOOPBACK_ALLOWED_HOSTS,
         volumeMemoryBytes: 128 * 1024 * 1024,
         version: 'bench',
       },

@@ -17,6 +17,7 @@ import { formatMeasurement, measureEsoExamples, readScope } from '../test/suppor
 import { explainSync, formatSync, measureSync } from '../test/support/eso-examples-sync.ts';
 import { startTestBed } from '../test/testbed/bed.ts';
 import { installCrds } from '../test/testbed/install-crds.ts';
+import { BED_LOOPBACK_ALLOWED_HOSTS } from '../test/testbed/loopback-servers.ts';
 import { esoModule } from '../test/testbed/tools.ts';
 
 async function main(): Promise<void> {
@@ -47,7 +48,15 @@ async function main(): Promise<void> {
     process.env.AWS_EC2_METADATA_DISABLED = 'true';
     const controller = new Controller(
       kc,
-      { concurrency: 8, kubeQps: 200, kubeBurst: 400, providerQps: 100, providerBurst: 200, shareWindowMs: 60_000 },
+      {
+        concurrency: 8,
+        kubeQps: 200,
+        kubeBurst: 400,
+        providerQps: 100,
+        providerBurst: 200,
+        shareWindowMs: 60_000,
+        namespacedStoreAllowedHosts: BED_LOOPBACK_ALLOWED_HOSTS,
+      },
       pino({ level: 'silent' }),
     );
     running = controller.run(ac.signal);

@@ -8,6 +8,7 @@ import pino from 'pino';
 import { Controller } from '../src/controller/controller.ts';
 import { startTestBed } from '../test/testbed/bed.ts';
 import { installCrds } from '../test/testbed/install-crds.ts';
+import { BED_LOOPBACK_ALLOWED_HOSTS } from '../test/testbed/loopback-servers.ts';
 import { fields, NodeApps } from '../test/testbed/node/apps.ts';
 import { type NodeInfo, startNode } from '../test/testbed/node/node.ts';
 import { loadPki } from '../test/testbed/pki.ts';
@@ -71,7 +72,15 @@ async function main(): Promise<void> {
     process.env.AWS_EC2_METADATA_DISABLED = 'true';
     const controller = new Controller(
       kc,
-      { concurrency: 10, kubeQps: 50, kubeBurst: 100, providerQps: 20, providerBurst: 40, shareWindowMs: 0 },
+      {
+        concurrency: 10,
+        kubeQps: 50,
+        kubeBurst: 100,
+        providerQps: 20,
+        providerBurst: 40,
+        shareWindowMs: 0,
+        namespacedStoreAllowedHosts: BED_LOOPBACK_ALLOWED_HOSTS,
+      },
       pino({ level: 'warn' }),
     );
     controllerDone = controller.run(stop.signal);

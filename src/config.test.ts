@@ -133,3 +133,14 @@ describe('parseCsiNodeConfig', () => {
     }
   });
 });
+
+describe('--namespaced-store-allowed-hosts', () => {
+  it('is empty by default and read as a comma list by both commands', () => {
+    expect(parseControllerConfig([]).namespacedStoreAllowedHosts).toEqual([]);
+    expect(parseCsiNodeConfig(['--node-name', 'n']).namespacedStoreAllowedHosts).toEqual([]);
+    const flag = ['--namespaced-store-allowed-hosts', 'vault.vault.svc, *.corp.example,10.0.0.0/8,'];
+    const want = ['vault.vault.svc', '*.corp.example', '10.0.0.0/8'];
+    expect(parseControllerConfig(flag).namespacedStoreAllowedHosts).toEqual(want);
+    expect(parseCsiNodeConfig(['--node-name', 'n', ...flag]).namespacedStoreAllowedHosts).toEqual(want);
+  });
+});

@@ -24,6 +24,8 @@ export interface Config {
   clusterExternalSecrets: boolean;
   /** SecretStores may authenticate as the controller itself (default chains, managed identity, ADC). */
   namespacedAmbientIdentity: boolean;
+  /** --namespaced-store-allowed-hosts, checked by EgressAllowList when the controller starts. */
+  namespacedStoreAllowedHosts: string[];
   /** Set with --leader-elect: only the Lease holder reconciles. */
   leaderElection?: LeaderElectionConfig;
 }
@@ -52,6 +54,12 @@ export const CONTROLLER_USAGE = `usage: ferry controller [flags]
   --namespaced-ambient-identity on|off  let SecretStores (not only ClusterSecretStores) authenticate as the
                              controller itself: AWS default chain, Vault auth.iam without credentials, Azure
                              ManagedIdentity, Google Application Default Credentials (default off: refused)
+  --namespaced-store-allowed-hosts LIST  comma list of host names, *.suffixes, IP addresses and CIDRs that
+                             namespaced SecretStores may reach although they resolve to loopback, link-local,
+                             private or cluster-internal addresses (e.g. an in-cluster Vault:
+                             vault.vault.svc,*.svc.cluster.local,10.96.0.0/12), and may name in endpoint
+                             overrides (gcpsm endpoint, azurekv AzureStackCloud/customCloudConfig, Vault
+                             vaultAwsIamServerID). Default: none. ClusterSecretStores are not restricted
   --leader-elect             only the holder of a coordination.k8s.io Lease reconciles and writes; other
                              replicas keep their caches warm and take over when it lapses (default off)
   --leader-elect-namespace NS    namespace of the Lease (default: --namespace, else $POD_NAMESPACE, else default)
@@ -112,6 +120,7 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
       'cluster-stores': { type: 'string' },
       'cluster-external-secrets': { type: 'string' },
       'namespaced-ambient-identity': { type: 'string' },
+      'namespaced-store-allowed-hosts': { type: 'string' },
       'leader-elect': { type: 'boolean' },
       'leader-elect-namespace': { type: 'string' },
       'leader-elect-lease-name': { type: 'string' },
@@ -153,8 +162,17 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
     clusterStores: onOff('cluster-stores', values['cluster-stores'], true),
     clusterExternalSecrets: onOff('cluster-external-secrets', values['cluster-external-secrets'], true),
     namespacedAmbientIdentity: onOff('namespaced-ambient-identity', values['namespaced-ambient-identity'], false),
+    namespacedStoreAllowedHosts: commaList(values['namespaced-store-allowed-hosts']),
     leaderElection: values['leader-elect'] ? leaderElectionOf(values, env) : undefined,
   };
+}
+
+/** `a,b, c` → ['a', 'b', 'c']; unset or empty → []. */
+function commaList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function onOff(flag: string, value: string | undefined, fallback: boolean): boolean {
@@ -208,6 +226,8 @@ export interface CsiNodeConfig {
   volumeMemoryBytes: number;
   /** SecretStores may authenticate as the plugin itself, i.e. with the node's identity. */
   namespacedAmbientIdentity: boolean;
+  /** --namespaced-store-allowed-hosts, as for the controller. */
+  namespacedStoreAllowedHosts: string[];
 }
 
 /** Where the image keeps the CSI protocol files; from source, the provisioning cache. */
@@ -236,7 +256,9 @@ export const CSI_NODE_USAGE = `usage: ferry csi-node [flags]
                              count against the plugin's own memory limit, so keep the limit at least ~256Mi + SIZE; a mount
                              past it is refused (RESOURCE_EXHAUSTED), a rotation past it keeps the old files
   --namespaced-ambient-identity on|off  let SecretStores (not only ClusterSecretStores) authenticate as the
-                             plugin itself, with the node's identity (default off: refused)`;
+                             plugin itself, with the node's identity (default off: refused)
+  --namespaced-store-allowed-hosts LIST  as for ferry controller: hosts and CIDRs namespaced SecretStores may reach
+                             although private, loopback or link-local, or name in endpoint overrides (default none)`;
 
 export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): CsiNodeConfig {
   const { values } = parseArgs({
@@ -259,6 +281,7 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
       'min-refresh-interval': { type: 'string' },
       'volume-memory': { type: 'string' },
       'namespaced-ambient-identity': { type: 'string' },
+      'namespaced-store-allowed-hosts': { type: 'string' },
     },
   });
   const nodeName = values['node-name'] ?? env.NODE_NAME;
@@ -293,5 +316,6 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     minRefreshIntervalMs: durationFlag('min-refresh-interval', values['min-refresh-interval'], '10s'),
     volumeMemoryBytes: byteSize('volume-memory', values['volume-memory'], 128 * 1024 ** 2),
     namespacedAmbientIdentity: onOff('namespaced-ambient-identity', values['namespaced-ambient-identity'], false),
+    namespacedStoreAllowedHosts: commaList(values['namespaced-store-allowed-hosts']),
   };
 }

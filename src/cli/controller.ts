@@ -6,6 +6,7 @@ import { LeaderElector } from '../kube/leader-election.ts';
 import { startHttpServer } from '../observability/http-server.ts';
 import { createLogger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
+import { EgressAllowList } from '../providers/egress.ts';
 
 export const command = {
   summary: 'run the operator',
@@ -17,6 +18,7 @@ export const command = {
     let config: ReturnType<typeof parseControllerConfig>;
     try {
       config = parseControllerConfig(argv);
+      checkAllowList(config.namespacedStoreAllowedHosts);
     } catch (err) {
       process.stderr.write(`ferry controller: ${(err as Error).message}\n\n${CONTROLLER_USAGE}\n`);
       return 2;
@@ -57,3 +59,12 @@ export const command = {
     return 0;
   },
 };
+
+/** A bad --namespaced-store-allowed-hosts entry stops start-up with the flag and entry named. */
+function checkAllowList(entries: string[]): void {
+  try {
+    new EgressAllowList(entries);
+  } catch (err) {
+    throw new Error(`--namespaced-store-allowed-hosts: ${(err as Error).message}`);
+  }
+}

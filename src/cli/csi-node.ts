@@ -4,6 +4,7 @@ import { CSI_NODE_USAGE, parseCsiNodeConfig } from '../config.ts';
 import { startHttpServer } from '../observability/http-server.ts';
 import { createLogger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
+import { EgressAllowList } from '../providers/egress.ts';
 import { CsiPlugin } from '../sinks/csi/csi-plugin.ts';
 
 const VERSION = '0.1.0';
@@ -18,6 +19,7 @@ export const command = {
     let config: ReturnType<typeof parseCsiNodeConfig>;
     try {
       config = parseCsiNodeConfig(argv);
+      checkAllowList(config.namespacedStoreAllowedHosts);
     } catch (err) {
       process.stderr.write(`ferry csi-node: ${(err as Error).message}\n\n${CSI_NODE_USAGE}\n`);
       return 2;
@@ -48,3 +50,12 @@ export const command = {
     return 0;
   },
 };
+
+/** A bad --namespaced-store-allowed-hosts entry stops start-up with the flag and entry named. */
+function checkAllowList(entries: string[]): void {
+  try {
+    new EgressAllowList(entries);
+  } catch (err) {
+    throw new Error(`--namespaced-store-allowed-hosts: ${(err as Error).message}`);
+  }
+}

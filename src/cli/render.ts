@@ -168,6 +168,8 @@ export async function renderOffline(
     providerBurst: 20,
     // Run by a person or a pipeline on its own machine: the identity it has is its own to use.
     namespacedAmbientIdentity: true,
+    // Run by a person with their own credentials, on stores they chose: nothing to guard against.
+    namespacedStoreAllowList: undefined,
   });
   const pipeline = new ReadPipeline({
     stores: {

@@ -13,6 +13,7 @@ import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { ReadSide } from '../pipeline/index.ts';
 import { objectVersion, settingsOf } from '../pipeline/settings.ts';
+import { EgressAllowList } from '../providers/egress.ts';
 import { MANAGED_LABEL, SecretWriter, trimManagedSecret } from '../sinks/secret/secret-writer.ts';
 import { ClusterExternalSecretController } from './clusterexternalsecret/controller.ts';
 import { isIntact } from './externalsecret/drift.ts';
@@ -35,6 +36,11 @@ export interface ControllerConfig {
   shareWindowMs: number;
   /** SecretStores may authenticate as the controller itself (--namespaced-ambient-identity; default off). */
   namespacedAmbientIdentity?: boolean;
+  /**
+   * Hosts, *.suffixes and CIDRs namespaced SecretStores may reach although they are loopback,
+   * link-local or private, or may name in an endpoint override (--namespaced-store-allowed-hosts).
+   */
+  namespacedStoreAllowedHosts: readonly string[];
   /** false: ClusterSecretStores are not watched (a namespace-scoped install with Roles only). */
   clusterStores?: boolean;
   /** How long changes to one workload's Secret settle before it is rolled (target.rolloutRestartTargets). */
@@ -113,6 +119,7 @@ export class Controller {
       shareWindowMs: config.shareWindowMs,
       minRefreshIntervalMs: config.minRefreshIntervalMs ?? DEFAULT_MIN_REFRESH_MS,
       namespacedAmbientIdentity: config.namespacedAmbientIdentity,
+      namespacedStoreAllowList: new EgressAllowList(config.namespacedStoreAllowedHosts),
       signal: this.stop.signal,
       onStoreRecovered: (key) => this.storeRecovered(key),
       watch: config.watch,

@@ -35,6 +35,7 @@ export interface ReadSideOptions {
   minRefreshIntervalMs?: number;
   /** SecretStores may authenticate as this process itself (StoreClientsOptions). */
   namespacedAmbientIdentity?: boolean;
+  namespacedStoreAllowList: StoreClientsOptions['namespacedStoreAllowList'];
   /** Aborts provider calls on shutdown. */
   signal: AbortSignal;
   /** A store's provider answers again after failing (SharedReads). */
@@ -76,6 +77,7 @@ export class ReadSide {
       providerQps: opts.providerQps,
       providerBurst: opts.providerBurst,
       namespacedAmbientIdentity: opts.namespacedAmbientIdentity,
+      namespacedStoreAllowList: opts.namespacedStoreAllowList,
     });
     this.stores = cachedStoreLookup({
       secretStore: (ns, name) => this.secretStores.get(`${ns}/${name}`),

@@ -6,6 +6,7 @@ import type { AnyStore } from '../api/v1alpha1/types.ts';
 import { apiErrorMessage, type KubeClient } from '../kube/client.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { type EgressAllowList, EgressPolicy } from '../providers/egress.ts';
 import { ProviderError, type SecretKeyRef, type ServiceAccountRef, type StoreContext } from '../providers/provider.ts';
 import { referenceNamespace } from '../providers/references.ts';
 import { selectProvider } from '../providers/registry.ts';
@@ -30,6 +31,11 @@ export interface StoreClientsOptions {
    * opt-in (--namespaced-ambient-identity); off, such a store is refused (store-identity.ts).
    */
   namespacedAmbientIdentity?: boolean;
+  /**
+   * Where namespaced SecretStores may make Ferry connect beyond public addresses (the admin's
+   * --namespaced-store-allowed-hosts); undefined: no restriction (`ferry render` on a workstation).
+   */
+  namespacedStoreAllowList: EgressAllowList | undefined;
 }
 
 interface CachedHandle {
@@ -59,7 +65,8 @@ export interface WorkloadIdentity {
 export class StoreClients {
   private readonly handles = new Map<string, CachedHandle>();
   private readonly budgets = new Map<string, TokenBucket>();
-  private readonly opts: Required<StoreClientsOptions>;
+  private readonly opts: Required<Omit<StoreClientsOptions, 'namespacedStoreAllowList'>>;
+  private readonly namespacedEgress: EgressPolicy;
 
   constructor(opts: StoreClientsOptions) {
     // Only an explicit true opts in: an option passed through as undefined keeps the refusal.
@@ -68,6 +75,9 @@ export class StoreClients {
       ...opts,
       namespacedAmbientIdentity: opts.namespacedAmbientIdentity === true,
     };
+    this.namespacedEgress = opts.namespacedStoreAllowList
+      ? new EgressPolicy(opts.namespacedStoreAllowList)
+      : EgressPolicy.unrestricted;
   }
 
   /**
@@ -172,6 +182,7 @@ export class StoreClients {
       storeKind: store.kind,
       storeName: store.metadata.name ?? '',
       defaultNamespace,
+      egress: store.kind === 'SecretStore' ? this.namespacedEgress : EgressPolicy.unrestricted,
       async readSecretKey(ref: SecretKeyRef) {
         const ns = namespaceOf(ref, `Secret reference "${ref.name}"`);
         const secret = await kube.readSecret(ns, ref.name);

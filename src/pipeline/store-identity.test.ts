@@ -48,6 +48,7 @@ function clients(namespacedAmbientIdentity?: boolean) {
     metrics,
     providerQps: 10,
     providerBurst: 10,
+    namespacedStoreAllowList: undefined,
     namespacedAmbientIdentity,
   });
   return { clients: c, reads };

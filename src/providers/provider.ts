@@ -4,6 +4,7 @@
 import type { ProviderName } from '../api/v1alpha1/providers/index.ts';
 import { FerryError } from '../errors.ts';
 import type { SecretValue } from '../values.ts';
+import type { EgressPolicy } from './egress.ts';
 
 export type ProviderErrorKind = 'NotFound' | 'Denied' | 'Throttled' | 'Invalid' | 'Transient';
 
@@ -97,6 +98,11 @@ export interface StoreContext {
   requestToken(ref: ServiceAccountRef, defaultAudiences: string[], expirationSeconds?: number): Promise<string>;
   /** Annotations of a ServiceAccount (GKE Workload Identity names a Google service account there). */
   readServiceAccountAnnotations(ref: ServiceAccountRef): Promise<Record<string, string>>;
+  /**
+   * Where the store may make Ferry connect (egress.ts): unrestricted for a ClusterSecretStore,
+   * the admin's allow-list for a namespaced SecretStore.
+   */
+  egress: EgressPolicy;
   /** Counts one login to the provider (a call that creates a session or token), by method and outcome. */
   recordLogin(method: string, outcome: 'ok' | ProviderErrorKind): void;
 }

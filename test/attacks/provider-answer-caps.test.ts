@@ -14,6 +14,7 @@ import { MAX_ANSWER_BYTES } from '../../src/providers/answer-cap.ts';
 import { awsProvider } from '../../src/providers/aws/aws-provider.ts';
 import { cappedAnswers } from '../../src/providers/azure/capped-answers.ts';
 import { classifyAzureError } from '../../src/providers/azure/errors.ts';
+import { EgressPolicy } from '../../src/providers/egress.ts';
 import { ProviderError, type StoreContext } from '../../src/providers/provider.ts';
 import { SecretValue } from '../../src/values.ts';
 import { localServingCert, trustInThisProcess } from '../support/local-ca.ts';
@@ -61,6 +62,8 @@ const ctx: StoreContext = {
   requestToken: async () => '',
   readServiceAccountAnnotations: async () => ({}),
   recordLogin: () => {},
+  // The server is on loopback; the egress rule has its own test (tenant-egress.test.ts).
+  egress: EgressPolicy.unrestricted,
 };
 
 const servers: Server[] = [];

@@ -8,6 +8,7 @@ import type { Logger } from '../../src/observability/logger.ts';
 import { CsiPlugin } from '../../src/sinks/csi/csi-plugin.ts';
 import type { TestBedInfo } from '../testbed/bed.ts';
 import { chartCsiDriver } from '../testbed/chart.ts';
+import { BED_LOOPBACK_ALLOWED_HOSTS } from '../testbed/loopback-servers.ts';
 import { fields, NodeApps } from '../testbed/node/apps.ts';
 import { cacheDir } from '../testbed/tools.ts';
 
@@ -53,6 +54,7 @@ export async function showPodReadingFiles(kc: KubeConfig, bed: TestBedInfo, demo
       providerQps: 20,
       providerBurst: 40,
       shareWindowMs: 2000,
+      namespacedStoreAllowedHosts: BED_LOOPBACK_ALLOWED_HOSTS,
       volumeMemoryBytes: 128 * 1024 * 1024,
       version: 'demo',
     },

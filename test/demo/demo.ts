@@ -18,6 +18,7 @@ import type { ExternalSecret } from '../../src/api/v1alpha1/types.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import { startTestBed } from '../testbed/bed.ts';
 import { installCrds } from '../testbed/install-crds.ts';
+import { BED_LOOPBACK_ALLOWED_HOSTS } from '../testbed/loopback-servers.ts';
 import { showPodReadingFiles } from './demo-csi.ts';
 import { showPodReadingSecret } from './demo-pod.ts';
 
@@ -76,7 +77,15 @@ async function runDemo(): Promise<number> {
     const logFile = join(bed.info.runDir, 'controller.log');
     const controller = new Controller(
       kc,
-      { concurrency: 10, kubeQps: 50, kubeBurst: 100, providerQps: 20, providerBurst: 40, shareWindowMs: 2000 },
+      {
+        concurrency: 10,
+        kubeQps: 50,
+        kubeBurst: 100,
+        providerQps: 20,
+        providerBurst: 40,
+        shareWindowMs: 2000,
+        namespacedStoreAllowedHosts: BED_LOOPBACK_ALLOWED_HOSTS,
+      },
       pino({ level: 'info' }, createWriteStream(logFile)),
     );
     running = controller.run(stop.signal);

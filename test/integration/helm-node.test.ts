@@ -176,6 +176,9 @@ beforeAll(async () => {
       dataDir: join(node.dir, 'ferry-csi'),
       ...inCluster.podValues,
     },
+    // The bed is shared: the cluster-wide admission policy for namespaced stores (proven on a
+    // private API server in chart-egress.test.ts) would refuse other files' loopback stores.
+    egress: { admissionPolicy: { enabled: false } },
   };
   await ensureCsiDriver(kc);
   valuesFile = join(testbed().runDir, `helm-node-values-${releaseNs}.json`);

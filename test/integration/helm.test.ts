@@ -33,7 +33,7 @@ describe('the chart', () => {
       '--strict',
       CHART_DIR,
       '--set',
-      'csiNode.enabled=true,controller.watchNamespace=apps,metrics.serviceMonitor.enabled=true,networkPolicy.enabled=true,grafanaDashboard.enabled=true',
+      'csiNode.enabled=true,controller.watchNamespace=apps,metrics.serviceMonitor.enabled=true,networkPolicy.enabled=true,networkPolicy.egress.enabled=true,grafanaDashboard.enabled=true',
     ]);
   });
 
@@ -246,9 +246,13 @@ describe('helm install, upgrade and uninstall against the API server', () => {
 
   it('installs, upgrades without a Secret write, and uninstalls keeping CRDs, ExternalSecrets and Secrets', async () => {
     // No pods here (the node test runs them): an in-process controller syncs, as the pods would.
-    // The bed is shared: the chart's cluster-wide admission policy (namespacedAmbientIdentity off)
-    // would refuse other files' SecretStores meanwhile; admission-ambient-identity.test.ts tests it.
-    const noPods = ['--set', 'controller.replicas=0,image.pullPolicy=Never,namespacedAmbientIdentity=true'];
+    // The bed is shared: the chart's cluster-wide admission policies (namespacedAmbientIdentity off;
+    // namespaced-store egress) would refuse other files' SecretStores meanwhile; they are tested in
+    // admission-ambient-identity.test.ts and, on a private API server, chart-egress.test.ts.
+    const noPods = [
+      '--set',
+      'controller.replicas=0,image.pullPolicy=Never,namespacedAmbientIdentity=true,egress.admissionPolicy.enabled=false',
+    ];
     const install = await helm(access(), ['install', release, CHART_DIR, '--namespace', releaseNs, ...noPods]);
     expect(install).toContain('STATUS: deployed');
     const manifest = await helm(access(), ['get', 'manifest', release, '--namespace', releaseNs]);

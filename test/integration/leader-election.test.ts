@@ -10,6 +10,7 @@ import { type ElectionEnd, type LeaderElectionConfig, LeaderElector } from '../.
 import { Objects } from '../support/objects.ts';
 import { createNamespace, kubeConfigFor, testbed } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
+import { BED_LOOPBACK_ALLOWED_HOSTS } from '../testbed/loopback-servers.ts';
 
 const quiet = pino({ level: 'silent' });
 const timing = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 };
@@ -145,6 +146,7 @@ describe('leader election on a Lease', () => {
       providerQps: 100,
       providerBurst: 200,
       shareWindowMs: 60_000,
+      namespacedStoreAllowedHosts: BED_LOOPBACK_ALLOWED_HOSTS,
     };
     const start = (identity: string) => {
       const elector = new LeaderElector(kc, { ...lease, identity }, quiet);

@@ -23,6 +23,7 @@ import { usePrivateApiServer } from '../support/private-apiserver.ts';
 import { createNamespace, kubeConfigFor, uniqueName } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
 import type { KubeAccess } from '../testbed/kube-apiserver.ts';
+import { BED_LOOPBACK_ALLOWED_HOSTS } from '../testbed/loopback-servers.ts';
 
 // A private API server (fresh etcd prefix): controllers of other test files running at the same
 // time watch ClusterSecretStores cluster-wide on the shared one and would write the status these
@@ -82,6 +83,7 @@ function runController(kc: KubeConfig, namespace?: string) {
       providerQps: 100,
       providerBurst: 200,
       shareWindowMs: 60_000,
+      namespacedStoreAllowedHosts: BED_LOOPBACK_ALLOWED_HOSTS,
     },
     pino({ level: 'silent' }),
     new Metrics(),

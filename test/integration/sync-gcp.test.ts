@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { EgressPolicy } from '../../src/providers/egress.ts';
 import { gcpProvider } from '../../src/providers/gcp/gcp-provider.ts';
 import type { StoreContext } from '../../src/providers/provider.ts';
 import { SecretValue } from '../../src/values.ts';
@@ -346,6 +347,8 @@ function bareContext(): StoreContext {
     readConfigMapKey: none,
     requestToken: none,
     readServiceAccountAnnotations: none,
+    // Called directly, as an admin-written store would be: the egress rule is tested elsewhere.
+    egress: EgressPolicy.unrestricted,
     recordLogin: () => {},
   };
 }

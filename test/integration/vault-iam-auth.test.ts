@@ -16,6 +16,7 @@ import {
   uniqueName,
   usePrivateOpenBao,
 } from '../support/testbed.ts';
+import { BED_LOOPBACK_ALLOWED_HOSTS } from '../testbed/loopback-servers.ts';
 import { enforceMotoAuth, type Moto, startMoto } from '../testbed/moto.ts';
 import type { OpenBao } from '../testbed/openbao.ts';
 
@@ -35,7 +36,12 @@ beforeAll(async () => {
   iam = new IAMClient({ endpoint, region, credentials: { accessKeyId, secretAccessKey } });
   const kc = kubeConfigFor(testbed().kube);
   const namespace = await createNamespace(kc, 'vault-iam');
-  ctl = await startController(testbed().kube, { namespace });
+  ctl = await startController(testbed().kube, {
+    namespace,
+    // The stores here are namespaced: the server IDs they sign must be allow-listed
+    // (namespaced-store-egress), the wrong one too, so that Vault is what refuses it.
+    namespacedStoreAllowedHosts: [...BED_LOOPBACK_ALLOWED_HOSTS, SERVER_ID, 'other.example'],
+  });
   o = new Objects(kc, namespace);
   bao = openbao.get().admin;
   await bao.awsAuth(moto.access);

@@ -4,6 +4,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { Controller, type ControllerConfig } from '../../src/controller/controller.ts';
 import type { KubeAccess } from '../testbed/kube-apiserver.ts';
+import { BED_LOOPBACK_ALLOWED_HOSTS } from '../testbed/loopback-servers.ts';
 import { keepEmitted } from './emitted.ts';
 import { kubeConfigFor } from './kubeconfig.ts';
 import { testbed } from './testbed.ts';
@@ -31,9 +32,11 @@ export async function startController(
       providerQps: 100,
       providerBurst: 200,
       shareWindowMs: 60_000,
-      // Tests watch refreshes of 1 s; the production floor (10 s) has its own test (fairness.test.ts).
+      // Tests watch refreshes of 1 s; the production floor (10 s) has its own test (test/attacks/tenant-flood.test.ts).
       minRefreshIntervalMs: 1000,
       ...config,
+      // The bed's servers listen on loopback; tests that prove the rule pass [] (tenant-egress).
+      namespacedStoreAllowedHosts: config.namespacedStoreAllowedHosts ?? BED_LOOPBACK_ALLOWED_HOSTS,
     },
     logger,
   );

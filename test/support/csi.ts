@@ -9,6 +9,7 @@ import pino from 'pino';
 import { CsiPlugin } from '../../src/sinks/csi/csi-plugin.ts';
 import { loadCsiServices } from '../../src/sinks/csi/protocol.ts';
 import type { KubeAccess } from '../testbed/kube-apiserver.ts';
+import { BED_LOOPBACK_ALLOWED_HOSTS } from '../testbed/loopback-servers.ts';
 import { cacheDir } from '../testbed/tools.ts';
 import { keepEmitted } from './emitted.ts';
 import { chartCsiDriver } from './helm.ts';
@@ -62,6 +63,8 @@ export async function startPlugin(
     volumeMemoryBytes?: number;
     /** SecretStores may authenticate as the plugin itself (the admin's opt-in; default off). */
     namespacedAmbientIdentity?: boolean;
+    /** Default: the bed's loopback servers (BED_LOOPBACK_ALLOWED_HOSTS); [] to prove the egress rule. */
+    namespacedStoreAllowedHosts?: readonly string[];
     /** Who the plugin is (default: the bed's admin); the caller then sees to the CSIDriver. */
     kubeConfig?: KubeConfig;
     /** Return at once instead of waiting for the plugin to be ready (it may never be). */
@@ -89,6 +92,7 @@ export async function startPlugin(
       shareWindowMs: 60_000,
       volumeMemoryBytes: opts.volumeMemoryBytes ?? 128 * 1024 * 1024,
       namespacedAmbientIdentity: opts.namespacedAmbientIdentity,
+      namespacedStoreAllowedHosts: opts.namespacedStoreAllowedHosts ?? BED_LOOPBACK_ALLOWED_HOSTS,
       version: 'test',
     },
     logger,

@@ -4,10 +4,12 @@
 // properties for dataFrom find (find.ts), and one listed page of a single secret's properties to
 // validate the store. A certificate reads as its DER bytes (`cer`) and a key as the JSON of its
 // public JWK, as ESO returns them (object-reads.ts).
+
 import { CertificateClient } from '@azure/keyvault-certificates';
 import { KeyClient } from '@azure/keyvault-keys';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { SecretValue } from '../../values.ts';
+import { type EgressPolicy, guardedHttpsAgent } from '../egress.ts';
 import { type Provider, type ProviderClient, ProviderError } from '../provider.ts';
 import { refIdentity } from '../references.ts';
 import { cappedAnswers } from './capped-answers.ts';
@@ -37,6 +39,20 @@ function credentialsIdentity(spec: AzureSpec, ns: string): string {
   return `mi:${spec.identityId ?? ''}`;
 }
 
+/**
+ * A namespaced store's vaultUrl may not be a blocked address; the fields that move the token
+ * authority or turn off the SDK's check that a token goes only to a vault of its cloud need the
+ * host allow-listed (egress.ts).
+ */
+function checkAzureEgress(spec: AzureSpec, egress: EgressPolicy): void {
+  egress.checkUrl('spec.provider.azurekv.vaultUrl', spec.vaultUrl);
+  if (spec.environmentType === 'AzureStackCloud') {
+    egress.checkOverride('spec.provider.azurekv.environmentType (AzureStackCloud: vaultUrl)', spec.vaultUrl);
+  }
+  const authority = spec.customCloudConfig?.activeDirectoryEndpoint;
+  if (authority) egress.checkOverride('spec.provider.azurekv.customCloudConfig.activeDirectoryEndpoint', authority);
+}
+
 export const azureProvider: Provider<AzureSpec> = {
   name: 'azurekv',
 
@@ -53,7 +69,9 @@ export const azureProvider: Provider<AzureSpec> = {
       : undefined,
 
   async createClient(spec, ctx): Promise<ProviderClient> {
+    checkAzureEgress(spec, ctx.egress);
     const { method, credential } = await azureCredential(spec, ctx);
+    const agent = guardedHttpsAgent(ctx.egress, 'spec.provider.azurekv.vaultUrl');
     const options = {
       serviceVersion: KEY_VAULT_API_VERSION,
       // Ferry's own backoff and per-store budget decide when to call again: retries inside the
@@ -64,6 +82,7 @@ export const azureProvider: Provider<AzureSpec> = {
       disableChallengeResourceVerification: spec.environmentType === 'AzureStackCloud',
       // Answers are read up to MAX_ANSWER_BYTES while they stream.
       additionalPolicies: [cappedAnswers] as (typeof cappedAnswers)[],
+      ...(agent ? { agent } : {}),
     } as const;
     const client = new SecretClient(spec.vaultUrl, credential, options);
     const certificates = new CertificateClient(spec.vaultUrl, credential, options);

@@ -43,6 +43,9 @@ export const gcpProvider: Provider<GcpSpec> = {
     if (spec.endpoint?.startsWith('http://') && transport !== 'REST') {
       throw new ProviderError('Invalid', 'spec.provider.gcpsm: a plain-http endpoint needs transport REST');
     }
+    // A custom endpoint receives the store's Google access token: a namespaced store may name only
+    // an allow-listed host (the default hosts are Google's own).
+    if (spec.endpoint) ctx.egress.checkOverride('spec.provider.gcpsm.endpoint', spec.endpoint);
     const credentials = await gcpCredentials(spec, ctx, testEndpointOverrides());
     const api = createSecretManagerApi({
       endpoint: apiEndpoint(spec, spec.endpoint),

@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SecretValue } from '../../values.ts';
+import { EgressPolicy } from '../egress.ts';
 import type { ProviderErrorKind, ServiceAccountRef, StoreContext } from '../provider.ts';
 import { gcpCredentials } from './credentials.ts';
 import { GSA_ANNOTATION, testEndpointOverrides, WorkloadIdentityTokens } from './workload-identity.ts';
@@ -68,6 +69,7 @@ function context(annotations: Record<string, string> = {}) {
       return 'kubernetes-jwt';
     },
     readServiceAccountAnnotations: async () => annotations,
+    egress: EgressPolicy.unrestricted,
     recordLogin: (method, outcome) => logins.push([method, outcome]),
   };
   return { ctx, logins, tokenRequests };

@@ -1,5 +1,6 @@
 // One connection pool per Vault client, and the request shape every Vault call shares: JSON in
 // and out, X-Vault-Token, X-Vault-Namespace and the store's extra headers.
+import type { LookupFunction } from 'node:net';
 import { Agent, request } from 'undici';
 import { AnswerTooLargeError, answerTooLargeText, MAX_ANSWER_BYTES, readCapped } from '../answer-cap.ts';
 import { ProviderError } from '../provider.ts';
@@ -33,10 +34,17 @@ export class VaultHttp {
   private readonly namespace: string | undefined;
   private readonly headers: Record<string, string>;
 
-  constructor(opts: { server: string; caPem?: string; namespace?: string; headers?: Record<string, string> }) {
+  constructor(opts: {
+    server: string;
+    caPem?: string;
+    namespace?: string;
+    headers?: Record<string, string>;
+    /** Resolves host names at connect time; refuses addresses the store may not reach (egress.ts). */
+    lookup?: LookupFunction;
+  }) {
     this.base = `${opts.server.replace(/\/+$/, '')}/v1/`;
     this.agent = new Agent({
-      connect: opts.caPem ? { ca: opts.caPem } : {},
+      connect: { ...(opts.caPem ? { ca: opts.caPem } : {}), ...(opts.lookup ? { lookup: opts.lookup } : {}) },
       headersTimeout: REQUEST_TIMEOUT_MS,
       bodyTimeout: REQUEST_TIMEOUT_MS,
     });

@@ -93,8 +93,13 @@ export const vaultProvider: Provider<VaultSpec> = {
       : undefined,
 
   async createClient(spec, ctx): Promise<ProviderClient> {
+    ctx.egress.checkUrl('spec.provider.vault.server', spec.server);
+    const serverID = spec.auth.iam?.vaultAwsIamServerID;
+    // The signed header binds the login to one Vault; naming another host's ID makes it replayable there.
+    if (serverID) ctx.egress.checkOverride('spec.provider.vault.auth.iam.vaultAwsIamServerID', serverID);
     const http = new VaultHttp({
       server: spec.server,
+      lookup: ctx.egress.guardedLookup('spec.provider.vault.server'),
       caPem: await caPem(spec, ctx),
       namespace: spec.namespace,
       headers: spec.headers,

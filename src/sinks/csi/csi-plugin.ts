@@ -14,6 +14,7 @@ import { Metrics } from '../../observability/metrics.ts';
 import { ReadSide } from '../../pipeline/index.ts';
 import { objectVersion } from '../../pipeline/settings.ts';
 import { storeRefsOf } from '../../pipeline/stores.ts';
+import { EgressAllowList } from '../../providers/egress.ts';
 import { nodeScopedKube } from './node-kube.ts';
 import { DRIVER_NAME, serveCsi } from './node-server.ts';
 import { loadCsiServices } from './protocol.ts';
@@ -40,6 +41,11 @@ export interface CsiPluginConfig {
   minRefreshIntervalMs?: number;
   /** SecretStores may authenticate as the plugin itself, the node's identity (--namespaced-ambient-identity; default off). */
   namespacedAmbientIdentity?: boolean;
+  /**
+   * Hosts, *.suffixes and CIDRs namespaced SecretStores may reach although they are loopback,
+   * link-local or private, or may name in an endpoint override (--namespaced-store-allowed-hosts).
+   */
+  namespacedStoreAllowedHosts: readonly string[];
   /** The node's budget for volume contents (tmpfs pages count against the plugin's memory). */
   volumeMemoryBytes: number;
   version: string;
@@ -74,6 +80,7 @@ export class CsiPlugin {
       shareWindowMs: config.shareWindowMs,
       minRefreshIntervalMs: config.minRefreshIntervalMs,
       namespacedAmbientIdentity: config.namespacedAmbientIdentity,
+      namespacedStoreAllowList: new EgressAllowList(config.namespacedStoreAllowedHosts),
       signal: this.stop.signal,
     });
     // Its own CSIDriver only (RBAC resourceNames): whether kubelet's pod info can be trusted.
