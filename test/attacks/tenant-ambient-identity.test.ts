@@ -23,6 +23,7 @@ import { KeyVaultTestServer } from '../support/key-vault-server.ts';
 import { Objects } from '../support/objects.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
+import { BED_LOOPBACK_ALLOWED_HOSTS } from '../testbed/loopback-servers.ts';
 
 /** The controller's own identities, as its environment gives them. */
 const AMBIENT_EMAIL = 'controller@platform.iam.gserviceaccount.com';
@@ -137,7 +138,12 @@ async function tenantSetup(c: Case, namespacedAmbientIdentity: boolean) {
   setEnv({ AWS_ENDPOINT_URL_SECRETS_MANAGER: collector.url, AWS_ENDPOINT_URL_STS: collector.url });
   const kc = kubeConfigFor(testbed().kube);
   const o = new Objects(kc, await createNamespace(kc, 'ambient'));
-  const ctl = await startController(testbed().kube, { namespace: o.namespace, namespacedAmbientIdentity });
+  const ctl = await startController(testbed().kube, {
+    namespace: o.namespace,
+    namespacedAmbientIdentity,
+    // The Vault case names an IAM server ID, an endpoint override the egress rule wants listed.
+    namespacedStoreAllowedHosts: [...BED_LOOPBACK_ALLOWED_HOSTS, 'vault.example.com'],
+  });
   const store = uniqueName('borrow');
   await o.secretStore(store, c.spec(collector));
   await o.externalSecret('borrowed', {
@@ -211,7 +217,10 @@ describe("a tenant's SecretStore borrowing the node's identity through the CSI p
         target: { creationPolicy: 'None' },
         data: [{ secretKey: 'v', remoteRef: { key: 'anything' } }],
       });
-      const plugin = await startPlugin(testbed().kube, join(dir, es), { namespacedAmbientIdentity });
+      const plugin = await startPlugin(testbed().kube, join(dir, es), {
+        namespacedAmbientIdentity,
+        namespacedStoreAllowedHosts: [...BED_LOOPBACK_ALLOWED_HOSTS, 'vault.example.com'],
+      });
       const volumeId = `csi-${randomBytes(8).toString('hex')}`;
       const target = join(dir, 'pods', volumeId, 'mount');
       await mkdir(join(dir, 'pods', volumeId), { recursive: true });

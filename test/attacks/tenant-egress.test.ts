@@ -68,7 +68,14 @@ beforeAll(async () => {
       body: { metadata: { name: 'attack-token' }, stringData: { token: 'attack-token' } },
     });
   }
-  guarded = await startController(api.access, { namespace: tenant.namespace, namespacedStoreAllowedHosts: [] });
+  // Some stores here name no credentials (Google ADC, Azure managed identity): the identity rule
+  // (tenant-ambient-identity.test.ts) would refuse them before they connect, so this controller
+  // allows it and the egress rule is the one that answers.
+  guarded = await startController(api.access, {
+    namespace: tenant.namespace,
+    namespacedStoreAllowedHosts: [],
+    namespacedAmbientIdentity: true,
+  });
   allowing = await startController(api.access, {
     namespace: allowed.namespace,
     namespacedStoreAllowedHosts: ['127.0.0.0/8', '::1'],
@@ -76,6 +83,7 @@ beforeAll(async () => {
   });
   csi = await startPlugin(api.access, join(testbed().runDir, `egress-csi-${randomBytes(3).toString('hex')}`), {
     namespacedStoreAllowedHosts: [],
+    namespacedAmbientIdentity: true,
   });
 });
 
