@@ -1,20 +1,24 @@
 // Provider answers are read up to MAX_ANSWER_BYTES while they stream, through each SDK's own
 // transport, so a server answering without end costs a failed read, never the process's memory.
 // Vault's path, with the whole controller, is tenant-vault-answer.test.ts. Here the AWS SDK
-// (Ferry's aws provider, pointed at a local server as AWS_ENDPOINT_URL_* would point it) and the
+// (Ferry's aws provider, pointed at a local server as AWS_ENDPOINT_URL_* would point it), the
 // Azure Key Vault SDK (with the policy Ferry's azurekv client carries; a store's vaultUrl may be
-// any https server) against an HTTP(S) server whose answers first are normal (the setup works),
-// then 1 GiB long.
+// any https server) and Google's client over REST (Ferry's Secret Manager API, as gcpsm builds it
+// for an endpoint with transport REST) against an HTTP(S) server whose answers first are normal
+// (the setup works), then 1 GiB long.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { SecretClient } from '@azure/keyvault-secrets';
+import { googleAuthLibrary } from 'google-gax';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ANSWER_BYTES } from '../../src/providers/answer-cap.ts';
 import { awsProvider } from '../../src/providers/aws/aws-provider.ts';
 import { cappedAnswers } from '../../src/providers/azure/capped-answers.ts';
 import { classifyAzureError } from '../../src/providers/azure/errors.ts';
 import { EgressPolicy } from '../../src/providers/egress.ts';
+import { classifyGcpError } from '../../src/providers/gcp/errors.ts';
+import { createSecretManagerApi } from '../../src/providers/gcp/secret-manager-api.ts';
 import { ProviderError, type StoreContext } from '../../src/providers/provider.ts';
 import { SecretValue } from '../../src/values.ts';
 import { localServingCert, trustInThisProcess } from '../support/local-ca.ts';
@@ -149,6 +153,43 @@ describe('an endless provider answer', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(state.closed).toBe(true);
     process.stdout.write(`endless Key Vault answer: ${(state.sent / 2 ** 20).toFixed(0)} MiB written before the cut\n`);
+    expect(state.sent).toBeLessThan(64 * 2 ** 20);
+  });
+
+  it("is cut by Google's client over REST after the cap and reported as Invalid", async () => {
+    const version = {
+      name: 'projects/p/secrets/db/versions/1',
+      payload: { data: Buffer.from('small').toString('base64') },
+    };
+    const { state, handler } = hostile(JSON.stringify(version));
+    const server = createHttpServer(handler);
+    servers.push(server);
+    const port = await listen(server);
+    // A token already held: the answer, not the login, is under test.
+    const authClient = new googleAuthLibrary.OAuth2Client();
+    authClient.setCredentials({ access_token: 'token', expiry_date: Date.now() + 3_600_000 });
+    const api = createSecretManagerApi({
+      endpoint: { host: '127.0.0.1', port, protocol: 'http' },
+      transport: 'REST',
+      projectID: 'p',
+      authClient,
+    });
+    // The setup works: a normal answer is read and decoded.
+    const read = await api.accessVersion('projects/p/secrets/db/versions/latest', AbortSignal.timeout(10_000));
+    expect(Buffer.from(read.payload?.data ?? '').toString()).toBe('small');
+
+    state.huge = true;
+    const err = await api
+      .accessVersion('projects/p/secrets/db/versions/latest', AbortSignal.timeout(60_000))
+      .catch((e: unknown) => e);
+    const classified = classifyGcpError(err, 'reading "db"');
+    expect(classified.kind).toBe('Invalid');
+    expect(classified.message).toContain(`the answer is over ${MAX_ANSWER_BYTES} bytes`);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(state.closed).toBe(true);
+    process.stdout.write(
+      `endless Google REST answer: ${(state.sent / 2 ** 20).toFixed(0)} MiB written before the cut\n`,
+    );
     expect(state.sent).toBeLessThan(64 * 2 ** 20);
   });
 });

@@ -2,7 +2,7 @@
 // answers a read with an endless body (1 GiB if read whole): the controller cuts the connection
 // after MAX_ANSWER_BYTES while streaming, reports the key, and keeps syncing. The controller runs
 // in the test process here; the same attack against it as a pod under the chart's memory limit
-// is still to come (issue 25).
+// is in helm-node.test.ts.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -7,6 +7,8 @@
 // (the pre-delete check) instead of leaving it to hang in Terminating.
 import { execFile } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -20,6 +22,7 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_ANSWER_BYTES } from '../../src/providers/answer-cap.ts';
 import { ensureCsiDriver } from '../support/csi.ts';
 import { CsiPods, csiMountsOf } from '../support/csi-pods.ts';
 import { CHART_DIR, helm } from '../support/helm.ts';
@@ -44,6 +47,10 @@ let valuesFile: string;
 let imageTag: string;
 let csi: CsiPods;
 let reader = '';
+/** A tenant's own "Vault" on the host, reachable from the pods: it answers one key without end. */
+let endless: Server | undefined;
+let endlessUrl = '';
+const endlessState = { sent: 0, closed: false };
 
 /** Builds (or reuses) the image with buildah and imports it into the node's containerd. */
 async function buildAndImportImage(): Promise<string> {
@@ -150,6 +157,30 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   imageTag = await buildAndImportImage();
   inCluster = await openApiServerToPods(testbed().kube);
+  const host = inCluster.podValues.hostAliases[0]?.ip ?? '';
+  endless = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (!req.url?.endsWith('/secret/data/huge')) {
+      res.statusCode = 404;
+      res.end('{"errors":[]}');
+      return;
+    }
+    res.write('{"data":{"data":{"v":"');
+    const chunk = Buffer.alloc(1024 * 1024, 'A');
+    res.on('close', () => {
+      endlessState.closed = true;
+    });
+    const pump = () => {
+      while (endlessState.sent < 1024 ** 3 && !res.destroyed) {
+        endlessState.sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      res.end('"}}}');
+    };
+    pump();
+  });
+  await new Promise<void>((r) => endless?.listen(0, host, r));
+  endlessUrl = `http://${host}:${(endless.address() as AddressInfo).port}`;
   releaseNs = await createNamespace(kc, 'ferry-system');
   o = new Objects(kc, await createNamespace(kc, 'helm-node-app'));
   csi = new CsiPods(o, node);
@@ -178,7 +209,12 @@ beforeAll(async () => {
     },
     // The bed is shared: the cluster-wide admission policy for namespaced stores (proven on a
     // private API server in chart-egress.test.ts) would refuse other files' loopback stores.
-    egress: { admissionPolicy: { enabled: false } },
+    // The tenant's endless server is on the host, a private address the pods reach through the
+    // bridge: listed, as an admin lists an in-cluster Vault.
+    egress: {
+      admissionPolicy: { enabled: false },
+      namespacedStoreAllowedHosts: [inCluster.podValues.hostAliases[0]?.ip],
+    },
   };
   await ensureCsiDriver(kc);
   valuesFile = join(testbed().runDir, `helm-node-values-${releaseNs}.json`);
@@ -199,6 +235,8 @@ afterAll(async () => {
       await helm(testbed().kube, ['uninstall', RELEASE, '--namespace', releaseNs, '--ignore-not-found', '--wait']);
     if (releaseNs) await core.deleteNamespace({ name: releaseNs }).catch(() => undefined);
     await inCluster?.close();
+    endless?.closeAllConnections();
+    endless?.close();
   } finally {
     await releaseDriver?.();
   }
@@ -234,6 +272,49 @@ describe('the chart on the node', () => {
     const secret = await o.waitForSecret('first', (d) => d.password === 'from-the-pods', 'the Secret the pods sync');
     expect(secret.metadata?.managedFields?.map((f) => f.manager)).toEqual(['ferry']);
   }, 300_000);
+
+  it("cuts a tenant's endless provider answer inside the chart's memory limit: no restart, syncing goes on", async () => {
+    const restarts = async () =>
+      (await controllerPods()).map((p) => ({
+        name: p.metadata?.name,
+        restarts: p.status?.containerStatuses?.[0]?.restartCount ?? 0,
+        lastTerminated: p.status?.containerStatuses?.[0]?.lastState?.terminated?.reason,
+      }));
+    const before = await restarts();
+    expect(before.length).toBeGreaterThan(0);
+    await core.createNamespacedSecret({
+      namespace: o.namespace,
+      body: { metadata: { name: 'endless-token' }, stringData: { token: 't' } },
+    });
+    await o.secretStore('endless', {
+      vault: {
+        server: endlessUrl,
+        path: 'secret',
+        auth: { tokenSecretRef: { name: 'endless-token', key: 'token' } },
+      },
+    });
+    await o.externalSecret('endless', {
+      secretStoreRef: { name: 'endless' },
+      data: [{ secretKey: 'v', remoteRef: { key: 'huge', property: 'v' } }],
+    });
+    // The attack reached the controller pod: it read from the server, which began a 1 GiB answer
+    // (the chart's limit is 512Mi), and the pod reports the cut.
+    const { ready } = await o.waitForReady('endless', { status: 'False', message: /the most Ferry reads/ }, 120_000);
+    expect(ready.message).toContain(`the answer is over ${MAX_ANSWER_BYTES} bytes`);
+    expect(endlessState.sent).toBeGreaterThan(MAX_ANSWER_BYTES);
+    expect(endlessState.sent).toBeLessThan(64 * 2 ** 20);
+    process.stdout.write(
+      `endless answer to the controller pod: ${(endlessState.sent / 2 ** 20).toFixed(0)} MiB written before the cut\n`,
+    );
+    // Nothing restarted or was killed for memory, and syncing goes on.
+    expect(await restarts()).toEqual(before);
+    await o.externalSecret('after-endless', {
+      secretStoreRef: { name: 'store' },
+      data: [{ secretKey: 'v', remoteRef: { key: 'db' } }],
+    });
+    await o.waitForSecret('after-endless', (d) => d.v === 'from-the-pods', 'a new object synced after the attack');
+    await o.delete('externalsecrets', 'endless');
+  });
 
   it('runs the CSI node plugin DaemonSet, ready on the node', async () => {
     // helm --wait does not wait for a one-node DaemonSet (maxUnavailable 1): wait here. The plugin

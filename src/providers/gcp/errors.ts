@@ -70,6 +70,9 @@ export function retryInfoMs(err: GaxLikeError): number | undefined {
 /** Classifies an error from a Secret Manager call about `what` (e.g. `reading "db" version latest`). */
 export function classifyGcpError(err: unknown, what: string): ProviderError {
   if (err instanceof ProviderError) return err;
+  if (String((err as Error)?.message).includes(answerTooLargeText)) {
+    return new ProviderError('Invalid', `GCP ${what}: ${answerTooLargeText}`);
+  }
   const e = (err ?? {}) as GaxLikeError;
   const text = providerMessage(e.message);
   const code = typeof e.code === 'number' ? e.code : undefined;

@@ -3,9 +3,11 @@
 // The implementation is the official client; Ferry turns off its retries and retries itself,
 // under the store's rate budget.
 
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeWebStream } from 'node:stream/web';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import type { googleAuthLibrary } from 'google-gax';
-import { MAX_ANSWER_BYTES } from '../answer-cap.ts';
+import { MAX_ANSWER_BYTES, readCapped } from '../answer-cap.ts';
 import type { Endpoint } from './resource-names.ts';
 
 export interface AccessedVersion {
@@ -75,7 +77,29 @@ async function cancellable<T>(call: Promise<T> & { cancel?: () => void }, signal
   }
 }
 
+/**
+ * Over REST, google-gax reads each answer whole (`response.arrayBuffer()` of the auth client's
+ * fetch): the auth client's fetch is wrapped so the body is read up to MAX_ANSWER_BYTES while it
+ * streams, and handed on as a buffer. The client is this store client's own (gcpCredentials).
+ */
+function capRestAnswers(authClient: googleAuthLibrary.AuthClient): void {
+  const fetch = authClient.fetch.bind(authClient);
+  authClient.fetch = (async (...args: Parameters<typeof fetch>) => {
+    const response = (await fetch(...args)) as unknown as Response;
+    if (!response.body) return response;
+    // gaxios hands a Node stream; a WHATWG one is read the same way.
+    const source = response.body as unknown as Readable | NodeWebStream;
+    const body = await readCapped(source instanceof Readable ? source : Readable.fromWeb(source));
+    return new Response(body.length > 0 ? body : null, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  }) as typeof authClient.fetch;
+}
+
 export function createSecretManagerApi(opts: ApiOptions): SecretManagerApi {
+  if (opts.transport === 'REST' && opts.authClient) capRestAnswers(opts.authClient);
   const client = new SecretManagerServiceClient({
     apiEndpoint: opts.endpoint.host,
     port: opts.endpoint.port,
