@@ -101,7 +101,7 @@ async function time(spec: ExternalSecretSpec, inFlight: number): Promise<{ media
   return { median: quantile(perRender, 0.5), p90: quantile(perRender, 0.9) };
 }
 
-process.stdout.write(`render latency: µs per render, median (p90) of ${BATCHES} batches of ${PER_BATCH}` + '\n');
+process.stdout.write(`render latency: µs per render, median (p90) of ${BATCHES} batches of ${PER_BATCH}\n`);
 for (const [name, spec] of Object.entries(SHAPES)) {
   const one = await time(spec, 1);
   const twenty = await time(spec, 20);
