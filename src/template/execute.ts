@@ -9,6 +9,7 @@ import {
   parameterType,
   typedResult,
 } from './call-types.ts';
+import { type CostBudget, costBudget } from './cost-budget.ts';
 import { SIGNATURES } from './functions/signatures.ts';
 import { TemplateError } from './lexer.ts';
 import type { Arg, Command, Node, Parsed, Pipeline } from './parse.ts';
@@ -99,11 +100,13 @@ export class Executor {
   private readonly parsed: Parsed;
   private readonly funcs: Record<string, TemplateFunction>;
   private readonly name: string;
+  private readonly budget: CostBudget;
 
   constructor(parsed: Parsed, funcs: Record<string, TemplateFunction>, name: string) {
     this.parsed = parsed;
     this.funcs = funcs;
     this.name = name;
+    this.budget = costBudget();
   }
 
   run(data: unknown): Buffer {
@@ -298,6 +301,7 @@ export class Executor {
       args = argNodes.map((a) => this.arg(a, dot, scope, line));
       if (final) args.push(final.value);
     }
+    this.budget.charge(name, args, `template: ${this.name}:${line}: executing "${this.name}"`);
     let result: unknown;
     try {
       result = fn(...args);
