@@ -1,22 +1,28 @@
 // Render latency: what the read pipeline's render step (ReadPipeline.render: property selection,
 // dataFrom, then target.template) costs per ExternalSecret, with no server involved.
 //
-//   npm run bench:render -- [--batches 30] [--per-batch 200]
+//   npm run bench:render -- [--batches 30] [--per-batch 200] [--workers 1]
 //
 // Shapes: `plain` (10 keys, no template), `template` (10 keys and 6 template.data entries of the
 // kinds ESO's guides use), `keys-and-values` (a templateFrom literal rendered as a YAML map).
 // Each is timed one render at a time (latency) and 20 in flight at once (what the controller's
 // default --concurrency asks of it). Figures are the median and 90th percentile of the per-render
 // time over the batches; nothing passes or fails. Timings depend on the machine's load.
+// --workers is the render pool's size, as the controller's --render-workers (0: on the main thread).
 import { parseArgs } from 'node:util';
 import type { ExternalSecretSpec } from '../src/api/v1alpha1/external-secret.ts';
 import type { FetchOutcome } from '../src/pipeline/fetch.ts';
 import { noTemplateSources, ReadPipeline, type ReadPipelineDeps } from '../src/pipeline/read-pipeline.ts';
 import { readId } from '../src/pipeline/render.ts';
+import { RenderPool } from '../src/pipeline/render-pool.ts';
 import { SecretValue } from '../src/values.ts';
 
 const { values: args } = parseArgs({
-  options: { batches: { type: 'string', default: '30' }, 'per-batch': { type: 'string', default: '200' } },
+  options: {
+    batches: { type: 'string', default: '30' },
+    'per-batch': { type: 'string', default: '200' },
+    workers: { type: 'string', default: '1' },
+  },
 });
 const BATCHES = Number(args.batches);
 const PER_BATCH = Number(args['per-batch']);
@@ -73,8 +79,9 @@ const SHAPES: Record<string, ExternalSecretSpec> = {
   },
 };
 
-// render() uses none of the read side's clients or stores.
-const pipeline = new ReadPipeline({ shareWindowMs: 0 } as unknown as ReadPipelineDeps);
+// render() uses none of the read side's clients or stores. The pool is the controller's default.
+const renders = new RenderPool({ workers: Number(args.workers), timeoutMs: 10_000 });
+const pipeline = new ReadPipeline({ shareWindowMs: 0, renders } as unknown as ReadPipelineDeps);
 const sources = noTemplateSources('the benchmark');
 
 async function renderOnce(spec: ExternalSecretSpec, fetched: FetchOutcome): Promise<void> {
@@ -110,3 +117,4 @@ for (const [name, spec] of Object.entries(SHAPES)) {
       `   20 in flight ${twenty.median.toFixed(1).padStart(7)} (${twenty.p90.toFixed(1)})\n`,
   );
 }
+await renders.close();

@@ -22,6 +22,34 @@ export interface Config {
   clusterExternalSecrets: boolean;
   /** Set with --leader-elect: only the Lease holder reconciles. */
   leaderElection?: LeaderElectionConfig;
+  renders: RenderConfig;
+}
+
+/** The render pool (src/pipeline/render-pool.ts): --render-workers and --render-timeout. */
+export interface RenderConfig {
+  /** Worker threads that run templates; 0 runs them on the main thread, with no time limit. */
+  workers: number;
+  timeoutMs: number;
+}
+
+const RENDER_USAGE = `  --render-workers N         worker threads that render templates, off the thread that serves health checks and
+                             every other object (default 1; 0 renders on the main thread, with no time limit)
+  --render-timeout DUR       longest one render may run in a worker before it is stopped and fails (default 10s)`;
+
+const RENDER_OPTIONS = {
+  'render-workers': { type: 'string' },
+  'render-timeout': { type: 'string' },
+} as const;
+
+function renderConfig(values: { 'render-workers'?: string; 'render-timeout'?: string }): RenderConfig {
+  const text = values['render-workers'] ?? '1';
+  const workers = Number(text);
+  if (!/^\d+$/.test(text) || workers > 64) {
+    throw new ConfigError(`--render-workers must be a whole number from 0 to 64, got "${text}"`);
+  }
+  const timeoutMs = durationFlag('render-timeout', values['render-timeout'], '10s');
+  if (timeoutMs <= 0) throw new ConfigError('--render-timeout must be longer than 0s');
+  return { workers, timeoutMs };
 }
 
 export const CONTROLLER_USAGE = `usage: ferry controller [flags]
@@ -47,7 +75,8 @@ export const CONTROLLER_USAGE = `usage: ferry controller [flags]
   --leader-elect-lease-name NAME name of the Lease (default ferry-controller)
   --leader-elect-lease-duration DUR  how long followers wait for a silent leader (default 15s)
   --leader-elect-renew-deadline DUR  how long the leader retries renewing before it stops (default 10s)
-  --leader-elect-retry-period DUR    interval between acquire/renew attempts (default 2s)`;
+  --leader-elect-retry-period DUR    interval between acquire/renew attempts (default 2s)
+${RENDER_USAGE}`;
 
 export class ConfigError extends Error {}
 
@@ -104,6 +133,7 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
       'leader-elect-lease-duration': { type: 'string' },
       'leader-elect-renew-deadline': { type: 'string' },
       'leader-elect-retry-period': { type: 'string' },
+      ...RENDER_OPTIONS,
     },
   });
   const level = values['log-level'] ?? 'info';
@@ -137,6 +167,7 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
     clusterStores: onOff('cluster-stores', values['cluster-stores'], true),
     clusterExternalSecrets: onOff('cluster-external-secrets', values['cluster-external-secrets'], true),
     leaderElection: values['leader-elect'] ? leaderElectionOf(values, env) : undefined,
+    renders: renderConfig(values),
   };
 }
 
@@ -188,6 +219,7 @@ export interface CsiNodeConfig {
   providerBurst: number;
   shareWindowMs: number;
   volumeMemoryBytes: number;
+  renders: RenderConfig;
 }
 
 /** Where the image keeps the CSI protocol files; from source, the provisioning cache. */
@@ -213,7 +245,8 @@ export const CSI_NODE_USAGE = `usage: ferry csi-node [flags]
   --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)
   --volume-memory SIZE       memory all volumes of this node may take, e.g. 128Mi (default 128Mi): tmpfs pages
                              count against the plugin's own memory limit, so keep the limit at least ~256Mi + SIZE; a mount
-                             past it is refused (RESOURCE_EXHAUSTED), a rotation past it keeps the old files`;
+                             past it is refused (RESOURCE_EXHAUSTED), a rotation past it keeps the old files
+${RENDER_USAGE}`;
 
 export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): CsiNodeConfig {
   const { values } = parseArgs({
@@ -234,6 +267,7 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
       'provider-burst': { type: 'string' },
       'shared-read-window': { type: 'string' },
       'volume-memory': { type: 'string' },
+      ...RENDER_OPTIONS,
     },
   });
   const nodeName = values['node-name'] ?? env.NODE_NAME;
@@ -266,5 +300,6 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     providerBurst: Math.floor(positive('provider-burst', values['provider-burst'], 40)),
     shareWindowMs,
     volumeMemoryBytes: byteSize('volume-memory', values['volume-memory'], 128 * 1024 ** 2),
+    renders: renderConfig(values),
   };
 }

@@ -11,7 +11,7 @@ import { aborted } from '../kube/signals.ts';
 import { WorkQueue } from '../kube/work-queue.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
-import { ReadSide } from '../pipeline/index.ts';
+import { ReadSide, type RenderPoolOptions } from '../pipeline/index.ts';
 import { objectVersion, settingsOf } from '../pipeline/settings.ts';
 import { MANAGED_LABEL, SecretWriter, trimManagedSecret } from '../sinks/secret/secret-writer.ts';
 import { ClusterExternalSecretController } from './clusterexternalsecret/controller.ts';
@@ -41,6 +41,8 @@ export interface ControllerConfig {
   clusterExternalSecrets?: boolean;
   /** Watch timings for every informer (the inactivity watchdog, server-side watch timeouts); tests shorten them. */
   watch?: WatchTimings;
+  /** The render pool (--render-workers, --render-timeout); default one worker, 10 s. */
+  renders?: RenderPoolOptions;
 }
 
 type Store = SecretStore | ClusterSecretStore;
@@ -100,6 +102,7 @@ export class Controller {
       providerQps: config.providerQps,
       providerBurst: config.providerBurst,
       shareWindowMs: config.shareWindowMs,
+      renders: config.renders,
       signal: this.stop.signal,
       onStoreRecovered: (key) => this.storeRecovered(key),
       watch: config.watch,
@@ -224,7 +227,7 @@ export class Controller {
     await Promise.all([this.esQueue.run(stop), this.storeQueue.run(stop), cesLoop, ...loops]);
     this.metrics.leader.set(0);
     this.restarter.stop();
-    await this.side.clients.closeAll();
+    await this.side.close();
     this.ready = false;
     this.logger.info('controller stopped');
   }

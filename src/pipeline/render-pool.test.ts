@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ExternalSecretSpec } from '../api/v1alpha1/external-secret.ts';
+import { SecretValue } from '../values.ts';
+import { readId } from './render.ts';
+import { RenderError } from './render-error.ts';
+import type { RenderJob } from './render-job.ts';
+import { RenderPool, usesTemplates } from './render-pool.ts';
+
+const CANARY = 'canary-7f3a-render-pool';
+const BINARY = Buffer.from([0, 255, 128, 10, 0xc3, 0x28]);
+
+/** A job reading `secret` (the canary) and `bin` (bytes that are not UTF-8), with `template` as target.template. */
+function job(template: NonNullable<ExternalSecretSpec['target']>['template']): RenderJob {
+  const spec: ExternalSecretSpec = {
+    secretStoreRef: { name: 's' },
+    data: [
+      { secretKey: 'secret', remoteRef: { key: 'app' } },
+      { secretKey: 'bin', remoteRef: { key: 'blob' } },
+    ],
+    target: { template },
+  };
+  return {
+    spec,
+    values: new Map([
+      [readId({ key: 'app' }), { value: SecretValue.fromString(CANARY) }],
+      [readId({ key: 'blob' }), { value: SecretValue.fromBytes(BINARY) }],
+    ]),
+    found: new Map(),
+    templateFrom: [],
+  };
+}
+
+/** A template that only burns CPU: 2^40 calls of a defined template, within every step limit. */
+const CPU_LOOP =
+  '{{ define "burn" }}{{ if lt . 40 }}{{ template "burn" (add1 .) }}{{ template "burn" (add1 .) }}{{ end }}{{ end }}{{ template "burn" 0 }}';
+
+async function failure(p: Promise<unknown>): Promise<RenderError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(RenderError);
+  return err as RenderError;
+}
+
+let pool: RenderPool | undefined;
+afterEach(async () => {
+  await pool?.close();
+  pool = undefined;
+});
+
+describe('RenderPool', () => {
+  it('renders in a worker: values cross as bytes both ways, binary ones unchanged, labels and annotations too', async () => {
+    pool = new RenderPool({ workers: 1, timeoutMs: 10_000 });
+    const rendered = await pool.render(
+      job({
+        mergePolicy: 'Merge',
+        data: { copy: '{{ .secret }}', b64: '{{ .bin | b64enc }}' },
+        metadata: { labels: { app: '{{ "web" }}' }, annotations: { note: 'length {{ len .secret }}' } },
+      }),
+      'ns-a',
+    );
+    expect(rendered.data.get('copy')?.revealText()).toBe(CANARY);
+    expect(rendered.data.get('secret')?.revealText()).toBe(CANARY);
+    expect(rendered.data.get('bin')?.reveal()).toEqual(BINARY);
+    expect(rendered.data.get('b64')?.revealText()).toBe(BINARY.toString('base64'));
+    expect(rendered.labels).toEqual({ app: 'web' });
+    expect(rendered.annotations).toEqual({ note: `length ${CANARY.length}` });
+  });
+
+  it('stops a render past its time limit, names the template that ran, and serves the next render', async () => {
+    pool = new RenderPool({ workers: 1, timeoutMs: 500 });
+    const err = await failure(pool.render(job({ data: { ok: 'fine', bomb: CPU_LOOP } }), 'ns-a'));
+    expect(err.message).toBe(
+      'spec.target.template.data["bomb"]: stopped after 0.5s, the longest one render may run (--render-timeout)',
+    );
+    const next = await pool.render(job({ data: { ok: '{{ .secret | upper }}' } }), 'ns-b');
+    expect(next.data.get('ok')?.revealText()).toBe(CANARY.toUpperCase());
+  });
+
+  it('refuses costly functions past the render budget, with an error that names the budget and no value', async () => {
+    pool = new RenderPool({ workers: 1, timeoutMs: 60_000 });
+    const err = await failure(
+      pool.render(job({ data: { hashes: '{{ range until 40 }}{{ htpasswd "u" $.secret }}{{ end }}' } }), 'ns-a'),
+    );
+    expect(err.message).toMatch(
+      /^spec\.target\.template\.data\["hashes"\]: .*error calling htpasswd: the render's budget/,
+    );
+    expect(err.message).not.toContain(CANARY);
+  });
+
+  it("keeps values out of a worker's errors", async () => {
+    pool = new RenderPool({ workers: 1, timeoutMs: 10_000 });
+    const messages = await Promise.all(
+      [
+        '{{ .secret | fromJson }}',
+        '{{ fail .secret }}',
+        '{{ .secret | toJson | fromYaml | keys }}',
+        '{{ index .secret 99 }}',
+        '{{ .secret | mustRegexFind "(" }}',
+      ].map(async (t) => (await failure(pool?.render(job({ data: { k: t } }), 'ns-a') as Promise<unknown>)).message),
+    );
+    for (const m of messages) {
+      expect(m).toMatch(/^spec\.target\.template\.data\["k"\]: /);
+      expect(m).not.toContain(CANARY);
+      expect(m).not.toContain(CANARY.slice(0, 12));
+    }
+  });
+
+  it('serves waiting tenants in turn: one namespace queued first cannot push another to the back', async () => {
+    pool = new RenderPool({ workers: 1, timeoutMs: 30_000 });
+    const slow = job({ data: { k: '{{ range until 20000 }}{{ $.secret | sha256sum | trunc 1 }}{{ end }}' } });
+    const done: string[] = [];
+    const track = (name: string, p: Promise<unknown>) => p.then(() => done.push(name));
+    const a = [1, 2, 3, 4].map((i) => track(`a${i}`, (pool as RenderPool).render(slow, 'ns-a')));
+    const b = track('b1', pool.render(job({ data: { k: '{{ .secret }}' } }), 'ns-b'));
+    await Promise.all([...a, b]);
+    // All five waited for the worker to start; ns-b's one render takes the second turn.
+    expect(done).toEqual(['a1', 'b1', 'a2', 'a3', 'a4']);
+  });
+
+  it('renders specs without templates inline, and with workers 0 every spec inline', async () => {
+    const plain: RenderJob = { ...job(undefined), spec: { ...job(undefined).spec, target: {} } };
+    expect(usesTemplates(plain.spec)).toBe(false);
+    expect(usesTemplates(job({ data: { k: 'x' } }).spec)).toBe(true);
+    expect(
+      usesTemplates({
+        secretStoreRef: { name: 's' },
+        dataFrom: [{ find: { name: { regexp: '.*' } }, rewrite: [{ transform: { template: '{{ .value }}' } }] }],
+      }),
+    ).toBe(true);
+    pool = new RenderPool({ workers: 0, timeoutMs: 1 });
+    const rendered = await pool.render(job({ data: { k: '{{ .secret | lower }}' } }), 'ns-a');
+    expect(rendered.data.get('k')?.revealText()).toBe(CANARY.toLowerCase());
+  });
+
+  it('fails renders still waiting when it is closed', async () => {
+    pool = new RenderPool({ workers: 1, timeoutMs: 10_000 });
+    await pool.render(job({ data: { k: 'started' } }), 'ns-a');
+    const running = failure(pool.render(job({ data: { bomb: CPU_LOOP } }), 'ns-a'));
+    const waiting = failure(pool.render(job({ data: { k: 'x' } }), 'ns-a'));
+    await pool.close();
+    expect((await running).message).toBe('the render was stopped');
+    expect((await waiting).message).toMatch(/stopping; the render was not started/);
+  });
+});
