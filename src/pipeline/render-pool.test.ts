@@ -107,16 +107,22 @@ describe('RenderPool', () => {
     }
   });
 
-  it('serves waiting tenants in turn: one namespace queued first cannot push another to the back', async () => {
+  it('serves waiting tenants in turn: a namespace with a queue cannot keep another behind it', async () => {
     pool = new RenderPool({ workers: 1, timeoutMs: 30_000 });
+    await pool.render(job({ data: { k: 'started' } }), 'ns-a');
     const slow = job({ data: { k: '{{ range until 20000 }}{{ $.secret | sha256sum | trunc 1 }}{{ end }}' } });
     const done: string[] = [];
     const track = (name: string, p: Promise<unknown>) => p.then(() => done.push(name));
+    // a1 starts at once; a2..a4 wait; b1 arrives last, while ns-a's render runs.
     const a = [1, 2, 3, 4].map((i) => track(`a${i}`, (pool as RenderPool).render(slow, 'ns-a')));
     const b = track('b1', pool.render(job({ data: { k: '{{ .secret }}' } }), 'ns-b'));
     await Promise.all([...a, b]);
-    // All five waited for the worker to start; ns-b's one render takes the second turn.
     expect(done).toEqual(['a1', 'b1', 'a2', 'a3', 'a4']);
+    // Queued together before any ran, the first tenant's first render goes first, then the other's.
+    const c = [1, 2].map((i) => track(`c${i}`, (pool as RenderPool).render(slow, 'ns-c')));
+    const d = track('d1', pool.render(slow, 'ns-d'));
+    await Promise.all([...c, d]);
+    expect(done.slice(5)).toEqual(['c1', 'd1', 'c2']);
   });
 
   it('renders specs without templates inline, and with workers 0 every spec inline', async () => {

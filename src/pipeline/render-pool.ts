@@ -2,8 +2,9 @@
 // spec has templates, each render under a wall-clock limit, so a costly template cannot stall
 // health checks, lease renewal or other namespaces. A render past its limit is stopped (its
 // worker terminated and replaced) and fails as a Render error naming the template that ran.
-// Renders waiting for a worker are served round-robin by tenant (namespace), so one namespace's
-// queue of slow templates delays another's render by at most one render per busy worker.
+// Renders waiting for a worker are served by tenant (namespace) in turn: the tenant served longest
+// ago (or never, or with nothing waiting or running since) goes first, so one namespace's queue of
+// slow templates delays another's new render by at most one render per busy worker.
 // Written here rather than taken from piscina or tinypool: Ferry needs terminate-on-timeout per
 // task, the running template's name at that moment, and per-tenant turns; the rest is ~150 lines.
 import { Worker } from 'node:worker_threads';
@@ -29,6 +30,7 @@ export const DEFAULT_RENDERS: RenderPoolOptions = { workers: 1, timeoutMs: 10_00
 
 interface Pending {
   job: RenderJob;
+  tenant: string;
   resolve(target: RenderedTarget): void;
   reject(err: Error): void;
 }
@@ -59,8 +61,11 @@ export class RenderPool {
   private readonly opts: Required<RenderPoolOptions>;
   private readonly slots = new Set<Slot>();
   private readonly idle: Slot[] = [];
-  /** Renders waiting for a worker, by tenant, in turn order. */
+  /** Renders waiting for a worker, by tenant. */
   private readonly waiting = new Map<string, Pending[]>();
+  /** The turn each tenant with renders waiting or running was last served in, and how many run. */
+  private readonly turns = new Map<string, { last: number; running: number }>();
+  private turn = 0;
   private nextId = 0;
   private closed = false;
 
@@ -78,8 +83,8 @@ export class RenderPool {
     if (this.closed) return Promise.reject(new RenderError('the controller is stopping; the render was not started'));
     return new Promise((resolve, reject) => {
       const queue = this.waiting.get(tenant);
-      if (queue) queue.push({ job, resolve, reject });
-      else this.waiting.set(tenant, [{ job, resolve, reject }]);
+      if (queue) queue.push({ job, tenant, resolve, reject });
+      else this.waiting.set(tenant, [{ job, tenant, resolve, reject }]);
       this.dispatch();
     });
   }
@@ -101,13 +106,27 @@ export class RenderPool {
       if (this.slots.size < this.opts.workers && this.idle.length === 0) this.spawn();
       const slot = this.idle.pop();
       if (!slot) return;
-      const [tenant, queue] = this.waiting.entries().next().value as [string, Pending[]];
+      let tenant = '';
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const t of this.waiting.keys()) {
+        const last = this.turns.get(t)?.last ?? -1;
+        if (last < oldest) [tenant, oldest] = [t, last];
+      }
+      const queue = this.waiting.get(tenant) as Pending[];
       const pending = queue.shift() as Pending;
-      // The tenant's next render waits for every other tenant's turn.
-      this.waiting.delete(tenant);
-      if (queue.length > 0) this.waiting.set(tenant, queue);
+      if (queue.length === 0) this.waiting.delete(tenant);
+      const turns = this.turns.get(tenant) ?? { last: 0, running: 0 };
+      turns.last = ++this.turn;
+      turns.running++;
+      this.turns.set(tenant, turns);
       this.start(slot, pending);
     }
+  }
+
+  /** A render of `tenant` ended: a tenant with nothing waiting or running is forgotten. */
+  private ended(tenant: string): void {
+    const turns = this.turns.get(tenant);
+    if (turns && --turns.running <= 0 && !this.waiting.has(tenant)) this.turns.delete(tenant);
   }
 
   private start(slot: Slot, pending: Pending): void {
@@ -117,6 +136,7 @@ export class RenderPool {
       packed = packJob(pending.job);
     } catch (err) {
       this.idle.push(slot);
+      this.ended(pending.tenant);
       pending.reject(err as Error);
       return;
     }
@@ -176,6 +196,7 @@ export class RenderPool {
     clearTimeout(running.timer);
     slot.running = undefined;
     this.idle.push(slot);
+    this.ended(running.pending.tenant);
     if ('target' in answer) running.pending.resolve(unpackTarget(answer.target));
     else {
       const { code, message } = answer.error;
@@ -191,6 +212,7 @@ export class RenderPool {
     if (idle >= 0) this.idle.splice(idle, 1);
     if (slot.running) {
       clearTimeout(slot.running.timer);
+      this.ended(slot.running.pending.tenant);
       slot.running.pending.reject(err);
       slot.running = undefined;
     }
