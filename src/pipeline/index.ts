@@ -8,4 +8,4 @@ export {
   versionsRead,
 } from './read-pipeline.ts';
 export { ReadSide } from './read-side.ts';
-export { DEFAULT_RENDERS, RenderPool, type RenderPoolOptions } from './render-pool.ts';
+export type { RenderPoolOptions } from './render-pool.ts';

@@ -131,15 +131,6 @@ export function renderTargetFrom(
   return r.out;
 }
 
-/** Reads the templateFrom objects, then renders: the whole step on the calling thread. */
-export async function renderTarget(
-  template: Template | undefined,
-  fetched: SecretData,
-  sources: TemplateSources,
-): Promise<RenderedTarget> {
-  return renderTargetFrom(template, fetched, await readTemplateSources(template, sources));
-}
-
 /** One templateFrom entry: its literal, then the items of its ConfigMap or Secret, in order. */
 function renderTemplateFrom(
   r: Renderer,
