@@ -140,6 +140,18 @@ describe('RenderPool', () => {
     expect(rendered.data.get('k')?.revealText()).toBe(CANARY.toLowerCase());
   });
 
+  it('writes the same htpasswd hash in a worker, in a replaced worker and on the main thread', async () => {
+    const hashed = job({ data: { line: '{{ htpasswd "admin" .secret }}' } });
+    const inline = (await new RenderPool({ workers: 0, timeoutMs: 1 }).render(hashed, 'ns-a')).data.get('line');
+    pool = new RenderPool({ workers: 1, timeoutMs: 1_000 });
+    const first = (await pool.render(hashed, 'ns-a')).data.get('line');
+    await failure(pool.render(job({ data: { bomb: CPU_LOOP } }), 'ns-b'));
+    const replaced = (await pool.render(hashed, 'ns-a')).data.get('line');
+    expect(first?.revealText()).toMatch(/^admin:\$2a\$10\$/);
+    expect(replaced?.revealText()).toBe(first?.revealText());
+    expect(inline?.revealText()).toBe(first?.revealText());
+  });
+
   it('fails renders still waiting when it is closed', async () => {
     pool = new RenderPool({ workers: 1, timeoutMs: 10_000 });
     await pool.render(job({ data: { k: 'started' } }), 'ns-a');

@@ -10,6 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ExternalSecretSpec } from '../api/v1alpha1/external-secret.ts';
 import { FerryError } from '../errors.ts';
+import { bcryptSaltKey } from '../template/index.ts';
 import { RenderError } from './render-error.ts';
 import { packJob, type RenderJob, runRenderJob, unpackTarget } from './render-job.ts';
 import { progressBuffer, readProgress } from './render-progress.ts';
@@ -158,7 +159,7 @@ export class RenderPool {
   private spawn(): void {
     const progress = progressBuffer();
     const worker = new Worker(WORKER_URL, {
-      workerData: { progress },
+      workerData: { progress, bcryptKey: bcryptSaltKey() },
       resourceLimits: { maxOldGenerationSizeMb: this.opts.heapMiB, maxYoungGenerationSizeMb: 16 },
     });
     // An idle pool does not keep a process alive; a running render's timer does.

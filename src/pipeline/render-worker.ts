@@ -3,6 +3,7 @@
 // a value; an error of any other kind is reported by its class name alone.
 import { parentPort, workerData } from 'node:worker_threads';
 import { FerryError } from '../errors.ts';
+import { useBcryptSaltKey } from '../template/index.ts';
 import { type PackedRenderJob, packTarget, runRenderJob, unpackJob } from './render-job.ts';
 import { writeProgress } from './render-progress.ts';
 
@@ -15,7 +16,9 @@ export type RenderAnswer =
   | { id: number; target: ReturnType<typeof packTarget>['message'] }
   | { id: number; error: { code: FerryError['code']; message: string } };
 
-const progress = (workerData as { progress: SharedArrayBuffer }).progress;
+const { progress, bcryptKey } = workerData as { progress: SharedArrayBuffer; bcryptKey: Uint8Array };
+// The parent's key: htpasswd and bcrypt write the same hash in every thread of the process.
+useBcryptSaltKey(bcryptKey);
 
 parentPort?.on('message', ({ id, job }: RenderRequest) => {
   let answer: RenderAnswer;

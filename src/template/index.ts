@@ -11,5 +11,6 @@ export {
   TemplateError,
   templateData,
 } from './engine.ts';
+export { bcryptSaltKey, useBcryptSaltKey } from './functions/passwords.ts';
 export type { Parsed } from './parse.ts';
 export { parseYamlMap } from './yaml-map.ts';
