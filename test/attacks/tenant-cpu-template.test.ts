@@ -81,6 +81,8 @@ describe('a tenant whose templates burn CPU', () => {
 
     const loop =
       '{{ define "burn" }}{{ if lt . 40 }}{{ template "burn" (add1 .) }}{{ template "burn" (add1 .) }}{{ end }}{{ end }}{{ template "burn" 0 }}';
+    // An object that synced before turns into a bomb: its Secret must keep what it had.
+    await tenant.patch('externalsecrets', 'benign', { spec: { target: { template: { data: { v: loop } } } } });
     await tenant.externalSecret('loop-1', templated(store, { burn: loop }));
     await tenant.externalSecret('loop-2', templated(store, { burn: loop }));
     await tenant.externalSecret(
@@ -117,6 +119,8 @@ describe('a tenant whose templates burn CPU', () => {
       ),
     );
     await tenant.waitForReady('rsa', { status: 'False', message: /spec\.target\.template\.data\["key"\]/ }, 90_000);
+    await tenant.waitForReady('benign', { status: 'False', message: /data\["v"\]: stopped after/ }, 120_000);
+    expect((await tenant.secretText('benign'))?.v).toBe(CANARY.toUpperCase());
 
     const otherStore = await fakeStore(other);
     await other.externalSecret('newcomer', templated(otherStore, { v: '{{ .v | lower }}' }));
