@@ -1,21 +1,26 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExternalSecretSpec } from '../api/v1alpha1/external-secret.ts';
 import { SecretValue } from '../values.ts';
+import { INLINE_MAX_VALUE_BYTES } from './inline-render.ts';
 import { readId } from './render.ts';
 import { RenderError } from './render-error.ts';
 import type { RenderJob } from './render-job.ts';
-import { RenderPool, usesTemplates } from './render-pool.ts';
+import { RenderPool } from './render-pool.ts';
 
 const CANARY = 'canary-7f3a-render-pool';
 const BINARY = Buffer.from([0, 255, 128, 10, 0xc3, 0x28]);
 
-/** A job reading `secret` (the canary) and `bin` (bytes that are not UTF-8), with `template` as target.template. */
+/**
+ * A job reading `secret` (the canary), `bin` (bytes that are not UTF-8) and `pad` (more bytes than
+ * a render kept inline may read, so every template goes to a worker), with `template`.
+ */
 function job(template: NonNullable<ExternalSecretSpec['target']>['template']): RenderJob {
   const spec: ExternalSecretSpec = {
     secretStoreRef: { name: 's' },
     data: [
       { secretKey: 'secret', remoteRef: { key: 'app' } },
       { secretKey: 'bin', remoteRef: { key: 'blob' } },
+      { secretKey: 'pad', remoteRef: { key: 'pad' } },
     ],
     target: { template },
   };
@@ -24,6 +29,7 @@ function job(template: NonNullable<ExternalSecretSpec['target']>['template']): R
     values: new Map([
       [readId({ key: 'app' }), { value: SecretValue.fromString(CANARY) }],
       [readId({ key: 'blob' }), { value: SecretValue.fromBytes(BINARY) }],
+      [readId({ key: 'pad' }), { value: SecretValue.fromBytes(Buffer.alloc(INLINE_MAX_VALUE_BYTES)) }],
     ]),
     found: new Map(),
     templateFrom: [],
@@ -125,18 +131,12 @@ describe('RenderPool', () => {
     expect(done.slice(5)).toEqual(['c1', 'd1', 'c2']);
   });
 
-  it('renders specs without templates inline, and with workers 0 every spec inline', async () => {
-    const plain: RenderJob = { ...job(undefined), spec: { ...job(undefined).spec, target: {} } };
-    expect(usesTemplates(plain.spec)).toBe(false);
-    expect(usesTemplates(job({ data: { k: 'x' } }).spec)).toBe(true);
-    expect(
-      usesTemplates({
-        secretStoreRef: { name: 's' },
-        dataFrom: [{ find: { name: { regexp: '.*' } }, rewrite: [{ transform: { template: '{{ .value }}' } }] }],
-      }),
-    ).toBe(true);
+  it('with workers 0 renders every spec on the calling thread', async () => {
     pool = new RenderPool({ workers: 0, timeoutMs: 1 });
-    const rendered = await pool.render(job({ data: { k: '{{ .secret | lower }}' } }), 'ns-a');
+    const rendered = await pool.render(
+      job({ data: { k: '{{ range list 1 }}{{ $.secret | lower }}{{ end }}' } }),
+      'ns-a',
+    );
     expect(rendered.data.get('k')?.revealText()).toBe(CANARY.toLowerCase());
   });
 

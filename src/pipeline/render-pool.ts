@@ -1,16 +1,17 @@
 // Renders off the main thread: a few worker threads run the render step of ExternalSecrets whose
-// spec has templates, each render under a wall-clock limit, so a costly template cannot stall
-// health checks, lease renewal or other namespaces. A render past its limit is stopped (its
-// worker terminated and replaced) and fails as a Render error naming the template that ran.
+// templates could cost more than a bounded little (inline-render.ts), each render under a
+// wall-clock limit, so a costly template cannot stall health checks, lease renewal or other
+// namespaces. A render past its limit is stopped (its worker terminated and replaced) and fails
+// as a Render error naming the template that ran.
 // Renders waiting for a worker are served by tenant (namespace) in turn: the tenant served longest
 // ago (or never, or with nothing waiting or running since) goes first, so one namespace's queue of
 // slow templates delays another's new render by at most one render per busy worker.
 // Written here rather than taken from piscina or tinypool: Ferry needs terminate-on-timeout per
 // task, the running template's name at that moment, and per-tenant turns; the rest is ~150 lines.
 import { Worker } from 'node:worker_threads';
-import type { ExternalSecretSpec } from '../api/v1alpha1/external-secret.ts';
 import { FerryError } from '../errors.ts';
 import { bcryptSaltKey } from '../template/index.ts';
+import { rendersInline } from './inline-render.ts';
 import { RenderError } from './render-error.ts';
 import { packJob, type RenderJob, runRenderJob, unpackTarget } from './render-job.ts';
 import { progressBuffer, readProgress } from './render-progress.ts';
@@ -47,17 +48,6 @@ interface Slot {
 /** The worker's entry beside this module: .ts when run from source, .js when built. */
 const WORKER_URL = new URL(`./render-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
-/** A spec whose render runs a template (target.template, a rewrite's transform); others render inline. */
-export function usesTemplates(spec: ExternalSecretSpec): boolean {
-  const t = spec.target?.template;
-  const templated =
-    Object.keys(t?.data ?? {}).length > 0 ||
-    (t?.templateFrom?.length ?? 0) > 0 ||
-    Object.keys(t?.metadata?.labels ?? {}).length > 0 ||
-    Object.keys(t?.metadata?.annotations ?? {}).length > 0;
-  return templated || (spec.dataFrom ?? []).some((d) => (d.rewrite ?? []).some((r) => r.transform !== undefined));
-}
-
 export class RenderPool {
   private readonly opts: Required<RenderPoolOptions>;
   private readonly slots = new Set<Slot>();
@@ -75,12 +65,12 @@ export class RenderPool {
   }
 
   /**
-   * The rendered target of `job`. Templates run in a worker, in `tenant`'s turn; a spec without
-   * templates (property selection and decoding only, bounded by the data's size) renders inline.
+   * The rendered target of `job`. Templates run in a worker, in `tenant`'s turn, unless the render
+   * is one whose work is bounded and small (rendersInline): that one renders on the calling thread.
    * Throws FerryError (Render for a render stopped for time or memory).
    */
   render(job: RenderJob, tenant: string): Promise<RenderedTarget> {
-    if (this.opts.workers === 0 || !usesTemplates(job.spec)) return Promise.resolve().then(() => runRenderJob(job));
+    if (this.opts.workers === 0 || rendersInline(job)) return Promise.resolve().then(() => runRenderJob(job));
     if (this.closed) return Promise.reject(new RenderError('the controller is stopping; the render was not started'));
     return new Promise((resolve, reject) => {
       const queue = this.waiting.get(tenant);

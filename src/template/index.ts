@@ -13,4 +13,5 @@ export {
 } from './engine.ts';
 export { bcryptSaltKey, useBcryptSaltKey } from './functions/passwords.ts';
 export type { Parsed } from './parse.ts';
+export { runsStraight } from './straight-line.ts';
 export { parseYamlMap } from './yaml-map.ts';
