@@ -1,8 +1,9 @@
 // Which renders stay on the calling thread instead of a render worker: a spec without templates
 // (property selection, decoding, dataFrom: work bounded by the values' size), and small
-// straight-line templates over small values, whose work is bounded too (each action runs at most
-// once, only linear functions, results checked against the engine's limits: well under a tenth of
-// a second). A worker's round trip costs more than such a render (docs/performance.md).
+// straight-line templates over small values (each action runs at most once, only linear
+// functions), which the pool runs with a limit on the bytes their calls read and make,
+// INLINE_MAX_BYTES, starting them over in a worker past it. A worker's round trip costs more than
+// such a render (docs/performance.md).
 import { compileTemplate, runsStraight } from '../template/index.ts';
 import type { RenderJob } from './render-job.ts';
 
@@ -12,6 +13,8 @@ export const INLINE_MAX_TEMPLATES = 16;
 export const INLINE_MAX_SOURCE = 1024;
 /** Most bytes of values read by a templated render kept inline. */
 export const INLINE_MAX_VALUE_BYTES = 64 * 1024;
+/** Most bytes the function calls of an inline render may read and make (a few ms of one core). */
+export const INLINE_MAX_BYTES = 1024 * 1024;
 
 /** Every template source the render of `job` executes, as far as its objects were found. */
 function templateSources(job: RenderJob): string[] {

@@ -18,15 +18,20 @@ export interface RenderJob {
   templateFrom: TemplateFromSources;
 }
 
-/** The render step, on the calling thread. `onTemplate` hears where each template starts. */
-export function runRenderJob(job: RenderJob, onTemplate?: (where: string) => void): RenderedTarget {
-  return withCostBudget(() =>
-    renderTargetFrom(
-      job.spec.target?.template,
-      renderSecretData(job.spec, job.values, job.found),
-      job.templateFrom,
-      onTemplate,
-    ),
+/**
+ * The render step, on the calling thread. `onTemplate` hears where each template starts; with
+ * `maxBytes`, the render throws ByteLimitReached once its function calls read and made more.
+ */
+export function runRenderJob(job: RenderJob, onTemplate?: (where: string) => void, maxBytes?: number): RenderedTarget {
+  return withCostBudget(
+    () =>
+      renderTargetFrom(
+        job.spec.target?.template,
+        renderSecretData(job.spec, job.values, job.found),
+        job.templateFrom,
+        onTemplate,
+      ),
+    maxBytes,
   );
 }
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExternalSecretSpec } from '../api/v1alpha1/external-secret.ts';
 import { SecretValue } from '../values.ts';
-import { INLINE_MAX_VALUE_BYTES } from './inline-render.ts';
+import { INLINE_MAX_VALUE_BYTES, rendersInline } from './inline-render.ts';
 import { readId } from './render.ts';
 import { RenderError } from './render-error.ts';
 import type { RenderJob } from './render-job.ts';
@@ -129,6 +129,24 @@ describe('RenderPool', () => {
     const d = track('d1', pool.render(slow, 'ns-d'));
     await Promise.all([...c, d]);
     expect(done.slice(5)).toEqual(['c1', 'd1', 'c2']);
+  });
+
+  it('starts a straight-line render over in a worker when it handles more bytes than an inline render may', async () => {
+    pool = new RenderPool({ workers: 1, timeoutMs: 10_000 });
+    const big = 'x'.repeat(INLINE_MAX_VALUE_BYTES / 2);
+    const small: RenderJob = {
+      spec: {
+        secretStoreRef: { name: 's' },
+        data: [{ secretKey: 'big', remoteRef: { key: 'big' } }],
+        target: { template: { data: { n: '{{ .big | len }}'.repeat(40) } } },
+      },
+      values: new Map([[readId({ key: 'big' }), { value: SecretValue.fromString(big) }]]),
+      found: new Map(),
+      templateFrom: [],
+    };
+    expect(rendersInline(small)).toBe(true);
+    const rendered = await pool.render(small, 'ns-a');
+    expect(rendered.data.get('n')?.revealText()).toBe(String(big.length).repeat(40));
   });
 
   it('with workers 0 renders every spec on the calling thread', async () => {

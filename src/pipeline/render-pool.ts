@@ -10,8 +10,8 @@
 // task, the running template's name at that moment, and per-tenant turns; the rest is ~150 lines.
 import { Worker } from 'node:worker_threads';
 import { FerryError } from '../errors.ts';
-import { bcryptSaltKey } from '../template/index.ts';
-import { rendersInline } from './inline-render.ts';
+import { ByteLimitReached, bcryptSaltKey } from '../template/index.ts';
+import { INLINE_MAX_BYTES, rendersInline } from './inline-render.ts';
 import { RenderError } from './render-error.ts';
 import { packJob, type RenderJob, runRenderJob, unpackTarget } from './render-job.ts';
 import { progressBuffer, readProgress } from './render-progress.ts';
@@ -66,11 +66,20 @@ export class RenderPool {
 
   /**
    * The rendered target of `job`. Templates run in a worker, in `tenant`'s turn, unless the render
-   * is one whose work is bounded and small (rendersInline): that one renders on the calling thread.
+   * is one whose work is bounded and small (rendersInline): that one renders on the calling thread
+   * while its function calls handle at most INLINE_MAX_BYTES, and past that in a worker.
    * Throws FerryError (Render for a render stopped for time or memory).
    */
   render(job: RenderJob, tenant: string): Promise<RenderedTarget> {
-    if (this.opts.workers === 0 || rendersInline(job)) return Promise.resolve().then(() => runRenderJob(job));
+    if (this.opts.workers === 0) return Promise.resolve().then(() => runRenderJob(job));
+    if (rendersInline(job)) {
+      try {
+        return Promise.resolve(runRenderJob(job, undefined, INLINE_MAX_BYTES));
+      } catch (err) {
+        // Past the inline byte limit the render starts over in a worker, under the time limit.
+        if (!(err instanceof ByteLimitReached)) return Promise.reject(err);
+      }
+    }
     if (this.closed) return Promise.reject(new RenderError('the controller is stopping; the render was not started'));
     return new Promise((resolve, reject) => {
       const queue = this.waiting.get(tenant);

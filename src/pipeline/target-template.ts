@@ -3,7 +3,14 @@
 // the rendered ones; no data and no templateFrom writes the fetched keys as they are.
 // Every error names the template key; rendered values never appear in one.
 import { type ExternalSecretSpec, isSecretKey } from '../api/v1alpha1/external-secret.ts';
-import { compileTemplate, executeTemplate, parseYamlMap, TemplateError, templateData } from '../template/index.ts';
+import {
+  ByteLimitReached,
+  compileTemplate,
+  executeTemplate,
+  parseYamlMap,
+  TemplateError,
+  templateData,
+} from '../template/index.ts';
 import { type SecretData, SecretValue } from '../values.ts';
 import { RenderError } from './render.ts';
 
@@ -43,7 +50,9 @@ class Renderer {
     try {
       return executeTemplate(key, compileTemplate(key, source), this.data);
     } catch (err) {
-      if (err instanceof TemplateError) throw new RenderError(`${where}: ${err.message}`);
+      if (err instanceof TemplateError && !(err instanceof ByteLimitReached)) {
+        throw new RenderError(`${where}: ${err.message}`);
+      }
       throw err;
     }
   }

@@ -4,6 +4,7 @@
 // worker's resourceLimits bound), so it is budgeted here; the caller's wall-clock limit is the
 // last line. Weights are about the milliseconds one call takes on one core of a small machine.
 import { TemplateError } from './lexer.ts';
+import { GoBytes } from './values.ts';
 
 type Weight = number | ((args: unknown[]) => number);
 
@@ -39,9 +40,31 @@ export const MAX_COSTLY_CALLS = 32;
 /** Most total weight in one render: about 2.5 s of one core (ten derivePassword calls). */
 export const MAX_COST_WEIGHT = 2500;
 
+/** Thrown when a render passes the byte limit its caller set (withCostBudget's maxBytes). */
+export class ByteLimitReached extends TemplateError {
+  override name = 'ByteLimitReached';
+}
+
 export class CostBudget {
   private calls = 0;
   private weight = 0;
+  private bytes = 0;
+  private readonly maxBytes: number;
+
+  constructor(maxBytes = Number.POSITIVE_INFINITY) {
+    this.maxBytes = maxBytes;
+  }
+
+  /** Counts the bytes one call read (its string arguments) and made; throws ByteLimitReached past the limit. */
+  handled(args: unknown[], resultSize: number): void {
+    if (this.maxBytes === Number.POSITIVE_INFINITY) return;
+    this.bytes += resultSize;
+    for (const a of args) {
+      if (typeof a === 'string') this.bytes += a.length;
+      else if (a instanceof GoBytes) this.bytes += a.bytes.length;
+    }
+    if (this.bytes > this.maxBytes) throw new ByteLimitReached(`the render handled over ${this.maxBytes} bytes`);
+  }
 
   /** Counts a call of `name`; throws TemplateError when it would pass the render's budget. */
   charge(name: string, args: unknown[], where: string): void {
@@ -64,10 +87,13 @@ export class CostBudget {
 
 let current: CostBudget | undefined;
 
-/** Runs `fn` (synchronous) with one budget shared by every template it executes. */
-export function withCostBudget<T>(fn: () => T): T {
+/**
+ * Runs `fn` (synchronous) with one budget shared by every template it executes; with `maxBytes`,
+ * the bytes its function calls read and make are limited too (a caller's cheap path).
+ */
+export function withCostBudget<T>(fn: () => T, maxBytes?: number): T {
   const outer = current;
-  current = new CostBudget();
+  current = new CostBudget(maxBytes);
   try {
     return fn();
   } finally {

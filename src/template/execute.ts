@@ -321,6 +321,7 @@ export class Executor {
       this.fail(line, `error calling ${name}: its result contains itself or nests over ${MAX_NESTING} deep`);
     if (size > MAX_VALUE) this.fail(line, `error calling ${name}: result over ${MAX_VALUE} bytes`);
     this.work += size + 1;
+    this.budget.handled(args, size);
     if (this.work > MAX_WORK)
       this.fail(line, `the template does too much work (its functions' results add up to over ${MAX_WORK} bytes)`);
     return result;

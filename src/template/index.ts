@@ -2,7 +2,7 @@
 // the read pipeline for target.template, templateFrom and rewrite.transform. It depends only on
 // the Go regular-expression adapter and the lazy loader.
 
-export { MAX_COST_WEIGHT, MAX_COSTLY_CALLS, withCostBudget } from './cost-budget.ts';
+export { ByteLimitReached, MAX_COST_WEIGHT, MAX_COSTLY_CALLS, withCostBudget } from './cost-budget.ts';
 export {
   compileTemplate,
   executeTemplate,
