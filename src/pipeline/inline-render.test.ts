@@ -29,7 +29,7 @@ describe('rendersInline', () => {
             cfg: '{{ if .v }}{{ dict "a" .v | toJson | b64enc }}{{ else }}none{{ end }}',
           },
           metadata: { labels: { app: '{{ "web" | upper }}' } },
-          templateFrom: [{ literal: 'k: {{ .v | quote }}' }],
+          templateFrom: [{ literal: '{{ range $k, $v := . }}{{ $k }}: {{ $v | b64enc | quote }}\n{{ end }}' }],
         }),
       ),
     ).toBe(true);
@@ -38,6 +38,9 @@ describe('rendersInline', () => {
   it('sends loops, template calls and other functions to a worker', () => {
     for (const source of [
       '{{ range until 3 }}x{{ end }}',
+      '{{ range $k, $v := . }}{{ range $.x }}{{ end }}{{ end }}',
+      '{{ with .v }}{{ range . }}{{ end }}{{ end }}',
+      '{{ range .v }}{{ end }}',
       '{{ define "a" }}x{{ end }}{{ template "a" }}',
       '{{ .v | repeat 3 }}',
       '{{ derivePassword 1 "long" .v "u" "s" }}',

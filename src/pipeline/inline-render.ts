@@ -43,12 +43,24 @@ export function rendersInline(job: RenderJob): boolean {
   let bytes = 0;
   for (const f of job.values.values()) bytes += f.value.byteLength;
   if (bytes > INLINE_MAX_VALUE_BYTES) return false;
-  return sources.every((source) => {
-    try {
-      return runsStraight(compileTemplate('source', source));
-    } catch {
-      // A template that does not parse fails at once wherever it renders.
-      return true;
-    }
-  });
+  return sources.every(straight);
+}
+
+/** Whether each source seen lately runs straight, so a refresh does not parse it twice. */
+const STRAIGHT = new Map<string, boolean>();
+const STRAIGHT_CACHE_SIZE = 1024;
+
+function straight(source: string): boolean {
+  const known = STRAIGHT.get(source);
+  if (known !== undefined) return known;
+  let answer: boolean;
+  try {
+    answer = runsStraight(compileTemplate('source', source));
+  } catch {
+    // A template that does not parse fails at once wherever it renders.
+    answer = true;
+  }
+  STRAIGHT.set(source, answer);
+  if (STRAIGHT.size > STRAIGHT_CACHE_SIZE) STRAIGHT.delete(STRAIGHT.keys().next().value as string);
+  return answer;
 }

@@ -55,15 +55,23 @@ export class CostBudget {
     this.maxBytes = maxBytes;
   }
 
-  /** Counts the bytes one call read (its string arguments) and made; throws ByteLimitReached past the limit. */
+  /**
+   * Counts the bytes one call read (its string arguments) and made, at least 64 for any call;
+   * throws ByteLimitReached past the limit.
+   */
   handled(args: unknown[], resultSize: number): void {
     if (this.maxBytes === Number.POSITIVE_INFINITY) return;
-    this.bytes += resultSize;
+    this.bytes += Math.max(64, resultSize);
     for (const a of args) {
       if (typeof a === 'string') this.bytes += a.length;
       else if (a instanceof GoBytes) this.bytes += a.bytes.length;
     }
     if (this.bytes > this.maxBytes) throw new ByteLimitReached(`the render handled over ${this.maxBytes} bytes`);
+  }
+
+  /** Counts bytes written to a template's output, as handled() counts a call's. */
+  wrote(length: number): void {
+    this.handled([], length);
   }
 
   /** Counts a call of `name`; throws TemplateError when it would pass the render's budget. */

@@ -129,6 +129,7 @@ export class Executor {
       throw err;
     }
     this.size += b.length;
+    this.budget.wrote(b.length);
     if (this.size > MAX_VALUE) throw new TemplateError(`template: ${this.name}: output over ${MAX_VALUE} bytes`);
     this.out.push(b);
   }

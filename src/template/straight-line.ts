@@ -1,8 +1,9 @@
-// Whether a template runs straight through and cheaply: no `range`, no `define`/`block`/`template`
-// (so each action runs at most once) and only functions whose work is linear in their input and
-// whose result is checked against MAX_VALUE. A caller may run such a template where a slow one
-// would hurt (the read pipeline renders it on the main thread rather than pay a worker's round
-// trip); with its actions and inputs bounded, its work is bounded too.
+// Whether a template runs straight through and cheaply: no `define`/`block`/`template`, no `range`
+// but one over the data map itself (`range $k, $v := .` at the top level, not nested: as many
+// steps as the data has keys), so each action runs at most once per key, and only functions whose
+// work is linear in their input and whose result is checked against MAX_VALUE. A caller may run
+// such a template where a slow one would hurt (the read pipeline renders it on the main thread
+// rather than pay a worker's round trip); with its actions and inputs bounded, so is its work.
 import type { Arg, Node, Parsed, Pipeline } from './parse.ts';
 
 /** Functions of the straight-line subset: the ones ESO's guides use to shape a value. */
@@ -64,7 +65,16 @@ function arg(a: Arg): boolean {
   return a.kind === 'pipeline' ? pipeline(a.pipe) : true;
 }
 
-function nodes(list: Node[]): boolean {
+/** `.` or `$` alone: the data map, where `.` has not been rebound. */
+function overData(p: Pipeline): boolean {
+  const [command, ...more] = p.commands;
+  const [a, ...rest] = command?.args ?? [];
+  if (more.length > 0 || rest.length > 0 || !a) return false;
+  return a.kind === 'dot' || (a.kind === 'variable' && a.name === '$' && a.names.length === 0);
+}
+
+/** `dotIsData`: `.` is still the data map (not inside `with` or `range`). */
+function nodes(list: Node[], dotIsData: boolean): boolean {
   return list.every((n) => {
     switch (n.kind) {
       case 'text':
@@ -72,15 +82,18 @@ function nodes(list: Node[]): boolean {
       case 'action':
         return pipeline(n.pipe);
       case 'if':
+        return pipeline(n.pipe) && nodes(n.list, dotIsData) && nodes(n.elseList ?? [], dotIsData);
       case 'with':
-        return pipeline(n.pipe) && nodes(n.list) && nodes(n.elseList ?? []);
+        return pipeline(n.pipe) && nodes(n.list, false) && nodes(n.elseList ?? [], dotIsData);
+      case 'range':
+        return dotIsData && overData(n.pipe) && nodes(n.list, false) && nodes(n.elseList ?? [], false);
       default:
         return false;
     }
   });
 }
 
-/** True when `parsed` has no loop, no template call and only STRAIGHT_LINE_FUNCTIONS. */
+/** True when `parsed` loops over the data map at most, calls no template and only STRAIGHT_LINE_FUNCTIONS. */
 export function runsStraight(parsed: Parsed): boolean {
-  return parsed.defines.size === 0 && nodes(parsed.root);
+  return parsed.defines.size === 0 && nodes(parsed.root, true);
 }
