@@ -4,7 +4,9 @@
 //   npm run bench:render -- [--batches 30] [--per-batch 200] [--workers 1]
 //
 // Shapes: `plain` (10 keys, no template), `template` (10 keys and 6 template.data entries of the
-// kinds ESO's guides use), `keys-and-values` (a templateFrom literal rendered as a YAML map).
+// kinds ESO's guides use), `keys-and-values` (a templateFrom literal rendered as a YAML map),
+// `looped` (the template shape plus a `range until 10`, which a render worker runs: the pool's
+// round trip; compare with --workers 0). Each line says where the shape rendered.
 // Each is timed one render at a time (latency) and 20 in flight at once (what the controller's
 // default --concurrency asks of it). Figures are the median and 90th percentile of the per-render
 // time over the batches; nothing passes or fails. Timings depend on the machine's load.
@@ -12,6 +14,7 @@
 import { parseArgs } from 'node:util';
 import type { ExternalSecretSpec } from '../src/api/v1alpha1/external-secret.ts';
 import type { FetchOutcome } from '../src/pipeline/fetch.ts';
+import { rendersInline } from '../src/pipeline/inline-render.ts';
 import { noTemplateSources, ReadPipeline, type ReadPipelineDeps } from '../src/pipeline/read-pipeline.ts';
 import { readId } from '../src/pipeline/render.ts';
 import { RenderPool } from '../src/pipeline/render-pool.ts';
@@ -78,6 +81,15 @@ const SHAPES: Record<string, ExternalSecretSpec> = {
     },
   },
 };
+SHAPES.looped = {
+  ...SHAPES.template,
+  target: {
+    template: {
+      ...SHAPES.template?.target?.template,
+      data: { ...SHAPES.template?.target?.template?.data, looped: '{{ range until 10 }}{{ . }},{{ end }}' },
+    },
+  },
+};
 
 // render() uses none of the read side's clients or stores. The pool is the controller's default.
 const renders = new RenderPool({ workers: Number(args.workers), timeoutMs: 10_000 });
@@ -112,8 +124,12 @@ process.stdout.write(`render latency: µs per render, median (p90) of ${BATCHES}
 for (const [name, spec] of Object.entries(SHAPES)) {
   const one = await time(spec, 1);
   const twenty = await time(spec, 20);
+  const where =
+    renders && Number(args.workers) > 0 && !rendersInline({ spec, ...outcome(), templateFrom: [] })
+      ? 'worker'
+      : 'inline';
   process.stdout.write(
-    `  ${name.padEnd(16)} one at a time ${one.median.toFixed(1).padStart(7)} (${one.p90.toFixed(1)})` +
+    `  ${name.padEnd(16)} ${where} one at a time ${one.median.toFixed(1).padStart(7)} (${one.p90.toFixed(1)})` +
       `   20 in flight ${twenty.median.toFixed(1).padStart(7)} (${twenty.p90.toFixed(1)})\n`,
   );
 }
