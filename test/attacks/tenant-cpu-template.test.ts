@@ -85,12 +85,14 @@ async function probeDuring<T>(
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
+  let result: T;
   try {
-    return { result: await work(), answered: results.filter(Boolean).length, total: results.length };
+    result = await work();
   } finally {
     probing = false;
     await probes;
   }
+  return { result, answered: results.filter(Boolean).length, total: results.length };
 }
 
 describe('a tenant whose templates burn CPU', () => {
