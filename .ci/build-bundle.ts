@@ -20,7 +20,9 @@ const external = Object.keys(pkg.dependencies)
 // chunks beside its own.
 rmSync('dist/ferry', { recursive: true, force: true });
 await build({
-  entryPoints: ['dist/main.js'],
+  // The render worker is an entry of its own beside main.js: src/pipeline/render-pool.ts starts it
+  // from the directory of the chunk that holds the pool, which is dist/ferry.
+  entryPoints: { main: 'dist/main.js', 'render-worker': 'dist/pipeline/render-worker.js' },
   outdir: 'dist/ferry',
   bundle: true,
   splitting: true,

@@ -144,3 +144,30 @@ describe('--namespaced-store-allowed-hosts', () => {
     expect(parseCsiNodeConfig(['--node-name', 'n', ...flag]).namespacedStoreAllowedHosts).toEqual(want);
   });
 });
+
+describe('render pool flags', () => {
+  it('default to one worker and 10 s, in the controller and the CSI plugin', () => {
+    expect(parseControllerConfig([]).renders).toEqual({ workers: 1, timeoutMs: 10_000 });
+    expect(parseCsiNodeConfig(['--node-name', 'n']).renders).toEqual({ workers: 1, timeoutMs: 10_000 });
+  });
+
+  it('read --render-workers (0 renders on the main thread) and --render-timeout', () => {
+    expect(parseControllerConfig(['--render-workers', '0', '--render-timeout', '2s']).renders).toEqual({
+      workers: 0,
+      timeoutMs: 2_000,
+    });
+    expect(parseCsiNodeConfig(['--node-name', 'n', '--render-workers=3', '--render-timeout=1m']).renders).toEqual({
+      workers: 3,
+      timeoutMs: 60_000,
+    });
+  });
+
+  it('refuse a worker count that is not a whole number up to 64, and a zero timeout', () => {
+    for (const bad of ['-1', '1.5', 'two', '65']) {
+      expect(() => parseControllerConfig([`--render-workers=${bad}`])).toThrow(
+        /--render-workers must be a whole number/,
+      );
+    }
+    expect(() => parseControllerConfig(['--render-timeout', '0s'])).toThrow(/--render-timeout must be longer than 0s/);
+  });
+});

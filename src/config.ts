@@ -28,6 +28,34 @@ export interface Config {
   namespacedStoreAllowedHosts: string[];
   /** Set with --leader-elect: only the Lease holder reconciles. */
   leaderElection?: LeaderElectionConfig;
+  renders: RenderConfig;
+}
+
+/** The render pool (src/pipeline/render-pool.ts): --render-workers and --render-timeout. */
+export interface RenderConfig {
+  /** Worker threads that run templates; 0 runs them on the main thread, with no time limit. */
+  workers: number;
+  timeoutMs: number;
+}
+
+const RENDER_USAGE = `  --render-workers N         worker threads that render templates, off the thread that serves health checks and
+                             every other object (default 1; 0 renders on the main thread, with no time limit)
+  --render-timeout DUR       longest one render may run in a worker before it is stopped and fails (default 10s)`;
+
+const RENDER_OPTIONS = {
+  'render-workers': { type: 'string' },
+  'render-timeout': { type: 'string' },
+} as const;
+
+function renderConfig(values: { 'render-workers'?: string; 'render-timeout'?: string }): RenderConfig {
+  const text = values['render-workers'] ?? '1';
+  const workers = Number(text);
+  if (!/^\d+$/.test(text) || workers > 64) {
+    throw new ConfigError(`--render-workers must be a whole number from 0 to 64, got "${text}"`);
+  }
+  const timeoutMs = durationFlag('render-timeout', values['render-timeout'], '10s');
+  if (timeoutMs <= 0) throw new ConfigError('--render-timeout must be longer than 0s');
+  return { workers, timeoutMs };
 }
 
 export const CONTROLLER_USAGE = `usage: ferry controller [flags]
@@ -66,7 +94,8 @@ export const CONTROLLER_USAGE = `usage: ferry controller [flags]
   --leader-elect-lease-name NAME name of the Lease (default ferry-controller)
   --leader-elect-lease-duration DUR  how long followers wait for a silent leader (default 15s)
   --leader-elect-renew-deadline DUR  how long the leader retries renewing before it stops (default 10s)
-  --leader-elect-retry-period DUR    interval between acquire/renew attempts (default 2s)`;
+  --leader-elect-retry-period DUR    interval between acquire/renew attempts (default 2s)
+${RENDER_USAGE}`;
 
 export class ConfigError extends Error {}
 
@@ -127,6 +156,7 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
       'leader-elect-lease-duration': { type: 'string' },
       'leader-elect-renew-deadline': { type: 'string' },
       'leader-elect-retry-period': { type: 'string' },
+      ...RENDER_OPTIONS,
     },
   });
   const level = values['log-level'] ?? 'info';
@@ -164,6 +194,7 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
     namespacedAmbientIdentity: onOff('namespaced-ambient-identity', values['namespaced-ambient-identity'], false),
     namespacedStoreAllowedHosts: commaList(values['namespaced-store-allowed-hosts']),
     leaderElection: values['leader-elect'] ? leaderElectionOf(values, env) : undefined,
+    renders: renderConfig(values),
   };
 }
 
@@ -228,6 +259,7 @@ export interface CsiNodeConfig {
   namespacedAmbientIdentity: boolean;
   /** --namespaced-store-allowed-hosts, as for the controller. */
   namespacedStoreAllowedHosts: string[];
+  renders: RenderConfig;
 }
 
 /** Where the image keeps the CSI protocol files; from source, the provisioning cache. */
@@ -258,7 +290,8 @@ export const CSI_NODE_USAGE = `usage: ferry csi-node [flags]
   --namespaced-ambient-identity on|off  let SecretStores (not only ClusterSecretStores) authenticate as the
                              plugin itself, with the node's identity (default off: refused)
   --namespaced-store-allowed-hosts LIST  as for ferry controller: hosts and CIDRs namespaced SecretStores may reach
-                             although private, loopback or link-local, or name in endpoint overrides (default none)`;
+                             although private, loopback or link-local, or name in endpoint overrides (default none)
+${RENDER_USAGE}`;
 
 export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): CsiNodeConfig {
   const { values } = parseArgs({
@@ -282,6 +315,7 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
       'volume-memory': { type: 'string' },
       'namespaced-ambient-identity': { type: 'string' },
       'namespaced-store-allowed-hosts': { type: 'string' },
+      ...RENDER_OPTIONS,
     },
   });
   const nodeName = values['node-name'] ?? env.NODE_NAME;
@@ -317,5 +351,6 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     volumeMemoryBytes: byteSize('volume-memory', values['volume-memory'], 128 * 1024 ** 2),
     namespacedAmbientIdentity: onOff('namespaced-ambient-identity', values['namespaced-ambient-identity'], false),
     namespacedStoreAllowedHosts: commaList(values['namespaced-store-allowed-hosts']),
+    renders: renderConfig(values),
   };
 }

@@ -11,7 +11,7 @@ import { aborted } from '../kube/signals.ts';
 import { groupWorkerLimit, WorkQueue } from '../kube/work-queue.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
-import { ReadSide } from '../pipeline/index.ts';
+import { ReadSide, type RenderPoolOptions } from '../pipeline/index.ts';
 import { objectVersion, settingsOf } from '../pipeline/settings.ts';
 import { EgressAllowList } from '../providers/egress.ts';
 import { MANAGED_LABEL, SecretWriter, trimManagedSecret } from '../sinks/secret/secret-writer.ts';
@@ -53,6 +53,8 @@ export interface ControllerConfig {
   forceSyncIntervalMs?: number;
   /** Watch timings for every informer (the inactivity watchdog, server-side watch timeouts); tests shorten them. */
   watch?: WatchTimings;
+  /** The render pool (--render-workers, --render-timeout); default one worker, 10 s. */
+  renders?: RenderPoolOptions;
 }
 
 type Store = SecretStore | ClusterSecretStore;
@@ -120,6 +122,7 @@ export class Controller {
       minRefreshIntervalMs: config.minRefreshIntervalMs ?? DEFAULT_MIN_REFRESH_MS,
       namespacedAmbientIdentity: config.namespacedAmbientIdentity,
       namespacedStoreAllowList: new EgressAllowList(config.namespacedStoreAllowedHosts),
+      renders: config.renders,
       signal: this.stop.signal,
       onStoreRecovered: (key) => this.storeRecovered(key),
       watch: config.watch,
@@ -251,7 +254,7 @@ export class Controller {
     await Promise.all([this.esQueue.run(stop), this.storeQueue.run(stop), cesLoop, ...loops]);
     this.metrics.leader.set(0);
     this.restarter.stop();
-    await this.side.clients.closeAll();
+    await this.side.close();
     this.ready = false;
     this.logger.info('controller stopped');
   }

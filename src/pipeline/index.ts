@@ -8,3 +8,4 @@ export {
   versionsRead,
 } from './read-pipeline.ts';
 export { ReadSide } from './read-side.ts';
+export type { RenderPoolOptions } from './render-pool.ts';

@@ -15,11 +15,18 @@ import type { SharedReads, StoreHandle } from '../providers/shared-reads.ts';
 import { describeErrors, type FetchOutcome, fetchRemoteValues } from './fetch.ts';
 import { allowedBySlot, filteredFinds, type KeyPolicy, resolveStoresAndPolicies, storeLabel } from './key-policy.ts';
 import { readNotBefore } from './refresh-timing.ts';
-import { RenderError, readId, remoteReads, renderSecretData } from './render.ts';
+import { RenderError, readId, remoteReads } from './render.ts';
+import { runRenderJob } from './render-job.ts';
+import type { RenderPool } from './render-pool.ts';
 import { refreshSeed, type Settings, settingsOf, withRefreshFloor } from './settings.ts';
 import type { StoreClients, WorkloadIdentity } from './store-clients.ts';
 import { type StoreLookup, StoreRefError, TenancyError } from './stores.ts';
-import { type RenderedTarget, renderTarget, type TemplateSources } from './target-template.ts';
+import {
+  type RenderedTarget,
+  readTemplateSources,
+  type TemplateFromSources,
+  type TemplateSources,
+} from './target-template.ts';
 
 export interface ReadPipelineDeps {
   stores: StoreLookup;
@@ -31,6 +38,8 @@ export interface ReadPipelineDeps {
   metrics?: Metrics;
   /** Shortest periodic refresh served; shorter refreshIntervals are raised to it (withRefreshFloor). */
   minRefreshIntervalMs?: number;
+  /** Where renders with templates run; without one, every render runs on the calling thread. */
+  renders?: RenderPool;
 }
 
 export interface ResolvedStore {
@@ -180,15 +189,25 @@ export class ReadPipeline {
 
   /**
    * The target `spec` makes of the fetched values: its data, then the target template over it.
-   * `spec` may be the ExternalSecret's with keys left out (deletionPolicy Merge). Throws FerryError.
+   * `spec` may be the ExternalSecret's with keys left out (deletionPolicy Merge). The templateFrom
+   * objects are read here; the render itself runs in the pool (if any) in `tenant`'s turn (its
+   * namespace). Throws FerryError.
    */
-  async render(spec: ExternalSecretSpec, fetched: FetchOutcome, sources: TemplateSources): Promise<RenderedTarget> {
+  async render(
+    spec: ExternalSecretSpec,
+    fetched: FetchOutcome,
+    sources: TemplateSources,
+    tenant = '',
+  ): Promise<RenderedTarget> {
+    let templateFrom: TemplateFromSources;
     try {
-      return await renderTarget(spec.target?.template, renderSecretData(spec, fetched.values, fetched.found), sources);
+      templateFrom = await readTemplateSources(spec.target?.template, sources);
     } catch (err) {
       if (err instanceof FerryError) throw err;
       throw new FerryError('TemplateSource', `reading templateFrom: ${apiErrorMessage(err)}`);
     }
+    const job = { spec, values: fetched.values, found: fetched.found, templateFrom };
+    return this.deps.renders ? await this.deps.renders.render(job, tenant) : runRenderJob(job);
   }
 
   /**
@@ -208,7 +227,8 @@ export class ReadPipeline {
       const retryAfter = Math.max(0, ...errors.map((e) => e.retryAfterMs ?? 0));
       throw new ProviderError(kind, describeErrors(fetched), { retryAfterMs: retryAfter || undefined });
     }
-    return { rendered: await this.render(es.spec, fetched, opts.sources), fetched, resolved };
+    const rendered = await this.render(es.spec, fetched, opts.sources, es.metadata.namespace ?? '');
+    return { rendered, fetched, resolved };
   }
 }
 

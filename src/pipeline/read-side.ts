@@ -15,6 +15,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { SharedReads } from '../providers/shared-reads.ts';
 import { ReadPipeline } from './read-pipeline.ts';
+import { DEFAULT_RENDERS, RenderPool, type RenderPoolOptions } from './render-pool.ts';
 import { StoreClients, type StoreClientsOptions } from './store-clients.ts';
 import { cachedStoreLookup, type StoreLookup } from './stores.ts';
 
@@ -41,6 +42,8 @@ export interface ReadSideOptions {
   /** A store's provider answers again after failing (SharedReads). */
   onStoreRecovered?: (storeKey: string) => void;
   watch?: WatchTimings;
+  /** The render pool's size and time limit (default: one worker, 10 s). */
+  renders?: RenderPoolOptions;
 }
 
 export class ReadSide {
@@ -51,6 +54,8 @@ export class ReadSide {
   readonly clients: StoreClients;
   readonly stores: StoreLookup;
   readonly pipeline: ReadPipeline;
+  /** Where templates render; closed with the process (close()). */
+  readonly renders: RenderPool;
 
   constructor(opts: ReadSideOptions) {
     const { kc, logger, metrics, namespace } = opts;
@@ -84,7 +89,9 @@ export class ReadSide {
       clusterSecretStore: (name) => this.clusterSecretStores.get(name),
       readNamespaceLabels: async (ns) => (await opts.kube.readNamespace(ns)).metadata?.labels ?? {},
     });
+    this.renders = new RenderPool(opts.renders ?? DEFAULT_RENDERS);
     this.pipeline = new ReadPipeline({
+      renders: this.renders,
       stores: this.stores,
       clients: this.clients,
       reads: this.reads,
@@ -92,6 +99,11 @@ export class ReadSide {
       metrics,
       minRefreshIntervalMs: opts.minRefreshIntervalMs,
     });
+  }
+
+  /** Ends what the read side holds open: provider clients and render workers. */
+  async close(): Promise<void> {
+    await Promise.all([this.clients.closeAll(), this.renders.close()]);
   }
 
   /** The cached store behind a store key: `SecretStore/<ns>/<name>` or `ClusterSecretStore/<name>`. */

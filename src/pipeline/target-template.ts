@@ -3,7 +3,14 @@
 // the rendered ones; no data and no templateFrom writes the fetched keys as they are.
 // Every error names the template key; rendered values never appear in one.
 import { type ExternalSecretSpec, isSecretKey } from '../api/v1alpha1/external-secret.ts';
-import { compileTemplate, executeTemplate, parseYamlMap, TemplateError, templateData } from '../template/index.ts';
+import {
+  ByteLimitReached,
+  compileTemplate,
+  executeTemplate,
+  parseYamlMap,
+  TemplateError,
+  templateData,
+} from '../template/index.ts';
 import { type SecretData, SecretValue } from '../values.ts';
 import { RenderError } from './render.ts';
 
@@ -30,22 +37,22 @@ const QUALIFIED_NAME =
 class Renderer {
   readonly out: RenderedTarget;
   private readonly data: Record<string, unknown>;
+  private readonly onTemplate: ((where: string) => void) | undefined;
 
-  constructor(
-    fetched: SecretData,
-    mergeFetched: boolean,
-    labels: Record<string, string>,
-    annotations: Record<string, string>,
-  ) {
+  constructor(fetched: SecretData, mergeFetched: boolean, onTemplate?: (where: string) => void) {
     this.data = templateData(new Map([...fetched].map(([k, v]) => [k, v.reveal()])));
-    this.out = { data: new Map(mergeFetched ? fetched : []), labels: { ...labels }, annotations: { ...annotations } };
+    this.out = { data: new Map(mergeFetched ? fetched : []), labels: {}, annotations: {} };
+    this.onTemplate = onTemplate;
   }
 
   private render(where: string, key: string, source: string): Buffer {
+    this.onTemplate?.(where);
     try {
       return executeTemplate(key, compileTemplate(key, source), this.data);
     } catch (err) {
-      if (err instanceof TemplateError) throw new RenderError(`${where}: ${err.message}`);
+      if (err instanceof TemplateError && !(err instanceof ByteLimitReached)) {
+        throw new RenderError(`${where}: ${err.message}`);
+      }
       throw err;
     }
   }
@@ -86,17 +93,40 @@ class Renderer {
   }
 }
 
-export async function renderTarget(
+/**
+ * The ConfigMap or Secret items each templateFrom entry names, by entry: read before a render so
+ * the render itself needs no I/O. `undefined` where the object does not exist, `null` where the
+ * entry names none. A Secret's items are template text, read as UTF-8.
+ */
+export type TemplateFromSources = (Record<string, string> | undefined | null)[];
+
+export async function readTemplateSources(
+  template: Template | undefined,
+  sources: TemplateSources,
+): Promise<TemplateFromSources> {
+  const out: TemplateFromSources = [];
+  for (const from of template?.templateFrom ?? []) {
+    const ref = from.configMap ?? from.secret;
+    if (!ref) out.push(null);
+    else if (from.configMap) out.push(await sources.configMap(ref.name));
+    else out.push(await sources.secret(ref.name).then((s) => s && mapValues(s, (b) => b.toString('utf8'))));
+  }
+  return out;
+}
+
+/** The target of `template` over `fetched`, its templateFrom objects already read. Synchronous: no I/O. */
+export function renderTargetFrom(
   template: Template | undefined,
   fetched: SecretData,
-  sources: TemplateSources,
-): Promise<RenderedTarget> {
+  read: TemplateFromSources,
+  onTemplate?: (where: string) => void,
+): RenderedTarget {
   const labels = template?.metadata?.labels ?? {};
   const annotations = template?.metadata?.annotations ?? {};
   const hasData = Object.keys(template?.data ?? {}).length > 0 || (template?.templateFrom?.length ?? 0) > 0;
-  const r = new Renderer(fetched, !hasData || template?.mergePolicy === 'Merge', {}, {});
+  const r = new Renderer(fetched, !hasData || template?.mergePolicy === 'Merge', onTemplate);
   for (const [i, from] of (template?.templateFrom ?? []).entries()) {
-    await renderTemplateFrom(r, from, `spec.target.template.templateFrom[${i}]`, sources);
+    renderTemplateFrom(r, from, `spec.target.template.templateFrom[${i}]`, read[i]);
   }
   for (const [key, source] of Object.entries(template?.data ?? {})) {
     r.values(`spec.target.template.data["${key}"]`, 'Data', key, source);
@@ -111,24 +141,21 @@ export async function renderTarget(
 }
 
 /** One templateFrom entry: its literal, then the items of its ConfigMap or Secret, in order. */
-async function renderTemplateFrom(
+function renderTemplateFrom(
   r: Renderer,
   from: TemplateFromItem,
   base: string,
-  sources: TemplateSources,
-): Promise<void> {
+  found: Record<string, string> | undefined | null,
+): void {
   const target = from.target ?? 'Data';
   if (from.literal !== undefined) r.keysAndValues(`${base}.literal`, target, 'literal', from.literal);
   const ref = from.configMap ?? from.secret;
   if (!ref) return;
   const kind = from.configMap ? 'ConfigMap' : 'Secret';
-  const found = from.configMap
-    ? await sources.configMap(ref.name)
-    : await sources.secret(ref.name).then((s) => s && mapValues(s, (b) => b.toString('utf8')));
   if (!found) throw new RenderError(`${base}: ${kind} "${ref.name}" does not exist`);
   for (const item of ref.items) {
     const where = `${base} (${kind} "${ref.name}" key "${item.key}")`;
-    const source = found[item.key];
+    const source = Object.hasOwn(found, item.key) ? found[item.key] : undefined;
     if (source === undefined) throw new RenderError(`${where}: the ${kind} has no such key`);
     if (item.templateAs === 'KeysAndValues') r.keysAndValues(where, target, item.key, source);
     else r.values(where, target, item.key, source);

@@ -9,6 +9,7 @@ import {
   parameterType,
   typedResult,
 } from './call-types.ts';
+import { type CostBudget, costBudget } from './cost-budget.ts';
 import { SIGNATURES } from './functions/signatures.ts';
 import { TemplateError } from './lexer.ts';
 import type { Arg, Command, Node, Parsed, Pipeline } from './parse.ts';
@@ -99,11 +100,13 @@ export class Executor {
   private readonly parsed: Parsed;
   private readonly funcs: Record<string, TemplateFunction>;
   private readonly name: string;
+  private readonly budget: CostBudget;
 
   constructor(parsed: Parsed, funcs: Record<string, TemplateFunction>, name: string) {
     this.parsed = parsed;
     this.funcs = funcs;
     this.name = name;
+    this.budget = costBudget();
   }
 
   run(data: unknown): Buffer {
@@ -126,6 +129,7 @@ export class Executor {
       throw err;
     }
     this.size += b.length;
+    this.budget.wrote(b.length);
     if (this.size > MAX_VALUE) throw new TemplateError(`template: ${this.name}: output over ${MAX_VALUE} bytes`);
     this.out.push(b);
   }
@@ -298,6 +302,7 @@ export class Executor {
       args = argNodes.map((a) => this.arg(a, dot, scope, line));
       if (final) args.push(final.value);
     }
+    this.budget.charge(name, args, `template: ${this.name}:${line}: executing "${this.name}"`);
     let result: unknown;
     try {
       result = fn(...args);
@@ -317,6 +322,7 @@ export class Executor {
       this.fail(line, `error calling ${name}: its result contains itself or nests over ${MAX_NESTING} deep`);
     if (size > MAX_VALUE) this.fail(line, `error calling ${name}: result over ${MAX_VALUE} bytes`);
     this.work += size + 1;
+    this.budget.handled(args, size);
     if (this.work > MAX_WORK)
       this.fail(line, `the template does too much work (its functions' results add up to over ${MAX_WORK} bytes)`);
     return result;

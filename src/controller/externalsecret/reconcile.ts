@@ -99,7 +99,7 @@ class Sync {
       } else {
         state.missing = undefined;
       }
-      const rendered = await deps.pipeline.render(spec, fetched, kubeTemplateSources(deps.kube, namespace));
+      const rendered = await deps.pipeline.render(spec, fetched, kubeTemplateSources(deps.kube, namespace), namespace);
       const written = await writeTarget(es, settings, rendered, target, state, deps);
       if (written === 'conflict') return { failed: true, retryAfterMs: 0 };
       state.freshAfter = undefined;

@@ -11,7 +11,7 @@ import { shareDispatcher } from '../../kube/kubeconfig.ts';
 import { aborted } from '../../kube/signals.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { Metrics } from '../../observability/metrics.ts';
-import { ReadSide } from '../../pipeline/index.ts';
+import { ReadSide, type RenderPoolOptions } from '../../pipeline/index.ts';
 import { objectVersion } from '../../pipeline/settings.ts';
 import { storeRefsOf } from '../../pipeline/stores.ts';
 import { EgressAllowList } from '../../providers/egress.ts';
@@ -49,6 +49,8 @@ export interface CsiPluginConfig {
   /** The node's budget for volume contents (tmpfs pages count against the plugin's memory). */
   volumeMemoryBytes: number;
   version: string;
+  /** The render pool (--render-workers, --render-timeout); default one worker, 10 s. */
+  renders?: RenderPoolOptions;
 }
 
 export class CsiPlugin {
@@ -81,6 +83,7 @@ export class CsiPlugin {
       minRefreshIntervalMs: config.minRefreshIntervalMs,
       namespacedAmbientIdentity: config.namespacedAmbientIdentity,
       namespacedStoreAllowList: new EgressAllowList(config.namespacedStoreAllowedHosts),
+      renders: config.renders,
       signal: this.stop.signal,
     });
     // Its own CSIDriver only (RBAC resourceNames): whether kubelet's pod info can be trusted.
@@ -145,7 +148,7 @@ export class CsiPlugin {
     await Promise.all([this.volumes.run(stop), ...loops]);
     this.ready = false;
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.tryShutdown(() => resolve()))));
-    await this.side.clients.closeAll();
+    await this.side.close();
     this.logger.info('CSI node plugin stopped');
   }
 

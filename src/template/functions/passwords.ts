@@ -9,29 +9,41 @@ import { arity, bytesParam, checked, intParam, stringNamed, stringParam, wrongTy
 const bcryptjs = lazyRequire<typeof Bcrypt>('bcryptjs');
 
 /**
- * bcrypt hashes already made, by an HMAC of the password under a key of this process (never the
- * password itself). One hash costs about half a second of CPU on the controller's only thread,
- * so a password's hash is made once per process and reused, oldest dropped first.
+ * bcrypt's salt is an HMAC of the password under a key of this process (never the password
+ * itself): every thread that renders in the process writes the same hash for one password, so a
+ * Secret holding one is not rewritten on each refresh, whichever render worker made it. One hash
+ * costs about a tenth of a second of CPU, so hashes already made are kept, oldest dropped first.
  */
-const BCRYPT_CACHE_KEY = randomBytes(32);
+let bcryptKey = randomBytes(32);
 const BCRYPT_CACHE_SIZE = 1024;
 const bcryptCache = new Map<string, string>();
+
+/** The key bcrypt salts derive from; a render worker is given its parent's (useBcryptSaltKey). */
+export function bcryptSaltKey(): Buffer {
+  return bcryptKey;
+}
+
+export function useBcryptSaltKey(key: Uint8Array): void {
+  bcryptKey = Buffer.from(key);
+  bcryptCache.clear();
+}
 
 /** Go's bcrypt.GenerateFromPassword at DefaultCost (10), in Go's $2a$ spelling. */
 function bcrypt(password: string): string {
   if (Buffer.byteLength(password, 'utf8') > 72) {
     throw new FunctionError('bcrypt: password length exceeds 72 bytes');
   }
-  const id = createHmac('sha256', BCRYPT_CACHE_KEY).update(password).digest('base64');
+  const id = createHmac('sha256', bcryptKey).update(password).digest('base64');
   const known = bcryptCache.get(id);
   if (known !== undefined) {
     bcryptCache.delete(id);
     bcryptCache.set(id, known);
     return known;
   }
+  const salt = createHmac('sha256', bcryptKey).update('bcrypt salt\u0000').update(password).digest().subarray(0, 16);
   // $2a$ and $2b$ hash a password of at most 72 bytes identically; Go writes $2a$.
   const hash = bcryptjs()
-    .hashSync(password, 10)
+    .hashSync(password, `$2b$10$${bcryptjs().encodeBase64(salt, 16)}`)
     .replace(/^\$2b\$/, '$2a$');
   bcryptCache.set(id, hash);
   if (bcryptCache.size > BCRYPT_CACHE_SIZE) bcryptCache.delete(bcryptCache.keys().next().value as string);
