@@ -251,7 +251,7 @@ describe('refreshPolicy × creationPolicy', () => {
         // Written into again once it exists.
         await o.core.createNamespacedSecret({
           namespace: o.namespace,
-          body: { metadata: { name }, data: { other: b64('again') } },
+          body: { metadata: { name, annotations: { 'ferry.dev/merge-from': name } }, data: { other: b64('again') } },
         });
         await o.waitForSecret(name, (d) => d.k === 'now' && d.other === 'again', 'merged into the new Secret');
       }
