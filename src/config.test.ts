@@ -4,7 +4,14 @@ import { parseControllerConfig, parseCsiNodeConfig } from './config.ts';
 describe('parseControllerConfig', () => {
   it('applies defaults', () => {
     const c = parseControllerConfig([]);
-    expect(c).toMatchObject({ concurrency: 20, kubeQps: 200, kubeBurst: 400, logLevel: 'info', shareWindowMs: 60_000 });
+    expect(c).toMatchObject({
+      concurrency: 20,
+      kubeQps: 200,
+      kubeBurst: 400,
+      logLevel: 'info',
+      shareWindowMs: 60_000,
+      workloadRollouts: false,
+    });
     expect(c.metricsAddr).toEqual({ host: '0.0.0.0', port: 8080 });
   });
 
@@ -20,8 +27,16 @@ describe('parseControllerConfig', () => {
       '20',
       '--shared-read-window',
       '5s',
+      '--workload-rollouts',
+      'on',
     ]);
-    expect(c).toMatchObject({ namespace: 'apps', concurrency: 4, kubeQps: 20, shareWindowMs: 5000 });
+    expect(c).toMatchObject({
+      namespace: 'apps',
+      concurrency: 4,
+      kubeQps: 20,
+      shareWindowMs: 5000,
+      workloadRollouts: true,
+    });
     expect(c.metricsAddr).toEqual({ host: '127.0.0.1', port: 9100 });
     expect(parseControllerConfig(['--metrics-addr', '0']).metricsAddr).toBeUndefined();
   });

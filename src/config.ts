@@ -18,6 +18,7 @@ export interface Config {
   providerBurst: number;
   shareWindowMs: number;
   rolloutDebounceMs: number;
+  workloadRollouts: boolean;
   clusterStores: boolean;
   clusterExternalSecrets: boolean;
   /** Set with --leader-elect: only the Lease holder reconciles. */
@@ -38,6 +39,8 @@ export const CONTROLLER_USAGE = `usage: ferry controller [flags]
   --provider-burst N         provider call burst per store (default 40)
   --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)
   --rollout-debounce DUR     changes to one workload's Secret settle this long before it is rolled (default 5s)
+  --workload-rollouts on|off roll and repoint Deployments, StatefulSets and DaemonSets that consent with the
+                             annotation ferry.dev/rollout-from (default off; needs update on them in RBAC)
   --cluster-stores on|off    watch ClusterSecretStores (default on; off for a namespace-scoped install whose
                              RBAC is Roles only — ExternalSecrets then can use SecretStores only)
   --cluster-external-secrets on|off  serve ClusterExternalSecrets (default on; always off with --namespace)
@@ -96,6 +99,7 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
       'provider-burst': { type: 'string' },
       'shared-read-window': { type: 'string' },
       'rollout-debounce': { type: 'string' },
+      'workload-rollouts': { type: 'string' },
       'cluster-stores': { type: 'string' },
       'cluster-external-secrets': { type: 'string' },
       'leader-elect': { type: 'boolean' },
@@ -134,6 +138,7 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
     providerQps: positive('provider-qps', values['provider-qps'], 20),
     providerBurst: Math.floor(positive('provider-burst', values['provider-burst'], 40)),
     shareWindowMs,
+    workloadRollouts: onOff('workload-rollouts', values['workload-rollouts'], false),
     clusterStores: onOff('cluster-stores', values['cluster-stores'], true),
     clusterExternalSecrets: onOff('cluster-external-secrets', values['cluster-external-secrets'], true),
     leaderElection: values['leader-elect'] ? leaderElectionOf(values, env) : undefined,

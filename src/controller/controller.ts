@@ -37,6 +37,11 @@ export interface ControllerConfig {
   clusterStores?: boolean;
   /** How long changes to one workload's Secret settle before it is rolled (target.rolloutRestartTargets). */
   rolloutDebounceMs?: number;
+  /**
+   * true: workloads that consent (ferry.dev/rollout-from) are rolled and repointed; otherwise no
+   * workload is written and a rollout asked for is refused with an Event.
+   */
+  workloadRollouts?: boolean;
   /** false: ClusterExternalSecrets are not served. Always off with `namespace` (they span namespaces). */
   clusterExternalSecrets?: boolean;
   /** Watch timings for every informer (the inactivity watchdog, server-side watch timeouts); tests shorten them. */
@@ -61,7 +66,7 @@ export class Controller {
   private readonly stop = new AbortController();
   private readonly deps: ExternalSecretDeps;
   private readonly events: EventRecorder;
-  private readonly restarter: RolloutRestarter;
+  private readonly restarter: RolloutRestarter | undefined;
   private readonly elector: LeaderElector | undefined;
   private electedAt: Promise<void> | undefined;
   private markElected: (() => void) | undefined;
@@ -143,13 +148,15 @@ export class Controller {
       handler: (key) => this.reconcileStore(key),
     });
     this.events = new EventRecorder(this.kube, logger);
-    this.restarter = new RolloutRestarter({
-      kube: this.kube,
-      events: this.events,
-      metrics: this.metrics,
-      logger,
-      debounceMs: config.rolloutDebounceMs ?? 5000,
-    });
+    this.restarter = config.workloadRollouts
+      ? new RolloutRestarter({
+          kube: this.kube,
+          events: this.events,
+          metrics: this.metrics,
+          logger,
+          debounceMs: config.rolloutDebounceMs ?? 5000,
+        })
+      : undefined;
     this.deps = {
       restarter: this.restarter,
       managedSecrets: (namespace) => this.secrets.list().filter((s) => s.metadata?.namespace === namespace),
@@ -223,7 +230,7 @@ export class Controller {
     const cesLoop = this.clusterExternalSecrets?.run(stop, this.events) ?? Promise.resolve();
     await Promise.all([this.esQueue.run(stop), this.storeQueue.run(stop), cesLoop, ...loops]);
     this.metrics.leader.set(0);
-    this.restarter.stop();
+    this.restarter?.stop();
     await this.side.clients.closeAll();
     this.ready = false;
     this.logger.info('controller stopped');

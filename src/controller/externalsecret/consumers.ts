@@ -33,6 +33,7 @@ export interface ConsumerDeps {
   events: EventRecorder;
   metrics: Metrics;
   logger: Logger;
+  /** Absent when workload rollouts are off in this installation (--workload-rollouts). */
   restarter?: RolloutRestarter;
   /** Managed Secrets of a namespace, from the cache. */
   managedSecrets(namespace: string): V1Secret[];
@@ -60,6 +61,16 @@ export async function afterWrite(es: ExternalSecret, s: Settings, written: Writt
     : filesOnly
       ? written.previous !== written.contentHash
       : written.outcome === 'updated' || written.outcome === 'replaced';
+  if (changed && !deps.restarter && (s.rolloutTargets.length > 0 || s.rolloutDiscovery)) {
+    // The fields are admitted by the CRD; say why they did nothing rather than ignore them.
+    const field = s.rolloutTargets.length > 0 ? 'rolloutRestartTargets' : 'rolloutRestartDiscovery';
+    deps.events.record(
+      es,
+      'Warning',
+      'RolloutRefused',
+      `spec.target.${field}: no workload rolled: workload rollouts are off in this installation (controller flag --workload-rollouts, chart value controller.workloadRollouts)`,
+    );
+  }
   if (changed && deps.restarter && (s.rolloutTargets.length > 0 || s.rolloutDiscovery || versioned)) {
     const refs = await restartTargets(es, s, deps).catch((err: unknown) => {
       deps.events.record(es, 'Warning', 'RolloutRestartFailed', `listing workloads: ${apiErrorMessage(err)}`);
