@@ -66,6 +66,7 @@ export class ReadSide {
     this.reads = new SharedReads({ metrics, logger, signal: opts.signal, onStoreRecovered: opts.onStoreRecovered });
     this.clients = new StoreClients({
       kube: opts.storeKube,
+      serviceAccountIssuer: () => opts.kube.serviceAccountIssuer(),
       sharedReads: this.reads,
       logger,
       metrics,
