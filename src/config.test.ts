@@ -11,6 +11,7 @@ describe('parseControllerConfig', () => {
       logLevel: 'info',
       shareWindowMs: 60_000,
       workloadRollouts: false,
+      apiAudiences: [],
     });
     expect(c.metricsAddr).toEqual({ host: '0.0.0.0', port: 8080 });
   });
@@ -29,7 +30,10 @@ describe('parseControllerConfig', () => {
       '5s',
       '--workload-rollouts',
       'on',
+      '--api-audiences',
+      'https://oidc.example/a, api-b,',
     ]);
+    expect(c.apiAudiences).toEqual(['https://oidc.example/a', 'api-b']);
     expect(c).toMatchObject({
       namespace: 'apps',
       concurrency: 4,

@@ -19,6 +19,8 @@ export interface Config {
   shareWindowMs: number;
   rolloutDebounceMs: number;
   workloadRollouts: boolean;
+  /** The API server's token audiences besides its published issuer (--api-audiences). */
+  apiAudiences: string[];
   clusterStores: boolean;
   clusterExternalSecrets: boolean;
   /** Set with --leader-elect: only the Lease holder reconciles. */
@@ -39,6 +41,8 @@ export const CONTROLLER_USAGE = `usage: ferry controller [flags]
   --provider-burst N         provider call burst per store (default 40)
   --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)
   --rollout-debounce DUR     changes to one workload's Secret settle this long before it is rolled (default 5s)
+  --api-audiences LIST       the API server's --api-audiences, comma-separated, when they differ from its
+                             service-account issuer: a SecretStore is never given a token for them
   --workload-rollouts on|off roll and repoint Deployments, StatefulSets and DaemonSets that consent with the
                              annotation ferry.dev/rollout-from (default off; needs update on them in RBAC)
   --cluster-stores on|off    watch ClusterSecretStores (default on; off for a namespace-scoped install whose
@@ -100,6 +104,7 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
       'shared-read-window': { type: 'string' },
       'rollout-debounce': { type: 'string' },
       'workload-rollouts': { type: 'string' },
+      'api-audiences': { type: 'string' },
       'cluster-stores': { type: 'string' },
       'cluster-external-secrets': { type: 'string' },
       'leader-elect': { type: 'boolean' },
@@ -139,10 +144,19 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
     providerBurst: Math.floor(positive('provider-burst', values['provider-burst'], 40)),
     shareWindowMs,
     workloadRollouts: onOff('workload-rollouts', values['workload-rollouts'], false),
+    apiAudiences: list(values['api-audiences']),
     clusterStores: onOff('cluster-stores', values['cluster-stores'], true),
     clusterExternalSecrets: onOff('cluster-external-secrets', values['cluster-external-secrets'], true),
     leaderElection: values['leader-elect'] ? leaderElectionOf(values, env) : undefined,
   };
+}
+
+/** A comma-separated flag value, without blanks. */
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function onOff(flag: string, value: string | undefined, fallback: boolean): boolean {
@@ -193,6 +207,8 @@ export interface CsiNodeConfig {
   providerBurst: number;
   shareWindowMs: number;
   volumeMemoryBytes: number;
+  /** The API server's token audiences besides its published issuer (--api-audiences). */
+  apiAudiences: string[];
 }
 
 /** Where the image keeps the CSI protocol files; from source, the provisioning cache. */
@@ -218,7 +234,9 @@ export const CSI_NODE_USAGE = `usage: ferry csi-node [flags]
   --shared-read-window DUR   how old a provider read may be and still serve a refresh (default 60s)
   --volume-memory SIZE       memory all volumes of this node may take, e.g. 128Mi (default 128Mi): tmpfs pages
                              count against the plugin's own memory limit, so keep the limit at least ~256Mi + SIZE; a mount
-                             past it is refused (RESOURCE_EXHAUSTED), a rotation past it keeps the old files`;
+                             past it is refused (RESOURCE_EXHAUSTED), a rotation past it keeps the old files
+  --api-audiences LIST       the API server's --api-audiences, comma-separated, when they differ from its
+                             service-account issuer: a SecretStore is never given a token for them`;
 
 export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): CsiNodeConfig {
   const { values } = parseArgs({
@@ -239,6 +257,7 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
       'provider-burst': { type: 'string' },
       'shared-read-window': { type: 'string' },
       'volume-memory': { type: 'string' },
+      'api-audiences': { type: 'string' },
     },
   });
   const nodeName = values['node-name'] ?? env.NODE_NAME;
@@ -271,5 +290,6 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     providerBurst: Math.floor(positive('provider-burst', values['provider-burst'], 40)),
     shareWindowMs,
     volumeMemoryBytes: byteSize('volume-memory', values['volume-memory'], 128 * 1024 ** 2),
+    apiAudiences: list(values['api-audiences']),
   };
 }

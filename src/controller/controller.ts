@@ -42,6 +42,8 @@ export interface ControllerConfig {
    * workload is written and a rollout asked for is refused with an Event.
    */
   workloadRollouts?: boolean;
+  /** The API server's token audiences besides its published issuer. */
+  apiAudiences?: string[];
   /** false: ClusterExternalSecrets are not served. Always off with `namespace` (they span namespaces). */
   clusterExternalSecrets?: boolean;
   /** Watch timings for every informer (the inactivity watchdog, server-side watch timeouts); tests shorten them. */
@@ -105,6 +107,7 @@ export class Controller {
       providerQps: config.providerQps,
       providerBurst: config.providerBurst,
       shareWindowMs: config.shareWindowMs,
+      apiAudiences: config.apiAudiences,
       signal: this.stop.signal,
       onStoreRecovered: (key) => this.storeRecovered(key),
       watch: config.watch,

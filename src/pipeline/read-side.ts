@@ -31,6 +31,8 @@ export interface ReadSideOptions {
   providerQps: number;
   providerBurst: number;
   shareWindowMs: number;
+  /** The API server's token audiences besides its published issuer. */
+  apiAudiences?: string[];
   /** Aborts provider calls on shutdown. */
   signal: AbortSignal;
   /** A store's provider answers again after failing (SharedReads). */
@@ -67,6 +69,7 @@ export class ReadSide {
     this.clients = new StoreClients({
       kube: opts.storeKube,
       serviceAccountIssuer: () => opts.kube.serviceAccountIssuer(),
+      apiAudiences: opts.apiAudiences,
       sharedReads: this.reads,
       logger,
       metrics,

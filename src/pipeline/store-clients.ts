@@ -27,6 +27,8 @@ export interface StoreClientsOptions {
   clientTtlMs?: number;
   /** The API server's published service-account issuer (one of its token audiences); absent offline. */
   serviceAccountIssuer?: () => Promise<string | undefined>;
+  /** Further API server audiences an admin names (--api-audiences). */
+  apiAudiences?: readonly string[];
 }
 
 interface CachedHandle {
@@ -71,9 +73,10 @@ export class StoreClients {
    */
   private apiAudiences(): Promise<ReadonlySet<string>> {
     const ask = this.opts.serviceAccountIssuer;
-    if (!ask) return Promise.resolve(new Set());
+    const named = (this.opts.apiAudiences ?? []).map((a) => a.replace(/\/+$/, ''));
+    if (!ask) return Promise.resolve(new Set(named));
     this.issuer ??= ask().then(
-      (issuer) => new Set(issuer ? [issuer.replace(/\/+$/, '')] : []),
+      (issuer) => new Set([...named, ...(issuer ? [issuer.replace(/\/+$/, '')] : [])]),
       (err: unknown) => {
         this.issuer = undefined;
         throw new ProviderError(

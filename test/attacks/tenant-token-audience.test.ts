@@ -162,4 +162,49 @@ describe("a SecretStore asking for a token for the API server's own audience", (
     expect(received.filter((r) => r.role === 'issuer')).toEqual([]);
     expect(await o.secret(es)).toBeUndefined();
   });
+
+  it('is refused in code for an audience the admin names (--api-audiences)', async () => {
+    const kc = kubeConfigFor(testbed().kube);
+    const other = new Objects(kc, await createNamespace(kc, 'api-audiences'));
+    await other.core.createNamespacedServiceAccount({
+      namespace: other.namespace,
+      body: { metadata: { name: 'app' } },
+    });
+    const named = await startController(testbed().kube, {
+      namespace: other.namespace,
+      apiAudiences: ['https://api.cluster.example'],
+    });
+    try {
+      const ok = uniqueName('vault');
+      await other.secretStore(
+        ok,
+        vault({ kubernetes: { role: 'named-ok', serviceAccountRef: { name: 'app', audiences: ['vault'] } } }),
+      );
+      const refused = uniqueName('vault');
+      await other.secretStore(
+        refused,
+        vault({
+          kubernetes: {
+            role: 'named',
+            serviceAccountRef: { name: 'app', audiences: ['https://api.cluster.example/'] },
+          },
+        }),
+      );
+      const read = (store: string) => ({
+        secretStoreRef: { name: store },
+        data: [{ secretKey: 'v', remoteRef: { key: 'k', property: 'v' } }],
+      });
+      // Setup: this controller logs in for another audience.
+      await other.externalSecret('ok', read(ok));
+      await other.waitForSecret('ok', (d) => d.v === 'from the tenant', 'a read after the login');
+      await other.externalSecret('named', read(refused));
+      const { ready } = await other.waitForReady('named', { status: 'False' });
+      expect(ready.message).toContain(
+        "https://api.cluster.example/ is the API server's own audience, refused in a SecretStore",
+      );
+      expect(received.filter((r) => r.role === 'named')).toEqual([]);
+    } finally {
+      await named.stop();
+    }
+  });
 });

@@ -131,6 +131,16 @@ describe('the chart', () => {
     expect(workloadVerbs(one(scoped, 'Role', '-controller')).sort()).toEqual(['get', 'list', 'update']);
   });
 
+  it("passes the admin's API server audiences to the controller and the CSI plugin", async () => {
+    const argsOf = (o: Manifest) =>
+      (o.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]?.args ?? [];
+    const defaults = await renderChart({ 'csiNode.enabled': true });
+    expect(argsOf(one(defaults, 'Deployment')).some((a) => a.startsWith('--api-audiences'))).toBe(false);
+    const named = await renderChart({ 'csiNode.enabled': true }, { apiServerAudiences: ['https://a.example', 'b'] });
+    expect(argsOf(one(named, 'Deployment'))).toContain('--api-audiences=https://a.example,b');
+    expect(argsOf(one(named, 'DaemonSet'))).toContain('--api-audiences=https://a.example,b');
+  });
+
   it('documents every value of the schema in its README (npm run chart:docs)', async () => {
     const readme = await readFile(join(CHART_DIR, 'README.md'), 'utf8');
     expect(readmeWithTable(readme)).toBe(readme);

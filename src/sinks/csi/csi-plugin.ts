@@ -38,6 +38,8 @@ export interface CsiPluginConfig {
   shareWindowMs: number;
   /** The node's budget for volume contents (tmpfs pages count against the plugin's memory). */
   volumeMemoryBytes: number;
+  /** The API server's token audiences besides its published issuer. */
+  apiAudiences?: string[];
   version: string;
 }
 
@@ -68,6 +70,7 @@ export class CsiPlugin {
       providerQps: config.providerQps,
       providerBurst: config.providerBurst,
       shareWindowMs: config.shareWindowMs,
+      apiAudiences: config.apiAudiences,
       signal: this.stop.signal,
     });
     // Its own CSIDriver only (RBAC resourceNames): whether kubelet's pod info can be trusted.
