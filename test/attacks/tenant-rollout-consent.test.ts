@@ -121,6 +121,12 @@ describe('rollouts of workloads that did not consent', () => {
     }
     expect(await template(o, 'victim')).toEqual(before.victim);
     expect(await template(o, 'named-other')).toEqual(before.other);
+    // The status says so too, while the Secret itself is synced.
+    const { ready } = await o.waitForReady('app', { status: 'True', message: /not rolled/ });
+    expect(ready.message).toContain('not rolled, no ferry.dev/rollout-from: app on them:');
+    expect(ready.message).toContain('Deployment victim');
+    expect(ready.message).toContain('Deployment named-other');
+    expect(ready.message).not.toContain('Deployment consenting');
   });
 
   it('versioning repoints only a consenting workload; one reading a Secret of the same name keeps reading it', async () => {
@@ -156,6 +162,8 @@ describe('rollouts of workloads that did not consent', () => {
       return t.template?.spec?.volumes?.[0]?.secret?.secretName === version ? true : undefined;
     });
     await eventFor(o, 'db', 'RolloutRefused', /^Deployment db-client not rolled/);
+    const { ready } = await o.waitForReady('db', { status: 'True', message: /not rolled/ });
+    expect(ready.message).toMatch(/not rolled, no ferry\.dev\/rollout-from: db on them: Deployment db-client$/);
     expect(await template(o, 'db-client')).toEqual(before);
     expect(await o.secretText('db')).toEqual({ p: 'the real password' });
   });
@@ -179,6 +187,8 @@ describe('rollouts of workloads that did not consent', () => {
     const message = await eventFor(off, 'app', 'RolloutRefused', /workload rollouts are off/);
     expect(message).toContain('spec.target.rolloutRestartTargets');
     expect(message).toContain('controller.workloadRollouts');
+    const { ready } = await off.waitForReady('app', { status: 'True', message: /workload rollouts are off/ });
+    expect(ready.message).toContain('spec.target.rolloutRestartTargets: no workload rolled');
     expect(await template(off, 'willing')).toEqual(before);
   });
 });

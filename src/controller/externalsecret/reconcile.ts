@@ -111,7 +111,7 @@ class Sync {
       const reason: ExternalSecretReason = missingNote ? 'SecretMissing' : 'SecretSynced';
       await this.report({
         reason,
-        message: `${count} ${where}${missingNote}`,
+        message: `${count} ${where}${missingNote}${state.rolloutNote ? `; ${state.rolloutNote}` : ''}`,
         ready: !missingNote,
         synced: true,
         binding: written.secretName,
