@@ -147,7 +147,9 @@ async function restartTargets(es: ExternalSecret, s: Settings, deps: ConsumerDep
   for (const t of s.rolloutTargets) {
     if (found.has(`${t.kind}/${t.name}`)) continue;
     const ref = t as WorkloadRef;
-    found.set(`${t.kind}/${t.name}`, { ref, workload: await deps.kube.readWorkload(ref.kind, namespace, ref.name) });
+    // Read for the status only: a failed read leaves the verdict to the restarter.
+    const workload = await deps.kube.readWorkload(ref.kind, namespace, ref.name).catch(() => undefined);
+    found.set(`${t.kind}/${t.name}`, { ref, workload });
   }
   return [...found.values()];
 }
