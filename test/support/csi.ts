@@ -64,6 +64,8 @@ export async function startPlugin(
     kubeConfig?: KubeConfig;
     /** Return at once instead of waiting for the plugin to be ready (it may never be). */
     waitReady?: boolean;
+    /** --api-audiences: audiences the plugin takes for the API server's own. */
+    apiAudiences?: string[];
   } = {},
 ): Promise<RunningPlugin> {
   await mkdir(dir, { recursive: true });
@@ -86,6 +88,7 @@ export async function startPlugin(
       providerBurst: 200,
       shareWindowMs: 60_000,
       volumeMemoryBytes: opts.volumeMemoryBytes ?? 128 * 1024 * 1024,
+      apiAudiences: opts.apiAudiences,
       version: 'test',
     },
     logger,
