@@ -150,7 +150,9 @@ export class RolloutRestarter {
         return;
       }
       if (!consents(workload.metadata?.annotations, ROLLOUT_CONSENT_ANNOTATION, es.metadata.name ?? '')) {
-        // Naming a Secret a workload reads is no right to rewrite the workload's pods.
+        // Naming a Secret a workload reads is no right to rewrite the workload's pods. Periodic
+        // checks and catch-ups after a restart, which seldom write, are refused without a word.
+        if (change.plainNameOnly || change.onlyIfRolledBefore) return;
         metrics.rolloutRestarts.inc({ ...labels, result: 'refused' });
         events.record(es, 'Warning', 'RolloutRefused', rolloutRefusal(ref, es.metadata.name ?? ''));
         return;
