@@ -4,7 +4,15 @@ import { parseControllerConfig, parseCsiNodeConfig } from './config.ts';
 describe('parseControllerConfig', () => {
   it('applies defaults', () => {
     const c = parseControllerConfig([]);
-    expect(c).toMatchObject({ concurrency: 20, kubeQps: 200, kubeBurst: 400, logLevel: 'info', shareWindowMs: 60_000 });
+    expect(c).toMatchObject({
+      concurrency: 20,
+      kubeQps: 200,
+      kubeBurst: 400,
+      logLevel: 'info',
+      shareWindowMs: 60_000,
+      workloadRollouts: false,
+      apiAudiences: [],
+    });
     expect(c.metricsAddr).toEqual({ host: '0.0.0.0', port: 8080 });
   });
 
@@ -20,8 +28,19 @@ describe('parseControllerConfig', () => {
       '20',
       '--shared-read-window',
       '5s',
+      '--workload-rollouts',
+      'on',
+      '--api-audiences',
+      'https://oidc.example/a, api-b,',
     ]);
-    expect(c).toMatchObject({ namespace: 'apps', concurrency: 4, kubeQps: 20, shareWindowMs: 5000 });
+    expect(c.apiAudiences).toEqual(['https://oidc.example/a', 'api-b']);
+    expect(c).toMatchObject({
+      namespace: 'apps',
+      concurrency: 4,
+      kubeQps: 20,
+      shareWindowMs: 5000,
+      workloadRollouts: true,
+    });
     expect(c.metricsAddr).toEqual({ host: '127.0.0.1', port: 9100 });
     expect(parseControllerConfig(['--metrics-addr', '0']).metricsAddr).toBeUndefined();
   });

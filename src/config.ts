@@ -20,6 +20,9 @@ export interface Config {
   minRefreshIntervalMs: number;
   forceSyncIntervalMs: number;
   rolloutDebounceMs: number;
+  workloadRollouts: boolean;
+  /** The API server's token audiences besides its published issuer (--api-audiences). */
+  apiAudiences: string[];
   clusterStores: boolean;
   clusterExternalSecrets: boolean;
   /** SecretStores may authenticate as the controller itself (default chains, managed identity, ADC). */
@@ -76,6 +79,10 @@ export const CONTROLLER_USAGE = `usage: ferry controller [flags]
   --force-sync-interval DUR  forced syncs of one ExternalSecret re-read the provider at most once per this; a
                              later force waits for it (default 10s)
   --rollout-debounce DUR     changes to one workload's Secret settle this long before it is rolled (default 5s)
+  --api-audiences LIST       the API server's --api-audiences, comma-separated, when they differ from its
+                             service-account issuer: a SecretStore is never given a token for them
+  --workload-rollouts on|off roll and repoint Deployments, StatefulSets and DaemonSets that consent with the
+                             annotation ferry.dev/rollout-from (default off; needs update on them in RBAC)
   --cluster-stores on|off    watch ClusterSecretStores (default on; off for a namespace-scoped install whose
                              RBAC is Roles only — ExternalSecrets then can use SecretStores only)
   --cluster-external-secrets on|off  serve ClusterExternalSecrets (default on; always off with --namespace)
@@ -146,6 +153,8 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
       'min-refresh-interval': { type: 'string' },
       'force-sync-interval': { type: 'string' },
       'rollout-debounce': { type: 'string' },
+      'workload-rollouts': { type: 'string' },
+      'api-audiences': { type: 'string' },
       'cluster-stores': { type: 'string' },
       'cluster-external-secrets': { type: 'string' },
       'namespaced-ambient-identity': { type: 'string' },
@@ -189,6 +198,8 @@ export function parseControllerConfig(argv: string[], env: NodeJS.ProcessEnv = p
     shareWindowMs,
     minRefreshIntervalMs: durationFlag('min-refresh-interval', values['min-refresh-interval'], '10s'),
     forceSyncIntervalMs: durationFlag('force-sync-interval', values['force-sync-interval'], '10s'),
+    workloadRollouts: onOff('workload-rollouts', values['workload-rollouts'], false),
+    apiAudiences: commaList(values['api-audiences']),
     clusterStores: onOff('cluster-stores', values['cluster-stores'], true),
     clusterExternalSecrets: onOff('cluster-external-secrets', values['cluster-external-secrets'], true),
     namespacedAmbientIdentity: onOff('namespaced-ambient-identity', values['namespaced-ambient-identity'], false),
@@ -260,6 +271,8 @@ export interface CsiNodeConfig {
   /** --namespaced-store-allowed-hosts, as for the controller. */
   namespacedStoreAllowedHosts: string[];
   renders: RenderConfig;
+  /** The API server's token audiences besides its published issuer (--api-audiences). */
+  apiAudiences: string[];
 }
 
 /** Where the image keeps the CSI protocol files; from source, the provisioning cache. */
@@ -291,6 +304,8 @@ export const CSI_NODE_USAGE = `usage: ferry csi-node [flags]
                              plugin itself, with the node's identity (default off: refused)
   --namespaced-store-allowed-hosts LIST  as for ferry controller: hosts and CIDRs namespaced SecretStores may reach
                              although private, loopback or link-local, or name in endpoint overrides (default none)
+  --api-audiences LIST       the API server's --api-audiences, comma-separated, when they differ from its
+                             service-account issuer: a SecretStore is never given a token for them
 ${RENDER_USAGE}`;
 
 export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): CsiNodeConfig {
@@ -316,6 +331,7 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
       'namespaced-ambient-identity': { type: 'string' },
       'namespaced-store-allowed-hosts': { type: 'string' },
       ...RENDER_OPTIONS,
+      'api-audiences': { type: 'string' },
     },
   });
   const nodeName = values['node-name'] ?? env.NODE_NAME;
@@ -352,5 +368,6 @@ export function parseCsiNodeConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     namespacedAmbientIdentity: onOff('namespaced-ambient-identity', values['namespaced-ambient-identity'], false),
     namespacedStoreAllowedHosts: commaList(values['namespaced-store-allowed-hosts']),
     renders: renderConfig(values),
+    apiAudiences: commaList(values['api-audiences']),
   };
 }

@@ -45,6 +45,13 @@ export interface ControllerConfig {
   clusterStores?: boolean;
   /** How long changes to one workload's Secret settle before it is rolled (target.rolloutRestartTargets). */
   rolloutDebounceMs?: number;
+  /**
+   * true: workloads that consent (ferry.dev/rollout-from) are rolled and repointed; otherwise no
+   * workload is written and a rollout asked for is refused with an Event.
+   */
+  workloadRollouts?: boolean;
+  /** The API server's token audiences besides its published issuer. */
+  apiAudiences?: string[];
   /** false: ClusterExternalSecrets are not served. Always off with `namespace` (they span namespaces). */
   clusterExternalSecrets?: boolean;
   /** Shortest periodic refresh served; a shorter refreshInterval is raised to it and an Event says so. Default 10 s. */
@@ -80,7 +87,7 @@ export class Controller {
   private readonly stop = new AbortController();
   private readonly deps: ExternalSecretDeps;
   private readonly events: EventRecorder;
-  private readonly restarter: RolloutRestarter;
+  private readonly restarter: RolloutRestarter | undefined;
   private readonly elector: LeaderElector | undefined;
   private electedAt: Promise<void> | undefined;
   private markElected: (() => void) | undefined;
@@ -123,6 +130,7 @@ export class Controller {
       namespacedAmbientIdentity: config.namespacedAmbientIdentity,
       namespacedStoreAllowList: new EgressAllowList(config.namespacedStoreAllowedHosts),
       renders: config.renders,
+      apiAudiences: config.apiAudiences,
       signal: this.stop.signal,
       onStoreRecovered: (key) => this.storeRecovered(key),
       watch: config.watch,
@@ -172,13 +180,15 @@ export class Controller {
       handler: (key) => this.reconcileStore(key),
     });
     this.events = new EventRecorder(this.kube, logger);
-    this.restarter = new RolloutRestarter({
-      kube: this.kube,
-      events: this.events,
-      metrics: this.metrics,
-      logger,
-      debounceMs: config.rolloutDebounceMs ?? 5000,
-    });
+    this.restarter = config.workloadRollouts
+      ? new RolloutRestarter({
+          kube: this.kube,
+          events: this.events,
+          metrics: this.metrics,
+          logger,
+          debounceMs: config.rolloutDebounceMs ?? 5000,
+        })
+      : undefined;
     this.deps = {
       restarter: this.restarter,
       managedSecrets: (namespace) => this.secrets.list().filter((s) => s.metadata?.namespace === namespace),
@@ -253,7 +263,7 @@ export class Controller {
     const cesLoop = this.clusterExternalSecrets?.run(stop, this.events) ?? Promise.resolve();
     await Promise.all([this.esQueue.run(stop), this.storeQueue.run(stop), cesLoop, ...loops]);
     this.metrics.leader.set(0);
-    this.restarter.stop();
+    this.restarter?.stop();
     await this.side.close();
     this.ready = false;
     this.logger.info('controller stopped');

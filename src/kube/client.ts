@@ -18,6 +18,7 @@ import {
   type V1Secret,
   type V1ServiceAccount,
   type V1StatefulSet,
+  WellKnownApi,
 } from '@kubernetes/client-node';
 import type { Metrics } from '../observability/metrics.ts';
 import { backoffDelay, sleep, TokenBucket } from '../rate-limit.ts';
@@ -361,6 +362,20 @@ export class KubeClient {
     if (this.writeGate && !this.writeGate()) throw new NotLeaderError();
     this.metrics.kubeRequests.inc({ verb: 'create', resource: 'events' });
     await this.core.createNamespacedEvent({ namespace: event.metadata.namespace ?? 'default', body: event });
+  }
+
+  /**
+   * The service-account issuer the API server publishes (/.well-known/openid-configuration, open to
+   * every ServiceAccount by default): also its default token audience.
+   */
+  async serviceAccountIssuer(): Promise<string | undefined> {
+    const answer: unknown = await this.send('get', 'openid-configuration', () =>
+      this.kc.makeApiClient(WellKnownApi).getServiceAccountIssuerOpenIDConfiguration(),
+    );
+    // Typed as a string, but the generated client parses the JSON body.
+    const config = (typeof answer === 'string' ? JSON.parse(answer) : answer) as { issuer?: unknown } | undefined;
+    const issuer = config?.issuer;
+    return typeof issuer === 'string' ? issuer : undefined;
   }
 
   async requestToken(namespace: string, name: string, audiences: string[], expirationSeconds: number): Promise<string> {

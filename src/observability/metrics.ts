@@ -143,7 +143,7 @@ export class Metrics {
 
   readonly rolloutRestarts = new Counter({
     name: 'ferry_rollout_restarts_total',
-    help: 'Workload rollouts requested for a Secret change, by kind and result (restarted, unchanged, missing, error).',
+    help: 'Workload rollouts requested for a Secret change, by kind and result (restarted, unchanged, missing, refused, error).',
     labelNames: ['kind', 'result'] as const,
     registers: [this.registry],
   });

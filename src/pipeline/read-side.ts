@@ -37,6 +37,8 @@ export interface ReadSideOptions {
   /** SecretStores may authenticate as this process itself (StoreClientsOptions). */
   namespacedAmbientIdentity?: boolean;
   namespacedStoreAllowList: StoreClientsOptions['namespacedStoreAllowList'];
+  /** The API server's token audiences besides its published issuer. */
+  apiAudiences?: string[];
   /** Aborts provider calls on shutdown. */
   signal: AbortSignal;
   /** A store's provider answers again after failing (SharedReads). */
@@ -76,6 +78,8 @@ export class ReadSide {
     this.reads = new SharedReads({ metrics, logger, signal: opts.signal, onStoreRecovered: opts.onStoreRecovered });
     this.clients = new StoreClients({
       kube: opts.storeKube,
+      serviceAccountIssuer: () => opts.kube.serviceAccountIssuer(),
+      apiAudiences: opts.apiAudiences,
       sharedReads: this.reads,
       logger,
       metrics,

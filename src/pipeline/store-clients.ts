@@ -2,7 +2,9 @@
 // reused by every reconcile, rebuilt after a while so rotated credentials are picked up (unless
 // the client keeps its credentials fresh itself), and dropped when the store changes or its
 // credentials are refused. One rate budget per store.
+import { MAX_TOKEN_SECONDS } from '../api/v1alpha1/providers/vault.ts';
 import type { AnyStore } from '../api/v1alpha1/types.ts';
+import { apiServerAudiencesIn } from '../kube/api-audiences.ts';
 import { apiErrorMessage, type KubeClient } from '../kube/client.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -36,6 +38,10 @@ export interface StoreClientsOptions {
    * --namespaced-store-allowed-hosts); undefined: no restriction (`ferry render` on a workstation).
    */
   namespacedStoreAllowList: EgressAllowList | undefined;
+  /** The API server's published service-account issuer (one of its token audiences); absent offline. */
+  serviceAccountIssuer?: () => Promise<string | undefined>;
+  /** Further API server audiences an admin names (--api-audiences). */
+  apiAudiences?: readonly string[];
 }
 
 interface CachedHandle {
@@ -46,6 +52,8 @@ interface CachedHandle {
 }
 
 const CLOSE_GRACE_MS = 60_000;
+/** Every token Ferry mints lives 10 minutes to an hour (the TokenRequest minimum is 10 minutes). */
+const MIN_TOKEN_SECONDS = 600;
 const MIN_REBUILD_AGE_MS = 10_000;
 const SHUTDOWN_CLOSE_MS = 5_000;
 
@@ -65,8 +73,9 @@ export interface WorkloadIdentity {
 export class StoreClients {
   private readonly handles = new Map<string, CachedHandle>();
   private readonly budgets = new Map<string, TokenBucket>();
-  private readonly opts: Required<Omit<StoreClientsOptions, 'namespacedStoreAllowList'>>;
+  private readonly opts: StoreClientsOptions & { clientTtlMs: number; namespacedAmbientIdentity: boolean };
   private readonly namespacedEgress: EgressPolicy;
+  private issuer: Promise<ReadonlySet<string>> | undefined;
 
   constructor(opts: StoreClientsOptions) {
     // Only an explicit true opts in: an option passed through as undefined keeps the refusal.
@@ -78,6 +87,27 @@ export class StoreClients {
     this.namespacedEgress = opts.namespacedStoreAllowList
       ? new EgressPolicy(opts.namespacedStoreAllowList)
       : EgressPolicy.unrestricted;
+  }
+
+  /**
+   * The audiences learnt from the API server; asked once, and again after a failure, which fails
+   * the token request (unknown audiences cannot be told apart from the API server's).
+   */
+  private apiAudiences(): Promise<ReadonlySet<string>> {
+    const ask = this.opts.serviceAccountIssuer;
+    const named = (this.opts.apiAudiences ?? []).map((a) => a.replace(/\/+$/, ''));
+    if (!ask) return Promise.resolve(new Set(named));
+    this.issuer ??= ask().then(
+      (issuer) => new Set([...named, ...(issuer ? [issuer.replace(/\/+$/, '')] : [])]),
+      (err: unknown) => {
+        this.issuer = undefined;
+        throw new ProviderError(
+          'Transient',
+          `could not read the API server's service-account issuer (/.well-known/openid-configuration), needed to check a SecretStore's token audiences: ${apiErrorMessage(err)}`,
+        );
+      },
+    );
+    return this.issuer;
   }
 
   /**
@@ -170,6 +200,7 @@ export class StoreClients {
     pod: WorkloadIdentity | undefined,
   ): StoreContext {
     const { kube, metrics } = this.opts;
+    const apiAudiences = () => this.apiAudiences();
     const namespaceOf = (ref: { namespace?: string }, what: string) => {
       const ns = referenceNamespace(ref, store.kind, defaultNamespace, what);
       if (!ns)
@@ -219,6 +250,22 @@ export class StoreClients {
       },
       async requestToken(ref: ServiceAccountRef, defaultAudiences: string[], expirationSeconds = 600) {
         const audiences = ref.audiences?.length ? ref.audiences : defaultAudiences;
+        // Refused at admission too where fixed (CRD rule); here always, the issuer included.
+        if (store.kind === 'SecretStore') {
+          const refused = apiServerAudiencesIn(audiences, await apiAudiences());
+          if (refused.length > 0) {
+            throw new ProviderError(
+              'Invalid',
+              `token audiences for ServiceAccount "${ref.name}" (serviceAccountRef.audiences, or kubernetesServiceAccountToken.audiences for Vault JWT): ${refused.join(', ')} is the API server's own audience, refused in a SecretStore (the token would be a credential to the cluster, sent to the store's server); set the audience the provider expects, e.g. vault, and the same audience on the provider's side`,
+            );
+          }
+        }
+        if (expirationSeconds > MAX_TOKEN_SECONDS || expirationSeconds < MIN_TOKEN_SECONDS) {
+          throw new ProviderError(
+            'Invalid',
+            `a ServiceAccount token of ${expirationSeconds} s: Ferry asks for ${MIN_TOKEN_SECONDS} to ${MAX_TOKEN_SECONDS} s`,
+          );
+        }
         // A pod's volume authenticates as the pod: its own token, for the audience the store asks.
         if (pod) return pod.token(audiences[0] ?? '');
         const ns = namespaceOf(ref, `ServiceAccount reference "${ref.name}"`);

@@ -139,7 +139,11 @@ describe('CSI volumes in real pods', () => {
   });
 
   it('rolls a Deployment that reads its files only at start when the content changes (target.rolloutRestartTargets)', async () => {
-    const ctl = await startController(testbed().kube, { namespace: o.namespace, rolloutDebounceMs: 1000 });
+    const ctl = await startController(testbed().kube, {
+      namespace: o.namespace,
+      rolloutDebounceMs: 1000,
+      workloadRollouts: true,
+    });
     try {
       const store = uniqueName('fake');
       await o.secretStore(store, { fake: { data: [{ key: 'k', value: 'boot-1' }] } });
@@ -154,7 +158,7 @@ describe('CSI volumes in real pods', () => {
         .createNamespacedDeployment({
           namespace: o.namespace,
           body: {
-            metadata: { name: 'startup' },
+            metadata: { name: 'startup', annotations: { 'ferry.dev/rollout-from': 'startup' } },
             spec: {
               selector: { matchLabels: { app: 'startup' } },
               template: {

@@ -94,7 +94,7 @@ const ref = () => ({ name: 's', key: 'k' });
 const FRESH: Record<string, unknown> = {
   'spec.provider.vault.auth.appRole': { roleId: 'r', secretRef: ref() },
   'spec.provider.vault.auth.jwt': { role: 'r', secretRef: ref() },
-  'spec.provider.vault.auth.kubernetes': { role: 'r', serviceAccountRef: { name: 'sa' } },
+  'spec.provider.vault.auth.kubernetes': { role: 'r', serviceAccountRef: { name: 'sa', audiences: ['vault'] } },
   'spec.provider.vault.auth.userPass': { username: 'u', secretRef: ref() },
   'spec.provider.vault.auth.ldap': { username: 'u', secretRef: ref() },
   'spec.provider.vault.auth.iam': { vaultRole: 'r' },

@@ -114,6 +114,33 @@ describe('the chart', () => {
     expect(args).toEqual(expect.arrayContaining(['--namespace=apps', '--cluster-stores=off']));
   });
 
+  it('writes workloads only with controller.workloadRollouts: update on them and the flag, in both scopes', async () => {
+    type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+    const workloadVerbs = (role: Manifest) =>
+      (role.rules as Rule[]).filter((r) => r.resources.includes('deployments')).flatMap((r) => r.verbs);
+    const argsOf = (objects: Manifest[]) =>
+      (one(objects, 'Deployment').spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec
+        .containers[0]?.args;
+    const off = await renderChart();
+    expect(workloadVerbs(one(off, 'ClusterRole', '-controller')).sort()).toEqual(['get', 'list']);
+    expect(argsOf(off)).toContain('--workload-rollouts=off');
+    const on = await renderChart({ 'controller.workloadRollouts': true });
+    expect(workloadVerbs(one(on, 'ClusterRole', '-controller')).sort()).toEqual(['get', 'list', 'update']);
+    expect(argsOf(on)).toContain('--workload-rollouts=on');
+    const scoped = await renderChart({ 'controller.watchNamespace': 'apps', 'controller.workloadRollouts': true });
+    expect(workloadVerbs(one(scoped, 'Role', '-controller')).sort()).toEqual(['get', 'list', 'update']);
+  });
+
+  it("passes the admin's API server audiences to the controller and the CSI plugin", async () => {
+    const argsOf = (o: Manifest) =>
+      (o.spec as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]?.args ?? [];
+    const defaults = await renderChart({ 'csiNode.enabled': true });
+    expect(argsOf(one(defaults, 'Deployment')).some((a) => a.startsWith('--api-audiences'))).toBe(false);
+    const named = await renderChart({ 'csiNode.enabled': true }, { apiServerAudiences: ['https://a.example', 'b'] });
+    expect(argsOf(one(named, 'Deployment'))).toContain('--api-audiences=https://a.example,b');
+    expect(argsOf(one(named, 'DaemonSet'))).toContain('--api-audiences=https://a.example,b');
+  });
+
   it('documents every value of the schema in its README (npm run chart:docs)', async () => {
     const readme = await readFile(join(CHART_DIR, 'README.md'), 'utf8');
     expect(readmeWithTable(readme)).toBe(readme);

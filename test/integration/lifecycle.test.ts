@@ -174,7 +174,7 @@ describe('refreshPolicy × creationPolicy', () => {
       expect(await o.secret(name)).toBeUndefined();
       await o.core.createNamespacedSecret({
         namespace: o.namespace,
-        body: { metadata: { name }, data: { other: b64('theirs') } },
+        body: { metadata: { name, annotations: { 'ferry.dev/merge-from': name } }, data: { other: b64('theirs') } },
       });
     }
     await o.waitForReady(name, { status: 'True', reason: 'SecretSynced' });
@@ -251,7 +251,7 @@ describe('refreshPolicy × creationPolicy', () => {
         // Written into again once it exists.
         await o.core.createNamespacedSecret({
           namespace: o.namespace,
-          body: { metadata: { name }, data: { other: b64('again') } },
+          body: { metadata: { name, annotations: { 'ferry.dev/merge-from': name } }, data: { other: b64('again') } },
         });
         await o.waitForSecret(name, (d) => d.k === 'now' && d.other === 'again', 'merged into the new Secret');
       }
@@ -337,7 +337,7 @@ describe('deletionPolicy: a remote key not found', () => {
     if (row.creation === 'Merge') {
       await o.core.createNamespacedSecret({
         namespace: o.namespace,
-        body: { metadata: { name }, data: { other: b64('x') } },
+        body: { metadata: { name, annotations: { 'ferry.dev/merge-from': name } }, data: { other: b64('x') } },
       });
     }
     await o.externalSecret(name, {

@@ -30,7 +30,7 @@ beforeEach(async () => {
     pods = new Pods(kc, namespace, node);
     apps = kc.makeApiClient(AppsV1Api);
     await pods.waitForDefaultServiceAccount();
-    ctl = await startController(testbed().kube, { namespace, rolloutDebounceMs: 1500 });
+    ctl = await startController(testbed().kube, { namespace, rolloutDebounceMs: 1500, workloadRollouts: true });
   })();
   await setup;
 }, 120_000);
@@ -72,7 +72,11 @@ describe('rollouts keyed on content', () => {
       data: [{ secretKey: 'p', remoteRef: { key: 'k' } }],
     });
     await o.waitForSecret('web', (d) => d.p === 'v1', 'the Secret');
-    await pods.deployment('web', { env: { P: ['web', 'p'] }, script: 'while true; do echo "P=$P"; sleep 0.5; done' });
+    await pods.deployment('web', {
+      env: { P: ['web', 'p'] },
+      script: 'while true; do echo "P=$P"; sleep 0.5; done',
+      annotations: { 'ferry.dev/rollout-from': 'web' },
+    });
     await pods.waitForLine('web', (l) => fields(l).P === 'v1', 'the pod reading v1');
     expect(await revision('web')).toBe(1);
 
@@ -102,6 +106,7 @@ describe('rollouts keyed on content', () => {
     await pods.deployment('burst', {
       env: { P: ['burst', 'p'] },
       script: 'while true; do echo "P=$P"; sleep 0.5; done',
+      annotations: { 'ferry.dev/rollout-from': 'burst' },
     });
     await pods.waitForLine('burst', (l) => fields(l).P === 'b0', 'the pod reading b0');
     for (let i = 1; i <= 10; i++) {
@@ -132,6 +137,7 @@ describe('versioned immutable Secrets', () => {
     await pods.deployment('api', {
       mounts: { api: '/etc/api' },
       script: 'while true; do echo "P=$(cat /etc/api/p)"; sleep 0.5; done',
+      annotations: { 'ferry.dev/rollout-from': 'api' },
     });
     const first = await eventually(
       'the first version',

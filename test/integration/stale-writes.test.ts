@@ -83,7 +83,7 @@ describe('writes from an old view (a former leader) never overwrite newer ones',
     const name = uniqueName('shared');
     await o.core.createNamespacedSecret({
       namespace: o.namespace,
-      body: { metadata: { name }, stringData: { theirs: 'x' } },
+      body: { metadata: { name, annotations: { 'ferry.dev/merge-from': name } }, stringData: { theirs: 'x' } },
     });
     const merge = plan(name, { creationPolicy: 'Merge' });
     const old = await read(name);

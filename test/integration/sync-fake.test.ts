@@ -351,7 +351,10 @@ describe('sync from the fake provider', () => {
     const store = await storeWith([{ key: 'k', value: 'from-ferry' }]);
     await o.core.createNamespacedSecret({
       namespace: o.namespace,
-      body: { metadata: { name: 'shared-target' }, stringData: { mine: 'keep me' } },
+      body: {
+        metadata: { name: 'shared-target', annotations: { 'ferry.dev/merge-from': 'other, merge-in' } },
+        stringData: { mine: 'keep me' },
+      },
     });
     await o.externalSecret('merge-in', {
       secretStoreRef: { name: store },

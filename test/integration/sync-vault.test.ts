@@ -214,8 +214,14 @@ describe('Vault / OpenBao', () => {
     });
     await o.waitForSecret('via-kubernetes-secret', (d) => d.v === 'reviewed', 'a read with a stored token');
 
-    // A token with the API server's default audience is refused by the role, and said so.
-    const wrong = await vaultStore({ kubernetes: { role: 'ferry', serviceAccountRef: { name: 'ferry-vault' } } });
+    // A SecretStore may not ask for the API server's own audience (test/attacks/tenant-token-audience.test.ts).
+    await expect(
+      vaultStore({ kubernetes: { role: 'ferry', serviceAccountRef: { name: 'ferry-vault' } } }),
+    ).rejects.toThrow(/serviceAccountRef\.audiences/);
+    // A token with another audience than the role's is refused by the role, and said so.
+    const wrong = await vaultStore({
+      kubernetes: { role: 'ferry', serviceAccountRef: { name: 'ferry-vault', audiences: ['not-vault'] } },
+    });
     await o.externalSecret('wrong-audience', {
       secretStoreRef: { name: wrong },
       data: [{ secretKey: 'v', remoteRef: { key: 'via-kubernetes', property: 'v' } }],

@@ -69,6 +69,8 @@ export async function startPlugin(
     kubeConfig?: KubeConfig;
     /** Return at once instead of waiting for the plugin to be ready (it may never be). */
     waitReady?: boolean;
+    /** --api-audiences: audiences the plugin takes for the API server's own. */
+    apiAudiences?: string[];
   } = {},
 ): Promise<RunningPlugin> {
   await mkdir(dir, { recursive: true });
@@ -93,6 +95,7 @@ export async function startPlugin(
       volumeMemoryBytes: opts.volumeMemoryBytes ?? 128 * 1024 * 1024,
       namespacedAmbientIdentity: opts.namespacedAmbientIdentity,
       namespacedStoreAllowedHosts: opts.namespacedStoreAllowedHosts ?? BED_LOOPBACK_ALLOWED_HOSTS,
+      apiAudiences: opts.apiAudiences,
       version: 'test',
     },
     logger,

@@ -57,11 +57,17 @@ test/integration/least-privilege.test.ts removes each rule in turn and shows wha
   verbs: [get, list, watch]
   clusterOnly: true
 # Workloads that consume a synced Secret: found by their pod templates (workloads, ReplicaSets
-# kept for rollbacks, pods), and rolled (target.rolloutRestartTargets) or repointed to a new
-# versioned Secret by an update.
+# kept for rollbacks, pods) so versions still in use are kept.
 - apiGroups: [apps]
   resources: [deployments, statefulsets, daemonsets]
-  verbs: [get, list, update]
+  verbs: [get, list]
+{{- if .rollouts }}
+# controller.workloadRollouts: rolled (target.rolloutRestartTargets, rolloutRestartDiscovery) or
+# repointed to a new versioned Secret, when the workload consents (ferry.dev/rollout-from).
+- apiGroups: [apps]
+  resources: [deployments, statefulsets, daemonsets]
+  verbs: [update]
+{{- end }}
 - apiGroups: [apps]
   resources: [replicasets]
   verbs: [list]

@@ -17,6 +17,23 @@ export const namespaceOnlyInClusterStore = {
   reason: 'FieldValueForbidden' as const,
 };
 
+/**
+ * CEL: none of the audiences in `list` is the API server's own (blank, or an in-cluster name of
+ * it; src/kube/api-audiences.ts also refuses the published issuer, which admission cannot know).
+ */
+export function noApiServerAudience(list: string) {
+  return `!has(self.${list}) || self.${list}.all(a, !a.matches('^[[:space:]]*$') && !a.matches('^(https://)?kubernetes([.]default([.]svc([.]cluster[.]local)?)?)?/*$') && a != 'api' && a != 'k3s')`;
+}
+
+/** A token for the API server's audience is a credential to the cluster; a SecretStore may not send one out. */
+export const noApiServerAudienceInSecretStore = {
+  rule: noApiServerAudience('audiences'),
+  message:
+    "audiences may not be the API server's own (blank or kubernetes.default.svc and its variants) in a SecretStore: the token would be a credential to the cluster",
+  fieldPath: '.audiences',
+  reason: 'FieldValueForbidden' as const,
+};
+
 /** A key of a Kubernetes Secret. In a SecretStore it always points into the store's namespace. */
 export function secretKeySelector(description: string, scope: StoreScope) {
   return object(
@@ -44,12 +61,12 @@ export function serviceAccountSelector(description: string, scope: StoreScope) {
         { maxLength: 63 },
       ),
       audiences: arrayOf(
-        'Audiences requested for the token. Defaults depend on the provider.',
+        'Audiences requested for the token. Defaults depend on the provider. In a SecretStore never the API server’s own (blank, kubernetes.default.svc and its variants, or its service-account issuer): such a token is a credential to the cluster.',
         string('One audience.', { maxLength: 1024 }),
         { maxItems: 16 },
       ),
     },
-    scope === 'Namespaced' ? { validations: [namespaceOnlyInClusterStore] } : {},
+    scope === 'Namespaced' ? { validations: [namespaceOnlyInClusterStore, noApiServerAudienceInSecretStore] } : {},
   );
 }
 

@@ -312,7 +312,7 @@ const rolloutTarget = object('A workload whose pods are replaced when the Secret
 });
 
 const versioning = object(
-  'Ferry extension: versioned immutable Secrets. Each distinct content becomes its own immutable Secret named <target name>-<10-hex content hash>; status.binding.name names the current one, and the workloads in rolloutRestartTargets (and discovered ones) are repointed to it, which rolls their pods. An old version is deleted once no pod, pod template or ReplicaSet in the namespace references it and `keep` newer versions exist, so a rollback (kubectl rollout undo) finds the previous version. Needs immutable: true and deletionPolicy Retain.',
+  'Ferry extension: versioned immutable Secrets. Each distinct content becomes its own immutable Secret named <target name>-<10-hex content hash>; status.binding.name names the current one, and the workloads in rolloutRestartTargets (and discovered ones) are repointed to it, which rolls their pods. An old version is deleted once no pod, pod template or ReplicaSet in the namespace references it and `keep` newer versions exist, so a rollback (kubectl rollout undo) finds the previous version. Needs immutable: true and deletionPolicy Retain. Workloads are repointed only where the installation turned workload rollouts on (chart value controller.workloadRollouts, off by default) and the workload consents with the annotation ferry.dev/rollout-from naming this ExternalSecret.',
   {
     keep: integer('How many versions older than an unreferenced one must exist before it is deleted. Default 2.', {
       format: 'int32',
@@ -331,7 +331,7 @@ const target = object(
       pattern: DNS_SUBDOMAIN_PATTERN,
     }),
     creationPolicy: enumOf(
-      'Owner (default): create the Secret and make the ExternalSecret its owner, so it is garbage-collected with it. Orphan: create it without an owner. Merge: only write keys into a Secret that already exists, keeping its other keys. None: write no Secret; the values reach pods only as files through the Ferry CSI driver (see target.files), never stored in etcd.',
+      'Owner (default): create the Secret and make the ExternalSecret its owner, so it is garbage-collected with it. Orphan: create it without an owner. Merge: only write keys into a Secret that already exists, keeping its other keys; the Secret must have been created by an ExternalSecret or carry the annotation ferry.dev/merge-from naming this ExternalSecret (comma-separated names, or *). None: write no Secret; the values reach pods only as files through the Ferry CSI driver (see target.files), never stored in etcd.',
       ['Owner', 'Orphan', 'Merge', 'None'] as const,
     ),
     deletionPolicy: enumOf(
@@ -345,12 +345,12 @@ const target = object(
     files,
     versioning,
     rolloutRestartTargets: arrayOf(
-      'Workloads whose pods are replaced (a rollout, as kubectl rollout restart does) when the Secret content changes: their pod template gets the annotation checksum.ferry.dev/<Secret name> with the content hash. No rollout when the hash is unchanged; changes within a short window make one rollout; a workload whose rollout is still in progress is patched only after it finished. Needs RBAC to get and update the workloads (opt-in in the chart).',
+      'Workloads whose pods are replaced (a rollout, as kubectl rollout restart does) when the Secret content changes: their pod template gets the annotation checksum.ferry.dev/<Secret name> with the content hash. No rollout when the hash is unchanged; changes within a short window make one rollout; a workload whose rollout is still in progress is patched only after it finished. Only a workload annotated ferry.dev/rollout-from with this ExternalSecret’s name (comma-separated names, or *) is written; others get a RolloutRefused Event. Off unless the installation turns workload rollouts on (chart value controller.workloadRollouts, which grants update on the workloads).',
       rolloutTarget,
       { maxItems: 32 },
     ),
     rolloutRestartDiscovery: boolean(
-      'Also roll every Deployment, StatefulSet and DaemonSet in the namespace whose pod template mounts or env-references the Secret. Needs RBAC to list them.',
+      'Also roll every Deployment, StatefulSet and DaemonSet in the namespace whose pod template mounts or env-references the Secret, of those annotated ferry.dev/rollout-from with this ExternalSecret’s name (others get a RolloutRefused Event). Off unless the installation turns workload rollouts on (chart value controller.workloadRollouts).',
     ),
   },
   {

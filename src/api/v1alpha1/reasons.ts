@@ -42,6 +42,8 @@ export type EventReason =
   | 'RolloutRestartFailed'
   /** A workload named in target.rolloutRestartTargets does not exist. */
   | 'RolloutTargetMissing'
+  /** A workload was not rolled: it does not consent (ferry.dev/rollout-from), or rollouts are off. */
+  | 'RolloutRefused'
   /** An old version of a versioned Secret nothing refers to any more was deleted. */
   | 'VersionDeleted'
   | 'ProvisioningFailed'

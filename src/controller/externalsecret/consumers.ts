@@ -3,7 +3,8 @@
 // read it. Runs after the Secret is written; a failure here is reported, never undoes the write.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
-import { apiErrorMessage, type KubeClient, type WorkloadKind } from '../../kube/client.ts';
+import { apiErrorMessage, type KubeClient, type Workload, type WorkloadKind } from '../../kube/client.ts';
+import { consents, ROLLOUT_CONSENT_ANNOTATION } from '../../kube/consent.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
@@ -33,6 +34,7 @@ export interface ConsumerDeps {
   events: EventRecorder;
   metrics: Metrics;
   logger: Logger;
+  /** Absent when workload rollouts are off in this installation (--workload-rollouts). */
   restarter?: RolloutRestarter;
   /** Managed Secrets of a namespace, from the cache. */
   managedSecrets(namespace: string): V1Secret[];
@@ -49,7 +51,17 @@ export interface Written {
   previous?: string;
 }
 
-export async function afterWrite(es: ExternalSecret, s: Settings, written: Written, deps: ConsumerDeps): Promise<void> {
+/**
+ * Returns, when this write asked for rollouts, what the status should say about the workloads
+ * left alone ('' when none were): undefined when no rollout was asked for (the last note stands).
+ */
+export async function afterWrite(
+  es: ExternalSecret,
+  s: Settings,
+  written: Written,
+  deps: ConsumerDeps,
+): Promise<string | undefined> {
+  let note: string | undefined;
   const versioned = s.versionsKept !== undefined;
   const filesOnly = s.creationPolicy === 'None';
   // Versioned: a new version repoints consumers. Plain: a changed Secret restarts them; a first
@@ -60,11 +72,27 @@ export async function afterWrite(es: ExternalSecret, s: Settings, written: Writt
     : filesOnly
       ? written.previous !== written.contentHash
       : written.outcome === 'updated' || written.outcome === 'replaced';
+  if (changed && !deps.restarter && (s.rolloutTargets.length > 0 || s.rolloutDiscovery)) {
+    // The fields are admitted by the CRD; say why they did nothing rather than ignore them.
+    const field = s.rolloutTargets.length > 0 ? 'rolloutRestartTargets' : 'rolloutRestartDiscovery';
+    note = `spec.target.${field}: no workload rolled: workload rollouts are off in this installation (controller flag --workload-rollouts, chart value controller.workloadRollouts)`;
+    deps.events.record(es, 'Warning', 'RolloutRefused', note);
+  }
   if (changed && deps.restarter && (s.rolloutTargets.length > 0 || s.rolloutDiscovery || versioned)) {
-    const refs = await restartTargets(es, s, deps).catch((err: unknown) => {
+    const found = await restartTargets(es, s, deps).catch((err: unknown) => {
       deps.events.record(es, 'Warning', 'RolloutRestartFailed', `listing workloads: ${apiErrorMessage(err)}`);
-      return [] as WorkloadRef[];
+      return [] as Found[];
     });
+    const refs = found.map((f) => f.ref);
+    // The restarter checks consent again when it writes (and records the Event); this is the status.
+    const refused = found.filter(
+      (f) =>
+        f.workload && !consents(f.workload.metadata?.annotations, ROLLOUT_CONSENT_ANNOTATION, es.metadata.name ?? ''),
+    );
+    note =
+      refused.length === 0
+        ? ''
+        : `not rolled, no ${ROLLOUT_CONSENT_ANNOTATION}: ${es.metadata.name} on them: ${refused.map((f) => `${f.ref.kind} ${f.ref.name}`).join(', ')}`;
     deps.restarter.request(es, refs, {
       namespace: es.metadata.namespace ?? '',
       secretName: written.secretName,
@@ -93,22 +121,37 @@ export async function afterWrite(es: ExternalSecret, s: Settings, written: Writt
       );
     });
   }
+  return note;
+}
+
+/** A workload to roll, and its object when it could be read (a missing one is the restarter's to report). */
+interface Found {
+  ref: WorkloadRef;
+  workload?: Workload;
 }
 
 /** The listed workloads, plus (with discovery) every workload whose template reads the Secret. */
-async function restartTargets(es: ExternalSecret, s: Settings, deps: ConsumerDeps): Promise<WorkloadRef[]> {
-  const refs = new Map(s.rolloutTargets.map((t) => [`${t.kind}/${t.name}`, t as WorkloadRef]));
+async function restartTargets(es: ExternalSecret, s: Settings, deps: ConsumerDeps): Promise<Found[]> {
+  const namespace = es.metadata.namespace ?? '';
+  const found = new Map<string, Found>();
   if (s.rolloutDiscovery) {
     const reads = isVersionOf(s.targetName);
     for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet'] as WorkloadKind[]) {
-      for (const w of await deps.kube.listWorkloads(kind, es.metadata.namespace ?? '')) {
+      for (const w of await deps.kube.listWorkloads(kind, namespace)) {
         if ([...referencedSecrets(w.spec?.template?.spec)].some(reads)) {
-          refs.set(`${kind}/${w.metadata?.name}`, { kind, name: w.metadata?.name ?? '' });
+          found.set(`${kind}/${w.metadata?.name}`, { ref: { kind, name: w.metadata?.name ?? '' }, workload: w });
         }
       }
     }
   }
-  return [...refs.values()];
+  for (const t of s.rolloutTargets) {
+    if (found.has(`${t.kind}/${t.name}`)) continue;
+    const ref = t as WorkloadRef;
+    // Read for the status only: a failed read leaves the verdict to the restarter.
+    const workload = await deps.kube.readWorkload(ref.kind, namespace, ref.name).catch(() => undefined);
+    found.set(`${t.kind}/${t.name}`, { ref, workload });
+  }
+  return [...found.values()];
 }
 
 /**

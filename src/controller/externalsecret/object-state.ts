@@ -26,4 +26,6 @@ export interface ObjectState {
   found?: { generation: number; names: Map<number, string[]> };
   /** The store (its read-sharing key) whose provider did not answer the last sync; retried when it does. */
   waitingOn?: string;
+  /** Why the last content change rolled fewer workloads than asked (no consent, rollouts off); for the status. */
+  rolloutNote?: string;
 }

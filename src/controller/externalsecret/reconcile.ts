@@ -112,7 +112,7 @@ class Sync {
       const reason: ExternalSecretReason = missingNote ? 'SecretMissing' : 'SecretSynced';
       await this.report({
         reason,
-        message: `${count} ${where}${missingNote}${raised}`,
+        message: `${count} ${where}${missingNote}${state.rolloutNote ? `; ${state.rolloutNote}` : ''}${raised}`,
         ready: !missingNote,
         synced: true,
         binding: written.secretName,

@@ -47,7 +47,10 @@ export async function writeTarget(
     // Files only (CSI): no Secret to write, but apps that read their files at start still roll.
     const previous = state.contentHash;
     state.contentHash = contentHash;
-    await afterWrite(es, settings, { secretName, contentHash, outcome: 'unchanged', previous }, deps);
+    noteRollouts(
+      state,
+      await afterWrite(es, settings, { secretName, contentHash, outcome: 'unchanged', previous }, deps),
+    );
     return {};
   }
   const plan = {
@@ -85,7 +88,7 @@ export async function writeTarget(
       deps.logger.info({ namespace, name, target: secretName, outcome, keys: data.size }, `Secret ${what}`);
       deps.events.record(es, 'Normal', outcome === 'created' ? 'Created' : 'Updated', `Secret "${secretName}" ${what}`);
     }
-    await afterWrite(es, settings, { secretName, contentHash, outcome }, deps);
+    noteRollouts(state, await afterWrite(es, settings, { secretName, contentHash, outcome }, deps));
     if (settings.creationPolicy === 'Owner' && !versioned) await deleteFormerTarget(es, secretName, deps);
   } catch (err) {
     if (err instanceof FerryError) throw err;
@@ -95,6 +98,11 @@ export async function writeTarget(
     state.writing = undefined;
   }
   return { secretName };
+}
+
+/** Keeps the note of the last write that asked for rollouts ('' clears it). */
+function noteRollouts(state: ObjectState, note: string | undefined): void {
+  if (note !== undefined) state.rolloutNote = note || undefined;
 }
 
 /** deletionPolicy Delete with every remote key gone: the target goes, if this ExternalSecret wrote it. */

@@ -2,10 +2,12 @@
 // as an annotation (and, for versioned Secrets, its references repointed to the new version), so
 // the workload controller replaces the pods. One rollout per workload per change: requests are
 // debounced per workload, a hash already on the template is a no-op, and a workload whose
-// previous rollout is still in progress waits for it to finish.
+// previous rollout is still in progress waits for it to finish. Only a workload that names the
+// ExternalSecret in its ferry.dev/rollout-from annotation is ever written.
 import { createHash } from 'node:crypto';
 import type { ExternalSecret } from '../../api/v1alpha1/types.ts';
 import { apiErrorMessage, isConflict, type KubeClient, type Workload, type WorkloadKind } from '../../kube/client.ts';
+import { consents, ROLLOUT_CONSENT_ANNOTATION } from '../../kube/consent.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
@@ -77,6 +79,11 @@ export function rolloutInProgress(kind: WorkloadKind, w: Workload): boolean {
   );
 }
 
+/** Why a workload was left alone, and what its owner adds to allow it. */
+export function rolloutRefusal(ref: WorkloadRef, externalSecretName: string): string {
+  return `${ref.kind} ${ref.name} not rolled: it does not consent to rollouts by this ExternalSecret; whoever owns it may allow them by annotating it ${ROLLOUT_CONSENT_ANNOTATION}: ${externalSecretName}`;
+}
+
 export class RolloutRestarter {
   private readonly pending = new Map<string, Pending>();
   private readonly opts: {
@@ -140,6 +147,14 @@ export class RolloutRestarter {
           'RolloutTargetMissing',
           `${ref.kind} ${ref.name} does not exist; nothing to restart`,
         );
+        return;
+      }
+      if (!consents(workload.metadata?.annotations, ROLLOUT_CONSENT_ANNOTATION, es.metadata.name ?? '')) {
+        // Naming a Secret a workload reads is no right to rewrite the workload's pods. Periodic
+        // checks and catch-ups after a restart, which seldom write, are refused without a word.
+        if (change.plainNameOnly || change.onlyIfRolledBefore) return;
+        metrics.rolloutRestarts.inc({ ...labels, result: 'refused' });
+        events.record(es, 'Warning', 'RolloutRefused', rolloutRefusal(ref, es.metadata.name ?? ''));
         return;
       }
       // A template naming the plain target points at a Secret that never exists under versioning:

@@ -48,6 +48,8 @@ export interface CsiPluginConfig {
   namespacedStoreAllowedHosts: readonly string[];
   /** The node's budget for volume contents (tmpfs pages count against the plugin's memory). */
   volumeMemoryBytes: number;
+  /** The API server's token audiences besides its published issuer. */
+  apiAudiences?: string[];
   version: string;
   /** The render pool (--render-workers, --render-timeout); default one worker, 10 s. */
   renders?: RenderPoolOptions;
@@ -84,6 +86,7 @@ export class CsiPlugin {
       namespacedAmbientIdentity: config.namespacedAmbientIdentity,
       namespacedStoreAllowList: new EgressAllowList(config.namespacedStoreAllowedHosts),
       renders: config.renders,
+      apiAudiences: config.apiAudiences,
       signal: this.stop.signal,
     });
     // Its own CSIDriver only (RBAC resourceNames): whether kubelet's pod info can be trusted.

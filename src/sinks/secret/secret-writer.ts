@@ -3,13 +3,15 @@
 //     over only when Ferry already manages it for this ExternalSecret. Updated with PUT from the
 //     cached object under its resourceVersion, so labels and annotations others set are kept.
 //   Merge: server-side apply of Ferry's keys into a Secret that must already exist, with a field
-//     manager per ExternalSecret so several ExternalSecrets can merge into one Secret.
+//     manager per ExternalSecret so several ExternalSecrets can merge into one Secret. Only into a
+//     Secret an ExternalSecret created, or one that consents (annotation ferry.dev/merge-from).
 //   immutable: a data change deletes (uid and resourceVersion preconditions) and re-creates the
 //     Secret; if the new one is refused, the previous one is created again.
 import { createHash } from 'node:crypto';
 import type { V1OwnerReference, V1Secret } from '@kubernetes/client-node';
 import { FerryError } from '../../errors.ts';
 import { apiErrorMessage, isConflict, type KubeClient } from '../../kube/client.ts';
+import { consents, MERGE_CONSENT_ANNOTATION } from '../../kube/consent.ts';
 import { lostLastApplied, trimBookkeeping } from '../../kube/informer.ts';
 import type { SecretData } from '../../values.ts';
 
@@ -281,6 +283,11 @@ export class SecretWriter {
         `Secret ${plan.namespace}/${plan.name} does not exist; creationPolicy Merge only writes into an existing Secret`,
       );
     }
+    if (!mayMerge(existing, plan.externalSecretName)) {
+      throw new TargetConflictError(
+        `spec.target.creationPolicy: Merge into Secret ${plan.namespace}/${plan.name} refused: no ExternalSecret created it and it does not consent; whoever owns it may allow this by annotating it ${MERGE_CONSENT_ANNOTATION}: ${plan.externalSecretName}`,
+      );
+    }
     if (isUpToDate(existing, plan, data)) return 'unchanged';
     let resourceVersion = existing.metadata?.resourceVersion;
     if (staleOwnerReference(existing, plan)) {
@@ -309,6 +316,17 @@ export class SecretWriter {
     );
     return 'updated';
   }
+}
+
+/**
+ * Merge writes into a Secret only when an ExternalSecret created it (Owner or Orphan: it carries
+ * the owner annotation) or it names this ExternalSecret in ferry.dev/merge-from: otherwise a
+ * tenant could rewrite any Secret of the namespace, a Helm release's included.
+ */
+export function mayMerge(existing: V1Secret, externalSecretName: string): boolean {
+  const meta = existing.metadata;
+  if (meta?.labels?.[MANAGED_LABEL] === 'true' && meta.annotations?.[OWNER_ANNOTATION] !== undefined) return true;
+  return consents(meta?.annotations, MERGE_CONSENT_ANNOTATION, externalSecretName);
 }
 
 /** `secret` as a body for create: without what the server assigned. */

@@ -36,6 +36,8 @@ export interface AppSpec {
   mounts?: Record<string, string>;
   /** Environment variables from Secret keys: variable → [Secret name, key]. */
   env?: Record<string, [string, string]>;
+  /** Annotations of the workload itself (not its pods), e.g. ferry.dev/rollout-from. */
+  annotations?: Record<string, string>;
 }
 
 export class NodeApps {
@@ -75,7 +77,7 @@ export class NodeApps {
     await this.apps.createNamespacedDeployment({
       namespace: this.namespace,
       body: {
-        metadata: { name },
+        metadata: { name, annotations: spec.annotations },
         spec: {
           replicas: 1,
           selector: { matchLabels: { app: name } },

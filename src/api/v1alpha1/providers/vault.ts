@@ -1,6 +1,13 @@
 // spec.provider.vault: HashiCorp Vault and OpenBao KV secrets engines (ESO field names).
 import { arrayOf, boolean, enumOf, integer, mapOf, object, required, string } from '../../schema.ts';
-import { namespaceOnlyInClusterStore, type StoreScope, secretKeySelector, serviceAccountSelector } from '../common.ts';
+import {
+  namespaceOnlyInClusterStore,
+  noApiServerAudience,
+  noApiServerAudienceInSecretStore,
+  type StoreScope,
+  secretKeySelector,
+  serviceAccountSelector,
+} from '../common.ts';
 
 /** The longest ServiceAccount token Ferry asks for on a store's behalf: one login needs minutes. */
 export const MAX_TOKEN_SECONDS = 3600;
@@ -35,6 +42,73 @@ function passwordLogin(description: string, defaultPath: string, what: string, s
   });
 }
 
+function kubernetesLogin(scope: StoreScope) {
+  const secret = (d: string) => secretKeySelector(d, scope);
+  return object(
+    'Kubernetes login (POST auth/<mountPath>/login with a ServiceAccount token that Vault checks with a TokenReview).',
+    {
+      mountPath: string('Mount path of the Kubernetes auth method. Default kubernetes.', { maxLength: 256 }),
+      role: required(string('Vault role to log in as.', { minLength: 1, maxLength: 256 })),
+      serviceAccountRef: serviceAccountSelector(
+        'ServiceAccount for which Ferry requests a short-lived token (TokenRequest, 10 minutes) at each login. Without audiences the token carries the API server’s default audience: allowed in a ClusterSecretStore only; in a SecretStore set audiences (e.g. [vault]) and the same audience on the Vault role.',
+        scope,
+      ),
+      secretRef: secret('A long-lived ServiceAccount token read from a Secret (legacy).'),
+    },
+    {
+      validations: [
+        {
+          ...oneOf(['serviceAccountRef', 'secretRef'], 'kubernetes'),
+          message:
+            'set exactly one of kubernetes.serviceAccountRef, kubernetes.secretRef (Ferry does not log in with its own ServiceAccount token)',
+        },
+        ...(scope === 'Namespaced'
+          ? [
+              {
+                rule: '!has(self.serviceAccountRef) || (has(self.serviceAccountRef.audiences) && size(self.serviceAccountRef.audiences) > 0)',
+                message:
+                  "a SecretStore's kubernetes.serviceAccountRef needs audiences (without them the token is for the API server itself); set e.g. [vault] and the same audience on the Vault role",
+                fieldPath: '.serviceAccountRef.audiences',
+                reason: 'FieldValueRequired' as const,
+              },
+            ]
+          : []),
+      ],
+    },
+  );
+}
+
+function jwtLogin(scope: StoreScope) {
+  const secret = (d: string) => secretKeySelector(d, scope);
+  return object(
+    'JWT/OIDC login (POST auth/<path>/login with a JWT).',
+    {
+      path: string('Mount path of the JWT auth method. Default jwt.', { maxLength: 256 }),
+      role: string('Vault role to log in as; empty uses the auth method’s default role.', { maxLength: 256 }),
+      secretRef: secret('A JWT read from a Secret.'),
+      kubernetesServiceAccountToken: object(
+        'A JWT minted for a ServiceAccount with TokenRequest at each login.',
+        {
+          serviceAccountRef: required(serviceAccountSelector('The ServiceAccount the token is for.', scope)),
+          audiences: arrayOf(
+            'Audiences of the token. Default: vault. In a SecretStore never the API server’s own (blank, kubernetes.default.svc and its variants, or its service-account issuer).',
+            string('One audience.', { maxLength: 1024 }),
+            { maxItems: 16 },
+          ),
+          expirationSeconds: integer(
+            'Lifetime of the token in seconds, 600 to 3600 (it is used once, to log in). Default 600.',
+            { format: 'int64', minimum: 600, maximum: MAX_TOKEN_SECONDS },
+          ),
+        },
+        scope === 'Namespaced'
+          ? { validations: [{ ...noApiServerAudienceInSecretStore, rule: noApiServerAudience('audiences') }] }
+          : {},
+      ),
+    },
+    { validations: [oneOf(['secretRef', 'kubernetesServiceAccountToken'], 'jwt')] },
+  );
+}
+
 function auth(scope: StoreScope) {
   const secret = (d: string) => secretKeySelector(d, scope);
   return object(
@@ -53,48 +127,8 @@ function auth(scope: StoreScope) {
         },
         { validations: [oneOf(['roleId', 'roleRef'], 'appRole')] },
       ),
-      kubernetes: object(
-        'Kubernetes login (POST auth/<mountPath>/login with a ServiceAccount token that Vault checks with a TokenReview).',
-        {
-          mountPath: string('Mount path of the Kubernetes auth method. Default kubernetes.', { maxLength: 256 }),
-          role: required(string('Vault role to log in as.', { minLength: 1, maxLength: 256 })),
-          serviceAccountRef: serviceAccountSelector(
-            'ServiceAccount for which Ferry requests a short-lived token (TokenRequest, 10 minutes) at each login. Without audiences the token carries the API server’s default audience.',
-            scope,
-          ),
-          secretRef: secret('A long-lived ServiceAccount token read from a Secret (legacy).'),
-        },
-        {
-          validations: [
-            {
-              ...oneOf(['serviceAccountRef', 'secretRef'], 'kubernetes'),
-              message:
-                'set exactly one of kubernetes.serviceAccountRef, kubernetes.secretRef (Ferry does not log in with its own ServiceAccount token)',
-            },
-          ],
-        },
-      ),
-      jwt: object(
-        'JWT/OIDC login (POST auth/<path>/login with a JWT).',
-        {
-          path: string('Mount path of the JWT auth method. Default jwt.', { maxLength: 256 }),
-          role: string('Vault role to log in as; empty uses the auth method’s default role.', { maxLength: 256 }),
-          secretRef: secret('A JWT read from a Secret.'),
-          kubernetesServiceAccountToken: object('A JWT minted for a ServiceAccount with TokenRequest at each login.', {
-            serviceAccountRef: required(serviceAccountSelector('The ServiceAccount the token is for.', scope)),
-            audiences: arrayOf(
-              'Audiences of the token. Default: vault.',
-              string('One audience.', { maxLength: 1024 }),
-              { maxItems: 16 },
-            ),
-            expirationSeconds: integer(
-              'Lifetime of the token in seconds, 600 to 3600 (it is used once, to log in). Default 600.',
-              { format: 'int64', minimum: 600, maximum: MAX_TOKEN_SECONDS },
-            ),
-          }),
-        },
-        { validations: [oneOf(['secretRef', 'kubernetesServiceAccountToken'], 'jwt')] },
-      ),
+      kubernetes: kubernetesLogin(scope),
+      jwt: jwtLogin(scope),
       userPass: passwordLogin(
         'Userpass login (POST auth/<path>/login/<username> with the password).',
         'userpass',
