@@ -106,6 +106,8 @@ describe("a tenant's share of the controller", () => {
       for (let i = 0; i < 20; i++) await attacker.delete('externalsecrets', `es-${i}`);
       for (let i = 0; i < 20; i++) await attacker.delete('secretstores', `hole-${i}`);
     } finally {
+      // Stopping waits for reconciles in flight: end the held calls rather than their timeouts.
+      for (const s of held) s.destroy();
       await ctl.stop();
     }
   });

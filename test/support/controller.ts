@@ -32,8 +32,10 @@ export async function startController(
       providerQps: 100,
       providerBurst: 200,
       shareWindowMs: 60_000,
-      // Tests watch refreshes of 1 s; the production floor (10 s) has its own test (test/attacks/tenant-flood.test.ts).
+      // Tests watch refreshes of 1 s and force objects more than once; the production floor and
+      // force interval (10 s each) have their own tests (test/attacks/tenant-flood.test.ts).
       minRefreshIntervalMs: 1000,
+      forceSyncIntervalMs: 1000,
       ...config,
       // The bed's servers listen on loopback; tests that prove the rule pass [] (tenant-egress).
       namespacedStoreAllowedHosts: config.namespacedStoreAllowedHosts ?? BED_LOOPBACK_ALLOWED_HOSTS,

@@ -1,11 +1,13 @@
 // Runs the CSI node plugin in the test process and talks to it as kubelet does: NodePublishVolume
 // with the pod's volume context and ServiceAccount tokens minted by the real API server.
+
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Client, credentials, type ServiceError } from '@grpc/grpc-js';
 import { CoreV1Api, type KubeConfig, StorageV1Api } from '@kubernetes/client-node';
 import pino from 'pino';
+import type { RenderPoolOptions } from '../../src/pipeline/render-pool.ts';
 import { CsiPlugin } from '../../src/sinks/csi/csi-plugin.ts';
 import { loadCsiServices } from '../../src/sinks/csi/protocol.ts';
 import type { KubeAccess } from '../testbed/kube-apiserver.ts';
@@ -71,6 +73,8 @@ export async function startPlugin(
     waitReady?: boolean;
     /** --api-audiences: audiences the plugin takes for the API server's own. */
     apiAudiences?: string[];
+    /** --render-workers / --render-timeout (default: the plugin's own). */
+    renders?: RenderPoolOptions;
   } = {},
 ): Promise<RunningPlugin> {
   await mkdir(dir, { recursive: true });
@@ -96,6 +100,7 @@ export async function startPlugin(
       namespacedAmbientIdentity: opts.namespacedAmbientIdentity,
       namespacedStoreAllowedHosts: opts.namespacedStoreAllowedHosts ?? BED_LOOPBACK_ALLOWED_HOSTS,
       apiAudiences: opts.apiAudiences,
+      renders: opts.renders,
       version: 'test',
     },
     logger,
