@@ -6,8 +6,6 @@
 // (--api-audiences), standing in for a cluster whose API server accepts a name the CSIDriver
 // lists. A loopback stand-in for the tenant's Vault records every token it is sent.
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,40 +13,19 @@ import { isMountPoint } from '../../src/sinks/csi/tmpfs.ts';
 import { call, kubeletContext, publishRequest, type RunningPlugin, startPlugin } from '../support/csi.ts';
 import { Objects } from '../support/objects.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName } from '../support/testbed.ts';
+import { startTokenRecordingVault, type TokenRecordingVault } from '../support/token-recording-vault.ts';
 import { eventually } from '../support/wait.ts';
 
 let plugin: RunningPlugin;
 let o: Objects;
 let dir: string;
-let server: Server;
+let vaultServer: TokenRecordingVault;
 let address: string;
-const received: { role: string; aud: string[] }[] = [];
 const clusterStores: string[] = [];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => {
-      body += c.toString();
-    });
-    req.on('end', () => {
-      res.setHeader('content-type', 'application/json');
-      if (req.url?.endsWith('/auth/kubernetes/login')) {
-        const { role, jwt } = JSON.parse(body) as { role: string; jwt: string };
-        const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as { aud?: string[] };
-        received.push({ role, aud: payload.aud ?? [] });
-        res.end(JSON.stringify({ auth: { client_token: 'tenant-token', lease_duration: 3600, renewable: false } }));
-        return;
-      }
-      if (req.url?.includes('/secret/data/')) {
-        res.end(JSON.stringify({ data: { data: { v: 'from the tenant' }, metadata: { version: 1 } } }));
-        return;
-      }
-      res.end('{"data":{}}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  address = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  vaultServer = await startTokenRecordingVault();
+  address = vaultServer.address;
   const kc = kubeConfigFor(testbed().kube);
   o = new Objects(kc, await createNamespace(kc, 'csi-audience'));
   await o.core.createNamespacedServiceAccount({ namespace: o.namespace, body: { metadata: { name: 'app' } } });
@@ -69,8 +46,7 @@ afterAll(async () => {
       name,
     });
   }
-  server?.closeAllConnections();
-  await new Promise((r) => server?.close(r));
+  await vaultServer?.close();
 });
 
 function vault(role: string) {
@@ -115,13 +91,13 @@ describe("the CSI plugin and a SecretStore asking for the API server's audience"
     await o.externalSecret('through-cluster', filesOnly({ name: css, kind: 'ClusterSecretStore' }));
     const ok = await publish('through-cluster');
     expect(ok.err).toBeUndefined();
-    expect(received.filter((r) => r.role === 'csi-cluster').map((r) => r.aud)).toContainEqual(['vault']);
+    expect(vaultServer.received.filter((r) => r.role === 'csi-cluster').map((r) => r.aud)).toContainEqual(['vault']);
 
     await o.secretStore('tenant', vault('csi-tenant'));
     await o.externalSecret('through-tenant', filesOnly({ name: 'tenant' }));
     const refused = await publish('through-tenant');
     expect(refused.err?.details).toContain("vault is the API server's own audience, refused in a SecretStore");
-    expect(received.filter((r) => r.role === 'csi-tenant')).toEqual([]);
+    expect(vaultServer.received.filter((r) => r.role === 'csi-tenant')).toEqual([]);
     expect(await isMountPoint(refused.target)).toBe(false);
   });
 });

@@ -5,52 +5,22 @@
 // value is fixed (blank, kubernetes.default.svc and its variants, no audiences for Vault
 // Kubernetes auth) and in code always, the API server's published issuer included. The server here
 // stands in for the tenant's Vault and keeps every token it is sent.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningController, startController } from '../support/controller.ts';
 import { Objects } from '../support/objects.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName } from '../support/testbed.ts';
+import { startTokenRecordingVault, type TokenRecordingVault } from '../support/token-recording-vault.ts';
 import { eventually } from '../support/wait.ts';
 
 let ctl: RunningController;
 let o: Objects;
-let server: Server;
+let vaultServer: TokenRecordingVault;
 let address: string;
-/** The audiences of each token the tenant's server received, by login role. */
-const received: { role: string; aud: string[] }[] = [];
 const clusterStores: string[] = [];
 
-function audiencesOf(jwt: string): string[] {
-  const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as {
-    aud?: string | string[];
-  };
-  return typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
-}
-
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => {
-      body += c.toString();
-    });
-    req.on('end', () => {
-      res.setHeader('content-type', 'application/json');
-      if (req.url?.endsWith('/auth/kubernetes/login') || req.url?.endsWith('/auth/jwt/login')) {
-        const { role, jwt } = JSON.parse(body) as { role: string; jwt: string };
-        received.push({ role, aud: audiencesOf(jwt) });
-        res.end(JSON.stringify({ auth: { client_token: 'tenant-token', lease_duration: 3600, renewable: false } }));
-        return;
-      }
-      if (req.url?.includes('/secret/data/')) {
-        res.end(JSON.stringify({ data: { data: { v: 'from the tenant' }, metadata: { version: 1 } } }));
-        return;
-      }
-      res.end('{"data":{}}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  address = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  vaultServer = await startTokenRecordingVault();
+  address = vaultServer.address;
   const kc = kubeConfigFor(testbed().kube);
   o = new Objects(kc, await createNamespace(kc, 'token-audience'));
   await o.core.createNamespacedServiceAccount({ namespace: o.namespace, body: { metadata: { name: 'app' } } });
@@ -67,8 +37,7 @@ afterAll(async () => {
     });
   }
   await ctl?.stop();
-  server?.closeAllConnections();
-  await new Promise((r) => server?.close(r));
+  await vaultServer?.close();
 });
 
 function vault(auth: Record<string, unknown>) {
@@ -94,7 +63,7 @@ describe("a SecretStore asking for a token for the API server's own audience", (
     );
     const es = await readThrough({ name: store });
     await o.waitForSecret(es, (d) => d.v === 'from the tenant', 'a read after the login');
-    expect(received.filter((r) => r.role === 'setup').map((r) => r.aud)).toContainEqual(['vault']);
+    expect(vaultServer.received.filter((r) => r.role === 'setup').map((r) => r.aud)).toContainEqual(['vault']);
   });
 
   it('is refused at admission, naming the field, for the fixed spellings', async () => {
@@ -137,7 +106,7 @@ describe("a SecretStore asking for a token for the API server's own audience", (
     });
     const es = await readThrough({ name: css, kind: 'ClusterSecretStore' });
     await o.waitForSecret(es, (d) => d.v === 'from the tenant', 'a read through the ClusterSecretStore');
-    expect(received.some((r) => r.role === 'cluster')).toBe(true);
+    expect(vaultServer.received.some((r) => r.role === 'cluster')).toBe(true);
   });
 
   it("is refused in code for the API server's issuer, which admission cannot know: no token leaves", async () => {
@@ -159,7 +128,7 @@ describe("a SecretStore asking for a token for the API server's own audience", (
       );
       return cond?.status === 'False' ? true : undefined;
     });
-    expect(received.filter((r) => r.role === 'issuer')).toEqual([]);
+    expect(vaultServer.received.filter((r) => r.role === 'issuer')).toEqual([]);
     expect(await o.secret(es)).toBeUndefined();
   });
 
@@ -202,7 +171,7 @@ describe("a SecretStore asking for a token for the API server's own audience", (
       expect(ready.message).toContain(
         "https://api.cluster.example/ is the API server's own audience, refused in a SecretStore",
       );
-      expect(received.filter((r) => r.role === 'named')).toEqual([]);
+      expect(vaultServer.received.filter((r) => r.role === 'named')).toEqual([]);
     } finally {
       await named.stop();
     }

@@ -3,11 +3,10 @@
 // is off, a SecretStore that would authenticate as Ferry itself is refused at admission, naming
 // the field and the value; ClusterSecretStores and stores with their own credentials are admitted.
 // A fuzz over random auth blocks shows admission and Ferry's own check (store-identity.ts) agree.
-import {
-  AdmissionregistrationV1Api,
-  type KubeConfig,
-  type V1ValidatingAdmissionPolicy,
-  type V1ValidatingAdmissionPolicyBinding,
+import type {
+  KubeConfig,
+  V1ValidatingAdmissionPolicy,
+  V1ValidatingAdmissionPolicyBinding,
 } from '@kubernetes/client-node';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,16 +16,15 @@ import { ambientIdentityRefusal } from '../../src/pipeline/store-identity.ts';
 import { selectProvider } from '../../src/providers/registry.ts';
 import { AMBIENT_STORES, OWN_STORES, randomProviderSpec } from '../support/ambient-stores.ts';
 import { dryRunCreate } from '../support/eso-examples.ts';
-import { type Manifest, renderChart } from '../support/helm.ts';
+import { applyChartPolicy, type Manifest, renderChart } from '../support/helm.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
 
 const VALUE = /chart value namespacedAmbientIdentity/;
 let kc: KubeConfig;
-let admission: AdmissionregistrationV1Api;
 let namespace: string;
 let other: string;
-let policyName: string;
+let removePolicy: (() => Promise<void>) | undefined;
 
 /** Objects of `kind`; of the admission policies, this rule's only (the chart renders others, e.g. egress). */
 function ofKind<T>(objects: Manifest[], kind: string): T[] {
@@ -50,20 +48,11 @@ const admit = (kind: AnyStore['kind'], provider: ProviderSpec, ns = namespace) =
 
 beforeAll(async () => {
   kc = kubeConfigFor(testbed().kube);
-  admission = kc.makeApiClient(AdmissionregistrationV1Api);
   namespace = await createNamespace(kc, 'ambient-adm');
   other = await createNamespace(kc, 'ambient-adm-other');
   // Scoped to one namespace, as the chart scopes a namespace-scoped install: the bed is shared.
   const objects = await renderChart({ 'controller.watchNamespace': namespace });
-  const [policy] = ofKind<V1ValidatingAdmissionPolicy>(objects, 'ValidatingAdmissionPolicy');
-  const [binding] = ofKind<V1ValidatingAdmissionPolicyBinding>(objects, 'ValidatingAdmissionPolicyBinding');
-  if (!policy?.metadata || !binding?.metadata || !binding.spec) throw new Error('the chart rendered no policy');
-  policyName = uniqueName('ambient-identity');
-  policy.metadata.name = policyName;
-  binding.metadata.name = policyName;
-  binding.spec.policyName = policyName;
-  await admission.createValidatingAdmissionPolicy({ body: policy });
-  await admission.createValidatingAdmissionPolicyBinding({ body: binding });
+  removePolicy = await applyChartPolicy(kc, objects, 'ambient-identity');
   // The API server compiles a new policy in the background: wait until it is in force.
   await eventually(
     'the policy in force',
@@ -73,9 +62,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (!policyName) return;
-  await admission.deleteValidatingAdmissionPolicyBinding({ name: policyName }).catch(() => undefined);
-  await admission.deleteValidatingAdmissionPolicy({ name: policyName }).catch(() => undefined);
+  await removePolicy?.();
 });
 
 describe("the chart's ambient-identity admission policy", () => {

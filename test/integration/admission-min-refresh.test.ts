@@ -3,22 +3,20 @@
 // file's namespace: with Deny, an ExternalSecret refreshing more often than the minimum is
 // refused naming the field and the value; 0, the minimum itself, longer intervals and the
 // non-periodic policies are admitted. The default renders Warn; Off renders no policy.
-import {
-  AdmissionregistrationV1Api,
-  type KubeConfig,
-  type V1ValidatingAdmissionPolicy,
-  type V1ValidatingAdmissionPolicyBinding,
+import type {
+  KubeConfig,
+  V1ValidatingAdmissionPolicy,
+  V1ValidatingAdmissionPolicyBinding,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dryRunCreate } from '../support/eso-examples.ts';
-import { type Manifest, renderChart } from '../support/helm.ts';
+import { applyChartPolicy, type Manifest, renderChart } from '../support/helm.ts';
 import { createNamespace, kubeConfigFor, testbed, uniqueName } from '../support/testbed.ts';
 import { eventually } from '../support/wait.ts';
 
 let kc: KubeConfig;
-let admission: AdmissionregistrationV1Api;
 let namespace: string;
-let policyName: string;
+let removePolicy: (() => Promise<void>) | undefined;
 
 function ofKind<T>(objects: Manifest[], kind: string): T[] {
   return objects.filter((o) => o.kind === kind && o.metadata.name.endsWith('-min-refresh')) as unknown as T[];
@@ -39,7 +37,6 @@ const admit = (spec: Record<string, unknown>, ns = namespace) =>
 
 beforeAll(async () => {
   kc = kubeConfigFor(testbed().kube);
-  admission = kc.makeApiClient(AdmissionregistrationV1Api);
   namespace = await createNamespace(kc, 'min-refresh-adm');
   // Scoped to one namespace, as the chart scopes a namespace-scoped install: the bed is shared.
   const objects = await renderChart({
@@ -47,15 +44,7 @@ beforeAll(async () => {
     'controller.minRefreshInterval': '30s',
     'controller.minRefreshIntervalAdmission': 'Deny',
   });
-  const [policy] = ofKind<V1ValidatingAdmissionPolicy>(objects, 'ValidatingAdmissionPolicy');
-  const [binding] = ofKind<V1ValidatingAdmissionPolicyBinding>(objects, 'ValidatingAdmissionPolicyBinding');
-  if (!policy?.metadata || !binding?.metadata || !binding.spec) throw new Error('the chart rendered no policy');
-  policyName = uniqueName('min-refresh');
-  policy.metadata.name = policyName;
-  binding.metadata.name = policyName;
-  binding.spec.policyName = policyName;
-  await admission.createValidatingAdmissionPolicy({ body: policy });
-  await admission.createValidatingAdmissionPolicyBinding({ body: binding });
+  removePolicy = await applyChartPolicy(kc, objects, 'min-refresh');
   await eventually(
     'the policy in force',
     async () =>
@@ -65,9 +54,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (!policyName) return;
-  await admission.deleteValidatingAdmissionPolicyBinding({ name: policyName }).catch(() => undefined);
-  await admission.deleteValidatingAdmissionPolicy({ name: policyName }).catch(() => undefined);
+  await removePolicy?.();
 });
 
 describe("the chart's minimum-refresh admission policy", () => {
